@@ -1,0 +1,107 @@
+//! Typed commands, records and error tables.
+
+use std::fmt;
+
+use crate::ambox::AmpBox;
+use crate::error::{DecodeError, EncodeError};
+use crate::types::Context;
+
+/// A set of named, typed AMP values: a command's arguments, a response, or
+/// one element of an `AmpList`. Usually derived with `#[derive(Record)]`.
+pub trait Record: Sized {
+    /// Wire names of the fields, in the order they are written.
+    const FIELDS: &'static [&'static str];
+
+    /// Write every present field into `b`.
+    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError>;
+
+    /// Read the fields from `b`. Keys the record does not know are ignored.
+    fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError>;
+
+    /// The record as a new box (no descriptor channel).
+    fn to_box(&self) -> Result<AmpBox, EncodeError> {
+        let mut b = AmpBox::with_capacity(Self::FIELDS.len() + 2);
+        self.write_fields(&mut b, &mut Context::none())?;
+        b.validate()?;
+        Ok(b)
+    }
+
+    /// Parse a box (no descriptor channel).
+    fn from_box(b: &AmpBox) -> Result<Self, DecodeError> {
+        Self::read_fields(b, &mut Context::none())
+    }
+}
+
+/// The empty record: a command with no arguments or an empty response.
+impl Record for () {
+    const FIELDS: &'static [&'static str] = &[];
+    fn write_fields(&self, _: &mut AmpBox, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+    fn read_fields(_: &AmpBox, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        Ok(())
+    }
+}
+
+/// An AMP command: its arguments (the `Record` part), its wire name, its
+/// response and its declared errors. Usually derived with
+/// `#[derive(Command)]`.
+pub trait Command: Record + Send + 'static {
+    /// The `_command` value.
+    const NAME: &'static str;
+    /// Whether callers ask for an answer (Twisted's `requiresAnswer`).
+    const REQUIRES_ANSWER: bool = true;
+    /// The response record.
+    type Response: Record + Send + 'static;
+    /// The declared errors (`errors` and `fatalErrors`).
+    type Error: ErrorTable;
+}
+
+/// A command's declared errors: Twisted's `errors` and `fatalErrors`
+/// mappings, as a Rust enum. Usually derived with `#[derive(AmpError)]`.
+pub trait ErrorTable: Sized + Send + fmt::Debug + 'static {
+    /// Every (code, fatal) pair this table declares.
+    fn codes() -> Vec<(&'static str, bool)>;
+
+    /// The wire code of this error.
+    fn code(&self) -> &'static str;
+
+    /// Whether sending this error closes the connection (`fatalErrors`).
+    fn is_fatal(&self) -> bool;
+
+    /// The `_error_description` text.
+    fn description(&self) -> String;
+
+    /// The error declared for a received `_error_code`, if any.
+    fn from_wire(code: &[u8], description: &str) -> Option<Self>;
+}
+
+/// The error table of a command that declares no errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoError {}
+
+impl fmt::Display for NoError {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {}
+    }
+}
+
+impl std::error::Error for NoError {}
+
+impl ErrorTable for NoError {
+    fn codes() -> Vec<(&'static str, bool)> {
+        Vec::new()
+    }
+    fn code(&self) -> &'static str {
+        match *self {}
+    }
+    fn is_fatal(&self) -> bool {
+        match *self {}
+    }
+    fn description(&self) -> String {
+        match *self {}
+    }
+    fn from_wire(_: &[u8], _: &str) -> Option<Self> {
+        None
+    }
+}

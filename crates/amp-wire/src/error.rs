@@ -1,0 +1,160 @@
+//! Error types of the wire layer.
+
+use bytes::Bytes;
+use thiserror::Error;
+
+/// Longest key AMP allows (bytes).
+pub const MAX_KEY_LENGTH: usize = 255;
+/// Longest value AMP allows (bytes).
+pub const MAX_VALUE_LENGTH: usize = 65535;
+
+/// A value or box could not be encoded. Always raised locally, before any
+/// byte is written (Twisted's `TooLong` with `isLocal=True`, and the
+/// `ValueError`s raised by its argument types).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A key is empty or longer than 255 bytes.
+    #[error("AMP key of {len} bytes is not allowed (must be 1..=255): {key:?}")]
+    BadKeyLength {
+        /// The offending key (truncated to 300 bytes).
+        key: Bytes,
+        /// Its length.
+        len: usize,
+    },
+    /// A value is longer than 65535 bytes.
+    #[error("AMP value for key {key:?} is {len} bytes long (at most 65535 allowed)")]
+    ValueTooLong {
+        /// The key the value belongs to (empty when unknown, e.g. a list element).
+        key: Bytes,
+        /// Length of the value.
+        len: usize,
+    },
+    /// A value cannot be represented in its AMP type (a naive date, a
+    /// descriptor with no descriptor transport, ...).
+    #[error("cannot encode {key:?}: {reason}")]
+    Invalid {
+        /// The key being encoded (empty when unknown).
+        key: Bytes,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl EncodeError {
+    /// An [`EncodeError::Invalid`] with no key yet.
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        EncodeError::Invalid {
+            key: Bytes::new(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Attach the key being encoded, if none is recorded yet.
+    pub fn with_key(mut self, name: &'static str) -> Self {
+        match &mut self {
+            EncodeError::ValueTooLong { key, .. } | EncodeError::Invalid { key, .. }
+                if key.is_empty() =>
+            {
+                *key = Bytes::from_static(name.as_bytes());
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// A value in a received box could not be decoded into its Rust type.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// A required key is absent.
+    #[error("missing required AMP argument {key:?}")]
+    Missing {
+        /// The missing key.
+        key: Bytes,
+    },
+    /// A value is malformed for its type.
+    #[error("invalid value for AMP argument {key:?}: {reason}")]
+    Invalid {
+        /// The key whose value is malformed (empty when unknown).
+        key: Bytes,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl DecodeError {
+    /// A [`DecodeError::Invalid`] with no key yet.
+    pub fn invalid(reason: impl Into<String>) -> Self {
+        DecodeError::Invalid {
+            key: Bytes::new(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A [`DecodeError::Missing`] for `key`.
+    pub fn missing(key: &'static str) -> Self {
+        DecodeError::Missing {
+            key: Bytes::from_static(key.as_bytes()),
+        }
+    }
+
+    /// Attach the key being decoded, if none is recorded yet.
+    pub fn with_key(mut self, name: &'static str) -> Self {
+        match &mut self {
+            DecodeError::Invalid { key, .. } | DecodeError::Missing { key } if key.is_empty() => {
+                *key = Bytes::from_static(name.as_bytes());
+            }
+            _ => {}
+        }
+        self
+    }
+}
+
+/// The peer broke the AMP framing or dispatch rules. Receiving any of these
+/// ends the connection, as it does in Twisted.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The peer announced a key longer than 255 bytes (Twisted: `TooLong`,
+    /// remote).
+    #[error("peer sent an AMP key length of {len} (at most 255 allowed)")]
+    KeyTooLong {
+        /// The announced length.
+        len: usize,
+    },
+    /// The peer announced a value longer than this side accepts.
+    #[error("peer sent an AMP value length of {len} (at most {max} accepted)")]
+    ValueTooLong {
+        /// The announced length.
+        len: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// The stream ended in the middle of a box.
+    #[error("connection closed in the middle of an AMP box ({buffered} bytes unparsed)")]
+    TruncatedBox {
+        /// How many bytes of the partial box were buffered.
+        buffered: usize,
+    },
+    /// A box carried none of `_answer`, `_error`, `_command` (Twisted:
+    /// `NoEmptyBoxes`).
+    #[error("peer sent an AMP box with none of _answer, _error, _command: {keys:?}")]
+    NotRouted {
+        /// The keys the box did carry.
+        keys: Vec<Bytes>,
+    },
+    /// An answer or error box named a tag with no outstanding request.
+    #[error("peer answered unknown AMP tag {tag:?}")]
+    UnknownTag {
+        /// The tag.
+        tag: Bytes,
+    },
+    /// An `_error` box lacked `_error_code`.
+    #[error("peer sent an AMP error box without _error_code (tag {tag:?})")]
+    MissingErrorCode {
+        /// The tag.
+        tag: Bytes,
+    },
+}

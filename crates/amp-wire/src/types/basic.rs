@@ -1,0 +1,257 @@
+//! Integer, String, Unicode, Boolean and Path.
+
+use bytes::{Bytes, BytesMut};
+use num_bigint::{BigInt, BigUint};
+use std::path::PathBuf;
+
+use super::{Argument, Context};
+use crate::error::{DecodeError, EncodeError};
+
+/// Python's `int(bytes)` rules for base 10: surrounding ASCII whitespace, an
+/// optional sign, digits with single `_` separators between them. Returns
+/// (negative, digits without separators).
+pub(crate) fn python_int_digits(
+    raw: &[u8],
+) -> Result<(bool, std::borrow::Cow<'_, [u8]>), DecodeError> {
+    let bad = || {
+        DecodeError::invalid(format!(
+            "invalid literal for int() with base 10: {}",
+            crate::display_bytes(raw)
+        ))
+    };
+    let s = raw.trim_ascii();
+    let (neg, body) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() || !body[0].is_ascii_digit() || !body[body.len() - 1].is_ascii_digit() {
+        return Err(bad());
+    }
+    if body.iter().all(u8::is_ascii_digit) {
+        return Ok((neg, std::borrow::Cow::Borrowed(body)));
+    }
+    let mut digits = Vec::with_capacity(body.len());
+    let mut prev_us = false;
+    for &c in body {
+        match c {
+            b'0'..=b'9' => {
+                digits.push(c);
+                prev_us = false;
+            }
+            b'_' if !prev_us => prev_us = true,
+            _ => return Err(bad()),
+        }
+    }
+    Ok((neg, std::borrow::Cow::Owned(digits)))
+}
+
+/// Parse a Python-style integer into sign and 128-bit magnitude.
+fn parse_wide(raw: &[u8], ty: &str) -> Result<i128OrU128, DecodeError> {
+    let (neg, digits) = python_int_digits(raw)?;
+    let s = std::str::from_utf8(&digits).expect("ascii digits");
+    let range = || {
+        DecodeError::invalid(format!(
+            "integer {}{} out of range for {}",
+            if neg { "-" } else { "" },
+            s,
+            ty
+        ))
+    };
+    let mag: u128 = s.parse().map_err(|_| range())?;
+    if !neg {
+        return Ok(i128OrU128::U(mag));
+    }
+    if mag > i128::MAX as u128 + 1 {
+        return Err(range());
+    }
+    Ok(i128OrU128::I((mag as i128).wrapping_neg()))
+}
+
+macro_rules! integer {
+    ($($t:ty),*) => {$(
+        /// Twisted `Integer`: decimal ASCII, range-checked on decode.
+        impl Argument for $t {
+            fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+                out.extend_from_slice(itoa_buf::<$t>(*self).as_slice());
+                Ok(())
+            }
+            fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+                let r = match parse_wide(&raw, stringify!($t))? {
+                    i128OrU128::I(v) => <$t>::try_from(v).ok(),
+                    i128OrU128::U(v) => <$t>::try_from(v).ok(),
+                };
+                r.ok_or_else(|| DecodeError::invalid(format!(
+                    "integer {} out of range for {}",
+                    crate::display_bytes(raw.trim_ascii()),
+                    stringify!($t)
+                )))
+            }
+        }
+    )*};
+}
+
+/// Small helper so integer encoding does not allocate.
+struct IntBuf {
+    buf: [u8; 40],
+    start: usize,
+}
+impl IntBuf {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+fn itoa_buf<T: Into<i128OrU128>>(v: T) -> IntBuf {
+    let mut buf = [0u8; 40];
+    let mut i = buf.len();
+    let (neg, mut mag) = match v.into() {
+        i128OrU128::I(x) => (x < 0, x.unsigned_abs()),
+        i128OrU128::U(x) => (false, x),
+    };
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (mag % 10) as u8;
+        mag /= 10;
+        if mag == 0 {
+            break;
+        }
+    }
+    if neg {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    IntBuf { buf, start: i }
+}
+#[allow(non_camel_case_types)]
+enum i128OrU128 {
+    I(i128),
+    U(u128),
+}
+macro_rules! into_wide {
+    (I: $($t:ty),*) => {$(impl From<$t> for i128OrU128 { fn from(v: $t) -> Self { i128OrU128::I(v as i128) } })*};
+    (U: $($t:ty),*) => {$(impl From<$t> for i128OrU128 { fn from(v: $t) -> Self { i128OrU128::U(v as u128) } })*};
+}
+into_wide!(I: i8, i16, i32, i64, i128, isize);
+into_wide!(U: u16, u32, u64, u128, usize);
+impl From<u8> for i128OrU128 {
+    fn from(v: u8) -> Self {
+        i128OrU128::U(v as u128)
+    }
+}
+
+integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
+
+/// `u8` is an `Integer` on its own, but `Vec<u8>` is Twisted's `String`
+/// (raw bytes), not a `ListOf(Integer)`: use `Vec<u16>` for a list of small
+/// numbers.
+impl Argument for u8 {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(itoa_buf(*self).as_slice());
+        Ok(())
+    }
+    fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+        let wide = u16::decode(raw, cx)?;
+        u8::try_from(wide)
+            .map_err(|_| DecodeError::invalid(format!("integer {wide} out of range for u8")))
+    }
+    fn encode_item(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&[*self]);
+        Ok(())
+    }
+    fn decode_items(raw: Bytes, _: &mut Context<'_>) -> Result<Vec<Self>, DecodeError> {
+        Ok(raw.to_vec())
+    }
+}
+
+/// Twisted `Integer` of any size.
+impl Argument for BigInt {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(self.to_str_radix(10).as_bytes());
+        Ok(())
+    }
+    fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        let (neg, digits) = python_int_digits(&raw)?;
+        let mag = BigUint::parse_bytes(&digits, 10)
+            .ok_or_else(|| DecodeError::invalid("invalid integer"))?;
+        Ok(if neg {
+            -BigInt::from(mag)
+        } else {
+            BigInt::from(mag)
+        })
+    }
+}
+
+/// Twisted `Integer`, non-negative values of any size.
+impl Argument for BigUint {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(self.to_str_radix(10).as_bytes());
+        Ok(())
+    }
+    fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        let (neg, digits) = python_int_digits(&raw)?;
+        let mag = BigUint::parse_bytes(&digits, 10)
+            .ok_or_else(|| DecodeError::invalid("invalid integer"))?;
+        if neg && mag != BigUint::default() {
+            return Err(DecodeError::invalid(
+                "negative integer for an unsigned value",
+            ));
+        }
+        Ok(mag)
+    }
+}
+
+/// Twisted `Boolean`: exactly `True` or `False`.
+impl Argument for bool {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(if *self { b"True" } else { b"False" });
+        Ok(())
+    }
+    fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        match &raw[..] {
+            b"True" => Ok(true),
+            b"False" => Ok(false),
+            other => Err(DecodeError::invalid(format!(
+                "Bad boolean value: {}",
+                crate::display_bytes(other)
+            ))),
+        }
+    }
+}
+
+/// Twisted `String`: the bytes as they are (zero-copy).
+impl Argument for Bytes {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(self);
+        Ok(())
+    }
+    fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        Ok(raw)
+    }
+}
+
+/// Twisted `Unicode`: UTF-8; invalid UTF-8 is a decoding error.
+impl Argument for String {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        out.extend_from_slice(self.as_bytes());
+        Ok(())
+    }
+    fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+        String::from_utf8(raw.to_vec())
+            .map_err(|e| DecodeError::invalid(format!("invalid UTF-8: {e}")))
+    }
+}
+
+/// Twisted `Path`: the path as UTF-8 (a path that is not valid Unicode
+/// cannot be sent, as in Twisted).
+impl Argument for PathBuf {
+    fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+        let s = self
+            .to_str()
+            .ok_or_else(|| EncodeError::invalid(format!("path {self:?} is not valid UTF-8")))?;
+        out.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+    fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+        String::decode(raw, cx).map(PathBuf::from)
+    }
+}

@@ -1,0 +1,1 @@
+//! Twisted `Float` (placeholder, being written).

@@ -1,0 +1,242 @@
+//! Argument types: how Rust values become AMP values and back.
+//!
+//! Every type usable as a command argument or response value implements
+//! [`Argument`]. The encodings are exactly Twisted's (see the table in
+//! `AMP-PROTOCOL.md` §3):
+//!
+//! | Twisted | Rust |
+//! |---|---|
+//! | `Integer` | `i8`..`i128`, `u8`..`u128`, `isize`, `usize`, [`num_bigint::BigInt`] |
+//! | `String` | `Vec<u8>`, [`bytes::Bytes`] |
+//! | `Unicode` | `String` |
+//! | `Boolean` | `bool` |
+//! | `Float` | `f64`, `f32` |
+//! | `Decimal` | [`Decimal`] (exact Python text; converts to/from `rust_decimal::Decimal`) |
+//! | `DateTime` | `chrono::DateTime<FixedOffset>`, `chrono::DateTime<Utc>` |
+//! | `ListOf(T)` | `Vec<T>` for any argument type `T` |
+//! | `AmpList([...])` | `Vec<R>` where `R` derives `Record` |
+//! | `Path` | `std::path::PathBuf` |
+//! | `Descriptor` | [`Descriptor`] |
+//! | `optional=True` | `Option<T>` (absent key = `None`) |
+//!
+//! Implement [`Argument`] for your own types to extend the set.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{DecodeError, EncodeError, MAX_VALUE_LENGTH};
+
+mod basic;
+mod datetime;
+mod decimal;
+mod descriptor;
+mod float;
+
+pub use datetime::utc_offset_minutes;
+pub use decimal::Decimal;
+pub use descriptor::{Descriptor, Descriptors};
+
+/// Per-connection services an argument type may need while encoding or
+/// decoding: today, the descriptor channel used by [`Descriptor`].
+///
+/// Outside a connection (tests, tools) use [`Context::none`].
+pub struct Context<'a> {
+    pub(crate) descriptors: Option<&'a mut dyn Descriptors>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with no descriptor channel: [`Descriptor`] values fail to
+    /// encode/decode, everything else works.
+    pub fn none() -> Context<'static> {
+        Context { descriptors: None }
+    }
+
+    /// A context that passes descriptors through `d`.
+    pub fn with_descriptors(d: &'a mut dyn Descriptors) -> Self {
+        Context {
+            descriptors: Some(d),
+        }
+    }
+
+    /// The descriptor channel, if this connection has one.
+    pub fn descriptors(&mut self) -> Option<&mut (dyn Descriptors + 'a)> {
+        self.descriptors.as_deref_mut()
+    }
+}
+
+/// A Rust type that can travel as one AMP value.
+///
+/// `encode` appends the value's bytes to `out`; `decode` parses a received
+/// value (a zero-copy slice of the read buffer). The remaining methods have
+/// defaults that fit almost every type:
+///
+/// * `is_present`/`absent` implement optional arguments (`Option<T>`);
+/// * `encode_item`/`decode_items` define how a `Vec<Self>` is laid out:
+///   by default `ListOf`'s `u16`-length-prefixed elements; records override
+///   them to produce `AmpList`'s concatenated boxes.
+///
+/// ```
+/// use amp_wire::{Argument, Context, DecodeError, EncodeError};
+/// use bytes::{Bytes, BytesMut};
+///
+/// /// A point sent as "x,y".
+/// #[derive(Debug, PartialEq)]
+/// struct Point(i32, i32);
+///
+/// impl Argument for Point {
+///     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
+///         out.extend_from_slice(format!("{},{}", self.0, self.1).as_bytes());
+///         Ok(())
+///     }
+///     fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+///         let s = std::str::from_utf8(&raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
+///         let (x, y) = s.split_once(',').ok_or_else(|| DecodeError::invalid("no comma"))?;
+///         let p = |v: &str| v.parse().map_err(|_| DecodeError::invalid("not a number"));
+///         Ok(Point(p(x)?, p(y)?))
+///     }
+/// }
+///
+/// let v = amp_wire::to_value(&Point(3, -4)).unwrap();
+/// assert_eq!(&v[..], b"3,-4");
+/// assert_eq!(amp_wire::from_value::<Point>(v).unwrap(), Point(3, -4));
+/// // ListOf(Point) comes for free:
+/// let l = amp_wire::to_value(&vec![Point(1, 2)]).unwrap();
+/// assert_eq!(&l[..], b"\x00\x031,2");
+/// ```
+pub trait Argument: Sized {
+    /// Append the wire form of `self` to `out`.
+    fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError>;
+
+    /// Parse a received value.
+    fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError>;
+
+    /// Whether this value is written at all (`false` only for `None`).
+    fn is_present(&self) -> bool {
+        true
+    }
+
+    /// The value to use when the key is absent; `None` means the argument is
+    /// required (the default).
+    fn absent() -> Option<Self> {
+        None
+    }
+
+    /// Append `self` as one element of a `Vec<Self>` value.
+    fn encode_item(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
+        let at = out.len();
+        out.put_u16(0);
+        self.encode(out, cx)?;
+        let len = out.len() - at - 2;
+        if len > MAX_VALUE_LENGTH {
+            return Err(EncodeError::ValueTooLong {
+                key: Bytes::new(),
+                len,
+            });
+        }
+        out[at..at + 2].copy_from_slice(&(len as u16).to_be_bytes());
+        Ok(())
+    }
+
+    /// Parse a whole `Vec<Self>` value.
+    fn decode_items(raw: Bytes, cx: &mut Context<'_>) -> Result<Vec<Self>, DecodeError> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        while pos < raw.len() {
+            if raw.len() - pos < 2 {
+                return Err(DecodeError::invalid("truncated ListOf element length"));
+            }
+            let len = u16::from_be_bytes([raw[pos], raw[pos + 1]]) as usize;
+            pos += 2;
+            if raw.len() - pos < len {
+                return Err(DecodeError::invalid(format!(
+                    "ListOf element of {len} bytes runs past the end of the value"
+                )));
+            }
+            out.push(Self::decode(raw.slice(pos..pos + len), cx)?);
+            pos += len;
+        }
+        Ok(out)
+    }
+}
+
+/// Encode one value on its own (no descriptor channel).
+pub fn to_value<T: Argument>(v: &T) -> Result<Bytes, EncodeError> {
+    let mut out = BytesMut::new();
+    v.encode(&mut out, &mut Context::none())?;
+    Ok(out.freeze())
+}
+
+/// Decode one value on its own (no descriptor channel).
+pub fn from_value<T: Argument>(raw: impl Into<Bytes>) -> Result<T, DecodeError> {
+    T::decode(raw.into(), &mut Context::none())
+}
+
+/// `Option<T>`: Twisted's `optional=True`. `None` is not written; an absent
+/// key decodes as `None`.
+impl<T: Argument> Argument for Option<T> {
+    fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
+        match self {
+            Some(v) => v.encode(out, cx),
+            None => Err(EncodeError::invalid(
+                "None cannot be encoded as a value (only as an absent argument)",
+            )),
+        }
+    }
+    fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+        T::decode(raw, cx).map(Some)
+    }
+    fn is_present(&self) -> bool {
+        self.is_some()
+    }
+    fn absent() -> Option<Self> {
+        Some(None)
+    }
+}
+
+/// `Vec<T>`: `ListOf(T)` for plain types, `AmpList` for records.
+impl<T: Argument> Argument for Vec<T> {
+    fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
+        for item in self {
+            item.encode_item(out, cx)?;
+        }
+        Ok(())
+    }
+    fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+        T::decode_items(raw, cx)
+    }
+}
+
+/// Write `name = value` into `b` if the value is present (used by derived
+/// code; checks the value length).
+pub fn put_arg<T: Argument>(
+    b: &mut crate::AmpBox,
+    name: &'static str,
+    value: &T,
+    scratch: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Result<(), EncodeError> {
+    if !value.is_present() {
+        return Ok(());
+    }
+    value.encode(scratch, cx).map_err(|e| e.with_key(name))?;
+    let v = scratch.split().freeze();
+    if v.len() > MAX_VALUE_LENGTH {
+        return Err(EncodeError::ValueTooLong {
+            key: Bytes::from_static(name.as_bytes()),
+            len: v.len(),
+        });
+    }
+    b.push_sorted(Bytes::from_static(name.as_bytes()), v);
+    Ok(())
+}
+
+/// Read argument `name` from `b` (used by derived code).
+pub fn get_arg<T: Argument>(
+    b: &crate::AmpBox,
+    name: &'static str,
+    cx: &mut Context<'_>,
+) -> Result<T, DecodeError> {
+    match b.get(name) {
+        Some(v) => T::decode(v.clone(), cx).map_err(|e| e.with_key(name)),
+        None => T::absent().ok_or_else(|| DecodeError::missing(name)),
+    }
+}
