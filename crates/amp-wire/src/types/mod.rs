@@ -240,3 +240,36 @@ pub fn get_arg<T: Argument>(
         None => T::absent().ok_or_else(|| DecodeError::missing(name)),
     }
 }
+
+/// `Argument::encode` for a record used as a value: the record as one
+/// serialised box (derived code calls this).
+pub fn record_encode<R: crate::Record>(
+    r: &R,
+    out: &mut BytesMut,
+    cx: &mut Context<'_>,
+) -> Result<(), EncodeError> {
+    let mut b = crate::AmpBox::with_capacity(R::FIELDS.len());
+    r.write_fields(&mut b, cx)?;
+    b.encode(out)
+}
+
+/// `Argument::decode` for a record used as a value: exactly one box.
+pub fn record_decode<R: crate::Record>(raw: Bytes, cx: &mut Context<'_>) -> Result<R, DecodeError> {
+    let boxes = crate::decode_all(&raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
+    match boxes.as_slice() {
+        [b] => R::read_fields(b, cx),
+        _ => Err(DecodeError::invalid(format!(
+            "expected exactly one box, found {}",
+            boxes.len()
+        ))),
+    }
+}
+
+/// `Argument::decode_items` for records: `AmpList`'s concatenated boxes.
+pub fn record_decode_items<R: crate::Record>(
+    raw: Bytes,
+    cx: &mut Context<'_>,
+) -> Result<Vec<R>, DecodeError> {
+    let boxes = crate::decode_all(&raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
+    boxes.iter().map(|b| R::read_fields(b, cx)).collect()
+}
