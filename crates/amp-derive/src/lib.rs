@@ -1,18 +1,192 @@
-//! Derive macros (being written).
-use proc_macro::TokenStream;
+//! Derive macros for amp-rs: [`Record`](macro@Record),
+//! [`Command`](macro@Command) and [`AmpError`](macro@AmpError).
+//!
+//! Use them through the `amp` crate (`use amp::{AmpError, Command, Record};`);
+//! the generated code refers to `::amp`. Put `#[amp(crate = "path")]` on the
+//! type to name the crate differently; the path must provide what `amp`
+//! provides (`Record`, `Command`, `ErrorTable`, `Argument`, `AmpBox`,
+//! `Context`, `EncodeError`, `DecodeError`, `NoError` and the hidden
+//! `__private` module).
+//!
+//! Every attribute is written `#[amp(...)]`. Type-valued keys accept both
+//! `key = Type` and `key = "Type"`.
 
-/// Placeholder.
-#[proc_macro_derive(Command, attributes(amp))]
-pub fn derive_command(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
-}
-/// Placeholder.
+mod attr;
+mod error_table;
+mod record;
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+/// Derive `amp::Record` and `amp::Argument` for a struct with named fields:
+/// a set of named AMP values (a command's response, or one element of an
+/// `AmpList`).
+///
+/// * Each field is one key of the box; its type must implement
+///   `amp::Argument`. `Option<T>` fields are optional arguments (absent key
+///   = `None`).
+/// * The wire name is the field name (a raw identifier's `r#` is dropped),
+///   or `#[amp(name = "wire-name")]` on the field. Wire names must be 1 to
+///   255 bytes, unique, and not one of AMP's reserved keys (`_command`,
+///   `_ask`, `_answer`, `_error`, `_error_code`, `_error_description`).
+/// * Fields are written in bytewise order of their wire names, as Twisted
+///   does; `Record::FIELDS` lists the wire names in that order.
+/// * The `Argument` implementation makes the record usable as a value:
+///   `Vec<TheRecord>` is Twisted's `AmpList` (boxes concatenated), and a
+///   record field holds one serialised box.
+///
+/// Container attributes: `#[amp(crate = "path")]`.
+/// Field attributes: `#[amp(name = "wire-name")]`.
+///
+/// Unit structs and `struct Empty {}` are records with no fields. Generic
+/// structs, tuple structs, enums and unions are rejected.
+///
+/// ```ignore
+/// use amp::Record;
+///
+/// #[derive(Debug, PartialEq, Record)]
+/// struct Point {
+///     x: i64,
+///     y: i64,
+///     #[amp(name = "point-label")]
+///     label: Option<String>,
+/// }
+///
+/// #[derive(Debug, PartialEq, Record)]
+/// struct Shape {
+///     points: Vec<Point>, // an AmpList
+/// }
+///
+/// let p = Point { x: 1, y: 2, label: None };
+/// let b = p.to_box().unwrap();
+/// assert_eq!(b.get("x").unwrap(), &b"1"[..]);
+/// assert!(b.get("point-label").is_none());
+/// assert_eq!(Point::from_box(&b).unwrap(), p);
+/// assert_eq!(Point::FIELDS, &["point-label", "x", "y"]);
+/// ```
 #[proc_macro_derive(Record, attributes(amp))]
-pub fn derive_record(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_record(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    record::expand(input, false)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }
-/// Placeholder.
+
+/// Derive `amp::Command` (and `amp::Record`, for the arguments) for a
+/// struct with named fields or a unit struct.
+///
+/// The fields are the command's arguments, exactly as for
+/// [`Record`](macro@Record) (field attribute `#[amp(name = "wire-name")]`).
+/// The struct does not get an `Argument` implementation: derive `Record`
+/// on a separate type to send a record as a value.
+///
+/// Container attributes (any order, one or several `#[amp(...)]`):
+///
+/// | attribute | meaning | default |
+/// |---|---|---|
+/// | `name = "Sum"` | the `_command` name (1 to 65535 bytes) | the struct name |
+/// | `response = Type` | the response record (`Record`) | `()` |
+/// | `error = Type` | the declared errors (`ErrorTable`, e.g. from `#[derive(AmpError)]`) | `amp::NoError` |
+/// | `requires_answer = false` | Twisted's `requiresAnswer` | `true` |
+/// | `crate = "path"` | path of the `amp` crate | `::amp` |
+///
+/// ```ignore
+/// use amp::{AmpError, Command, Record};
+///
+/// #[derive(Debug, Record)]
+/// struct Total {
+///     total: i64,
+/// }
+///
+/// #[derive(Debug, AmpError)]
+/// enum SumError {
+///     #[amp(code = "OVERFLOW")]
+///     Overflow,
+/// }
+///
+/// #[derive(Debug, Command)]
+/// #[amp(name = "Sum", response = Total, error = SumError)]
+/// struct Sum {
+///     a: i64,
+///     b: i64,
+/// }
+///
+/// #[derive(Debug, Command)]
+/// #[amp(requires_answer = false)]
+/// struct Ping;
+///
+/// assert_eq!(<Sum as amp::Command>::NAME, "Sum");
+/// assert_eq!(<Ping as amp::Command>::NAME, "Ping");
+/// assert!(!<Ping as amp::Command>::REQUIRES_ANSWER);
+/// ```
+#[proc_macro_derive(Command, attributes(amp))]
+pub fn derive_command(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    record::expand(input, true)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Derive `amp::ErrorTable` for an enum: a command's declared errors
+/// (Twisted's `errors` and `fatalErrors`).
+///
+/// Each variant is one of:
+///
+/// * `#[amp(code = "CODE")] Name` — a unit variant. Its description is
+///   `#[amp(description = "...")]` if given, else empty.
+/// * `#[amp(code = "CODE")] Name(String)` or
+///   `#[amp(code = "CODE")] Name { message: String }` — the field carries
+///   the `_error_description` (sent, and filled in when received).
+/// * `#[amp(extends)] Name(OtherTable)` — includes every error of another
+///   `ErrorTable` (Twisted's inherited errors). `code`, `is_fatal` and
+///   `description` delegate to it; when decoding, this enum's own codes are
+///   tried first, then each `extends` variant in declaration order.
+///
+/// Add `fatal` to a coded variant (`#[amp(code = "BAD", fatal)]`) to make it
+/// a fatal error: the connection is closed after it is sent.
+///
+/// Codes must be 1 to 65535 bytes, unique within the enum, and not
+/// `UNHANDLED` or `UNKNOWN` (AMP's own codes).
+///
+/// Container attributes: `#[amp(display)]` also implements `Display`
+/// (the description, or the code when the description is empty);
+/// `#[amp(crate = "path")]`. `std::error::Error` is never implemented for
+/// you. The enum must implement `Debug` (and be `Send + 'static`), as
+/// `ErrorTable` requires.
+///
+/// ```ignore
+/// use amp::{AmpError, ErrorTable};
+///
+/// #[derive(Debug, AmpError)]
+/// enum BaseError {
+///     #[amp(code = "ZERO_DIVISION", description = "divided by zero")]
+///     ZeroDivision,
+/// }
+///
+/// #[derive(Debug, AmpError)]
+/// #[amp(display)]
+/// enum CalcError {
+///     #[amp(code = "OVERFLOW")]
+///     Overflow,
+///     #[amp(code = "BAD", fatal)]
+///     Bad(String),
+///     #[amp(extends)]
+///     Base(BaseError),
+/// }
+///
+/// let e = CalcError::from_wire(b"ZERO_DIVISION", "x").unwrap();
+/// assert_eq!(e.code(), "ZERO_DIVISION");
+/// assert_eq!(e.to_string(), "divided by zero");
+/// assert!(CalcError::Bad("boom".into()).is_fatal());
+/// assert_eq!(
+///     CalcError::codes(),
+///     [("OVERFLOW", false), ("BAD", true), ("ZERO_DIVISION", false)]
+/// );
+/// ```
 #[proc_macro_derive(AmpError, attributes(amp))]
-pub fn derive_error(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_error(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    error_table::expand(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -1,0 +1,294 @@
+//! `#[derive(Record)]` and `#[derive(Command)]`.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields, Ident, Path, Type};
+
+use crate::attr::{self, Errors, Site};
+
+/// Keys AMP itself uses in request, answer and error boxes.
+pub(crate) const RESERVED_KEYS: &[&str] = &[
+    "_command",
+    "_ask",
+    "_answer",
+    "_error",
+    "_error_code",
+    "_error_description",
+];
+
+/// The longest key a box can carry.
+const MAX_KEY_LENGTH: usize = 255;
+/// The longest value a box can carry.
+pub(crate) const MAX_VALUE_LENGTH: usize = 65535;
+
+struct Field {
+    ident: Ident,
+    ty: Type,
+    wire: String,
+}
+
+/// Reject generic parameters and where clauses.
+pub(crate) fn no_generics(input: &DeriveInput, derive: &str, errors: &mut Errors) {
+    let g = &input.generics;
+    if !g.params.is_empty() {
+        errors.spanned(
+            &g.params,
+            format_args!(
+                "`#[derive({derive})]` does not support generic parameters or lifetimes; \
+                 use a concrete type"
+            ),
+        );
+    } else if let Some(w) = &g.where_clause {
+        errors.spanned(
+            w,
+            format_args!("`#[derive({derive})]` does not support where clauses"),
+        );
+    }
+}
+
+pub(crate) fn default_crate() -> Path {
+    syn::parse_quote!(::amp)
+}
+
+pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStream> {
+    let derive = if command { "Command" } else { "Record" };
+    let mut errors = Errors::default();
+    let site = if command {
+        Site::CommandStruct
+    } else {
+        Site::RecordStruct
+    };
+    let attrs = attr::parse(&input.attrs, site, &mut errors);
+    no_generics(&input, derive, &mut errors);
+
+    let named = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(f) => Some(f.named.iter().collect::<Vec<_>>()),
+            Fields::Unit => Some(Vec::new()),
+            Fields::Unnamed(f) => {
+                errors.spanned(
+                    f,
+                    format_args!(
+                        "`#[derive({derive})]` needs a struct with named fields (the field \
+                         names are the wire names); tuple structs are not supported"
+                    ),
+                );
+                None
+            }
+        },
+        Data::Enum(e) => {
+            errors.at(
+                e.enum_token.span,
+                format_args!(
+                    "`#[derive({derive})]` only supports structs with named fields, not enums"
+                ),
+            );
+            None
+        }
+        Data::Union(u) => {
+            errors.at(
+                u.union_token.span,
+                format_args!(
+                    "`#[derive({derive})]` only supports structs with named fields, not unions"
+                ),
+            );
+            None
+        }
+    };
+
+    let mut fields = Vec::new();
+    let mut seen: HashMap<String, Ident> = HashMap::new();
+    for f in named.unwrap_or_default() {
+        let fa = attr::parse(&f.attrs, Site::Field, &mut errors);
+        let ident = f.ident.clone().expect("named field");
+        let (wire, span) = match &fa.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (ident.unraw().to_string(), ident.span()),
+        };
+        if wire.is_empty() {
+            errors.at(
+                span,
+                "wire name must not be empty (an empty key ends an AMP box)",
+            );
+        } else if wire.len() > MAX_KEY_LENGTH {
+            errors.at(
+                span,
+                format_args!(
+                    "wire name is {} bytes long; AMP keys are at most {MAX_KEY_LENGTH} bytes",
+                    wire.len()
+                ),
+            );
+        } else if RESERVED_KEYS.contains(&wire.as_str()) {
+            errors.at(
+                span,
+                format_args!(
+                    "wire name `{wire}` is reserved by AMP (reserved keys: {})",
+                    RESERVED_KEYS.join(", ")
+                ),
+            );
+        } else if let Some(prev) = seen.get(&wire) {
+            errors.at(
+                span,
+                format_args!("duplicate wire name `{wire}` (already used by field `{prev}`)"),
+            );
+        } else {
+            seen.insert(wire.clone(), ident.clone());
+        }
+        fields.push(Field {
+            ident,
+            ty: f.ty.clone(),
+            wire,
+        });
+    }
+
+    // Command-level attributes.
+    let name_ident = &input.ident;
+    let command_name = match &attrs.name {
+        Some(lit) => {
+            let v = lit.value();
+            if v.is_empty() {
+                errors.spanned(lit, "command name must not be empty");
+            } else if v.len() > MAX_VALUE_LENGTH {
+                errors.spanned(
+                    lit,
+                    format_args!(
+                        "command name is {} bytes long; AMP values are at most \
+                         {MAX_VALUE_LENGTH} bytes",
+                        v.len()
+                    ),
+                );
+            }
+            v
+        }
+        None => name_ident.unraw().to_string(),
+    };
+    errors.finish()?;
+
+    fields.sort_by(|a, b| a.wire.as_bytes().cmp(b.wire.as_bytes()));
+    let krate = attrs.krate.clone().unwrap_or_else(default_crate);
+    let ident = &input.ident;
+    let wires: Vec<&str> = fields.iter().map(|f| f.wire.as_str()).collect();
+
+    // Locals use mixed-site hygiene: they cannot clash with the user's
+    // names (for instance a constant called `amp_box`).
+    let amp_box = Ident::new("amp_box", Span::mixed_site());
+    let amp_cx = Ident::new("amp_cx", Span::mixed_site());
+    let amp_scratch = Ident::new("amp_scratch", Span::mixed_site());
+    let (b, cx) = if fields.is_empty() {
+        (quote!(_), quote!(_))
+    } else {
+        (quote!(#amp_box), quote!(#amp_cx))
+    };
+    let puts = fields.iter().map(|f| {
+        let Field { ident, ty, wire } = f;
+        quote_spanned! {ty.span()=>
+            #krate::__private::put_arg::<#ty>(#amp_box, #wire, &self.#ident, &mut #amp_scratch, #amp_cx)?;
+        }
+    });
+    let scratch = if fields.is_empty() {
+        quote!()
+    } else {
+        quote!(let mut #amp_scratch = #krate::__private::BytesMut::new();)
+    };
+    let vars: Vec<Ident> = (0..fields.len())
+        .map(|i| format_ident!("amp_field_{}", i, span = Span::mixed_site()))
+        .collect();
+    let gets = fields.iter().zip(&vars).map(|(f, v)| {
+        let Field { ty, wire, .. } = f;
+        quote_spanned! {ty.span()=>
+            let #v: #ty = #krate::__private::get_arg::<#ty>(#amp_box, #wire, #amp_cx)?;
+        }
+    });
+    let inits = fields.iter().zip(&vars).map(|(f, v)| {
+        let i = &f.ident;
+        quote!(#i: #v)
+    });
+
+    let mut out = quote! {
+        #[automatically_derived]
+        impl #krate::Record for #ident {
+            const FIELDS: &'static [&'static str] = &[#(#wires),*];
+
+            fn write_fields(
+                &self,
+                #b: &mut #krate::AmpBox,
+                #cx: &mut #krate::Context<'_>,
+            ) -> ::core::result::Result<(), #krate::EncodeError> {
+                #scratch
+                #(#puts)*
+                ::core::result::Result::Ok(())
+            }
+
+            fn read_fields(
+                #b: &#krate::AmpBox,
+                #cx: &mut #krate::Context<'_>,
+            ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                #(#gets)*
+                ::core::result::Result::Ok(Self { #(#inits),* })
+            }
+        }
+    };
+
+    if command {
+        let response = attrs
+            .response
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(()));
+        let error = attrs
+            .error
+            .clone()
+            .unwrap_or_else(|| syn::parse_quote!(#krate::NoError));
+        let requires_answer = !matches!(&attrs.requires_answer, Some(b) if !b.value);
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #krate::Command for #ident {
+                const NAME: &'static str = #command_name;
+                const REQUIRES_ANSWER: bool = #requires_answer;
+                type Response = #response;
+                type Error = #error;
+            }
+        });
+    } else {
+        let amp_out = Ident::new("amp_out", Span::mixed_site());
+        let amp_raw = Ident::new("amp_raw", Span::mixed_site());
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #krate::Argument for #ident {
+                fn encode(
+                    &self,
+                    #amp_out: &mut #krate::__private::BytesMut,
+                    #amp_cx: &mut #krate::Context<'_>,
+                ) -> ::core::result::Result<(), #krate::EncodeError> {
+                    #krate::__private::record_encode(self, #amp_out, #amp_cx)
+                }
+
+                fn decode(
+                    #amp_raw: #krate::__private::Bytes,
+                    #amp_cx: &mut #krate::Context<'_>,
+                ) -> ::core::result::Result<Self, #krate::DecodeError> {
+                    #krate::__private::record_decode(#amp_raw, #amp_cx)
+                }
+
+                fn encode_item(
+                    &self,
+                    #amp_out: &mut #krate::__private::BytesMut,
+                    #amp_cx: &mut #krate::Context<'_>,
+                ) -> ::core::result::Result<(), #krate::EncodeError> {
+                    #krate::__private::record_encode(self, #amp_out, #amp_cx)
+                }
+
+                fn decode_items(
+                    #amp_raw: #krate::__private::Bytes,
+                    #amp_cx: &mut #krate::Context<'_>,
+                ) -> ::core::result::Result<::std::vec::Vec<Self>, #krate::DecodeError> {
+                    #krate::__private::record_decode_items(#amp_raw, #amp_cx)
+                }
+            }
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,498 @@
+//! Behaviour of `#[derive(Record)]`, `#[derive(Command)]` and
+//! `#[derive(AmpError)]`.
+
+use amp::{AmpBox, AmpError, Argument, Command, DecodeError, ErrorTable, NoError, Record};
+
+/// Serialise `entries` (already in wire order) as one box, by hand.
+fn wire(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        out.extend_from_slice(&(k.len() as u16).to_be_bytes());
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(&(v.len() as u16).to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+#[allow(non_snake_case)]
+#[derive(Debug, PartialEq, Record)]
+struct Unsorted {
+    z: i32,
+    a: String,
+    B: bool,
+}
+
+#[test]
+fn fields_are_written_in_bytewise_wire_name_order() {
+    assert_eq!(Unsorted::FIELDS, &["B", "a", "z"]);
+    let r = Unsorted {
+        z: -7,
+        a: "hé".into(),
+        B: true,
+    };
+    let b = r.to_box().unwrap();
+    let keys: Vec<&[u8]> = b.keys().map(|k| &k[..]).collect();
+    assert_eq!(keys, [&b"B"[..], b"a", b"z"]);
+    assert_eq!(
+        &b.to_bytes().unwrap()[..],
+        &wire(&[("B", b"True"), ("a", "hé".as_bytes()), ("z", b"-7")])[..]
+    );
+    assert_eq!(Unsorted::from_box(&b).unwrap(), r);
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Dashed {
+    #[amp(name = "user-name")]
+    user_name: String,
+    #[amp(name = "user_id")]
+    id: u64,
+    plain: i8,
+}
+
+#[test]
+fn dash_and_renamed_wire_names() {
+    assert_eq!(Dashed::FIELDS, &["plain", "user-name", "user_id"]);
+    let r = Dashed {
+        user_name: "bob".into(),
+        id: 9,
+        plain: 1,
+    };
+    let b = r.to_box().unwrap();
+    assert_eq!(b.get("user-name").unwrap(), &b"bob"[..]);
+    assert_eq!(b.get("user_id").unwrap(), &b"9"[..]);
+    assert!(b.get("user_name").is_none());
+    assert!(b.get("id").is_none());
+    assert_eq!(
+        &b.to_bytes().unwrap()[..],
+        &wire(&[("plain", b"1"), ("user-name", b"bob"), ("user_id", b"9")])[..]
+    );
+    assert_eq!(Dashed::from_box(&b).unwrap(), r);
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Optional {
+    required: i32,
+    maybe: Option<String>,
+}
+
+#[test]
+fn option_fields_absent_and_present() {
+    let none = Optional {
+        required: 1,
+        maybe: None,
+    };
+    let b = none.to_box().unwrap();
+    assert_eq!(b.len(), 1);
+    assert!(!b.contains_key("maybe"));
+    assert_eq!(Optional::from_box(&b).unwrap(), none);
+
+    let some = Optional {
+        required: 1,
+        maybe: Some("x".into()),
+    };
+    let b = some.to_box().unwrap();
+    assert_eq!(b.get("maybe").unwrap(), &b"x"[..]);
+    assert_eq!(Optional::from_box(&b).unwrap(), some);
+
+    // A missing required key is an error; an unknown key is ignored.
+    let mut b = AmpBox::new();
+    b.insert("maybe", "x");
+    b.insert("extra", "ignored");
+    let err: DecodeError = Optional::from_box(&b).unwrap_err();
+    assert!(err.to_string().contains("required"), "{err}");
+    b.insert("required", "5");
+    assert_eq!(
+        Optional::from_box(&b).unwrap(),
+        Optional {
+            required: 5,
+            maybe: Some("x".into())
+        }
+    );
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Item {
+    name: String,
+    qty: u32,
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Order {
+    id: u32,
+    items: Vec<Item>,
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Orders {
+    orders: Vec<Order>,
+    #[amp(name = "best-item")]
+    best: Option<Item>,
+}
+
+#[test]
+fn vec_of_records_is_an_amp_list() {
+    let items = vec![
+        Item {
+            name: "a".into(),
+            qty: 1,
+        },
+        Item {
+            name: "bb".into(),
+            qty: 22,
+        },
+    ];
+    // AmpList: each element a complete box, concatenated, no length prefix.
+    let v = amp::to_value(&items).unwrap();
+    let mut expected = wire(&[("name", b"a"), ("qty", b"1")]);
+    expected.extend(wire(&[("name", b"bb"), ("qty", b"22")]));
+    assert_eq!(&v[..], &expected[..]);
+    assert_eq!(amp::from_value::<Vec<Item>>(v).unwrap(), items);
+
+    // Empty list: empty value.
+    let empty: Vec<Item> = Vec::new();
+    assert!(amp::to_value(&empty).unwrap().is_empty());
+    assert_eq!(amp::from_value::<Vec<Item>>(&b""[..]).unwrap(), empty);
+}
+
+#[test]
+fn nested_amp_lists_round_trip() {
+    let o = Orders {
+        orders: vec![
+            Order {
+                id: 1,
+                items: vec![Item {
+                    name: "x".into(),
+                    qty: 3,
+                }],
+            },
+            Order {
+                id: 2,
+                items: vec![],
+            },
+        ],
+        best: Some(Item {
+            name: "y".into(),
+            qty: 4,
+        }),
+    };
+    let b = o.to_box().unwrap();
+    assert_eq!(Orders::FIELDS, &["best-item", "orders"]);
+    // A record used as a single value is one serialised box.
+    assert_eq!(
+        &b.get("best-item").unwrap()[..],
+        &wire(&[("name", b"y"), ("qty", b"4")])[..]
+    );
+    let inner = wire(&[("name", b"x"), ("qty", b"3")]);
+    let mut orders = wire(&[("id", b"1"), ("items", &inner)]);
+    orders.extend(wire(&[("id", b"2"), ("items", b"")]));
+    assert_eq!(&b.get("orders").unwrap()[..], &orders[..]);
+    assert_eq!(Orders::from_box(&b).unwrap(), o);
+}
+
+#[test]
+fn record_as_value_needs_exactly_one_box() {
+    let two = [wire(&[("name", b"a"), ("qty", b"1")]), wire(&[])].concat();
+    assert!(amp::from_value::<Item>(two).is_err());
+    let item = Item {
+        name: "n".into(),
+        qty: 0,
+    };
+    let v = amp::to_value(&item).unwrap();
+    assert_eq!(Item::decode(v, &mut amp::Context::none()).unwrap(), item);
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Raw {
+    r#type: String,
+    r#match: i32,
+}
+
+#[test]
+fn raw_identifiers_drop_the_prefix() {
+    assert_eq!(Raw::FIELDS, &["match", "type"]);
+    let r = Raw {
+        r#type: "t".into(),
+        r#match: 2,
+    };
+    let b = r.to_box().unwrap();
+    assert_eq!(b.get("type").unwrap(), &b"t"[..]);
+    assert_eq!(Raw::from_box(&b).unwrap(), r);
+}
+
+#[derive(Debug, PartialEq, Record)]
+struct Empty {}
+
+#[derive(Debug, PartialEq, Record)]
+struct UnitRecord;
+
+#[test]
+fn empty_records() {
+    assert!(Empty::FIELDS.is_empty());
+    assert!(Empty {}.to_box().unwrap().is_empty());
+    assert_eq!(Empty::from_box(&AmpBox::new()).unwrap(), Empty {});
+    assert_eq!(UnitRecord::from_box(&AmpBox::new()).unwrap(), UnitRecord);
+    let v = amp::to_value(&vec![UnitRecord, UnitRecord]).unwrap();
+    assert_eq!(&v[..], b"\x00\x00\x00\x00");
+    assert_eq!(amp::from_value::<Vec<UnitRecord>>(v).unwrap().len(), 2);
+}
+
+// ---- commands ----
+
+#[derive(Debug, PartialEq, Record)]
+struct Total {
+    total: i64,
+}
+
+#[derive(Debug, AmpError)]
+enum BaseError {
+    #[amp(code = "ZERO_DIVISION", description = "divided by zero")]
+    ZeroDivision,
+    #[amp(code = "BASE_FATAL", fatal)]
+    BaseFatal(String),
+}
+
+#[derive(Debug, AmpError)]
+#[amp(display)]
+enum MidError {
+    #[amp(code = "OVERFLOW")]
+    Overflow,
+    #[amp(code = "BAD", fatal)]
+    Bad { message: String },
+    #[amp(extends)]
+    Base(BaseError),
+}
+
+#[derive(Debug, AmpError)]
+#[amp(display)]
+enum TopError {
+    #[amp(code = "TOP")]
+    Top(String),
+    #[amp(extends)]
+    Mid(MidError),
+}
+
+#[derive(Debug, PartialEq, Command)]
+#[amp(name = "Sum", response = Total, error = MidError)]
+struct Sum {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Debug, Command)]
+#[amp(response = "Total", error = "TopError")]
+#[amp(requires_answer = false)]
+struct Quoted {
+    #[amp(name = "the-value")]
+    value: Option<i64>,
+}
+
+#[derive(Debug, Command)]
+struct Ping;
+
+#[derive(Debug, Command)]
+#[amp(name = "go-away", requires_answer = true)]
+struct r#Move {}
+
+fn assert_types<C: Command<Response = R, Error = E>, R, E>() {}
+
+#[test]
+fn command_constants() {
+    assert_eq!(Sum::NAME, "Sum");
+    assert!(Sum::REQUIRES_ANSWER);
+    assert_types::<Sum, Total, MidError>();
+    assert_eq!(Sum::FIELDS, &["a", "b"]);
+    let b = Sum { a: 1, b: 2 }.to_box().unwrap();
+    assert_eq!(
+        &b.to_bytes().unwrap()[..],
+        &wire(&[("a", b"1"), ("b", b"2")])[..]
+    );
+    assert_eq!(Sum::from_box(&b).unwrap(), Sum { a: 1, b: 2 });
+
+    assert_eq!(Quoted::NAME, "Quoted");
+    assert!(!Quoted::REQUIRES_ANSWER);
+    assert_types::<Quoted, Total, TopError>();
+    assert_eq!(Quoted::FIELDS, &["the-value"]);
+
+    assert_eq!(Move::NAME, "go-away");
+    assert!(Move::REQUIRES_ANSWER);
+}
+
+#[test]
+fn unit_struct_command_defaults() {
+    assert_eq!(Ping::NAME, "Ping");
+    assert!(Ping::REQUIRES_ANSWER);
+    assert_types::<Ping, (), NoError>();
+    assert!(Ping::FIELDS.is_empty());
+    assert!(Ping.to_box().unwrap().is_empty());
+    let mut b = AmpBox::new();
+    b.insert("ignored", "1");
+    Ping::from_box(&b).unwrap();
+    assert!(<Ping as Command>::Error::codes().is_empty());
+    assert!(NoError::from_wire(b"ANY", "").is_none());
+}
+
+// ---- error tables ----
+
+#[test]
+fn error_codes_and_fatality() {
+    assert_eq!(
+        BaseError::codes(),
+        [("ZERO_DIVISION", false), ("BASE_FATAL", true)]
+    );
+    assert_eq!(BaseError::ZeroDivision.code(), "ZERO_DIVISION");
+    assert_eq!(BaseError::ZeroDivision.description(), "divided by zero");
+    assert!(!BaseError::ZeroDivision.is_fatal());
+    let f = BaseError::BaseFatal("gone".into());
+    assert!(f.is_fatal());
+    assert_eq!(f.code(), "BASE_FATAL");
+    assert_eq!(f.description(), "gone");
+
+    assert_eq!(MidError::Overflow.description(), "");
+    let bad = MidError::Bad {
+        message: "nope".into(),
+    };
+    assert!(bad.is_fatal());
+    assert_eq!(bad.description(), "nope");
+}
+
+#[test]
+fn error_from_wire() {
+    assert!(matches!(
+        BaseError::from_wire(b"ZERO_DIVISION", "ignored"),
+        Some(BaseError::ZeroDivision)
+    ));
+    match BaseError::from_wire(b"BASE_FATAL", "why") {
+        Some(BaseError::BaseFatal(s)) => assert_eq!(s, "why"),
+        other => panic!("{other:?}"),
+    }
+    match MidError::from_wire(b"BAD", "text") {
+        Some(MidError::Bad { message }) => assert_eq!(message, "text"),
+        other => panic!("{other:?}"),
+    }
+    assert!(BaseError::from_wire(b"OVERFLOW", "").is_none());
+    assert!(MidError::from_wire(b"UNKNOWN", "").is_none());
+    assert!(MidError::from_wire(b"zero_division", "").is_none());
+}
+
+#[test]
+fn error_tables_extend_two_levels() {
+    assert_eq!(
+        TopError::codes(),
+        [
+            ("TOP", false),
+            ("OVERFLOW", false),
+            ("BAD", true),
+            ("ZERO_DIVISION", false),
+            ("BASE_FATAL", true),
+        ]
+    );
+    let e = TopError::from_wire(b"ZERO_DIVISION", "x").unwrap();
+    assert!(matches!(
+        e,
+        TopError::Mid(MidError::Base(BaseError::ZeroDivision))
+    ));
+    assert_eq!(e.code(), "ZERO_DIVISION");
+    assert!(!e.is_fatal());
+    assert_eq!(e.description(), "divided by zero");
+
+    let e = TopError::from_wire(b"BASE_FATAL", "deep").unwrap();
+    assert!(e.is_fatal());
+    assert_eq!(e.code(), "BASE_FATAL");
+    assert_eq!(e.description(), "deep");
+
+    let e = TopError::from_wire(b"TOP", "t").unwrap();
+    assert!(matches!(&e, TopError::Top(s) if s == "t"));
+    assert!(TopError::from_wire(b"NOPE", "").is_none());
+}
+
+#[derive(Debug, AmpError)]
+enum Shadowing {
+    // Own codes win over an extended table's.
+    #[amp(code = "OVERFLOW", description = "mine")]
+    Mine,
+    #[amp(extends)]
+    Other(MidError),
+}
+
+#[test]
+fn own_codes_are_tried_first() {
+    let e = Shadowing::from_wire(b"OVERFLOW", "").unwrap();
+    assert!(matches!(e, Shadowing::Mine));
+    assert!(matches!(
+        Shadowing::from_wire(b"BAD", "b"),
+        Some(Shadowing::Other(MidError::Bad { .. }))
+    ));
+}
+
+#[test]
+fn display_is_description_or_code() {
+    assert_eq!(MidError::Overflow.to_string(), "OVERFLOW");
+    assert_eq!(
+        MidError::Bad {
+            message: "m".into()
+        }
+        .to_string(),
+        "m"
+    );
+    assert_eq!(
+        MidError::Base(BaseError::ZeroDivision).to_string(),
+        "divided by zero"
+    );
+    assert_eq!(TopError::Top(String::new()).to_string(), "TOP");
+}
+
+#[derive(Debug, AmpError)]
+enum NoVariants {}
+
+#[derive(Debug, AmpError)]
+enum OnlyExtends {
+    #[amp(extends)]
+    A(BaseError),
+    #[amp(extends)]
+    B(NoVariants),
+}
+
+#[test]
+fn empty_and_extends_only_tables() {
+    assert!(NoVariants::codes().is_empty());
+    assert!(NoVariants::from_wire(b"X", "").is_none());
+    assert_eq!(OnlyExtends::codes().len(), 2);
+    assert!(matches!(
+        OnlyExtends::from_wire(b"ZERO_DIVISION", ""),
+        Some(OnlyExtends::A(_))
+    ));
+}
+
+mod paths {
+    //! The derives work without any `amp` items imported.
+    #[derive(Debug, amp::Record)]
+    pub struct R {
+        pub x: Option<Vec<u8>>,
+    }
+
+    #[derive(Debug, amp::Command)]
+    #[amp(response = R, error = E)]
+    pub struct C {
+        pub list: Vec<R>,
+    }
+
+    #[derive(Debug, amp::AmpError)]
+    pub enum E {
+        #[amp(code = "E")]
+        E,
+    }
+}
+
+#[test]
+fn derives_need_no_imports() {
+    use paths::*;
+    assert_eq!(C::NAME, "C");
+    let c = C {
+        list: vec![R { x: None }, R { x: Some(vec![1]) }],
+    };
+    let b = c.to_box().unwrap();
+    assert_eq!(C::from_box(&b).unwrap().list.len(), 2);
+    assert_eq!(E::E.code(), "E");
+}
