@@ -1,5 +1,13 @@
 //! amp (being written).
 
+mod connection;
+mod error;
+mod router;
+
+pub use connection::{serve, Config, Connection, Driver};
+pub use error::{CallError, Disconnect, RawError};
+pub use router::{Ctx, Router};
+
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::{
     decode_all, dispatch, display_bytes, from_value, to_value, types, AmpBox, Argument, BoxDecoder,

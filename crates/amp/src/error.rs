@@ -1,0 +1,232 @@
+//! Errors seen by callers and by the connection.
+
+use bytes::Bytes;
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use amp_wire::{DecodeError, EncodeError, ErrorTable, ProtocolError};
+
+/// Why a connection ended. Every call outstanding at that moment, and every
+/// later call, fails with [`CallError::ConnectionLost`] carrying this.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Disconnect {
+    /// The peer closed the connection.
+    #[error("connection closed by the peer")]
+    PeerClosed,
+    /// This side closed it ([`Connection::close`](crate::Connection::close),
+    /// or every handle dropped on a connection with nothing to serve).
+    #[error("connection closed locally")]
+    LocalClose,
+    /// Reading or writing failed.
+    #[error("I/O error: {0}")]
+    Io(Arc<io::Error>),
+    /// The peer broke the protocol (malformed box, unknown tag, ...).
+    #[error("AMP protocol violation by the peer: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// A responder here failed with a fatal error: the error box was sent,
+    /// then the connection closed (Twisted's `fatalErrors`).
+    #[error("connection closed after sending fatal error {code}: {description}")]
+    FatalError {
+        /// The error code sent.
+        code: String,
+        /// Its description.
+        description: String,
+    },
+    /// A responder here failed in an undeclared way (undecodable arguments,
+    /// a panic, a response that could not be encoded): `UNKNOWN` was sent,
+    /// then the connection closed, as Twisted does.
+    #[error("connection closed after an unknown error in responder {command}: {reason}")]
+    UnknownError {
+        /// The command being answered.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A request that wanted no answer failed here (any error, or no
+    /// responder): Twisted closes the connection in that case, and so do we.
+    #[error("connection closed: no-answer request {command} failed: {reason}")]
+    NoAnswerFailed {
+        /// The command.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl From<io::Error> for Disconnect {
+    fn from(e: io::Error) -> Self {
+        Disconnect::Io(Arc::new(e))
+    }
+}
+
+/// Why a call failed. `E` is the command's declared error table.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallError<E> {
+    /// The peer answered with one of the command's declared errors.
+    Remote(E),
+    /// The peer has no responder for the command (`UNHANDLED`).
+    Unhandled {
+        /// The peer's description (Twisted: `Unhandled Command: b'NAME'`).
+        description: String,
+    },
+    /// The peer answered with an error code the command does not declare
+    /// (`UNKNOWN` included: the peer failed in an undeclared way).
+    UnknownRemote {
+        /// `_error_code`.
+        code: Bytes,
+        /// `_error_description`.
+        description: String,
+    },
+    /// The connection ended before the answer came, or had already ended.
+    ConnectionLost(Disconnect),
+    /// The arguments could not be encoded; nothing was sent.
+    Encode(EncodeError),
+    /// The answer arrived but does not match the response schema.
+    BadResponse(DecodeError),
+}
+
+impl<E: ErrorTable> fmt::Display for CallError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Remote(e) => write!(f, "remote error {}: {}", e.code(), e.description()),
+            CallError::Unhandled { description } => write!(f, "unhandled command: {description}"),
+            CallError::UnknownRemote { code, description } => write!(
+                f,
+                "unknown remote error {}: {description}",
+                amp_wire::display_bytes(code)
+            ),
+            CallError::ConnectionLost(d) => write!(f, "connection lost: {d}"),
+            CallError::Encode(e) => write!(f, "arguments could not be encoded: {e}"),
+            CallError::BadResponse(e) => write!(f, "answer could not be decoded: {e}"),
+        }
+    }
+}
+
+impl<E: ErrorTable> std::error::Error for CallError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CallError::ConnectionLost(d) => Some(d),
+            CallError::Encode(e) => Some(e),
+            CallError::BadResponse(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<E> From<EncodeError> for CallError<E> {
+    fn from(e: EncodeError) -> Self {
+        CallError::Encode(e)
+    }
+}
+
+impl<E: ErrorTable> CallError<E> {
+    /// Map a received error box onto the command's error table (Twisted's
+    /// `_errorReceived` + `_massageError`).
+    pub fn from_wire(code: Bytes, description: String) -> Self {
+        if code.as_ref() == amp_wire::dispatch::UNHANDLED.as_bytes() {
+            return CallError::Unhandled { description };
+        }
+        match E::from_wire(&code, &description) {
+            Some(e) => CallError::Remote(e),
+            None => CallError::UnknownRemote { code, description },
+        }
+    }
+
+    /// The declared error, if that is what this is.
+    pub fn remote(&self) -> Option<&E> {
+        match self {
+            CallError::Remote(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(self, CallError::ConnectionLost(_))
+    }
+
+    /// Convert the declared-error type (e.g. to widen into another table).
+    pub fn map_remote<F>(self, f: impl FnOnce(E) -> F) -> CallError<F> {
+        match self {
+            CallError::Remote(e) => CallError::Remote(f(e)),
+            CallError::Unhandled { description } => CallError::Unhandled { description },
+            CallError::UnknownRemote { code, description } => {
+                CallError::UnknownRemote { code, description }
+            }
+            CallError::ConnectionLost(d) => CallError::ConnectionLost(d),
+            CallError::Encode(e) => CallError::Encode(e),
+            CallError::BadResponse(e) => CallError::BadResponse(e),
+        }
+    }
+}
+
+/// An error a raw responder (or fallback) sends back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawError {
+    /// `_error_code`.
+    pub code: Bytes,
+    /// `_error_description`.
+    pub description: String,
+    /// Close the connection after sending it.
+    pub fatal: bool,
+}
+
+impl RawError {
+    /// A non-fatal error with this code and description.
+    pub fn new(code: impl Into<Bytes>, description: impl Into<String>) -> Self {
+        RawError {
+            code: code.into(),
+            description: description.into(),
+            fatal: false,
+        }
+    }
+
+    /// A fatal error: sent, then the connection closes.
+    pub fn fatal(code: impl Into<Bytes>, description: impl Into<String>) -> Self {
+        RawError {
+            fatal: true,
+            ..RawError::new(code, description)
+        }
+    }
+
+    /// `UNHANDLED` for command `name`, exactly as Twisted words it.
+    pub fn unhandled(name: &[u8]) -> Self {
+        RawError::new(
+            Bytes::from_static(amp_wire::dispatch::UNHANDLED.as_bytes()),
+            amp_wire::dispatch::unhandled_description(name),
+        )
+    }
+
+    /// `UNKNOWN` (fatal), as sent for any undeclared failure.
+    pub fn unknown() -> Self {
+        RawError::fatal(
+            Bytes::from_static(amp_wire::dispatch::UNKNOWN.as_bytes()),
+            amp_wire::dispatch::UNKNOWN_DESCRIPTION,
+        )
+    }
+
+    /// A declared error of a typed command.
+    pub fn from_table<E: ErrorTable>(e: &E) -> Self {
+        RawError {
+            code: Bytes::from_static(e.code().as_bytes()),
+            description: e.description(),
+            fatal: e.is_fatal(),
+        }
+    }
+}
+
+impl fmt::Display for RawError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            amp_wire::display_bytes(&self.code),
+            self.description
+        )
+    }
+}
+
+impl std::error::Error for RawError {}

@@ -1,0 +1,238 @@
+//! The responder side: which code answers which command.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use amp_wire::{AmpBox, Command, Context, Record};
+
+use crate::connection::Connection;
+use crate::error::RawError;
+
+/// What a responder produced, ready for the connection to write.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The response fields (without `_answer`).
+    Answer(AmpBox),
+    /// A declared (or raw) error.
+    Error(RawError),
+    /// An undeclared failure: `UNKNOWN` is sent and the connection closes.
+    Unknown(String),
+}
+
+/// Per-request context handed to every responder.
+///
+/// It carries the router's shared state and a handle on the connection the
+/// request came in on, so a responder can call the peer back (AMP is
+/// symmetric).
+pub struct Ctx<S> {
+    /// The state given to [`Router::with_state`].
+    pub state: S,
+    peer: Connection,
+}
+
+impl<S> Ctx<S> {
+    /// The connection this request arrived on.
+    pub fn peer(&self) -> &Connection {
+        &self.peer
+    }
+}
+
+type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+type Fallback<S> =
+    Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+
+/// Maps command names to responders. Cheap to clone; one router usually
+/// serves every connection of a server.
+///
+/// ```
+/// use amp::{AmpError, Command, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = SumResult)]
+/// struct Sum { a: i64, b: i64 }
+///
+/// #[derive(Record)]
+/// struct SumResult { total: i64 }
+///
+/// let router = Router::new().route(|s: Sum, _| async move {
+///     Ok(SumResult { total: s.a + s.b })
+/// });
+/// assert!(router.handles("Sum"));
+/// ```
+pub struct Router<S = ()> {
+    state: S,
+    routes: HashMap<Bytes, Handler<S>>,
+    fallback: Option<Fallback<S>>,
+}
+
+impl<S: Clone> Clone for Router<S> {
+    fn clone(&self) -> Self {
+        Router {
+            state: self.state.clone(),
+            routes: self.routes.clone(),
+            fallback: self.fallback.clone(),
+        }
+    }
+}
+
+impl Default for Router<()> {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+impl Router<()> {
+    /// A router with no responders and no state: every request is answered
+    /// `UNHANDLED`. Use it for pure clients.
+    pub fn new() -> Self {
+        Router::with_state(())
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Router<S> {
+    /// A router whose responders share `state` (cloned into each request's
+    /// [`Ctx`]; wrap it in an `Arc` if cloning is not cheap).
+    pub fn with_state(state: S) -> Self {
+        Router {
+            state,
+            routes: HashMap::new(),
+            fallback: None,
+        }
+    }
+
+    /// Answer command `C` with `f`.
+    ///
+    /// The responder gets the decoded arguments and the request's [`Ctx`];
+    /// it returns the response or one of `C`'s declared errors. Declared
+    /// errors keep the connection open unless marked fatal. Undecodable
+    /// arguments, a panic, or a response that cannot be encoded send
+    /// `UNKNOWN` and close the connection, as Twisted does.
+    pub fn route<C, F, Fut>(mut self, f: F) -> Self
+    where
+        C: Command,
+        F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Response, C::Error>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>| {
+            let f = f.clone();
+            async move {
+                let cmd = match C::read_fields(&args, &mut Context::none()) {
+                    Ok(c) => c,
+                    Err(e) => return Outcome::Unknown(format!("bad arguments: {e}")),
+                };
+                match AssertUnwindSafe(f(cmd, ctx)).catch_unwind().await {
+                    Ok(Ok(resp)) => {
+                        let mut b = AmpBox::with_capacity(C::Response::FIELDS.len() + 1);
+                        match resp
+                            .write_fields(&mut b, &mut Context::none())
+                            .and_then(|()| b.validate())
+                        {
+                            Ok(()) => Outcome::Answer(b),
+                            Err(e) => Outcome::Unknown(format!("response could not be encoded: {e}")),
+                        }
+                    }
+                    Ok(Err(e)) => Outcome::Error(RawError::from_table(&e)),
+                    Err(panic) => Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic))),
+                }
+            }
+            .boxed()
+        });
+        self.routes.insert(Bytes::from_static(C::NAME.as_bytes()), h);
+        self
+    }
+
+    /// Answer the command called `name` with a raw responder that gets the
+    /// whole request box (reserved keys included) and returns the answer's
+    /// fields (Twisted's `amp_NAME` methods, `callRemoteString`'s
+    /// counterpart).
+    pub fn route_raw<F, Fut>(mut self, name: impl Into<Bytes>, f: F) -> Self
+    where
+        F: Fn(AmpBox, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let h: Handler<S> = Arc::new(move |args, ctx| raw_outcome(f(args, ctx)).boxed());
+        self.routes.insert(name.into(), h);
+        self
+    }
+
+    /// Answer every command that has no responder with `f` (given the
+    /// command name and the whole box). Return [`RawError::unhandled`] to
+    /// send the standard `UNHANDLED` error.
+    pub fn fallback<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Bytes, AmpBox, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        self.fallback = Some(Arc::new(move |name, args, ctx| {
+            raw_outcome(f(name, args, ctx)).boxed()
+        }));
+        self
+    }
+
+    /// Whether a responder is registered for `name` (the fallback aside).
+    pub fn handles(&self, name: impl AsRef<[u8]>) -> bool {
+        self.routes.contains_key(name.as_ref())
+    }
+
+    /// Whether the router answers nothing (no routes, no fallback).
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.fallback.is_none()
+    }
+
+    /// Names of the commands with a responder.
+    pub fn commands(&self) -> impl Iterator<Item = &Bytes> {
+        self.routes.keys()
+    }
+}
+
+async fn raw_outcome(fut: impl Future<Output = Result<AmpBox, RawError>>) -> Outcome {
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(b)) => match b.validate() {
+            Ok(()) => Outcome::Answer(b),
+            Err(e) => Outcome::Unknown(format!("response could not be encoded: {e}")),
+        },
+        Ok(Err(e)) => Outcome::Error(e),
+        Err(panic) => Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic))),
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_owned()
+    }
+}
+
+/// A router with its state erased, as a connection holds it.
+pub(crate) trait Dispatch: Send + Sync {
+    /// Start answering `name`; `None` if nothing handles it.
+    fn dispatch(&self, name: &Bytes, args: AmpBox, peer: Connection) -> Option<BoxFuture<'static, Outcome>>;
+    fn is_empty(&self) -> bool;
+}
+
+impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
+    fn dispatch(&self, name: &Bytes, args: AmpBox, peer: Connection) -> Option<BoxFuture<'static, Outcome>> {
+        let ctx = Ctx {
+            state: self.state.clone(),
+            peer,
+        };
+        if let Some(h) = self.routes.get(name) {
+            return Some(h(args, ctx));
+        }
+        self.fallback.as_ref().map(|f| f(name.clone(), args, ctx))
+    }
+    fn is_empty(&self) -> bool {
+        Router::is_empty(self)
+    }
+}
