@@ -31,9 +31,9 @@ mod decimal;
 mod descriptor;
 mod float;
 
-pub use datetime::utc_offset_minutes;
 pub use decimal::Decimal;
 pub use descriptor::{Descriptor, Descriptors};
+pub use float::{format_python_float, parse_python_float};
 
 /// Per-connection services an argument type may need while encoding or
 /// decoding: today, the descriptor channel used by [`Descriptor`].
