@@ -174,9 +174,9 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
 
     let krate = attrs.krate.clone().unwrap_or_else(default_crate);
     let ident = &input.ident;
-    let inner = Ident::new("amp_inner", Span::mixed_site());
-    let code_arg = Ident::new("amp_code", Span::mixed_site());
-    let desc_arg = Ident::new("amp_description", Span::mixed_site());
+    let inner = Ident::new("__amp_inner", Span::mixed_site());
+    let code_arg = Ident::new("__amp_code", Span::mixed_site());
+    let desc_arg = Ident::new("__amp_description", Span::mixed_site());
 
     let own: Vec<&Variant> = variants
         .iter()
@@ -196,7 +196,7 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         quote!((#c, #f))
     });
     let ext_tys = extends.iter().map(|(_, t)| t);
-    let amp_codes = Ident::new("amp_codes", Span::mixed_site());
+    let amp_codes = Ident::new("__amp_codes", Span::mixed_site());
     let codes = if extends.is_empty() && own.is_empty() {
         quote!(::std::vec::Vec::new())
     } else if extends.is_empty() {
@@ -352,8 +352,8 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         }
     };
     if attrs.display.is_some() {
-        let f = Ident::new("amp_f", Span::mixed_site());
-        let d = Ident::new("amp_d", Span::mixed_site());
+        let f = Ident::new("__amp_f", Span::mixed_site());
+        let d = Ident::new("__amp_d", Span::mixed_site());
         out.extend(quote! {
             #[automatically_derived]
             impl ::core::fmt::Display for #ident {

@@ -175,9 +175,9 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
 
     // Locals use mixed-site hygiene: they cannot clash with the user's
     // names (for instance a constant called `amp_box`).
-    let amp_box = Ident::new("amp_box", Span::mixed_site());
-    let amp_cx = Ident::new("amp_cx", Span::mixed_site());
-    let amp_scratch = Ident::new("amp_scratch", Span::mixed_site());
+    let amp_box = Ident::new("__amp_box", Span::mixed_site());
+    let amp_cx = Ident::new("__amp_cx", Span::mixed_site());
+    let amp_scratch = Ident::new("__amp_scratch", Span::mixed_site());
     let (b, cx) = if fields.is_empty() {
         (quote!(_), quote!(_))
     } else {
@@ -195,7 +195,7 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
         quote!(let mut #amp_scratch = #krate::__private::BytesMut::new();)
     };
     let vars: Vec<Ident> = (0..fields.len())
-        .map(|i| format_ident!("amp_field_{}", i, span = Span::mixed_site()))
+        .map(|i| format_ident!("__amp_field_{}", i, span = Span::mixed_site()))
         .collect();
     let gets = fields.iter().zip(&vars).map(|(f, v)| {
         let Field { ty, wire, .. } = f;
@@ -253,8 +253,8 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
             }
         });
     } else {
-        let amp_out = Ident::new("amp_out", Span::mixed_site());
-        let amp_raw = Ident::new("amp_raw", Span::mixed_site());
+        let amp_out = Ident::new("__amp_out", Span::mixed_site());
+        let amp_raw = Ident::new("__amp_raw", Span::mixed_site());
         out.extend(quote! {
             #[automatically_derived]
             impl #krate::Argument for #ident {

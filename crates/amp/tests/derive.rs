@@ -295,12 +295,16 @@ struct Ping;
 #[amp(name = "go-away", requires_answer = true)]
 struct r#Move {}
 
+fn requires_answer<C: Command>() -> bool {
+    C::REQUIRES_ANSWER
+}
+
 fn assert_types<C: Command<Response = R, Error = E>, R, E>() {}
 
 #[test]
 fn command_constants() {
     assert_eq!(Sum::NAME, "Sum");
-    assert!(Sum::REQUIRES_ANSWER);
+    assert!(requires_answer::<Sum>());
     assert_types::<Sum, Total, MidError>();
     assert_eq!(Sum::FIELDS, &["a", "b"]);
     let b = Sum { a: 1, b: 2 }.to_box().unwrap();
@@ -311,18 +315,18 @@ fn command_constants() {
     assert_eq!(Sum::from_box(&b).unwrap(), Sum { a: 1, b: 2 });
 
     assert_eq!(Quoted::NAME, "Quoted");
-    assert!(!Quoted::REQUIRES_ANSWER);
+    assert!(!requires_answer::<Quoted>());
     assert_types::<Quoted, Total, TopError>();
     assert_eq!(Quoted::FIELDS, &["the-value"]);
 
     assert_eq!(Move::NAME, "go-away");
-    assert!(Move::REQUIRES_ANSWER);
+    assert!(requires_answer::<Move>());
 }
 
 #[test]
 fn unit_struct_command_defaults() {
     assert_eq!(Ping::NAME, "Ping");
-    assert!(Ping::REQUIRES_ANSWER);
+    assert!(requires_answer::<Ping>());
     assert_types::<Ping, (), NoError>();
     assert!(Ping::FIELDS.is_empty());
     assert!(Ping.to_box().unwrap().is_empty());

@@ -1,0 +1,7 @@
+use amp::Command;
+
+#[derive(Command)]
+#[amp(name = "")]
+struct Nameless;
+
+fn main() {}

@@ -1,0 +1,15 @@
+use amp::AmpError;
+
+#[derive(Debug, AmpError)]
+enum Base {
+    #[amp(code = "A")]
+    A,
+}
+
+#[derive(Debug, AmpError)]
+enum E {
+    #[amp(code = "BASE", extends)]
+    Base(Base),
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use amp::AmpError;
+
+#[derive(Debug, AmpError)]
+struct NotAnEnum {
+    code: String,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use amp::Record;
+
+#[derive(Record)]
+enum NotARecord {
+    A,
+    B,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use amp::Record;
+
+#[derive(Record)]
+struct Empty {
+    #[amp(name = "")]
+    x: i64,
+}
+
+fn main() {}
