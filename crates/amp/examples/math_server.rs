@@ -1,0 +1,68 @@
+//! Serves the example commands of Twisted's AMP documentation, `Sum` and
+//! `Divide`, so Twisted's own `ampclient.py` can talk to it.
+//!
+//! ```text
+//! cargo run --release --example math_server [ADDR]   # default 127.0.0.1:1234
+//! ```
+
+use amp::{AmpError, Command, Record, Router};
+
+/// `Sum(a, b) -> total`, as in Twisted's `ampserver.py`.
+#[derive(Command)]
+#[amp(response = SumResult)]
+pub struct Sum {
+    pub a: i64,
+    pub b: i64,
+}
+
+/// The answer to [`Sum`].
+#[derive(Record, Debug)]
+pub struct SumResult {
+    pub total: i64,
+}
+
+/// `Divide(numerator, denominator) -> result: Float`, `ZERO_DIVISION` on
+/// division by zero.
+#[derive(Command)]
+#[amp(response = DivideResult, error = DivideError)]
+pub struct Divide {
+    pub numerator: i64,
+    pub denominator: i64,
+}
+
+/// The answer to [`Divide`].
+#[derive(Record, Debug)]
+pub struct DivideResult {
+    pub result: f64,
+}
+
+/// The errors [`Divide`] declares.
+#[derive(AmpError, Debug)]
+pub enum DivideError {
+    #[amp(code = "ZERO_DIVISION", description = "division by zero")]
+    ZeroDivision,
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:1234".to_owned());
+    let router = Router::new()
+        .route(|s: Sum, _| async move {
+            Ok(SumResult {
+                total: s.a.checked_add(s.b).expect("sum overflows i64"),
+            })
+        })
+        .route(|d: Divide, _| async move {
+            if d.denominator == 0 {
+                return Err(DivideError::ZeroDivision);
+            }
+            Ok(DivideResult {
+                result: d.numerator as f64 / d.denominator as f64,
+            })
+        });
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    amp::serve(listener, router).await
+}
