@@ -205,7 +205,7 @@ pub(crate) fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
         quote! {
             let mut #amp_codes: ::std::vec::Vec<(&'static str, bool)> =
                 ::std::vec![#(#own_codes),*];
-            #(#amp_codes.extend(<#ext_tys as #krate::ErrorTable>::codes());)*
+            #(::core::iter::Extend::extend(&mut #amp_codes, <#ext_tys as #krate::ErrorTable>::codes());)*
             #amp_codes
         }
     };

@@ -500,3 +500,35 @@ fn derives_need_no_imports() {
     assert_eq!(C::from_box(&b).unwrap().list.len(), 2);
     assert_eq!(E::E.code(), "E");
 }
+
+#[no_implicit_prelude]
+mod no_prelude {
+    //! The generated code names everything by absolute path.
+    #[derive(::amp::Record)]
+    pub struct R {
+        pub x: ::std::option::Option<::std::string::String>,
+        pub l: ::std::vec::Vec<R>,
+    }
+
+    #[derive(::amp::Command)]
+    #[amp(response = R, error = E)]
+    pub struct C {
+        pub r: R,
+    }
+
+    #[derive(Debug, ::amp::AmpError)]
+    #[amp(display)]
+    pub enum E {
+        #[amp(code = "A")]
+        A(::std::string::String),
+        #[amp(extends)]
+        B(::amp::NoError),
+    }
+}
+
+#[test]
+fn no_implicit_prelude_is_fine() {
+    assert_eq!(<no_prelude::C as Command>::NAME, "C");
+    assert_eq!(no_prelude::E::A("x".into()).to_string(), "x");
+    assert_eq!(no_prelude::R::FIELDS, &["l", "x"]);
+}
