@@ -1,4 +1,119 @@
-//! amp (being written).
+//! AMP, the Asynchronous Messaging Protocol of Twisted
+//! (`twisted.protocols.amp`), for Rust: byte-compatible with Twisted peers,
+//! typed, symmetric and fast.
+//!
+//! # The model
+//!
+//! An AMP connection carries *boxes*: small maps of byte keys to byte values
+//! ([`AmpBox`]). A *command* is a named request whose arguments are typed
+//! values in a box; the peer answers with a response box, or an error box
+//! carrying a code. Either side may call the other at any time, and answers
+//! may come back in any order.
+//!
+//! In amp-rs:
+//!
+//! * a command is a struct deriving [`Command`](derive@Command); its response
+//!   a struct deriving [`Record`](derive@Record); its declared errors an enum
+//!   deriving [`AmpError`](derive@AmpError);
+//! * a [`Router`] maps commands to async responders;
+//! * a [`Connection`] runs over any `AsyncRead + AsyncWrite` (TCP, UNIX
+//!   sockets, pipes, an in-memory duplex), serves its router to the peer and
+//!   lets you [`call`](Connection::call) the peer.
+//!
+//! # A two-minute tour
+//!
+//! ```
+//! use amp::{AmpError, CallError, Command, Connection, Record, Router};
+//!
+//! /// `Sum(a, b) -> total` (Twisted: `arguments = [(b"a", Integer()), ...]`).
+//! #[derive(Command)]
+//! #[amp(response = Total)]
+//! struct Sum { a: i64, b: i64 }
+//!
+//! #[derive(Record, Debug, PartialEq)]
+//! struct Total { total: i64 }
+//!
+//! /// `Divide` declares one error (Twisted: `errors = {ZeroDivisionError: b"ZERO_DIVISION"}`).
+//! #[derive(Command)]
+//! #[amp(response = Quotient, error = MathError)]
+//! struct Divide { numerator: i64, denominator: i64 }
+//!
+//! #[derive(Record)]
+//! struct Quotient { result: f64 }
+//!
+//! #[derive(AmpError, Debug, PartialEq)]
+//! enum MathError {
+//!     #[amp(code = "ZERO_DIVISION")]
+//!     ZeroDivision,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // Serve them...
+//! let router = Router::new()
+//!     .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+//!     .route(|d: Divide, _| async move {
+//!         if d.denominator == 0 {
+//!             return Err(MathError::ZeroDivision);
+//!         }
+//!         Ok(Quotient { result: d.numerator as f64 / d.denominator as f64 })
+//!     });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! tokio::spawn(amp::serve(listener, router));
+//!
+//! // ...and call them (a Twisted server would answer the same way).
+//! let conn = Connection::connect(addr).await?;
+//! assert_eq!(conn.call(Sum { a: 13, b: 81 }).await.unwrap(), Total { total: 94 });
+//! match conn.call(Divide { numerator: 1234, denominator: 0 }).await {
+//!     Err(CallError::Remote(MathError::ZeroDivision)) => {}
+//!     other => panic!("unexpected {:?}", other.map(|q| q.result)),
+//! }
+//! conn.close().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Mapping from Twisted
+//!
+//! | Twisted | amp-rs |
+//! |---|---|
+//! | `class Sum(amp.Command)` with `arguments`, `response` | `#[derive(Command)] struct Sum`, `#[amp(response = R)]` with `#[derive(Record)] struct R` |
+//! | `commandName = b"x"` / argument named `b"dash-arg"` | `#[amp(name = "x")]` on the struct / on the field |
+//! | `errors = {E: b"CODE"}`, `fatalErrors = {...}` | `#[derive(AmpError)]` enum, variants `#[amp(code = "CODE")]`, `#[amp(code = "...", fatal)]` |
+//! | inherited `errors` of a parent command | a variant `#[amp(extends)] Base(ParentErrors)` |
+//! | `requiresAnswer = False` | `#[amp(requires_answer = false)]`; [`Connection::send`] then sends no `_ask`; [`Connection::notify`] never asks |
+//! | `callRemote(Sum, a=1, b=2)` | `conn.call(Sum { a: 1, b: 2 }).await` |
+//! | `callRemoteString(b"Sum", a=b"1")` | [`Connection::call_raw`] |
+//! | `@Sum.responder` | [`Router::route`] |
+//! | `amp_NAME` methods / `locateResponder` | [`Router::route_raw`] / [`Router::fallback`] |
+//! | `Integer`, `String`, `Unicode`, `Boolean`, `Float`, `Decimal`, `DateTime`, `ListOf`, `AmpList`, `Path`, `Descriptor`, `optional=True` | see [`types`] |
+//! | `UnhandledCommand`, `UnknownRemoteError`, `ConnectionLost` | [`CallError::Unhandled`], [`CallError::UnknownRemote`], [`CallError::ConnectionLost`] |
+//!
+//! # Rules kept exactly as Twisted keeps them
+//!
+//! * Keys are written sorted, so every box is byte-identical to Twisted's.
+//! * A request with no responder gets `UNHANDLED` and the connection stays.
+//! * A declared error is sent with its code; a *fatal* one closes the
+//!   connection after it is written.
+//! * Anything else (undecodable arguments, a responder that panics, a
+//!   response that cannot be encoded) sends `UNKNOWN` and closes.
+//! * A no-answer request whose responder fails closes the connection.
+//! * A box with none of `_answer`/`_error`/`_command`, an answer to an
+//!   unknown tag, a key over 255 bytes: the connection closes with a
+//!   [`ProtocolError`].
+//! * When the connection is lost, every outstanding call fails with
+//!   [`CallError::ConnectionLost`], and so does every later call.
+//!
+//! # Performance
+//!
+//! Decoding is zero-copy (values are [`bytes::Bytes`] slices of the read
+//! buffer), writes are coalesced (everything queued is written in one
+//! syscall), TCP connections use `TCP_NODELAY`, and each connection is one
+//! task: responders run as futures inside it, not as tasks per message.
+//! See `BENCHMARKS.md` for measured figures against Twisted.
+
+#![warn(missing_docs)]
 
 mod connection;
 mod error;
