@@ -158,6 +158,18 @@ impl Connection {
     /// Build a connection without spawning it: poll the returned [`Driver`]
     /// (a future) to run it. It resolves with the reason the connection
     /// ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Config, Connection, Disconnect, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(1024);
+    /// let (conn, driver) = Connection::new(a, Router::new(), Config::default());
+    /// drop(b); // the peer goes away
+    /// assert!(matches!(driver.await, Disconnect::PeerClosed));
+    /// assert!(conn.is_closed());
+    /// # }
+    /// ```
     pub fn new<T, S>(io: T, router: Router<S>, config: Config) -> (Connection, Driver<T>)
     where
         T: AsyncRead + AsyncWrite + Unpin,
@@ -264,13 +276,36 @@ impl Connection {
         if C::REQUIRES_ANSWER {
             self.call(cmd).await.map(Some)
         } else {
-            self.notify(cmd).await.map_err(|e| e.map_remote(|n| match n {}))?;
+            self.notify(cmd)
+                .await
+                .map_err(|e| e.map_remote(|n| match n {}))?;
             Ok(None)
         }
     }
 
     /// Send command `C` without asking for an answer (no `_ask` key):
-    /// nothing comes back, not even an error.
+    /// nothing comes back, not even an error. Resolves once the request is
+    /// queued for writing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(requires_answer = false)]
+    /// struct Log { line: String }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    /// Connection::spawn(a, Router::with_state(tx).route(|l: Log, ctx| async move {
+    ///     ctx.state.send(l.line).unwrap();
+    ///     Ok(())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.notify(Log { line: "hello".into() }).await.unwrap();
+    /// assert_eq!(rx.recv().await.unwrap(), "hello");
+    /// # }
+    /// ```
     pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
         let args = encode_args(&cmd)?;
         self.push(Outgoing::Notify {
@@ -284,6 +319,23 @@ impl Connection {
     /// `callRemoteString`). Returns the answer box without `_answer`.
     /// Every error code comes back as [`CallError::UnknownRemote`] (or
     /// [`CallError::Unhandled`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpBox, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route_raw("Echo", |req: AmpBox, _| async move {
+    ///     Ok(req.iter().filter(|(k, _)| !k.starts_with(b"_"))
+    ///         .map(|(k, v)| (k.clone(), v.clone())).collect())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let mut args = AmpBox::new();
+    /// args.insert("x", "1");
+    /// let answer = client.call_raw("Echo", args).await.unwrap();
+    /// assert_eq!(answer.get("x").unwrap().as_ref(), b"1");
+    /// # }
+    /// ```
     pub async fn call_raw(
         &self,
         name: impl IntoBytes,
@@ -308,7 +360,11 @@ impl Connection {
     }
 
     /// Send a raw request that wants no answer.
-    pub async fn notify_raw(&self, name: impl IntoBytes, args: AmpBox) -> Result<(), CallError<NoError>> {
+    pub async fn notify_raw(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+    ) -> Result<(), CallError<NoError>> {
         let name = name.into_bytes();
         args.validate()?;
         check_name(&name)?;
@@ -579,9 +635,13 @@ impl<T> Driver<T> {
                 },
                 true,
             ),
-            (None, Outcome::Unknown(reason)) => {
-                self.begin_close(Disconnect::NoAnswerFailed { command: command(), reason }, true)
-            }
+            (None, Outcome::Unknown(reason)) => self.begin_close(
+                Disconnect::NoAnswerFailed {
+                    command: command(),
+                    reason,
+                },
+                true,
+            ),
         }
     }
 
@@ -677,7 +737,10 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             match Pin::new(&mut self.io).poll_write(cx, &self.wbuf) {
                 Poll::Ready(Ok(0)) => {
                     self.wbuf.clear();
-                    self.begin_close(std::io::Error::from(std::io::ErrorKind::WriteZero).into(), false);
+                    self.begin_close(
+                        std::io::Error::from(std::io::ErrorKind::WriteZero).into(),
+                        false,
+                    );
                 }
                 Poll::Ready(Ok(n)) => {
                     self.wbuf.advance(n);

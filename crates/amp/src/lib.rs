@@ -126,13 +126,15 @@ pub use router::{Ctx, Router};
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::{
     decode_all, dispatch, display_bytes, from_value, to_value, types, AmpBox, Argument, BoxDecoder,
-    Command, Context, DecodeError, Decimal, Descriptor, Descriptors, EncodeError, ErrorTable,
+    Command, Context, Decimal, DecodeError, Descriptor, Descriptors, EncodeError, ErrorTable,
     NoError, ProtocolError, Record, MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
 };
 
 /// Support for derived code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use amp_wire::types::{get_arg, put_arg, record_decode, record_decode_items, record_encode};
+    pub use amp_wire::types::{
+        get_arg, put_arg, record_decode, record_decode_items, record_encode,
+    };
     pub use bytes::{Bytes, BytesMut};
 }

@@ -43,8 +43,7 @@ impl<S> Ctx<S> {
 }
 
 type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
-type Fallback<S> =
-    Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+type Fallback<S> = Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
 
 /// Maps command names to responders. Cheap to clone; one router usually
 /// serves every connection of a server.
@@ -97,6 +96,24 @@ impl Router<()> {
 impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// A router whose responders share `state` (cloned into each request's
     /// [`Ctx`]; wrap it in an `Arc` if cloning is not cheap).
+    ///
+    /// ```
+    /// use amp::{Command, Record, Router};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Count)]
+    /// struct Hit;
+    /// #[derive(Record)]
+    /// struct Count { n: u64 }
+    ///
+    /// let hits = Arc::new(AtomicU64::new(0));
+    /// let router = Router::with_state(hits.clone()).route(|_: Hit, ctx| async move {
+    ///     Ok(Count { n: ctx.state.fetch_add(1, Ordering::Relaxed) + 1 })
+    /// });
+    /// # let _ = router;
+    /// ```
     pub fn with_state(state: S) -> Self {
         Router {
             state,
@@ -134,16 +151,21 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                             .and_then(|()| b.validate())
                         {
                             Ok(()) => Outcome::Answer(b),
-                            Err(e) => Outcome::Unknown(format!("response could not be encoded: {e}")),
+                            Err(e) => {
+                                Outcome::Unknown(format!("response could not be encoded: {e}"))
+                            }
                         }
                     }
                     Ok(Err(e)) => Outcome::Error(RawError::from_table(&e)),
-                    Err(panic) => Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic))),
+                    Err(panic) => {
+                        Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic)))
+                    }
                 }
             }
             .boxed()
         });
-        self.routes.insert(Bytes::from_static(C::NAME.as_bytes()), h);
+        self.routes
+            .insert(Bytes::from_static(C::NAME.as_bytes()), h);
         self
     }
 
@@ -151,6 +173,18 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// whole request box (reserved keys included) and returns the answer's
     /// fields (Twisted's `amp_NAME` methods, `callRemoteString`'s
     /// counterpart).
+    ///
+    /// ```
+    /// use amp::{AmpBox, RawError, Router};
+    ///
+    /// let router = Router::new().route_raw("Echo", |req: AmpBox, _| async move {
+    ///     let mut answer = AmpBox::new();
+    ///     let value = req.get("value").cloned().ok_or_else(|| RawError::new("NO_VALUE", "value missing"))?;
+    ///     answer.insert("value", value);
+    ///     Ok(answer)
+    /// });
+    /// assert!(router.handles("Echo"));
+    /// ```
     pub fn route_raw<F, Fut>(mut self, name: impl Into<Bytes>, f: F) -> Self
     where
         F: Fn(AmpBox, Ctx<S>) -> Fut + Send + Sync + 'static,
@@ -165,6 +199,20 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Answer every command that has no responder with `f` (given the
     /// command name and the whole box). Return [`RawError::unhandled`] to
     /// send the standard `UNHANDLED` error.
+    ///
+    /// ```
+    /// use amp::{AmpBox, RawError, Router};
+    ///
+    /// // Answer any command whose name starts with "Get" with an empty box.
+    /// let router = Router::new().fallback(|name, _req: AmpBox, _| async move {
+    ///     if name.starts_with(b"Get") {
+    ///         Ok(AmpBox::new())
+    ///     } else {
+    ///         Err(RawError::unhandled(&name))
+    ///     }
+    /// });
+    /// assert!(!router.is_empty());
+    /// ```
     pub fn fallback<F, Fut>(mut self, f: F) -> Self
     where
         F: Fn(Bytes, AmpBox, Ctx<S>) -> Fut + Send + Sync + 'static,
@@ -217,12 +265,22 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 /// A router with its state erased, as a connection holds it.
 pub(crate) trait Dispatch: Send + Sync {
     /// Start answering `name`; `None` if nothing handles it.
-    fn dispatch(&self, name: &Bytes, args: AmpBox, peer: Connection) -> Option<BoxFuture<'static, Outcome>>;
+    fn dispatch(
+        &self,
+        name: &Bytes,
+        args: AmpBox,
+        peer: Connection,
+    ) -> Option<BoxFuture<'static, Outcome>>;
     fn is_empty(&self) -> bool;
 }
 
 impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
-    fn dispatch(&self, name: &Bytes, args: AmpBox, peer: Connection) -> Option<BoxFuture<'static, Outcome>> {
+    fn dispatch(
+        &self,
+        name: &Bytes,
+        args: AmpBox,
+        peer: Connection,
+    ) -> Option<BoxFuture<'static, Outcome>> {
         let ctx = Ctx {
             state: self.state.clone(),
             peer,
