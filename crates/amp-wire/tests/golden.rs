@@ -150,10 +150,13 @@ impl Json<'_> {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd hex {s:?}");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+    s.as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            let pair = std::str::from_utf8(pair).expect("ASCII hex");
+            assert_eq!(pair.len(), 2, "odd hex {s:?}");
+            u8::from_str_radix(pair, 16).expect("hex")
+        })
         .collect()
 }
 
