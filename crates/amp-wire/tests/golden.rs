@@ -410,12 +410,6 @@ fn decode_as(ty: &str, input: &[u8]) -> Result<(String, Bytes), DecodeError> {
 /// Inputs where Twisted is more lenient than amp-rs on purpose: Twisted's
 /// `ListOf`/`AmpList` parsers silently drop a truncated trailing element;
 /// amp-rs reports it as a decoding error.
-/// Cases that expose a known bug outside the Float/Decimal/DateTime code:
-/// `types/basic.rs` trims integers with `trim_ascii`, which does not strip
-/// `\x0b` (vertical tab) while Python's `int()` does. Checked by the ignored
-/// test `integer_accepts_vertical_tab` in tests/values.rs; remove the id
-/// here once that is fixed.
-const KNOWN_BUGS: &[&str] = &["from-integer-4"];
 
 const LENIENT_IN_TWISTED: &[&str] = &[
     "from-listof_integer-3",
@@ -470,9 +464,6 @@ fn golden_cases_match_twisted() {
             "from" => {
                 let input = unhex(&c["input"]);
                 let got = decode_as(ty, &input);
-                if KNOWN_BUGS.contains(&id.as_str()) {
-                    continue;
-                }
                 if LENIENT_IN_TWISTED.contains(&id.as_str()) {
                     assert!(got.is_err(), "{id}: expected our stricter error");
                     continue;

@@ -61,11 +61,12 @@ fn integers_every_width() {
 }
 
 #[test]
-#[ignore = "bug in types/basic.rs: trim_ascii does not strip \\x0b, Python's int() does"]
 fn integer_accepts_vertical_tab() {
     // Python: int(b'\x0b7\x0c') == 7
     assert_eq!(dec::<i64>(b"\x0b7\x0c").unwrap(), 7);
     assert_eq!(dec::<BigInt>(b"\x0b7").unwrap(), BigInt::from(7));
+    // ...but not the other bytes Unicode calls space.
+    assert!(dec::<i64>(b"\x1c7").is_err());
 }
 
 #[test]
@@ -684,4 +685,27 @@ proptest! {
             prop_assert_eq!(from_value::<DateTime<FixedOffset>>(w).unwrap(), t);
         }
     }
+}
+
+#[test]
+fn failed_encode_leaves_no_partial_bytes_behind() {
+    use amp_wire::types::put_arg;
+    use amp_wire::{AmpBox, Context};
+    let mut scratch = bytes::BytesMut::new();
+    let mut b = AmpBox::new();
+    let too_big = vec!["x".repeat(70_000)];
+    let err = put_arg(&mut b, "a", &too_big, &mut scratch, &mut Context::none()).unwrap_err();
+    assert!(
+        matches!(err, amp_wire::EncodeError::ValueTooLong { .. }),
+        "{err:?}"
+    );
+    // The same scratch buffer still encodes the next value correctly.
+    put_arg(&mut b, "b", &7i32, &mut scratch, &mut Context::none()).unwrap();
+    assert_eq!(b.get("b").unwrap().as_ref(), b"7");
+    assert!(!b.contains_key("a"));
+    // And a list whose element fails leaves the output untouched.
+    let mut out = bytes::BytesMut::from(&b"keep"[..]);
+    let r = amp_wire::Argument::encode(&too_big, &mut out, &mut Context::none());
+    assert!(r.is_err());
+    assert_eq!(&out[..], b"keep");
 }

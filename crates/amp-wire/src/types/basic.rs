@@ -7,6 +7,18 @@ use std::path::PathBuf;
 use super::{Argument, Context};
 use crate::error::{DecodeError, EncodeError};
 
+/// Strip the bytes Python's `int(bytes)` treats as white space
+/// (`Py_ISSPACE`: space, `\t`, `\n`, `\x0b`, `\x0c`, `\r`).
+fn trim_python_space(raw: &[u8]) -> &[u8] {
+    let is_space = |c: &u8| matches!(c, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r');
+    let start = raw.iter().position(|c| !is_space(c)).unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|c| !is_space(c))
+        .map_or(start, |i| i + 1);
+    &raw[start..end]
+}
+
 /// Python's `int(bytes)` rules for base 10: surrounding ASCII whitespace, an
 /// optional sign, digits with single `_` separators between them. Returns
 /// (negative, digits without separators).
@@ -19,7 +31,7 @@ pub(crate) fn python_int_digits(
             crate::display_bytes(raw)
         ))
     };
-    let s = raw.trim_ascii();
+    let s = trim_python_space(raw);
     let (neg, body) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -83,7 +95,7 @@ macro_rules! integer {
                 };
                 r.ok_or_else(|| DecodeError::invalid(format!(
                     "integer {} out of range for {}",
-                    crate::display_bytes(raw.trim_ascii()),
+                    crate::display_bytes(trim_python_space(&raw)),
                     stringify!($t)
                 )))
             }

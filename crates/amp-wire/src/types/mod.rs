@@ -124,9 +124,13 @@ pub trait Argument: Sized {
     fn encode_item(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
         let at = out.len();
         out.put_u16(0);
-        self.encode(out, cx)?;
+        if let Err(e) = self.encode(out, cx) {
+            out.truncate(at);
+            return Err(e);
+        }
         let len = out.len() - at - 2;
         if len > MAX_VALUE_LENGTH {
+            out.truncate(at);
             return Err(EncodeError::ValueTooLong {
                 key: Bytes::new(),
                 len,
@@ -217,7 +221,11 @@ pub fn put_arg<T: Argument>(
     if !value.is_present() {
         return Ok(());
     }
-    value.encode(scratch, cx).map_err(|e| e.with_key(name))?;
+    scratch.clear();
+    if let Err(e) = value.encode(scratch, cx) {
+        scratch.clear();
+        return Err(e.with_key(name));
+    }
     let v = scratch.split().freeze();
     if v.len() > MAX_VALUE_LENGTH {
         return Err(EncodeError::ValueTooLong {
