@@ -693,7 +693,7 @@ fn failed_encode_leaves_no_partial_bytes_behind() {
     use amp_wire::{AmpBox, Context};
     let mut scratch = bytes::BytesMut::new();
     let mut b = AmpBox::new();
-    let too_big = vec!["x".repeat(70_000)];
+    let too_big = vec!["ok".to_owned(), "x".repeat(70_000)];
     let err = put_arg(&mut b, "a", &too_big, &mut scratch, &mut Context::none()).unwrap_err();
     assert!(
         matches!(err, amp_wire::EncodeError::ValueTooLong { .. }),

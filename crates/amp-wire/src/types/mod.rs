@@ -199,8 +199,12 @@ impl<T: Argument> Argument for Option<T> {
 /// `Vec<T>`: `ListOf(T)` for plain types, `AmpList` for records.
 impl<T: Argument> Argument for Vec<T> {
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
+        let start = out.len();
         for item in self {
-            item.encode_item(out, cx)?;
+            if let Err(e) = item.encode_item(out, cx) {
+                out.truncate(start);
+                return Err(e);
+            }
         }
         Ok(())
     }
