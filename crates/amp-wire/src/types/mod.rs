@@ -11,7 +11,7 @@
 //! | `Unicode` | `String` |
 //! | `Boolean` | `bool` |
 //! | `Float` | `f64`, `f32` |
-//! | `Decimal` | [`Decimal`] (exact Python text; converts to/from `rust_decimal::Decimal`) |
+//! | `Decimal` | [`Decimal`] (exact Python text; converts to/from `rust_decimal::Decimal`), `rust_decimal::Decimal` |
 //! | `DateTime` | `chrono::DateTime<FixedOffset>`, `chrono::DateTime<Utc>` |
 //! | `ListOf(T)` | `Vec<T>` for any argument type `T` |
 //! | `AmpList([...])` | `Vec<R>` where `R` derives `Record` |
