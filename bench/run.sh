@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# The whole load comparison in one go: amp-rs against Twisted's AMP.
+#
+# Usage: bench/run.sh [--reps R] [--scale PERCENT] [--conns N]
+#
+#   --reps R         repetitions of every load measurement (default 3); the
+#                    configurations are interleaved within each repetition so
+#                    machine noise hits them alike
+#   --scale PERCENT  scale every call count (default 100; 25 for a smoke run)
+#   --conns N        connections for the idle-memory test (default 5000)
+#
+# Needs interop/.venv (scripts/setup-interop.sh). Builds the release
+# examples, starts each server once on port 0 (waiting for its
+# "listening on" line), runs the clients, and prints:
+#
+#   * Sum calls/s at depth 1/16/100 for Rust<->Rust, Twisted<->Twisted,
+#     Rust client -> Twisted server, Twisted client -> Rust server, and the
+#     raw TCP ping-pong floor (raw_pingpong, same bytes, no AMP);
+#   * ratios: Rust/Twisted at depth 100, Rust depth 1 / raw depth 1, each
+#     computed per repetition (same run) and summarised;
+#   * memory per idle connection (VmRSS growth / N) for both servers.
+#
+# Figures are medians with [min-max] over the repetitions. Every process it
+# starts is killed on exit (trap); every wait is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=3
+SCALE=100
+CONNS=5000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) REPS=$2; shift 2 ;;
+    --scale) SCALE=$2; shift 2 ;;
+    --conns) CONNS=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+PY=interop/.venv/bin/python
+EX=target/release/examples
+if [ ! -x "$PY" ]; then
+  echo "run.sh: $PY missing; run scripts/setup-interop.sh first" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null || true
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "building release examples..." >&2
+cargo build -q --release -p amp \
+  --example math_server --example math_client --example raw_pingpong --example idle_conns
+
+# start_server NAME CMD...: run CMD in the background, wait (at most 30 s)
+# for its "listening on ADDR" line; sets ADDR and SPID.
+start_server() {
+  local name=$1
+  shift
+  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+  SPID=$!
+  pids+=("$SPID")
+  ADDR=
+  for _ in $(seq 600); do
+    ADDR=$(sed -n 's/^listening on //p' "$tmp/$name.out")
+    [ -n "$ADDR" ] && return 0
+    if ! kill -0 "$SPID" 2>/dev/null; then
+      break
+    fi
+    sleep 0.05
+  done
+  echo "run.sh: $name did not start:" >&2
+  cat "$tmp/$name.err" >&2
+  exit 1
+}
+
+stop_server() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+start_server rust-server "$EX/math_server" 127.0.0.1:0
+RUST_ADDR=$ADDR RUST_PID=$SPID
+start_server twisted-server "$PY" interop/bench_server.py 0
+TWISTED_ADDR=$ADDR TWISTED_PID=$SPID
+start_server raw-server "$EX/raw_pingpong" server 127.0.0.1:0
+RAW_ADDR=$ADDR RAW_PID=$SPID
+
+# calls CLIENT SERVER DEPTH: a count that takes roughly 1-2 s here.
+calls() {
+  local n
+  if [ "$1" = twisted ] || [ "$2" = twisted ]; then
+    if [ "$3" = 1 ]; then n=15000; else n=50000; fi
+  else
+    if [ "$3" = 1 ]; then n=40000; else n=800000; fi
+  fi
+  echo $(( n * SCALE / 100 > 0 ? n * SCALE / 100 : 1 ))
+}
+
+# run_one CLIENT SERVER DEPTH REP: one measurement appended to results.tsv.
+run_one() {
+  local client=$1 server=$2 depth=$3 rep=$4 addr n line
+  case $server in
+    rust) addr=$RUST_ADDR ;;
+    twisted) addr=$TWISTED_ADDR ;;
+    raw) addr=$RAW_ADDR ;;
+  esac
+  n=$(calls "$client" "$server" "$depth")
+  case $client in
+    rust) line=$(timeout 120 "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth") ;;
+    twisted) line=$(timeout 120 "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth") ;;
+    raw) line=$(timeout 120 "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth") ;;
+  esac
+  echo "  rep $rep  $client -> $server  depth $depth: $line" >&2
+  # The rate is the number before the final "calls/s" / "round trips/s".
+  local rate
+  rate=$(echo "$line" | sed -E 's/.*: ([0-9.]+) (calls|round trips)\/s$/\1/')
+  printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$client" "$server" "$depth" "$rate" >>"$tmp/results.tsv"
+}
+
+: >"$tmp/results.tsv"
+for rep in $(seq "$REPS"); do
+  echo "repetition $rep/$REPS" >&2
+  for depth in 1 16 100; do
+    for pair in rust:rust twisted:twisted rust:twisted twisted:rust raw:raw; do
+      run_one "${pair%%:*}" "${pair##*:}" "$depth" "$rep"
+    done
+  done
+done
+
+for p in "$RUST_PID" "$TWISTED_PID" "$RAW_PID"; do
+  stop_server "$p"
+done
+
+# Idle memory: a fresh server each time, N connections, one Sum call each.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((CONNS + 100)) ]; then
+  CONNS=$(( $(ulimit -n) - 100 ))
+  echo "run.sh: file-descriptor limit $(ulimit -n): using $CONNS connections" >&2
+fi
+: >"$tmp/idle.tsv"
+for rep in 1 2; do
+  for server in rust twisted; do
+    if [ "$server" = rust ]; then
+      start_server "idle-$server-$rep" "$EX/math_server" 127.0.0.1:0
+    else
+      start_server "idle-$server-$rep" "$PY" interop/bench_server.py 0
+    fi
+    out=$(timeout 300 "$EX/idle_conns" "$ADDR" --pid "$SPID" --conns "$CONNS" --settle-ms 1000)
+    echo "  idle rep $rep $server server: $(echo "$out" | tail -1)" >&2
+    kib=$(echo "$out" | sed -n -E 's/^server: .*, ([0-9.-]+) KiB per idle connection$/\1/p')
+    ckib=$(echo "$out" | sed -n -E 's/^client: .*, ([0-9.-]+) KiB per idle connection$/\1/p')
+    printf '%s\t%s\t%s\t%s\n' "$rep" "$server" "$kib" "$ckib" >>"$tmp/idle.tsv"
+    stop_server "$SPID"
+  done
+done
+
+"$PY" - "$tmp/results.tsv" "$tmp/idle.tsv" "$CONNS" <<'EOF'
+import collections
+import statistics
+import sys
+
+rates = collections.defaultdict(dict)  # (client, server, depth) -> rep -> rate
+for line in open(sys.argv[1]):
+    rep, client, server, depth, rate = line.split()
+    rates[(client, server, int(depth))][int(rep)] = float(rate)
+idle = collections.defaultdict(list)
+client_idle = []
+for line in open(sys.argv[2]):
+    rep, server, kib, ckib = line.split()
+    idle[server].append(float(kib))
+    client_idle.append(float(ckib))
+conns = sys.argv[3]
+
+
+def summary(values, fmt="{:,.0f}"):
+    values = sorted(values)
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    return f"{fmt.format(med)} [{fmt.format(values[0])}-{fmt.format(values[-1])}]"
+
+
+pairs = [
+    ("rust", "rust", "Rust client -> Rust server"),
+    ("twisted", "twisted", "Twisted client -> Twisted server"),
+    ("rust", "twisted", "Rust client -> Twisted server"),
+    ("twisted", "rust", "Twisted client -> Rust server"),
+    ("raw", "raw", "raw TCP ping-pong (floor)"),
+]
+print()
+print("Sum calls/s, median [min-max] over repetitions")
+print()
+print("| pair | depth 1 | depth 16 | depth 100 |")
+print("|---|---:|---:|---:|")
+for c, s, label in pairs:
+    cells = [summary(rates[(c, s, d)].values()) for d in (1, 16, 100)]
+    print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def ratio(a, b):
+    ra, rb = rates[a], rates[b]
+    return [ra[k] / rb[k] for k in ra if k in rb]
+
+
+print()
+print("Ratios (computed per repetition, then median [min-max])")
+print()
+print("| ratio | value | target |")
+print("|---|---:|---|")
+r100 = ratio(("rust", "rust", 100), ("twisted", "twisted", 100))
+print(f"| Rust/Twisted, depth 100 | {summary(r100, '{:.1f}x')} | >= 30x |")
+r16 = ratio(("rust", "rust", 16), ("twisted", "twisted", 16))
+print(f"| Rust/Twisted, depth 16 | {summary(r16, '{:.1f}x')} | - |")
+r1t = ratio(("rust", "rust", 1), ("twisted", "twisted", 1))
+print(f"| Rust/Twisted, depth 1 | {summary(r1t, '{:.1f}x')} | - |")
+r1 = [100 * x for x in ratio(("rust", "rust", 1), ("raw", "raw", 1))]
+print(f"| Rust depth 1 / raw depth 1 | {summary(r1, '{:.0f}%')} | >= 80% |")
+print()
+print(f"Memory per idle connection ({conns} connections, one Sum call each; VmRSS growth / N)")
+print()
+print("| server | KiB per connection | target |")
+print("|---|---:|---|")
+print(f"| Rust math_server | {summary(idle['rust'], '{:.1f}')} | <= 16 KiB |")
+print(f"| Twisted bench_server.py | {summary(idle['twisted'], '{:.1f}')} | - |")
+print(f"| (Rust idle_conns client, per connection) | {summary(client_idle, '{:.1f}')} | - |")
+EOF

@@ -1,0 +1,179 @@
+//! The raw-socket floor for `math_client --bench`: a TCP ping-pong that moves
+//! exactly the bytes of one AMP `Sum` call and its answer, with no AMP
+//! machinery at all.
+//!
+//! The request is the box our client writes for `Sum { a: 50000, b: 1 }`
+//! with tag `186a0` (`_ask`, `_command`, `a`, `b`, sorted; 46 bytes) and the
+//! answer is the box our server writes back (`_answer`, `total`; 32 bytes).
+//! Both are built once with [`amp::AmpBox`] and then only copied: the server
+//! reads whatever arrives, counts whole requests by length and writes that
+//! many answers; the client keeps `--depth` requests in flight and counts
+//! answer bytes. Nothing is parsed.
+//!
+//! The runtime flavours match the AMP examples so the comparison is fair:
+//! the server runs on tokio's default multi-thread runtime (like
+//! `math_server`), the client on a `current_thread` runtime (like
+//! `math_client`), both sockets with `TCP_NODELAY`.
+//!
+//! ```text
+//! cargo run --release --example raw_pingpong server [ADDR]          # default 127.0.0.1:0
+//! cargo run --release --example raw_pingpong client ADDR [--calls N] [--depth D]
+//! ```
+//!
+//! The server prints `listening on ADDR`; the client prints one line ending
+//! in `round trips/s`.
+
+use amp::AmpBox;
+use std::time::Instant;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The wire bytes of `Sum(a=50000, b=1)` with tag `186a0`, as
+/// `Connection::call` writes them.
+fn request() -> Vec<u8> {
+    let mut b = AmpBox::new();
+    b.insert("_ask", "186a0");
+    b.insert("_command", "Sum");
+    b.insert("a", "50000");
+    b.insert("b", "1");
+    b.to_bytes().expect("valid box").to_vec()
+}
+
+/// The wire bytes of the answer to [`request`], as our server writes them.
+fn answer() -> Vec<u8> {
+    let mut b = AmpBox::new();
+    b.insert("_answer", "186a0");
+    b.insert("total", "50001");
+    b.to_bytes().expect("valid box").to_vec()
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: raw_pingpong server [ADDR]\n       raw_pingpong client ADDR [--calls N] [--depth D]"
+    );
+    std::process::exit(2);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("server") => {
+            let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
+            // The default runtime, as `#[tokio::main]` in math_server.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            if let Err(e) = rt.block_on(server(addr)) {
+                eprintln!("server: {e}");
+                std::process::exit(1);
+            }
+        }
+        Some("client") => {
+            let Some(addr) = args.get(1).cloned() else {
+                usage()
+            };
+            let mut calls = 100_000u64;
+            let mut depth = 1usize;
+            let mut it = args[2..].iter();
+            while let Some(a) = it.next() {
+                let mut num = || -> u64 {
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage())
+                };
+                match a.as_str() {
+                    "--calls" => calls = num().max(1),
+                    "--depth" => depth = num().max(1) as usize,
+                    _ => usage(),
+                }
+            }
+            // As `#[tokio::main(flavor = "current_thread")]` in math_client.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            if let Err(e) = rt.block_on(client(addr, calls, depth)) {
+                eprintln!("client: {e}");
+                std::process::exit(1);
+            }
+        }
+        _ => usage(),
+    }
+}
+
+async fn server(addr: String) -> std::io::Result<()> {
+    let listener = TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    let req_len = request().len();
+    let answer = answer();
+    loop {
+        let (mut sock, _) = listener.accept().await?;
+        sock.set_nodelay(true)?;
+        let answer = answer.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut out = Vec::with_capacity(64 * 1024);
+            let mut partial = 0usize; // bytes of a request not yet complete
+            loop {
+                let n = match sock.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let whole = (partial + n) / req_len;
+                partial = (partial + n) % req_len;
+                out.clear();
+                for _ in 0..whole {
+                    out.extend_from_slice(&answer);
+                }
+                if !out.is_empty() && sock.write_all(&out).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+async fn client(addr: String, calls: u64, depth: usize) -> std::io::Result<()> {
+    let mut sock = TcpStream::connect(&addr).await?;
+    sock.set_nodelay(true)?;
+    let req = request();
+    let ans_len = answer().len() as u64;
+    let depth = (depth as u64).min(calls);
+    let mut burst = Vec::with_capacity(req.len() * depth as usize);
+    for _ in 0..depth {
+        burst.extend_from_slice(&req);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    let start = Instant::now();
+    sock.write_all(&burst).await?;
+    let mut sent = depth;
+    let mut got_bytes = 0u64;
+    let mut done = 0u64;
+    while done < calls {
+        let n = sock.read(&mut buf).await?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "server closed the connection",
+            ));
+        }
+        got_bytes += n as u64;
+        let now_done = got_bytes / ans_len;
+        let fresh = now_done - done;
+        done = now_done;
+        let more = fresh.min(calls - sent) as usize;
+        if more > 0 {
+            sock.write_all(&burst[..more * req.len()]).await?;
+            sent += more as u64;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{calls} round trips, depth {depth}, {} + {} bytes each, {secs:.3} s: {:.0} round trips/s",
+        req.len(),
+        ans_len,
+        calls as f64 / secs
+    );
+    Ok(())
+}
