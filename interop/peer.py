@@ -24,6 +24,8 @@ while it runs as a client.
 
 import datetime
 import decimal
+import random
+import struct
 import sys
 import traceback
 
@@ -249,6 +251,11 @@ def describe(v):
     return "?" + repr(v)
 
 
+def short(d):
+    """Long descriptions become a summary, so answers still fit in 64 KiB."""
+    return d if len(d) <= 4096 else "<%d chars>" % len(d)
+
+
 # ---------------------------------------------------------------------------
 # The peer: answers every command above.
 # ---------------------------------------------------------------------------
@@ -269,7 +276,7 @@ class Peer(amp.AMP):
             self.closed.callback(reason.value)
 
     def echo(self, value):
-        return {"value": value, "repr": describe(value)}
+        return {"value": value, "repr": short(describe(value))}
 
     for _c in ECHOES:
         _c.responder(echo)
@@ -278,12 +285,12 @@ class Peer(amp.AMP):
     @EchoLists.responder
     def echo_lists(self, **kw):
         out = dict(kw)
-        out["repr"] = describe(kw)
+        out["repr"] = short(describe(kw))
         return out
 
     @EchoAmpList.responder
     def echo_amp_list(self, orders):
-        return {"orders": orders, "repr": describe(orders)}
+        return {"orders": orders, "repr": short(describe(orders))}
 
     @Options.responder
     def options(self, required, maybe, dash_arg, opt_list):
@@ -731,6 +738,14 @@ async def scenario_noanswer_fail(c, p):
     await expect_closed(c, "Record.negative", p)
 
 
+async def scenario_noanswer_unhandled(c, p):
+    # A no-answer request nobody handles: Twisted drops the connection (the
+    # UNHANDLED failure has nowhere to go); so must the peer.
+    r = p.callRemoteString(b"Nobody", requiresAnswer=False, x=b"1")
+    c.ok("Nobody.returns-none", r is None)
+    await expect_closed(c, "Nobody.noanswer", p)
+
+
 async def scenario_concurrency(c, p, n=250):
     delays = [((i * 37) % 50) / 1000.0 for i in range(n)]
     order = []
@@ -799,6 +814,68 @@ async def scenario_hangup(c, p):
     await expect_closed(c, "Hangup", p)
 
 
+async def scenario_bulk(c, p, n=100, size=60000):
+    """Many large values in flight at once: about 12 MB through each way."""
+    rnd = random.Random(1234)
+    blobs = [bytes(rnd.getrandbits(8) for _ in range(64)) * (size // 64) for _ in range(n)]
+    ds = [p.callRemote(EchoString, value=b) for b in blobs]
+    rs = await timed(defer.gatherResults(ds, consumeErrors=True), 120)
+    c.ok("bulk.EchoString", all(r["value"] == b for r, b in zip(rs, blobs)), "%d x %d bytes" % (n, len(blobs[0])))
+    texts = ["\u00e9" * 1000 for _ in range(20)]
+    ints = list(range(-3000, 3000))
+    r = await timed(p.callRemote(EchoLists, ints=ints, texts=texts, nested=[ints[:100]] * 50, bins=[], floats=[]))
+    c.ok("bulk.EchoLists", r["ints"] == ints and r["texts"] == texts and r["nested"] == [ints[:100]] * 50)
+    await still_works(c, "bulk", p)
+
+
+class _Raw(protocol.Protocol):
+    def __init__(self):
+        self.closed = defer.Deferred()
+        self.received = b""
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.closed.callback(None)
+
+
+def raw_box(pairs):
+    out = b""
+    for k, v in pairs:
+        out += struct.pack("!H", len(k)) + k + struct.pack("!H", len(v)) + v
+    return out + b"\0\0"
+
+
+async def scenario_rogue(c, port):
+    """Protocol violations (raw bytes, not AMP): the peer must drop the
+    connection without answering. The last case ends mid-box (we close)."""
+    cases = [
+        ("unknown-answer-tag", raw_box([(b"_answer", b"99"), (b"total", b"1")]), True),
+        ("unknown-error-tag", raw_box([(b"_error", b"77"), (b"_error_code", b"X"), (b"_error_description", b"")]), True),
+        ("not-routed", raw_box([(b"foo", b"bar")]), True),
+        ("key-too-long", struct.pack("!H", 256) + b"k" * 256 + struct.pack("!H", 1) + b"v\0\0", True),
+        ("truncated", raw_box([(b"_command", b"Sum"), (b"_ask", b"1"), (b"a", b"1")])[:-5], False),
+    ]
+    for name, data, peer_closes in cases:
+        r = await timed(connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), _Raw()))
+        r.transport.write(data)
+        if peer_closes:
+            try:
+                await timed(r.closed, 10)
+                c.ok("rogue.%s.dropped" % name, True)
+            except defer.TimeoutError:
+                c.fail("rogue.%s.dropped" % name, "the peer kept the connection open")
+                r.transport.abortConnection()
+                continue
+            c.eq("rogue.%s.no-reply" % name, r.received, b"")
+        else:
+            # loseConnection writes the partial box, then closes.
+            r.transport.loseConnection()
+            await timed(r.closed, 10)
+            c.ok("rogue.%s.sent" % name, True)
+
+
 SCENARIOS = {
     "values": scenario_values,
     "lists": scenario_lists,
@@ -811,11 +888,16 @@ SCENARIOS = {
     "baddata": scenario_baddata,
     "noanswer": scenario_noanswer,
     "noanswer_fail": scenario_noanswer_fail,
+    "noanswer_unhandled": scenario_noanswer_unhandled,
     "concurrency": scenario_concurrency,
     "callback": scenario_callback,
     "raw": scenario_raw,
     "hangup": scenario_hangup,
+    "bulk": scenario_bulk,
+    "rogue": scenario_rogue,
 }
+# Scenarios that open their own (non-AMP) connections: given the port.
+RAW_SCENARIOS = {"rogue"}
 ALL = list(SCENARIOS)
 
 
@@ -826,6 +908,12 @@ async def run_client(port, names):
             c.fail("scenario." + name, "no such scenario (have: %s)" % ", ".join(ALL))
             continue
         print("# scenario %s" % name, flush=True)
+        if name in RAW_SCENARIOS:
+            try:
+                await SCENARIOS[name](c, port)
+            except Exception:
+                c.fail("scenario.%s" % name, "raised:\n" + traceback.format_exc())
+            continue
         try:
             p = await timed(connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), Peer()))
         except Exception as e:

@@ -1456,18 +1456,76 @@ async fn rust_local_encode_error_sends_nothing_and_keeps_the_connection() {
         Err(CallError::Encode(_)) => {}
         other => panic!("{other:?}"),
     }
-    // (Not 65535: Twisted's answer also carries the value's repr, and an
-    // answer it cannot serialise makes Twisted drop the connection.)
+    // The largest value there is goes through, both ways.
     let r = within(
-        "EchoString large",
+        "EchoString 65535 bytes",
         conn.call(EchoString {
-            value: vec![b'y'; 65_000],
+            value: vec![b'y'; 65_535],
         }),
     )
     .await
     .unwrap();
-    assert_eq!(r.value.len(), 65_000);
+    assert_eq!(r.value.len(), 65_535);
+    assert_eq!(r.repr, "<65538 chars>");
     assert!(!conn.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_calls_twisted_with_bulk_values_in_flight() {
+    let (_py, conn, _) = twisted_peer().await;
+    // 200 values of 60 000 bytes at once: 12 MB each way, boxes split
+    // across reads and writes at arbitrary points.
+    let blobs: Vec<Vec<u8>> = (0..200u32)
+        .map(|i| {
+            (0..60_000u32)
+                .map(|j| (i.wrapping_mul(31) ^ j.wrapping_mul(7)) as u8)
+                .collect()
+        })
+        .collect();
+    let calls = blobs
+        .iter()
+        .map(|b| conn.call(EchoString { value: b.clone() }));
+    let rs = within_for(Duration::from_secs(120), "bulk EchoString", join_all(calls)).await;
+    for (i, (r, b)) in rs.into_iter().zip(&blobs).enumerate() {
+        let r = r.unwrap_or_else(|e| panic!("bulk {i}: {e:?}"));
+        assert!(r.value == *b, "bulk {i}: value differs");
+    }
+    let ints: Vec<BigInt> = (-3000..3000).map(BigInt::from).collect();
+    let r = within(
+        "bulk EchoLists",
+        conn.call(EchoLists {
+            ints: ints.clone(),
+            texts: vec!["é".repeat(1000); 20],
+            nested: vec![ints[..100].to_vec(); 50],
+            bins: vec![],
+            floats: vec![],
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.ints, ints);
+    assert_eq!(r.nested.len(), 50);
+    assert!(!conn.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_calling_a_pure_rust_client_gets_unhandled() {
+    // A client with an empty router answers the server's calls UNHANDLED.
+    // Twisted's Bounce responder calls us back, gets UnhandledCommand (not
+    // declared by Bounce), so it answers UNKNOWN and drops the connection.
+    let (_py, port) = Py::serve("peer.py", &["serve"]).await;
+    let conn = within("connect", Connection::connect(("127.0.0.1", port)))
+        .await
+        .unwrap();
+    match within("Bounce(1)", conn.call(Bounce { depth: 1 })).await {
+        Err(CallError::UnknownRemote { code, description }) => {
+            assert_eq!(&code[..], b"UNKNOWN");
+            assert_eq!(description, "Unknown Error");
+        }
+        other => panic!("{other:?}"),
+    }
+    let why = within("closed", conn.closed()).await;
+    assert!(matches!(why, Disconnect::PeerClosed), "{why:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1638,6 +1696,69 @@ async fn rust_hangs_up_with_twisted_calls_outstanding() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_unhandled_no_answer_request_closes_the_rust_connection() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["noanswer_unhandled"]).await;
+    out.assert_line("PASS Nobody.noanswer.closed");
+    match server.next_disconnect().await {
+        Disconnect::NoAnswerFailed { command, .. } => assert_eq!(command, "Nobody"),
+        d => panic!("{d:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_sends_bulk_values_to_rust() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["bulk"]).await;
+    out.line_starting("PASS bulk.EchoString: 100 x ");
+    out.assert_line("PASS bulk.EchoLists");
+    out.assert_line("PASS bulk.still-open: 5");
+    all_peer_closed(&mut server, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_violations_from_twisted_side_make_rust_drop_the_connection() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["rogue"]).await;
+    for case in [
+        "unknown-answer-tag",
+        "unknown-error-tag",
+        "not-routed",
+        "key-too-long",
+    ] {
+        out.assert_line(&format!("PASS rogue.{case}.dropped"));
+        out.assert_line(&format!("PASS rogue.{case}.no-reply: b''"));
+    }
+    // The connections ran one after the other, so their ends arrive in order.
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(server.next_disconnect().await);
+    }
+    let show = format!("{got:?}");
+    use amp::ProtocolError as P;
+    assert!(
+        matches!(&got[0], Disconnect::Protocol(P::UnknownTag { tag }) if &tag[..] == b"99"),
+        "{show}"
+    );
+    assert!(
+        matches!(&got[1], Disconnect::Protocol(P::UnknownTag { tag }) if &tag[..] == b"77"),
+        "{show}"
+    );
+    assert!(
+        matches!(&got[2], Disconnect::Protocol(P::NotRouted { .. })),
+        "{show}"
+    );
+    assert!(
+        matches!(&got[3], Disconnect::Protocol(P::KeyTooLong { len: 256 })),
+        "{show}"
+    );
+    assert!(
+        matches!(&got[4], Disconnect::Protocol(P::TruncatedBox { .. })),
+        "a stream ending mid-box is a truncated box, not a clean close: {show}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twisted_full_battery_against_rust() {
     let server = RustServer::start().await;
     let port = server.port.to_string();
@@ -1702,8 +1823,20 @@ async fn documented_twisted_ampserver_serves_a_rust_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_twisted_ampclient_against_a_rust_server() {
-    let mut server = RustServer::start().await;
-    let port = server.port.to_string();
+    // What a user would write: amp::serve with just Sum and Divide.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let router = Router::new()
+        .route(|c: Sum, _| async move { Ok(SumResult { total: c.a + c.b }) })
+        .route(|c: Divide, _| async move {
+            if c.denominator == 0 {
+                return Err(MathError::ZeroDivision);
+            }
+            Ok(DivideResult {
+                result: c.numerator as f64 / c.denominator as f64,
+            })
+        });
+    let server = tokio::spawn(amp::serve(listener, router));
     let out = Py::spawn("doc_examples.py", &["client", &port])
         .finish(Duration::from_secs(60))
         .await;
@@ -1714,6 +1847,23 @@ async fn documented_twisted_ampclient_against_a_rust_server() {
         "stderr: {}",
         out.stderr
     );
+    assert!(
+        !server.is_finished(),
+        "amp::serve stopped: {:?}",
+        server.await
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documented_twisted_ampclient_connections_end_cleanly() {
+    let mut server = RustServer::start().await;
+    let port = server.port.to_string();
+    let out = Py::spawn("doc_examples.py", &["client", &port])
+        .finish(Duration::from_secs(60))
+        .await;
+    out.assert_success("the documented ampclient.py");
+    out.assert_line("Done with math: [(True, 94), (True, inf)]");
     // The client dropped both connections when its reactor stopped.
     all_peer_closed(&mut server, 2).await;
 }
