@@ -108,9 +108,34 @@ calls() {
   echo $(( n * SCALE / 100 > 0 ? n * SCALE / 100 : 1 ))
 }
 
-# run_one CLIENT SERVER DEPTH REP: one measurement appended to results.tsv.
+# Depth 1 is a latency test, and on a small VM it is dominated by where the
+# scheduler puts the two processes: a round trip between two CPUs pays two
+# cross-CPU wake-ups, one on a single CPU does not. So depth 1 is also
+# measured pinned (taskset), both ways: "same" = client and server on CPU 0,
+# "split" = server on CPU 0, client on CPU 1.
+PIN_OK=no
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  PIN_OK=yes
+fi
+ALL_CPUS="0-$(( $(nproc) - 1 ))"
+
+# pin_servers CPUS: move every thread of the load servers to CPUS.
+pin_servers() {
+  local p
+  for p in "$RUST_PID" "$RAW_PID"; do
+    taskset -a -p -c "$1" "$p" >/dev/null
+  done
+}
+
+# run_one CLIENT SERVER DEPTH REP [PIN]: one measurement appended to
+# results.tsv; PIN is "", "same" or "split" (servers must be pinned already).
 run_one() {
-  local client=$1 server=$2 depth=$3 rep=$4 addr n line
+  local client=$1 server=$2 depth=$3 rep=$4 pin=${5:-} addr n line
+  local -a pre=()
+  case $pin in
+    same) pre=(taskset -c 0) ;;
+    split) pre=(taskset -c 1) ;;
+  esac
   case $server in
     rust) addr=$RUST_ADDR ;;
     twisted) addr=$TWISTED_ADDR ;;
@@ -118,15 +143,15 @@ run_one() {
   esac
   n=$(calls "$client" "$server" "$depth")
   case $client in
-    rust) line=$(timeout 120 "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth") ;;
-    twisted) line=$(timeout 120 "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth") ;;
-    raw) line=$(timeout 120 "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth") ;;
+    rust) line=$(timeout 120 "${pre[@]}" "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth") ;;
+    twisted) line=$(timeout 120 "${pre[@]}" "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth") ;;
+    raw) line=$(timeout 120 "${pre[@]}" "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth") ;;
   esac
-  echo "  rep $rep  $client -> $server  depth $depth: $line" >&2
+  echo "  rep $rep  $client -> $server  depth $depth${pin:+ (pinned: $pin)}: $line" >&2
   # The rate is the number before the final "calls/s" / "round trips/s".
   local rate
   rate=$(echo "$line" | sed -E 's/.*: ([0-9.]+) (calls|round trips)\/s$/\1/')
-  printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$client" "$server" "$depth" "$rate" >>"$tmp/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$rep" "$client" "$server" "$depth${pin:+-$pin}" "$rate" >>"$tmp/results.tsv"
 }
 
 : >"$tmp/results.tsv"
@@ -137,6 +162,14 @@ for rep in $(seq "$REPS"); do
       run_one "${pair%%:*}" "${pair##*:}" "$depth" "$rep"
     done
   done
+  if [ "$PIN_OK" = yes ]; then
+    pin_servers 0
+    for pin in same split; do
+      run_one rust rust 1 "$rep" "$pin"
+      run_one raw raw 1 "$rep" "$pin"
+    done
+    pin_servers "$ALL_CPUS"
+  fi
 done
 
 for p in "$RUST_PID" "$TWISTED_PID" "$RAW_PID"; do
@@ -174,7 +207,7 @@ import sys
 rates = collections.defaultdict(dict)  # (client, server, depth) -> rep -> rate
 for line in open(sys.argv[1]):
     rep, client, server, depth, rate = line.split()
-    rates[(client, server, int(depth))][int(rep)] = float(rate)
+    rates[(client, server, depth)][int(rep)] = float(rate)
 idle = collections.defaultdict(list)
 client_idle = []
 for line in open(sys.argv[2]):
@@ -205,7 +238,7 @@ print()
 print("| pair | depth 1 | depth 16 | depth 100 |")
 print("|---|---:|---:|---:|")
 for c, s, label in pairs:
-    cells = [summary(rates[(c, s, d)].values()) for d in (1, 16, 100)]
+    cells = [summary(rates[(c, s, d)].values()) for d in ("1", "16", "100")]
     print(f"| {label} | " + " | ".join(cells) + " |")
 
 
@@ -219,14 +252,24 @@ print("Ratios (computed per repetition, then median [min-max])")
 print()
 print("| ratio | value | target |")
 print("|---|---:|---|")
-r100 = ratio(("rust", "rust", 100), ("twisted", "twisted", 100))
+r100 = ratio(("rust", "rust", "100"), ("twisted", "twisted", "100"))
 print(f"| Rust/Twisted, depth 100 | {summary(r100, '{:.1f}x')} | >= 30x |")
-r16 = ratio(("rust", "rust", 16), ("twisted", "twisted", 16))
+r16 = ratio(("rust", "rust", "16"), ("twisted", "twisted", "16"))
 print(f"| Rust/Twisted, depth 16 | {summary(r16, '{:.1f}x')} | - |")
-r1t = ratio(("rust", "rust", 1), ("twisted", "twisted", 1))
+r1t = ratio(("rust", "rust", "1"), ("twisted", "twisted", "1"))
 print(f"| Rust/Twisted, depth 1 | {summary(r1t, '{:.1f}x')} | - |")
-r1 = [100 * x for x in ratio(("rust", "rust", 1), ("raw", "raw", 1))]
-print(f"| Rust depth 1 / raw depth 1 | {summary(r1, '{:.0f}%')} | >= 80% |")
+for d, label in (("1", "unpinned"), ("1-same", "pinned, one CPU"), ("1-split", "pinned, two CPUs")):
+    if rates[("rust", "rust", d)]:
+        r1 = [100 * x for x in ratio(("rust", "rust", d), ("raw", "raw", d))]
+        print(f"| Rust depth 1 / raw depth 1 ({label}) | {summary(r1, '{:.0f}%')} | >= 80% |")
+if rates[("rust", "rust", "1-same")]:
+    print()
+    print("Depth 1 pinned with taskset, calls/s (round trips/s for raw)")
+    print()
+    print("| pair | one CPU (client+server on CPU 0) | two CPUs (server 0, client 1) |")
+    print("|---|---:|---:|")
+    for c, s_, label in (pairs[0], pairs[4]):
+        print(f"| {label} | {summary(rates[(c, s_, '1-same')].values())} | {summary(rates[(c, s_, '1-split')].values())} |")
 print()
 print(f"Memory per idle connection ({conns} connections, one Sum call each; VmRSS growth / N)")
 print()
