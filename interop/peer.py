@@ -569,7 +569,10 @@ RAW_NORMALISED = [
     (EchoDecimal, b"1_000.5", b"1000.5"),
     (EchoDateTime, b"2024-01-02T03:04:05.000006+00:00", b"2024-01-02T03:04:05.000006-00:00"),
     (EchoDateTime, b"2024-01-02T03:04:05.000006-00:00", b"2024-01-02T03:04:05.000006-00:00"),
+    (EchoDateTime, b"2024/01/02 03:04:05,000006+05:30", b"2024-01-02T03:04:05.000006+05:30"),
+    (EchoDateTime, b"2024- 1-+2T03:04:05.0_0006-00:30", b"2024-01-02T03:04:05.000006-00:30"),
     (EchoBoolean, b"True", b"True"),
+    (EchoUnicode, b"\xf0\x9f\x98\x80", b"\xf0\x9f\x98\x80"),
 ]
 
 
@@ -681,6 +684,14 @@ async def scenario_errors(c, p):
         # PROTOCOL_ERRORS: UnhandledCommand(code, description).
         c.eq("raw.unhandled", list(e.args), [b"UNHANDLED", "Unhandled Command: b'TotallyUnknown'"])
     await still_works(c, "raw.unhandled", p)
+    # The description quotes the name exactly as Python's bytes repr does.
+    for odd in [b"Odd'name", b"Both'\"quotes", b"back\\slash\ttab\x01\x7f\r\n"]:
+        try:
+            await timed(p.callRemoteString(odd))
+            c.fail("raw.unhandled-repr(%r)" % odd, "answered")
+        except amp.UnhandledCommand as e:
+            c.eq("raw.unhandled-repr(%r)" % odd, e.args[1], "Unhandled Command: %r" % (odd,))
+    await still_works(c, "raw.unhandled-repr", p)
 
 
 async def scenario_fatal(c, p):
@@ -828,6 +839,56 @@ async def scenario_bulk(c, p, n=100, size=60000):
     await still_works(c, "bulk", p)
 
 
+# Values Python's own decoders reject: the responder fails, so the answer is
+# UNKNOWN and the connection closes (one connection per case).
+STRICT = [
+    (b"EchoBoolean", b"true"),
+    (b"EchoBoolean", b"1"),
+    (b"EchoBoolean", b""),
+    (b"EchoInteger", b"0x10"),
+    (b"EchoInteger", b"1.5"),
+    (b"EchoInteger", b""),
+    (b"EchoInteger", b"1__0"),
+    (b"EchoFloat", b"1,5"),
+    (b"EchoFloat", b"0x1p3"),
+    (b"EchoFloat", b""),
+    (b"EchoFloat", b"_1.5"),
+    (b"EchoDecimal", b"1,5"),
+    (b"EchoDecimal", b"abc"),
+    (b"EchoDecimal", b""),
+    (b"EchoUnicode", b"\xff\xfe"),
+    (b"EchoUnicode", b"\xed\xa0\x80"),  # an encoded surrogate
+    (b"EchoPath", b"\xff"),
+    (b"EchoDateTime", b"2024-01-02T03:04:05.000006Z"),
+    (b"EchoDateTime", b"2024-01-02T03:04:05.000006*00:00"),
+    (b"EchoDateTime", b"2024-02-30T03:04:05.000006+00:00"),
+    (b"EchoDateTime", b"2024-01-02T24:04:05.000006+00:00"),
+    (b"EchoDateTime", b"2024-01-02T03:04:05.000006+24:00"),
+]
+
+
+async def scenario_strict(c, port):
+    for cmd, value in STRICT:
+        name = "strict.%s(%r)" % (cmd.decode(), value)
+        p = await timed(connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), Peer()))
+        try:
+            raw = await timed(p.callRemoteString(cmd, value=value))
+            c.fail(name, "accepted, answered %r" % (raw.get(b"value"),))
+            p.transport.loseConnection()
+            await timed(p.closed, 5)
+            continue
+        except amp.RemoteAmpError as e:
+            c.eq(name + ".code", e.errorCode, b"UNKNOWN")
+        except Exception as e:
+            c.fail(name + ".code", "%s: %s" % (type(e).__name__, e))
+        try:
+            await timed(p.closed, 10)
+            c.ok(name + ".closed", True)
+        except defer.TimeoutError:
+            c.fail(name + ".closed", "still open")
+            p.transport.loseConnection()
+
+
 class _Raw(protocol.Protocol):
     def __init__(self):
         self.closed = defer.Deferred()
@@ -895,9 +956,10 @@ SCENARIOS = {
     "hangup": scenario_hangup,
     "bulk": scenario_bulk,
     "rogue": scenario_rogue,
+    "strict": scenario_strict,
 }
 # Scenarios that open their own (non-AMP) connections: given the port.
-RAW_SCENARIOS = {"rogue"}
+RAW_SCENARIOS = {"rogue", "strict"}
 ALL = list(SCENARIOS)
 
 

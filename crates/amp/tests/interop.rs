@@ -1471,6 +1471,76 @@ async fn rust_local_encode_error_sends_nothing_and_keeps_the_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_closes_with_its_calls_to_twisted_outstanding() {
+    let (_py, conn, _) = twisted_peer().await;
+    let slow = join_all((0..20).map(|i| conn.call(Slow { id: i, delay: 30.0 })));
+    let close = async {
+        // Close once every Slow request has been handed to the connection:
+        // a round trip that Twisted answers after reading all of them.
+        conn.call(Slow { id: 99, delay: 0.0 }).await.unwrap();
+        conn.close().await;
+    };
+    let (slow, ()) = within("close with calls outstanding", async {
+        tokio::join!(slow, close)
+    })
+    .await;
+    for (i, r) in slow.into_iter().enumerate() {
+        match r {
+            Err(CallError::ConnectionLost(Disconnect::LocalClose)) => {}
+            other => panic!("Slow {i}: {other:?}"),
+        }
+    }
+    assert!(matches!(conn.closed().await, Disconnect::LocalClose));
+    assert_lost_now(
+        "Sum after close",
+        conn.call(Sum {
+            a: big("1"),
+            b: big("1"),
+        }),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_cancelled_call_whose_answer_comes_later_is_harmless() {
+    let (_py, conn, _) = twisted_peer().await;
+    // Give up on a call (drop its future) before Twisted answers it.
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        conn.call(Slow { id: 1, delay: 0.3 }),
+    )
+    .await;
+    assert!(gave_up.is_err(), "answered too early: {gave_up:?}");
+    // Twisted answers by delay, so the abandoned answer (0.3 s) arrives
+    // before this one (0.6 s); it must be dropped quietly.
+    let r = within(
+        "Slow after a cancelled call",
+        conn.call(Slow { id: 2, delay: 0.6 }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.id, r.seq),
+        (2, 1),
+        "the cancelled call was answered first"
+    );
+    assert_eq!(
+        within(
+            "Sum",
+            conn.call(Sum {
+                a: big("1"),
+                b: big("2")
+            })
+        )
+        .await
+        .unwrap()
+        .total,
+        big("3")
+    );
+    assert!(!conn.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_calls_twisted_with_bulk_values_in_flight() {
     let (_py, conn, _) = twisted_peer().await;
     // 200 values of 60 000 bytes at once: 12 MB each way, boxes split
@@ -1756,6 +1826,26 @@ async fn protocol_violations_from_twisted_side_make_rust_drop_the_connection() {
         matches!(&got[4], Disconnect::Protocol(P::TruncatedBox { .. })),
         "a stream ending mid-box is a truncated box, not a clean close: {show}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn values_twisted_rejects_are_rejected_by_rust_too() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["strict"]).await;
+    let cases = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PASS strict.") && l.ends_with(".closed"))
+        .count();
+    assert!(cases >= 20, "only {cases} rejected values checked");
+    for _ in 0..cases {
+        match server.next_disconnect().await {
+            Disconnect::UnknownError { reason, .. } => {
+                assert!(reason.contains("bad arguments"), "{reason}")
+            }
+            d => panic!("{d:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,7 +232,9 @@ impl Py {
                     let status = within("the script to exit", self.child.wait()).await;
                     let stderr = self.drain_stderr().await;
                     panic!(
-                        "{} ended ({status:?}) before printing the expected line.\n--- stdout ---\n{}\n--- stderr ---\n{stderr}",
+                        "{} ended ({status:?}) before printing the expected line \
+                         (is Twisted installed? run scripts/setup-interop.sh).\n\
+                         --- stdout ---\n{}\n--- stderr ---\n{stderr}",
                         self.what,
                         self.stdout()
                     );
