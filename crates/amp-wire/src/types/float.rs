@@ -158,7 +158,38 @@ fn write_f64(x: f64, out: &mut StackBuf) {
     } else {
         let mut sci = StackBuf::new();
         let _ = write!(sci, "{x:e}");
+        let sci = ties_to_even(sci, |prec, buf| {
+            let _ = write!(buf, "{x:.prec$e}");
+            std::str::from_utf8(buf.as_bytes())
+                .ok()
+                .and_then(|t| t.parse::<f64>().ok())
+                == Some(x)
+        });
         python_layout(sci.as_bytes(), out);
+    }
+}
+
+/// Rust's shortest `{:e}` and Python's `repr` agree on the number of
+/// digits, but when two shortest candidates are equally near the exact
+/// binary value Rust rounds the tie up, while Python (David Gay's dtoa)
+/// rounds it to even: 2**50 + 0.25 is `1125899906842624.2` in Python.
+/// Re-render with that many digits using exact (ties-to-even) rounding and
+/// keep it if it still round-trips.
+fn ties_to_even(shortest: StackBuf, render: impl Fn(usize, &mut StackBuf) -> bool) -> StackBuf {
+    let b = shortest.as_bytes();
+    let mantissa_end = b.iter().position(|&c| c == b'e').unwrap_or(b.len());
+    let digits = b[..mantissa_end]
+        .iter()
+        .filter(|c| c.is_ascii_digit())
+        .count();
+    if digits < 2 {
+        return shortest;
+    }
+    let mut exact = StackBuf::new();
+    if render(digits - 1, &mut exact) {
+        exact
+    } else {
+        shortest
     }
 }
 
@@ -170,6 +201,13 @@ fn write_f32(x: f32, out: &mut StackBuf) {
     } else {
         let mut sci = StackBuf::new();
         let _ = write!(sci, "{x:e}");
+        let sci = ties_to_even(sci, |prec, buf| {
+            let _ = write!(buf, "{x:.prec$e}");
+            std::str::from_utf8(buf.as_bytes())
+                .ok()
+                .and_then(|t| t.parse::<f32>().ok())
+                == Some(x)
+        });
         python_layout(sci.as_bytes(), out);
     }
 }
@@ -187,6 +225,8 @@ fn write_f32(x: f32, out: &mut StackBuf) {
 /// assert_eq!(format_python_float(f64::NEG_INFINITY), "-inf");
 /// assert_eq!(format_python_float(f64::NAN), "nan");
 /// assert_eq!(format_python_float(5e-324), "5e-324");
+/// // Ties between two shortest texts go to the even digit, as in Python:
+/// assert_eq!(format_python_float(2f64.powi(50) + 0.25), "1125899906842624.2");
 /// ```
 pub fn format_python_float(x: f64) -> String {
     let mut b = StackBuf::new();
