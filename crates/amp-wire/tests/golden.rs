@@ -410,7 +410,6 @@ fn decode_as(ty: &str, input: &[u8]) -> Result<(String, Bytes), DecodeError> {
 /// Inputs where Twisted is more lenient than amp-rs on purpose: Twisted's
 /// `ListOf`/`AmpList` parsers silently drop a truncated trailing element;
 /// amp-rs reports it as a decoding error.
-
 const LENIENT_IN_TWISTED: &[&str] = &[
     "from-listof_integer-3",
     "from-listof_integer-4",

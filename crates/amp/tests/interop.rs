@@ -536,6 +536,7 @@ fn dec(s: &str) -> Decimal {
         .unwrap_or_else(|e| panic!("Decimal {s:?} should parse: {e:?}"))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn dt(
     y: i32,
     mo: u32,
@@ -1561,6 +1562,7 @@ impl Rng {
 /// shortest formatting rounds the tie up. The value survives either way,
 /// but the bytes on the wire differ from Twisted's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::excessive_precision)] // exact binary ties, written out on purpose
 async fn rust_float_text_matches_python_on_exact_ties() {
     let (_py, conn, _) = twisted_peer().await;
     let mut wrong = Vec::new();
