@@ -47,7 +47,11 @@ fi
 
 tmp=$(mktemp -d)
 pids=()
+CPID=
 cleanup() {
+  if [ -n "$CPID" ]; then
+    kill "$CPID" 2>/dev/null || true
+  fi
   for p in "${pids[@]}"; do
     kill "$p" 2>/dev/null || true
   done
@@ -83,6 +87,15 @@ start_server() {
   echo "run.sh: $name did not start:" >&2
   cat "$tmp/$name.err" >&2
   exit 1
+}
+
+# run_client CMD...: run a client in the background and wait for it (so a
+# signal interrupts the wait at once); its stdout ends up in $tmp/client.out.
+run_client() {
+  "$@" >"$tmp/client.out" &
+  CPID=$!
+  wait "$CPID"
+  CPID=
 }
 
 stop_server() {
@@ -143,10 +156,11 @@ run_one() {
   esac
   n=$(calls "$client" "$server" "$depth")
   case $client in
-    rust) line=$(timeout 120 "${pre[@]}" "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth") ;;
-    twisted) line=$(timeout 120 "${pre[@]}" "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth") ;;
-    raw) line=$(timeout 120 "${pre[@]}" "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth") ;;
+    rust) run_client timeout 120 "${pre[@]}" "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth" ;;
+    twisted) run_client timeout 120 "${pre[@]}" "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth" ;;
+    raw) run_client timeout 120 "${pre[@]}" "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth" ;;
   esac
+  line=$(tail -1 "$tmp/client.out")
   echo "  rep $rep  $client -> $server  depth $depth${pin:+ (pinned: $pin)}: $line" >&2
   # The rate is the number before the final "calls/s" / "round trips/s".
   local rate
@@ -190,7 +204,8 @@ for rep in 1 2; do
     else
       start_server "idle-$server-$rep" "$PY" interop/bench_server.py 0
     fi
-    out=$(timeout 300 "$EX/idle_conns" "$ADDR" --pid "$SPID" --conns "$CONNS" --settle-ms 1000)
+    run_client timeout 300 "$EX/idle_conns" "$ADDR" --pid "$SPID" --conns "$CONNS" --settle-ms 1000
+    out=$(cat "$tmp/client.out")
     echo "  idle rep $rep $server server: $(echo "$out" | tail -1)" >&2
     kib=$(echo "$out" | sed -n -E 's/^server: .*, ([0-9.-]+) KiB per idle connection$/\1/p')
     ckib=$(echo "$out" | sed -n -E 's/^client: .*, ([0-9.-]+) KiB per idle connection$/\1/p')
