@@ -193,6 +193,72 @@ impl AmpBox {
         dst.put_u16(0);
     }
 
+    /// Append the wire form of this box with `extra` entries merged in at
+    /// their sorted places, as if they had been inserted (an `extra` key
+    /// replaces the box's own value for it). `extra` must be sorted by key.
+    ///
+    /// This is how a request is written without copying its arguments into
+    /// a new box: `extra` holds `_ask` and `_command`.
+    ///
+    /// ```
+    /// use amp_wire::AmpBox;
+    /// let mut args = AmpBox::new();
+    /// args.insert("a", "1");
+    /// args.insert("_ask", "ignored");
+    /// let mut merged = bytes::BytesMut::new();
+    /// args.encode_with(&[(b"_ask", b"1"), (b"_command", b"Sum")], &mut merged).unwrap();
+    /// let mut inserted = args.clone();
+    /// inserted.insert("_ask", "1");
+    /// inserted.insert("_command", "Sum");
+    /// assert_eq!(merged, inserted.to_bytes().unwrap());
+    /// ```
+    pub fn encode_with(
+        &self,
+        extra: &[(&[u8], &[u8])],
+        dst: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        debug_assert!(extra.windows(2).all(|w| w[0].0 < w[1].0));
+        for (k, v) in extra {
+            check_entry(k, v)?;
+        }
+        self.validate()?;
+        self.encode_with_unchecked(extra, dst);
+        Ok(())
+    }
+
+    /// [`AmpBox::encode_with`] without the limit checks: the caller knows
+    /// every key and value is within AMP's limits.
+    pub fn encode_with_unchecked(&self, extra: &[(&[u8], &[u8])], dst: &mut BytesMut) {
+        let put = |dst: &mut BytesMut, k: &[u8], v: &[u8]| {
+            dst.put_u16(k.len() as u16);
+            dst.put_slice(k);
+            dst.put_u16(v.len() as u16);
+            dst.put_slice(v);
+        };
+        dst.reserve(
+            self.encoded_len()
+                + extra
+                    .iter()
+                    .map(|(k, v)| 4 + k.len() + v.len())
+                    .sum::<usize>(),
+        );
+        let mut extra = extra.iter().peekable();
+        for (k, v) in &self.entries {
+            let mut replaced = false;
+            while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k.as_ref()) {
+                put(dst, ek, ev);
+                replaced |= *ek == k.as_ref();
+            }
+            if !replaced {
+                put(dst, k, v);
+            }
+        }
+        for (ek, ev) in extra {
+            put(dst, ek, ev);
+        }
+        dst.put_u16(0);
+    }
+
     /// The wire form as a new buffer (convenience for tests and tools).
     pub fn to_bytes(&self) -> Result<Bytes, EncodeError> {
         let mut b = BytesMut::with_capacity(self.encoded_len());
@@ -202,16 +268,16 @@ impl AmpBox {
 }
 
 /// Check one key/value pair against AMP's limits.
-pub(crate) fn check_entry(k: &Bytes, v: &Bytes) -> Result<(), EncodeError> {
+pub(crate) fn check_entry(k: &[u8], v: &[u8]) -> Result<(), EncodeError> {
     if k.is_empty() || k.len() > MAX_KEY_LENGTH {
         return Err(EncodeError::BadKeyLength {
-            key: k.slice(..k.len().min(300)),
+            key: Bytes::copy_from_slice(&k[..k.len().min(300)]),
             len: k.len(),
         });
     }
     if v.len() > MAX_VALUE_LENGTH {
         return Err(EncodeError::ValueTooLong {
-            key: k.clone(),
+            key: Bytes::copy_from_slice(k),
             len: v.len(),
         });
     }

@@ -5,7 +5,7 @@
 //! or error for one of our requests, or a request for us. The runtime owns
 //! one per connection and does all the I/O.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
 
 use crate::ambox::AmpBox;
@@ -76,7 +76,21 @@ impl<T> Default for Dispatcher<T> {
 
 /// Lower-case hex with no padding, as Twisted writes tags.
 pub fn format_tag(n: u64) -> Bytes {
-    Bytes::from(format!("{n:x}"))
+    let mut buf = [0u8; 16];
+    Bytes::copy_from_slice(hex_tag(n, &mut buf))
+}
+
+/// Write `n` as a tag into `buf` without allocating.
+fn hex_tag(mut n: u64, buf: &mut [u8; 16]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 /// Parse a tag this side could have written (canonical lower-case hex).
@@ -119,6 +133,26 @@ impl<T> Dispatcher<T> {
         args.insert(ASK, format_tag(tag));
         self.outstanding.insert(tag, pending);
         (tag, args)
+    }
+
+    /// Like [`Dispatcher::ask`], but write the request straight into `dst`
+    /// (no intermediate box). `args` and `name` must already be checked
+    /// against AMP's limits ([`AmpBox::validate`]).
+    pub fn ask_into(&mut self, name: &[u8], args: &AmpBox, pending: T, dst: &mut BytesMut) -> u64 {
+        self.counter += 1;
+        let tag = self.counter;
+        let mut buf = [0u8; 16];
+        let t = hex_tag(tag, &mut buf);
+        args.encode_with_unchecked(&[(ASK.as_bytes(), t), (COMMAND.as_bytes(), name)], dst);
+        self.outstanding.insert(tag, pending);
+        tag
+    }
+
+    /// Like [`Dispatcher::notify`], but write the request straight into
+    /// `dst`.
+    pub fn notify_into(&mut self, name: &[u8], args: &AmpBox, dst: &mut BytesMut) {
+        self.counter += 1;
+        args.encode_with_unchecked(&[(COMMAND.as_bytes(), name)], dst);
     }
 
     /// Turn `args` into a request that wants no answer. Like Twisted, this
@@ -188,6 +222,12 @@ impl<T> Dispatcher<T> {
 pub fn answer_box(tag: Bytes, mut response: AmpBox) -> AmpBox {
     response.insert(ANSWER, tag);
     response
+}
+
+/// Write the answer to request `tag` straight into `dst`: `response`'s
+/// fields plus `_answer`. `response` must already be validated.
+pub fn write_answer(tag: &[u8], response: &AmpBox, dst: &mut BytesMut) {
+    response.encode_with_unchecked(&[(ANSWER.as_bytes(), tag)], dst);
 }
 
 /// The error box for request `tag`.

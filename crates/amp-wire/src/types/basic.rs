@@ -58,6 +58,27 @@ pub(crate) fn python_int_digits(
     Ok((neg, std::borrow::Cow::Owned(digits)))
 }
 
+/// The common case, fast: an optional `-` and at most 18 ASCII digits
+/// (always fits an `i64`). Anything else takes the full Python path.
+fn plain_i64(b: &[u8]) -> Option<i64> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(d);
+    }
+    Some(if neg { -v } else { v })
+}
+
 /// Parse a Python-style integer into sign and 128-bit magnitude.
 fn parse_wide(raw: &[u8], ty: &str) -> Result<i128OrU128, DecodeError> {
     let (neg, digits) = python_int_digits(raw)?;
@@ -89,6 +110,9 @@ macro_rules! integer {
                 Ok(())
             }
             fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
+                if let Some(v) = plain_i64(&raw).and_then(|v| <$t>::try_from(v).ok()) {
+                    return Ok(v);
+                }
                 let r = match parse_wide(&raw, stringify!($t))? {
                     i128OrU128::I(v) => <$t>::try_from(v).ok(),
                     i128OrU128::U(v) => <$t>::try_from(v).ok(),
