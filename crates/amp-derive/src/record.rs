@@ -192,7 +192,7 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
     let scratch = if fields.is_empty() {
         quote!()
     } else {
-        quote!(let mut #amp_scratch = #krate::__private::BytesMut::new();)
+        quote!(let mut #amp_scratch = #krate::__private::BytesMut::with_capacity(64);)
     };
     let vars: Vec<Ident> = (0..fields.len())
         .map(|i| format_ident!("__amp_field_{}", i, span = Span::mixed_site()))
