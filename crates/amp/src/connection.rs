@@ -8,8 +8,8 @@ use futures_util::task::AtomicWaker;
 use futures_util::StreamExt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskCx, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -75,19 +75,18 @@ struct Shared {
     finished: AtomicBool,
     done: Notify,
     driver: AtomicWaker,
-    handles_dropped: AtomicBool,
+    /// Live [`Connection`] handles (the driver's own reference is not one).
+    users: AtomicUsize,
+    /// The driver is inside `poll`: it will notice dropped handles itself.
+    polling: AtomicBool,
+    /// The router answers nothing: with no handles left the connection is
+    /// useless and closes.
+    close_when_abandoned: bool,
 }
 
 struct Inner {
     tx: mpsc::Sender<Outgoing>,
-    shared: Arc<Shared>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.shared.handles_dropped.store(true, Ordering::Release);
-        self.shared.driver.wake();
-    }
+    shared: Shared,
 }
 
 /// A handle on an AMP connection: call the peer with it. Cheap to clone;
@@ -120,9 +119,29 @@ impl Drop for Inner {
 /// assert_eq!(client.call(Sum { a: 13, b: 81 }).await.unwrap(), SumResult { total: 94 });
 /// # }
 /// ```
-#[derive(Clone)]
 pub struct Connection {
     inner: Arc<Inner>,
+}
+
+impl Clone for Connection {
+    fn clone(&self) -> Self {
+        self.inner.shared.users.fetch_add(1, Ordering::SeqCst);
+        Connection {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let shared = &self.inner.shared;
+        if shared.users.fetch_sub(1, Ordering::SeqCst) == 1
+            && shared.close_when_abandoned
+            && !shared.polling.load(Ordering::SeqCst)
+        {
+            shared.driver.wake();
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -175,17 +194,25 @@ impl Connection {
         T: AsyncRead + AsyncWrite + Unpin,
         S: Clone + Send + Sync + 'static,
     {
+        Self::with_dispatch(io, Arc::new(router), config)
+    }
+
+    fn with_dispatch<T>(io: T, router: Arc<dyn Dispatch>, config: Config) -> (Connection, Driver<T>)
+    where
+        T: AsyncRead + AsyncWrite + Unpin,
+    {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let shared = Arc::new(Shared {
-            reason: OnceLock::new(),
-            finished: AtomicBool::new(false),
-            done: Notify::new(),
-            driver: AtomicWaker::new(),
-            handles_dropped: AtomicBool::new(false),
-        });
         let inner = Arc::new(Inner {
-            tx: tx.clone(),
-            shared: shared.clone(),
+            tx,
+            shared: Shared {
+                reason: OnceLock::new(),
+                finished: AtomicBool::new(false),
+                done: Notify::new(),
+                driver: AtomicWaker::new(),
+                users: AtomicUsize::new(1),
+                polling: AtomicBool::new(false),
+                close_when_abandoned: router.is_empty(),
+            },
         });
         let driver = Driver {
             io,
@@ -194,10 +221,8 @@ impl Connection {
             decoder: BoxDecoder::new(),
             dispatcher: Dispatcher::new(),
             rx,
-            tx,
-            weak: Arc::downgrade(&inner),
-            shared,
-            router: Arc::new(router),
+            own: inner.clone(),
+            router,
             responders: FuturesUnordered::new(),
             config,
             closing: None,
@@ -458,9 +483,8 @@ pub struct Driver<T> {
     decoder: BoxDecoder,
     dispatcher: Dispatcher<oneshot::Sender<Reply>>,
     rx: mpsc::Receiver<Outgoing>,
-    tx: mpsc::Sender<Outgoing>,
-    weak: Weak<Inner>,
-    shared: Arc<Shared>,
+    /// The connection's shared half (not counted as a user handle).
+    own: Arc<Inner>,
     router: Arc<dyn Dispatch>,
     responders: FuturesUnordered<Running>,
     config: Config,
@@ -472,18 +496,16 @@ pub struct Driver<T> {
 }
 
 impl<T> Driver<T> {
-    /// A handle for a responder's [`Ctx`](crate::Ctx): the live one if any,
-    /// else a new one (handles come and go; the driver outlives them).
-    fn handle(&mut self) -> Connection {
-        if let Some(inner) = self.weak.upgrade() {
-            return Connection { inner };
+    fn shared(&self) -> &Shared {
+        &self.own.shared
+    }
+
+    /// A handle for a responder's [`Ctx`](crate::Ctx).
+    fn handle(&self) -> Connection {
+        self.shared().users.fetch_add(1, Ordering::SeqCst);
+        Connection {
+            inner: self.own.clone(),
         }
-        let inner = Arc::new(Inner {
-            tx: self.tx.clone(),
-            shared: self.shared.clone(),
-        });
-        self.weak = Arc::downgrade(&inner);
-        Connection { inner }
     }
 
     fn write_box(&mut self, b: &AmpBox) {
@@ -501,7 +523,7 @@ impl<T> Driver<T> {
             }
             _ => tracing::warn!(%reason, "AMP connection closing"),
         }
-        let _ = self.shared.reason.set(reason.clone());
+        let _ = self.own.shared.reason.set(reason.clone());
         for pending in self.dispatcher.drain() {
             let _ = pending.send(Reply::Lost(reason.clone()));
         }
@@ -524,18 +546,17 @@ impl<T> Driver<T> {
                 if reply.is_closed() {
                     return; // the caller gave up before we got to it
                 }
-                let (_, b) = self.dispatcher.ask(name, args, reply);
-                self.write_box(&b);
+                self.dispatcher
+                    .ask_into(&name, &args, reply, &mut self.wbuf);
             }
             Outgoing::Notify { name, args } => {
-                let b = self.dispatcher.notify(name, args);
-                self.write_box(&b);
+                self.dispatcher.notify_into(&name, &args, &mut self.wbuf);
             }
             Outgoing::Close => self.begin_close(Disconnect::LocalClose, true),
         }
     }
 
-    fn on_box(&mut self, b: AmpBox) {
+    fn on_box(&mut self, b: AmpBox, cx: &mut TaskCx<'_>) {
         match self.dispatcher.receive(b) {
             Ok(Incoming::Answer { pending, body }) => {
                 let _ = pending.send(Reply::Answer(body));
@@ -555,12 +576,22 @@ impl<T> Driver<T> {
                     tag = tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
                 );
                 match self.router.dispatch(&name, args, peer) {
-                    Some(fut) => self.responders.push(Running {
-                        tag,
-                        name,
-                        span,
-                        fut,
-                    }),
+                    Some(fut) => {
+                        let mut running = Running {
+                            tag,
+                            name,
+                            span,
+                            fut,
+                        };
+                        // Most responders finish at once: answer without a
+                        // trip through the responder set.
+                        match Pin::new(&mut running).poll(cx) {
+                            Poll::Ready((tag, name, outcome)) => {
+                                self.on_outcome(tag, name, outcome)
+                            }
+                            Poll::Pending => self.responders.push(running),
+                        }
+                    }
                     None => match tag {
                         Some(tag) => {
                             let e = RawError::unhandled(&name);
@@ -600,10 +631,7 @@ impl<T> Driver<T> {
     fn on_outcome(&mut self, tag: Option<Bytes>, name: Bytes, outcome: Outcome) {
         let command = || amp_wire::display_bytes(&name);
         match (tag, outcome) {
-            (Some(tag), Outcome::Answer(b)) => {
-                let b = dispatch::answer_box(tag, b);
-                self.write_box(&b);
-            }
+            (Some(tag), Outcome::Answer(b)) => dispatch::write_answer(&tag, &b, &mut self.wbuf),
             (None, Outcome::Answer(_)) => {}
             (Some(tag), Outcome::Error(e)) => {
                 self.write_error(tag, &e);
@@ -652,9 +680,8 @@ impl<T> Driver<T> {
 
     /// Nothing left to do and nobody can ask for more: close.
     fn idle_and_abandoned(&self) -> bool {
-        self.shared.handles_dropped.load(Ordering::Acquire)
-            && self.weak.strong_count() == 0
-            && self.router.is_empty()
+        self.shared().close_when_abandoned
+            && self.shared().users.load(Ordering::SeqCst) == 0
             && self.responders.is_empty()
             && self.dispatcher.outstanding() == 0
             && self.rx.is_empty()
@@ -662,10 +689,10 @@ impl<T> Driver<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
-    fn decode_buffered(&mut self) {
+    fn decode_buffered(&mut self, cx: &mut TaskCx<'_>) {
         while self.closing.is_none() {
             match self.decoder.decode(&mut self.rbuf) {
-                Ok(Some(b)) => self.on_box(b),
+                Ok(Some(b)) => self.on_box(b, cx),
                 Ok(None) => break,
                 Err(e) => self.begin_close(Disconnect::Protocol(e), true),
             }
@@ -717,14 +744,20 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                     }
                     Poll::Ready(Ok(_)) => {
-                        self.decode_buffered();
+                        self.decode_buffered(cx);
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
                         self.begin_close(e.into(), false);
                         progress = true;
                     }
-                    Poll::Pending => {}
+                    Poll::Pending => {
+                        // Idle: give the read buffer back (an idle
+                        // connection then costs a few hundred bytes here).
+                        if self.rbuf.is_empty() {
+                            self.rbuf = BytesMut::new();
+                        }
+                    }
                 }
             }
             if self.closing.is_none() && self.idle_and_abandoned() {
@@ -779,7 +812,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
         let this = &mut *self;
-        this.shared.driver.register(cx.waker());
+        this.own.shared.driver.register(cx.waker());
+        this.own.shared.polling.store(true, Ordering::SeqCst);
+        let r = this.poll_inner(cx);
+        this.own.shared.polling.store(false, Ordering::SeqCst);
+        if r.is_pending() && this.closing.is_none() && this.idle_and_abandoned() {
+            // The last handle went while we were polling; go round again.
+            cx.waker().wake_by_ref();
+        }
+        r
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+    fn poll_inner(&mut self, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
+        let this = self;
         for _ in 0..POLL_BUDGET {
             let progress = this.pass(cx);
             if let Some((reason, flush)) = &this.closing {
@@ -793,8 +840,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
                         }
                     }
                     let reason = reason.clone();
-                    this.shared.finished.store(true, Ordering::Release);
-                    this.shared.done.notify_waiters();
+                    this.own.shared.finished.store(true, Ordering::Release);
+                    this.own.shared.done.notify_waiters();
                     return Poll::Ready(reason);
                 }
                 if !progress {
@@ -817,12 +864,14 @@ pub async fn serve<S>(listener: tokio::net::TcpListener, router: Router<S>) -> s
 where
     S: Clone + Send + Sync + 'static,
 {
+    let router: Arc<dyn Dispatch> = Arc::new(router);
     loop {
         let (stream, peer) = listener.accept().await?;
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(%peer, "set_nodelay failed: {e}");
         }
         tracing::debug!(%peer, "AMP connection accepted");
-        Connection::spawn(stream, router.clone());
+        let (_, driver) = Connection::with_dispatch(stream, router.clone(), Config::default());
+        tokio::spawn(driver);
     }
 }
