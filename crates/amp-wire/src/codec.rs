@@ -46,7 +46,7 @@ impl BoxDecoder {
     pub fn new() -> Self {
         BoxDecoder {
             pos: 0,
-            spans: Vec::with_capacity(8),
+            spans: Vec::new(),
             max_value: MAX_VALUE_LENGTH,
         }
     }
