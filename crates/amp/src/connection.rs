@@ -573,7 +573,7 @@ impl<T> Driver<T> {
                 let span = tracing::debug_span!(
                     "amp.respond",
                     command = %amp_wire::display_bytes(&name),
-                    tag = tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
+                    tag = %tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
                 );
                 match self.router.dispatch(&name, args, peer) {
                     Some(fut) => {
