@@ -495,6 +495,18 @@ pub struct Driver<T> {
     shutdown_done: bool,
 }
 
+impl<T> Drop for Driver<T> {
+    /// A driver dropped before the connection ended (its runtime shut down,
+    /// or the future was abandoned) still ends the connection for every
+    /// handle: calls fail, `closed()` returns.
+    fn drop(&mut self) {
+        let shared = &self.own.shared;
+        let _ = shared.reason.set(Disconnect::LocalClose);
+        shared.finished.store(true, Ordering::Release);
+        shared.done.notify_waiters();
+    }
+}
+
 impl<T> Driver<T> {
     fn shared(&self) -> &Shared {
         &self.own.shared

@@ -565,3 +565,31 @@ async fn close_flushes_queued_boxes_then_ends() {
     assert!(!boxes[0].contains_key("_ask"));
     assert!(matches!(c.closed().await, Disconnect::LocalClose));
 }
+
+#[tokio::test]
+async fn dropping_the_driver_ends_the_connection_for_every_handle() {
+    let (a, _b) = tokio::io::duplex(1 << 20);
+    let (c, driver) = Connection::new(a, Router::new(), amp::Config::default());
+    let call = {
+        let c = c.clone();
+        tokio::spawn(async move { c.call(Sum { a: 1, b: 2 }).await })
+    };
+    // Run the driver until the request is written, then abandon it.
+    let mut driver = Box::pin(driver);
+    let mut peer_side = _b;
+    let mut buf = [0u8; 1];
+    tokio::select! {
+        _ = &mut driver => panic!("driver ended early"),
+        r = peer_side.read_exact(&mut buf) => { r.unwrap(); }
+    }
+    drop(driver);
+    let r = timeout(LIMIT, call).await.unwrap().unwrap();
+    assert!(
+        matches!(r, Err(CallError::ConnectionLost(Disconnect::LocalClose))),
+        "{r:?}"
+    );
+    assert!(matches!(
+        timeout(LIMIT, c.closed()).await.unwrap(),
+        Disconnect::LocalClose
+    ));
+}
