@@ -6,6 +6,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::task::AtomicWaker;
 use futures_util::StreamExt;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -224,6 +225,7 @@ impl Connection {
             own: inner.clone(),
             router,
             responders: FuturesUnordered::new(),
+            held: VecDeque::new(),
             config,
             closing: None,
             flush_needed: false,
@@ -487,6 +489,8 @@ pub struct Driver<T> {
     own: Arc<Inner>,
     router: Arc<dyn Dispatch>,
     responders: FuturesUnordered<Running>,
+    /// Requests received while `max_in_flight` responders were running.
+    held: VecDeque<(Bytes, Option<Bytes>, AmpBox)>,
     config: Config,
     /// Set once the connection is ending: flush what may be flushed, shut
     /// down, finish.
@@ -546,6 +550,7 @@ impl<T> Driver<T> {
             }
         }
         self.responders = FuturesUnordered::new();
+        self.held.clear();
         if !flush {
             self.wbuf.clear();
         }
@@ -581,45 +586,59 @@ impl<T> Driver<T> {
                 let _ = pending.send(Reply::Error { code, description });
             }
             Ok(Incoming::Request { name, tag, args }) => {
-                let peer = self.handle();
-                let span = tracing::debug_span!(
-                    "amp.respond",
-                    command = %amp_wire::display_bytes(&name),
-                    tag = %tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
-                );
-                match self.router.dispatch(&name, args, peer) {
-                    Some(fut) => {
-                        let mut running = Running {
-                            tag,
-                            name,
-                            span,
-                            fut,
-                        };
-                        // Most responders finish at once: answer without a
-                        // trip through the responder set.
-                        match Pin::new(&mut running).poll(cx) {
-                            Poll::Ready((tag, name, outcome)) => {
-                                self.on_outcome(tag, name, outcome)
-                            }
-                            Poll::Pending => self.responders.push(running),
-                        }
-                    }
-                    None => match tag {
-                        Some(tag) => {
-                            let e = RawError::unhandled(&name);
-                            self.write_error(tag, &e);
-                        }
-                        None => self.begin_close(
-                            Disconnect::NoAnswerFailed {
-                                command: amp_wire::display_bytes(&name),
-                                reason: "no responder".into(),
-                            },
-                            true,
-                        ),
-                    },
+                if self.responders.len() >= self.config.max_in_flight {
+                    // At the limit: park it (reading has stopped too) and
+                    // start it when a responder finishes.
+                    self.held.push_back((name, tag, args));
+                } else {
+                    self.start_request(name, tag, args, cx);
                 }
             }
             Err(e) => self.begin_close(Disconnect::Protocol(e), true),
+        }
+    }
+
+    fn start_request(
+        &mut self,
+        name: Bytes,
+        tag: Option<Bytes>,
+        args: AmpBox,
+        cx: &mut TaskCx<'_>,
+    ) {
+        let peer = self.handle();
+        let span = tracing::debug_span!(
+            "amp.respond",
+            command = %amp_wire::display_bytes(&name),
+            tag = %tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
+        );
+        match self.router.dispatch(&name, args, peer) {
+            Some(fut) => {
+                let mut running = Running {
+                    tag,
+                    name,
+                    span,
+                    fut,
+                };
+                // Most responders finish at once: answer without a trip
+                // through the responder set.
+                match Pin::new(&mut running).poll(cx) {
+                    Poll::Ready((tag, name, outcome)) => self.on_outcome(tag, name, outcome),
+                    Poll::Pending => self.responders.push(running),
+                }
+            }
+            None => match tag {
+                Some(tag) => {
+                    let e = RawError::unhandled(&name);
+                    self.write_error(tag, &e);
+                }
+                None => self.begin_close(
+                    Disconnect::NoAnswerFailed {
+                        command: amp_wire::display_bytes(&name),
+                        reason: "no responder".into(),
+                    },
+                    true,
+                ),
+            },
         }
     }
 
@@ -686,7 +705,8 @@ impl<T> Driver<T> {
     }
 
     fn reading_paused(&self) -> bool {
-        self.responders.len() >= self.config.max_in_flight
+        !self.held.is_empty()
+            || self.responders.len() >= self.config.max_in_flight
             || self.wbuf.len() >= self.config.write_high_water
     }
 
@@ -695,6 +715,7 @@ impl<T> Driver<T> {
         self.shared().close_when_abandoned
             && self.shared().users.load(Ordering::SeqCst) == 0
             && self.responders.is_empty()
+            && self.held.is_empty()
             && self.dispatcher.outstanding() == 0
             && self.rx.is_empty()
     }
@@ -736,6 +757,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                     }
                     _ => break,
+                }
+            }
+            // Requests parked at the in-flight limit.
+            while self.closing.is_none() && self.responders.len() < self.config.max_in_flight {
+                match self.held.pop_front() {
+                    Some((name, tag, args)) => {
+                        self.start_request(name, tag, args, cx);
+                        progress = true;
+                    }
+                    None => break,
                 }
             }
             // Incoming bytes.
@@ -876,6 +907,27 @@ pub async fn serve<S>(listener: tokio::net::TcpListener, router: Router<S>) -> s
 where
     S: Clone + Send + Sync + 'static,
 {
+    serve_with(listener, router, Config::default()).await
+}
+
+/// [`serve`] with explicit [`Config`] for every connection.
+///
+/// ```no_run
+/// # async fn run(router: amp::Router) -> std::io::Result<()> {
+/// let mut config = amp::Config::default();
+/// config.max_in_flight = 64; // stop reading past 64 requests being answered
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:1234").await?;
+/// amp::serve_with(listener, router, config).await
+/// # }
+/// ```
+pub async fn serve_with<S>(
+    listener: tokio::net::TcpListener,
+    router: Router<S>,
+    config: Config,
+) -> std::io::Result<()>
+where
+    S: Clone + Send + Sync + 'static,
+{
     let router: Arc<dyn Dispatch> = Arc::new(router);
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -883,7 +935,7 @@ where
             tracing::debug!(%peer, "set_nodelay failed: {e}");
         }
         tracing::debug!(%peer, "AMP connection accepted");
-        let (_, driver) = Connection::with_dispatch(stream, router.clone(), Config::default());
+        let (_, driver) = Connection::with_dispatch(stream, router.clone(), config.clone());
         tokio::spawn(driver);
     }
 }

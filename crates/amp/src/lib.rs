@@ -119,7 +119,7 @@ mod connection;
 mod error;
 mod router;
 
-pub use connection::{serve, Config, Connection, Driver};
+pub use connection::{serve, serve_with, Config, Connection, Driver};
 pub use error::{CallError, Disconnect, RawError};
 pub use router::{Ctx, Router};
 

@@ -593,3 +593,51 @@ async fn dropping_the_driver_ends_the_connection_for_every_handle() {
         Disconnect::LocalClose
     ));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn max_in_flight_stops_reading_until_responders_finish() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+
+    let started = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(Semaphore::new(0));
+    let router = Router::with_state((started.clone(), gate.clone())).route(
+        |s: Sum, ctx: amp::Ctx<(Arc<AtomicUsize>, Arc<Semaphore>)>| async move {
+            ctx.state.0.fetch_add(1, Ordering::SeqCst);
+            ctx.state.1.acquire().await.unwrap().forget();
+            Ok(Total { total: s.a + s.b })
+        },
+    );
+    let mut config = amp::Config::default();
+    config.max_in_flight = 2;
+    let (a, b) = tokio::io::duplex(1 << 20);
+    let _c = Connection::spawn_with(a, router, config);
+    let mut peer = Raw::new(b);
+    for i in 0..10 {
+        let mut r = AmpBox::new();
+        r.insert("_command", "Sum");
+        r.insert("_ask", format!("{:x}", i + 1));
+        r.insert("a", i.to_string());
+        r.insert("b", "0");
+        peer.send(&r).await;
+    }
+    // Let the connection run as far as it can (single-threaded runtime:
+    // every yield hands it the thread).
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        started.load(Ordering::SeqCst),
+        2,
+        "only max_in_flight responders start"
+    );
+    gate.add_permits(10);
+    let mut answered = 0;
+    while answered < 10 {
+        let b = peer.recv().await.unwrap();
+        assert!(b.contains_key("_answer"));
+        answered += 1;
+    }
+    assert_eq!(started.load(Ordering::SeqCst), 10);
+}
