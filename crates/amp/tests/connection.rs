@@ -641,3 +641,59 @@ async fn max_in_flight_stops_reading_until_responders_finish() {
     }
     assert_eq!(started.load(Ordering::SeqCst), 10);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_peer_that_does_not_read_pushes_back_on_callers() {
+    use futures_util::FutureExt;
+    let (a, mut b) = tokio::io::duplex(1024);
+    let mut config = amp::Config::default();
+    config.write_high_water = 4096;
+    config.queue = 4;
+    let c = Connection::spawn_with(a, Router::new(), config);
+    let mut sent = 0i64;
+    loop {
+        let fut = c.notify(Sum { a: sent, b: 0 });
+        tokio::pin!(fut);
+        let mut done = false;
+        for _ in 0..50 {
+            if fut.as_mut().now_or_never().is_some() {
+                done = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if !done {
+            // Blocked: nothing is lost, and once the peer reads, it goes on.
+            let reader = tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let n = b.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return got;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+            });
+            timeout(LIMIT, fut).await.unwrap().unwrap();
+            c.close().await;
+            let bytes = timeout(LIMIT, reader).await.unwrap().unwrap();
+            let mut buf = BytesMut::from(&bytes[..]);
+            let mut dec = BoxDecoder::new();
+            let mut n = 0;
+            while let Some(b) = dec.decode(&mut buf).unwrap() {
+                assert_eq!(b.get("a").unwrap().as_ref(), n.to_string().as_bytes());
+                n += 1;
+            }
+            assert_eq!(
+                n,
+                sent + 1,
+                "every queued request reached the peer, in order"
+            );
+            break;
+        }
+        sent += 1;
+        assert!(sent < 100_000, "callers were never pushed back");
+    }
+    assert!(sent > 50, "blocked too early: {sent}");
+}
