@@ -150,11 +150,35 @@ fn python_layout(sci: &[u8], out: &mut StackBuf) {
     }
 }
 
-fn write_f64(x: f64, out: &mut StackBuf) {
+/// A binary float type as Python would print it.
+trait PyFloat: Copy + PartialEq + std::fmt::LowerExp + std::str::FromStr {
+    fn is_nan(self) -> bool;
+    fn is_infinite(self) -> bool;
+    fn is_negative(self) -> bool;
+}
+
+macro_rules! py_float {
+    ($($t:ty),*) => {$(
+        impl PyFloat for $t {
+            fn is_nan(self) -> bool { <$t>::is_nan(self) }
+            fn is_infinite(self) -> bool { <$t>::is_infinite(self) }
+            fn is_negative(self) -> bool { self < 0.0 }
+        }
+    )*};
+}
+py_float!(f32, f64);
+
+/// Write `x` as Python's `repr` would (for `f32`, applied to the `f32`'s own
+/// shortest digits).
+fn write_float<F: PyFloat>(x: F, out: &mut StackBuf) {
     if x.is_nan() {
         out.extend(b"nan");
     } else if x.is_infinite() {
-        out.extend(if x < 0.0 { &b"-inf"[..] } else { b"inf" });
+        out.extend(if x.is_negative() {
+            &b"-inf"[..]
+        } else {
+            b"inf"
+        });
     } else {
         let mut sci = StackBuf::new();
         let _ = write!(sci, "{x:e}");
@@ -162,7 +186,7 @@ fn write_f64(x: f64, out: &mut StackBuf) {
             let _ = write!(buf, "{x:.prec$e}");
             std::str::from_utf8(buf.as_bytes())
                 .ok()
-                .and_then(|t| t.parse::<f64>().ok())
+                .and_then(|t| t.parse::<F>().ok())
                 == Some(x)
         });
         python_layout(sci.as_bytes(), out);
@@ -193,25 +217,6 @@ fn ties_to_even(shortest: StackBuf, render: impl Fn(usize, &mut StackBuf) -> boo
     }
 }
 
-fn write_f32(x: f32, out: &mut StackBuf) {
-    if x.is_nan() {
-        out.extend(b"nan");
-    } else if x.is_infinite() {
-        out.extend(if x < 0.0 { &b"-inf"[..] } else { b"inf" });
-    } else {
-        let mut sci = StackBuf::new();
-        let _ = write!(sci, "{x:e}");
-        let sci = ties_to_even(sci, |prec, buf| {
-            let _ = write!(buf, "{x:.prec$e}");
-            std::str::from_utf8(buf.as_bytes())
-                .ok()
-                .and_then(|t| t.parse::<f32>().ok())
-                == Some(x)
-        });
-        python_layout(sci.as_bytes(), out);
-    }
-}
-
 /// Python's `repr(x)` (= `str(x)`) of a float: the text Twisted's `Float`
 /// argument puts on the wire.
 ///
@@ -230,7 +235,7 @@ fn write_f32(x: f32, out: &mut StackBuf) {
 /// ```
 pub fn format_python_float(x: f64) -> String {
     let mut b = StackBuf::new();
-    write_f64(x, &mut b);
+    write_float(x, &mut b);
     // StackBuf only ever holds ASCII.
     String::from_utf8_lossy(b.as_bytes()).into_owned()
 }
@@ -387,7 +392,7 @@ fn parse_python_f32(raw: &[u8]) -> Result<f32, DecodeError> {
 impl Argument for f64 {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         let mut b = StackBuf::new();
-        write_f64(*self, &mut b);
+        write_float(*self, &mut b);
         out.extend_from_slice(b.as_bytes());
         Ok(())
     }
@@ -415,7 +420,7 @@ impl Argument for f64 {
 impl Argument for f32 {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         let mut b = StackBuf::new();
-        write_f32(*self, &mut b);
+        write_float(*self, &mut b);
         out.extend_from_slice(b.as_bytes());
         Ok(())
     }
@@ -430,7 +435,7 @@ mod tests {
 
     fn f32_text(x: f32) -> String {
         let mut b = StackBuf::new();
-        write_f32(x, &mut b);
+        write_float(x, &mut b);
         String::from_utf8(b.as_bytes().to_vec()).unwrap()
     }
 
