@@ -1037,28 +1037,7 @@ async fn rust_calls_twisted_declared_errors_keep_the_connection() {
         big("5")
     );
 
-    match within(
-        "Divide by zero",
-        conn.call(Divide {
-            numerator: 1234,
-            denominator: 0,
-        }),
-    )
-    .await
-    {
-        Err(CallError::Remote(MathError::ZeroDivision)) => {}
-        other => panic!("{other:?}"),
-    }
-    let r = within(
-        "Divide",
-        conn.call(Divide {
-            numerator: 1,
-            denominator: 4,
-        }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.result, 0.25);
+    check_divide(&conn, 4, 0.25).await;
 
     // An errors table inherited by a subclass command.
     match within(
@@ -2027,6 +2006,33 @@ async fn twisted_full_battery_against_rust() {
 // Twisted's documented examples (docs/core/examples/ampserver.py, ampclient.py)
 // ---------------------------------------------------------------------------
 
+/// `Divide(1234, 0)` is the declared `ZERO_DIVISION` error and the
+/// connection still answers `Divide(1, d)` with `expected`.
+async fn check_divide(conn: &Connection, d: i64, expected: f64) {
+    match within(
+        "Divide(1234, 0)",
+        conn.call(Divide {
+            numerator: 1234,
+            denominator: 0,
+        }),
+    )
+    .await
+    {
+        Err(CallError::Remote(MathError::ZeroDivision)) => {}
+        other => panic!("{other:?}"),
+    }
+    let r = within(
+        "Divide(1, d)",
+        conn.call(Divide {
+            numerator: 1,
+            denominator: d,
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.result, expected);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_twisted_ampserver_serves_a_rust_client() {
     let (mut py, port) = Py::serve("doc_examples.py", &["server"]).await;
@@ -2043,28 +2049,7 @@ async fn documented_twisted_ampserver_serves_a_rust_client() {
     .await
     .unwrap();
     assert_eq!(r.total, big("94"));
-    match within(
-        "Divide(1234, 0)",
-        conn.call(Divide {
-            numerator: 1234,
-            denominator: 0,
-        }),
-    )
-    .await
-    {
-        Err(CallError::Remote(MathError::ZeroDivision)) => {}
-        other => panic!("{other:?}"),
-    }
-    let r = within(
-        "Divide(1, 8)",
-        conn.call(Divide {
-            numerator: 1,
-            denominator: 8,
-        }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.result, 0.125);
+    check_divide(&conn, 8, 0.125).await;
     // The documented server says what it did.
     py.wait_line(Duration::from_secs(10), |l| l == "Did a sum: 13 + 81 = 94")
         .await;
