@@ -117,7 +117,10 @@
 
 mod connection;
 mod error;
+mod fd;
+pub mod pipes;
 mod router;
+pub mod tls;
 
 pub use connection::{serve, serve_with, Config, Connection, Driver};
 pub use error::{CallError, Disconnect, RawError};

@@ -1,0 +1,1 @@
+//! Descriptor passing over UNIX sockets (SCM_RIGHTS).

@@ -1,0 +1,1 @@
+//! AMP over a pair of file descriptors (pipes, stdin/stdout).

@@ -1,0 +1,1 @@
+//! TLS for StartTLS: certificates, authorities and rustls configuration.
