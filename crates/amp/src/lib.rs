@@ -125,6 +125,7 @@ pub mod tls;
 pub use connection::{serve, serve_with, Config, Connection, Driver};
 pub use error::{CallError, Disconnect, RawError};
 pub use router::{Ctx, Router};
+pub use fd::UnixFdStream;
 
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::{
