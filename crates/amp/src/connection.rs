@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::task::{Context as TaskCx, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -20,7 +20,11 @@ use amp_wire::dispatch::{self, Dispatcher, Incoming};
 use amp_wire::{AmpBox, BoxDecoder, Command, Context, IntoBytes, NoError, ProtocolError, Record};
 
 use crate::error::{CallError, Disconnect, RawError};
+use crate::fd::{FdChannel, UnixFdStream};
 use crate::router::{Dispatch, Outcome, Router};
+use crate::starttls::{StartTlsError, ONLY_ONE_TLS};
+use crate::switch::{Handshaken, Stream, SwitchTo, Switched};
+use crate::tls::{CertificateDer, TlsError, TlsOptions};
 
 /// Tuning knobs of a connection. The defaults suit most services.
 #[derive(Debug, Clone)]
@@ -54,9 +58,16 @@ const POLL_BUDGET: usize = 32;
 
 pub(crate) enum Reply {
     Answer(AmpBox),
-    Error { code: Bytes, description: String },
+    Error {
+        code: Bytes,
+        description: String,
+    },
     Lost(Disconnect),
+    /// Refused here, nothing sent: TLS already started.
+    OnlyOneTls,
 }
+
+type SwitchReply = Result<Switched, Reply>;
 
 enum Outgoing {
     Call {
@@ -68,7 +79,79 @@ enum Outgoing {
         name: Bytes,
         args: AmpBox,
     },
+    Switch {
+        name: Bytes,
+        args: AmpBox,
+        reply: oneshot::Sender<SwitchReply>,
+    },
+    StartTls {
+        config: Arc<rustls::ClientConfig>,
+        server_name: rustls::pki_types::ServerName<'static>,
+        reply: oneshot::Sender<Reply>,
+    },
     Close,
+}
+
+/// What an outstanding tag is waiting for.
+enum Pending {
+    Call(oneshot::Sender<Reply>),
+    Switch(oneshot::Sender<SwitchReply>),
+    StartTls {
+        config: Arc<rustls::ClientConfig>,
+        server_name: rustls::pki_types::ServerName<'static>,
+        reply: oneshot::Sender<Reply>,
+    },
+}
+
+impl Pending {
+    fn lost(self, reason: &Disconnect) {
+        match self {
+            Pending::Call(tx) | Pending::StartTls { reply: tx, .. } => {
+                let _ = tx.send(Reply::Lost(reason.clone()));
+            }
+            Pending::Switch(tx) => {
+                let _ = tx.send(Err(Reply::Lost(reason.clone())));
+            }
+        }
+    }
+}
+
+/// Whether boxes may be sent (protocol switching locks the connection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Open,
+    /// A switch request is out: nothing may be sent until its answer.
+    Switching,
+    /// Switched: AMP is over.
+    Switched,
+}
+
+/// Where StartTLS stands on this connection.
+enum TlsPhase {
+    None,
+    /// Caller: StartTLS is out; boxes are held until TLS is up.
+    Asked,
+    /// Accepted: writing what precedes the handshake, in clear.
+    Flush(TlsSide),
+    /// The handshake is running (the stream is `Connecting`/`Accepting`).
+    Handshake(Option<oneshot::Sender<Reply>>),
+    Up,
+}
+
+enum TlsSide {
+    Client {
+        config: Arc<rustls::ClientConfig>,
+        server_name: rustls::pki_types::ServerName<'static>,
+        reply: oneshot::Sender<Reply>,
+    },
+    Server(Arc<rustls::ServerConfig>),
+}
+
+/// A switch that was accepted: once what precedes it is written, the
+/// stream goes to the caller, or to the responder's protocol.
+enum Handover {
+    Caller(oneshot::Sender<SwitchReply>),
+    Responder(SwitchTo),
 }
 
 struct Shared {
@@ -83,11 +166,26 @@ struct Shared {
     /// The router answers nothing: with no handles left the connection is
     /// useless and closes.
     close_when_abandoned: bool,
+    /// StartTLS was asked for or accepted (Twisted's `hostCertificate`).
+    tls_started: AtomicBool,
+    /// The peer's certificates, once TLS is up.
+    peer_certificates: OnceLock<Vec<CertificateDer<'static>>>,
 }
 
 struct Inner {
     tx: mpsc::Sender<Outgoing>,
+    /// Checked and changed together with queueing a box, so a box queued
+    /// after a switch request always fails.
+    gate: Mutex<Gate>,
+    /// Descriptor passing (UNIX sockets only).
+    fds: Option<Arc<FdChannel>>,
     shared: Shared,
+}
+
+impl Inner {
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// A handle on an AMP connection: call the peer with it. Cheap to clone;
@@ -192,19 +290,26 @@ impl Connection {
     /// ```
     pub fn new<T, S>(io: T, router: Router<S>, config: Config) -> (Connection, Driver<T>)
     where
-        T: AsyncRead + AsyncWrite + Unpin,
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         S: Clone + Send + Sync + 'static,
     {
-        Self::with_dispatch(io, Arc::new(router), config)
+        Self::with_dispatch(io, Arc::new(router), config, None)
     }
 
-    fn with_dispatch<T>(io: T, router: Arc<dyn Dispatch>, config: Config) -> (Connection, Driver<T>)
+    fn with_dispatch<T>(
+        io: T,
+        router: Arc<dyn Dispatch>,
+        config: Config,
+        fds: Option<Arc<FdChannel>>,
+    ) -> (Connection, Driver<T>)
     where
-        T: AsyncRead + AsyncWrite + Unpin,
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let inner = Arc::new(Inner {
             tx,
+            gate: Mutex::new(Gate::Open),
+            fds,
             shared: Shared {
                 reason: OnceLock::new(),
                 finished: AtomicBool::new(false),
@@ -213,10 +318,18 @@ impl Connection {
                 users: AtomicUsize::new(1),
                 polling: AtomicBool::new(false),
                 close_when_abandoned: router.is_empty(),
+                tls_started: AtomicBool::new(false),
+                peer_certificates: OnceLock::new(),
             },
         });
         let driver = Driver {
-            io,
+            io: Stream::Plain(io),
+            hold: None,
+            paused: false,
+            switching: false,
+            tls: TlsPhase::None,
+            handover: None,
+            after: None,
             rbuf: BytesMut::new(),
             wbuf: BytesMut::new(),
             decoder: BoxDecoder::new(),
@@ -253,6 +366,92 @@ impl Connection {
         Ok(Connection::spawn(stream, router))
     }
 
+    /// Start a connection over a UNIX stream socket, with descriptor
+    /// passing: [`Descriptor`](amp_wire::Descriptor) arguments and
+    /// responses travel as SCM_RIGHTS beside the boxes, as with Twisted's
+    /// `Descriptor` over `connectUNIX`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Descriptor, Record, Router};
+    /// use std::io::{Read, Write};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Done)]
+    /// struct Greet { out: Descriptor }
+    /// #[derive(Record)]
+    /// struct Done {}
+    ///
+    /// let (a, b) = tokio::net::UnixStream::pair().unwrap();
+    /// // The responder writes into the descriptor it receives.
+    /// Connection::spawn_unix(a, Router::new().route(|g: Greet, _| async move {
+    ///     std::fs::File::from(g.out.0).write_all(b"hello from the other side").unwrap();
+    ///     Ok(Done {})
+    /// }));
+    /// let client = Connection::spawn_unix(b, Router::new());
+    /// let (mut r, w) = std::io::pipe().unwrap();
+    /// client.call(Greet { out: Descriptor(w.into()) }).await.unwrap();
+    /// let mut got = String::new();
+    /// r.read_to_string(&mut got).unwrap(); // our copy of `w` was dropped with the call
+    /// assert_eq!(got, "hello from the other side");
+    /// # }
+    /// ```
+    pub fn spawn_unix<S>(stream: tokio::net::UnixStream, router: Router<S>) -> Connection
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let (conn, driver) = Self::new_unix(stream, router, Config::default());
+        tokio::spawn(driver);
+        conn
+    }
+
+    /// [`Connection::new`] over a UNIX stream socket, with descriptor
+    /// passing (see [`Connection::spawn_unix`]).
+    pub fn new_unix<S>(
+        stream: tokio::net::UnixStream,
+        router: Router<S>,
+        config: Config,
+    ) -> (Connection, Driver<UnixFdStream>)
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let io = UnixFdStream::new(stream);
+        let fds = io.channel();
+        Self::with_dispatch(io, Arc::new(router), config, Some(fds))
+    }
+
+    /// Connect to an AMP server on a UNIX socket (descriptor passing on),
+    /// serving `router` to it.
+    pub async fn connect_unix<S>(
+        path: impl AsRef<std::path::Path>,
+        router: Router<S>,
+    ) -> std::io::Result<Connection>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let stream = tokio::net::UnixStream::connect(path).await?;
+        Ok(Connection::spawn_unix(stream, router))
+    }
+
+    /// Run `f` with the argument context of this connection (its
+    /// descriptor channel, on a UNIX socket).
+    pub(crate) fn with_context<R>(&self, f: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        match &self.inner.fds {
+            Some(chan) => {
+                let mut d: &FdChannel = chan;
+                f(&mut Context::with_descriptors(&mut d))
+            }
+            None => f(&mut Context::none()),
+        }
+    }
+
+    fn encode_args<C: Command>(&self, cmd: &C) -> Result<AmpBox, amp_wire::EncodeError> {
+        let mut args = AmpBox::with_capacity(C::FIELDS.len() + 2);
+        self.with_context(|cx| cmd.write_fields(&mut args, cx))?;
+        args.validate()?;
+        Ok(args)
+    }
+
     fn lost<E>(&self) -> CallError<E> {
         CallError::ConnectionLost(self.reason())
     }
@@ -275,18 +474,15 @@ impl Connection {
     pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
         let span = tracing::debug_span!("amp.call", command = C::NAME);
         async move {
-            let args = encode_args(&cmd)?;
+            let args = self.encode_args(&cmd)?;
             let reply = self
                 .ask(Bytes::from_static(C::NAME.as_bytes()), args)
                 .await?;
             match reply {
-                Reply::Answer(b) => C::Response::read_fields(&b, &mut Context::none())
+                Reply::Answer(b) => self
+                    .with_context(|cx| C::Response::read_fields(&b, cx))
                     .map_err(CallError::BadResponse),
-                Reply::Error { code, description } => {
-                    tracing::debug!(code = %amp_wire::display_bytes(&code), "error answer");
-                    Err(CallError::from_wire(code, description))
-                }
-                Reply::Lost(d) => Err(CallError::ConnectionLost(d)),
+                other => Err(reply_error(other)),
             }
         }
         .instrument(span)
@@ -334,7 +530,7 @@ impl Connection {
     /// # }
     /// ```
     pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
-        let args = encode_args(&cmd)?;
+        let args = self.encode_args(&cmd)?;
         self.push(Outgoing::Notify {
             name: Bytes::from_static(C::NAME.as_bytes()),
             args,
@@ -378,8 +574,7 @@ impl Connection {
                     b.remove(dispatch::ANSWER);
                     Ok(b)
                 }
-                Reply::Error { code, description } => Err(CallError::from_wire(code, description)),
-                Reply::Lost(d) => Err(CallError::ConnectionLost(d)),
+                other => Err(reply_error(other)),
             }
         }
         .instrument(span)
@@ -404,11 +599,137 @@ impl Connection {
         rx.await.map_err(|_| self.lost())
     }
 
+    /// The error for a send on a connection that has ended (or switched).
+    fn ended<E>(&self) -> CallError<E> {
+        if *self.inner.gate() == Gate::Switched {
+            CallError::ProtocolSwitched
+        } else {
+            self.lost()
+        }
+    }
+
     async fn push<E>(&self, msg: Outgoing) -> Result<(), CallError<E>> {
         if self.inner.shared.reason.get().is_some() {
-            return Err(self.lost());
+            return Err(self.ended());
         }
-        self.inner.tx.send(msg).await.map_err(|_| self.lost())
+        let permit = self.inner.tx.reserve().await.map_err(|_| self.ended())?;
+        let gate = self.inner.gate();
+        if *gate != Gate::Open {
+            return Err(CallError::ProtocolSwitched);
+        }
+        permit.send(msg);
+        Ok(())
+    }
+
+    /// Call the protocol-switch command `C` (Twisted's
+    /// `ProtocolSwitchCommand`): on success AMP is over on this connection
+    /// and the stream is yours.
+    ///
+    /// The connection locks as the request is queued: from then on any box
+    /// sent on it, from any handle, fails with
+    /// [`CallError::ProtocolSwitched`]; answers this side's responders
+    /// produce meanwhile are held back. Calls made before still get their
+    /// answers if those arrive before the switch answer; the others fail
+    /// with [`Disconnect::Switched`]. On an error answer the connection
+    /// unlocks (held answers go out) and AMP goes on. The answer's fields
+    /// are ignored (Twisted's switch answer carries only `_answer`).
+    ///
+    /// The returned [`Switched`] replays first the bytes already read past
+    /// the answer. A second switch, or any call after a switch, fails with
+    /// [`CallError::ProtocolSwitched`].
+    ///
+    /// See [`Switched`] for an example.
+    pub async fn switch<C: Command>(&self, cmd: C) -> Result<Switched, CallError<C::Error>> {
+        let span = tracing::debug_span!("amp.switch", command = C::NAME);
+        async move {
+            let args = self.encode_args(&cmd)?;
+            if self.inner.shared.reason.get().is_some() {
+                return Err(self.ended());
+            }
+            let (reply, rx) = oneshot::channel();
+            let permit = self.inner.tx.reserve().await.map_err(|_| self.ended())?;
+            {
+                let mut gate = self.inner.gate();
+                if *gate != Gate::Open {
+                    return Err(CallError::ProtocolSwitched);
+                }
+                *gate = Gate::Switching;
+                permit.send(Outgoing::Switch {
+                    name: Bytes::from_static(C::NAME.as_bytes()),
+                    args,
+                    reply,
+                });
+            }
+            match rx.await {
+                Ok(Ok(stream)) => Ok(stream),
+                Ok(Err(r)) => Err(reply_error(r)),
+                Err(_) => Err(self.lost()),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Secure the connection with TLS (Twisted's `StartTLS`), with
+    /// `options` as this side's certificate and the authorities the peer's
+    /// certificate must chain to (none: the peer is not verified).
+    ///
+    /// Boxes sent after this call are held back until TLS is up, then go
+    /// over TLS. Resolves once the handshake is done; then
+    /// [`Connection::peer_certificates`] has the peer's chain. If the peer
+    /// refuses, AMP goes on in clear and you get its error; if the
+    /// handshake fails (say the certificate does not verify) the
+    /// connection closes with [`Disconnect::Tls`] and nothing is left
+    /// half-open. A second StartTLS fails with [`CallError::OnlyOneTls`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{tls::TlsOptions, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(64 * 1024);
+    /// // The server presents a throwaway self-signed certificate.
+    /// let server = Connection::spawn(a, Router::new().start_tls(TlsOptions::new()));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.start_tls(TlsOptions::new()).await.unwrap(); // anonymous: verifies nothing
+    /// assert!(client.is_tls());
+    /// assert_eq!(client.peer_certificates().unwrap().len(), 1);
+    /// assert!(matches!(client.start_tls(TlsOptions::new()).await, Err(amp::CallError::OnlyOneTls)));
+    /// # drop(server);
+    /// # }
+    /// ```
+    pub async fn start_tls(&self, options: TlsOptions) -> Result<(), CallError<StartTlsError>> {
+        let config = options.client_config().map_err(CallError::Tls)?;
+        if self.inner.shared.tls_started.swap(true, Ordering::SeqCst) {
+            return Err(CallError::OnlyOneTls);
+        }
+        let (reply, rx) = oneshot::channel();
+        if let Err(e) = self
+            .push::<StartTlsError>(Outgoing::StartTls {
+                config,
+                server_name: options.server_name(),
+                reply,
+            })
+            .await
+        {
+            self.inner.shared.tls_started.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
+        match rx.await {
+            Ok(Reply::Answer(_)) => Ok(()),
+            Ok(r) => Err(reply_error(r)),
+            Err(_) => Err(self.lost()),
+        }
+    }
+
+    /// Whether TLS is up on this connection (after StartTLS, either side).
+    pub fn is_tls(&self) -> bool {
+        self.inner.shared.peer_certificates.get().is_some()
+    }
+
+    /// The peer's certificate chain, once TLS is up (empty if the peer
+    /// presented none); `None` before.
+    pub fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
+        self.inner.shared.peer_certificates.get().cloned()
     }
 
     /// Close the connection: boxes already queued are written, then the
@@ -449,28 +770,63 @@ fn check_name(name: &Bytes) -> Result<(), amp_wire::EncodeError> {
     Ok(())
 }
 
-fn encode_args<C: Command>(cmd: &C) -> Result<AmpBox, amp_wire::EncodeError> {
-    let mut args = AmpBox::with_capacity(C::FIELDS.len() + 2);
-    cmd.write_fields(&mut args, &mut Context::none())?;
-    args.validate()?;
-    Ok(args)
+/// Why the connection ends after an I/O error: a TLS failure (say the
+/// peer rejected our certificate, which TLS 1.3 reports on the first read
+/// after the handshake) is [`Disconnect::Tls`], the rest [`Disconnect::Io`].
+fn io_disconnect(e: std::io::Error) -> Disconnect {
+    let is_tls = e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>());
+    if is_tls {
+        Disconnect::Tls(TlsError::from(e))
+    } else {
+        Disconnect::from(e)
+    }
+}
+
+/// The caller's error for a reply that is not an answer.
+fn reply_error<E: amp_wire::ErrorTable>(r: Reply) -> CallError<E> {
+    match r {
+        Reply::Error { code, description } => {
+            tracing::debug!(code = %amp_wire::display_bytes(&code), "error answer");
+            CallError::from_wire(code, description)
+        }
+        Reply::Lost(d) => CallError::ConnectionLost(d),
+        Reply::OnlyOneTls => CallError::OnlyOneTls,
+        Reply::Answer(_) => {
+            CallError::BadResponse(amp_wire::DecodeError::invalid("unexpected answer"))
+        }
+    }
 }
 
 /// A responder running for one request.
 struct Running {
     tag: Option<Bytes>,
     name: Bytes,
+    /// The connection stopped reading AMP for this one (switch, StartTLS).
+    pauses: bool,
     span: tracing::Span,
     fut: BoxFuture<'static, Outcome>,
 }
 
+/// What a finished responder hands back.
+struct Finished {
+    tag: Option<Bytes>,
+    name: Bytes,
+    pauses: bool,
+    outcome: Outcome,
+}
+
 impl Future for Running {
-    type Output = (Option<Bytes>, Bytes, Outcome);
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
+    type Output = Finished;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Finished> {
         let this = &mut *self;
         let _e = this.span.enter();
         match this.fut.as_mut().poll(cx) {
-            Poll::Ready(o) => Poll::Ready((this.tag.take(), std::mem::take(&mut this.name), o)),
+            Poll::Ready(outcome) => Poll::Ready(Finished {
+                tag: this.tag.take(),
+                name: std::mem::take(&mut this.name),
+                pauses: this.pauses,
+                outcome,
+            }),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -478,12 +834,19 @@ impl Future for Running {
 
 /// The connection task: a future that runs the connection until it ends and
 /// resolves with the reason. [`Connection::spawn`] spawns it for you.
+///
+/// After a protocol switch accepted by a responder here, the task goes on
+/// running the new protocol (the [`SwitchTo`] handler) and resolves with
+/// [`Disconnect::Switched`] when that finishes.
 pub struct Driver<T> {
-    io: T,
+    io: Stream<T>,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Boxes held back while StartTLS is pending or a switch request is
+    /// out; written (or, after a switch, dropped) when that ends.
+    hold: Option<BytesMut>,
     decoder: BoxDecoder,
-    dispatcher: Dispatcher<oneshot::Sender<Reply>>,
+    dispatcher: Dispatcher<Pending>,
     rx: mpsc::Receiver<Outgoing>,
     /// The connection's shared half (not counted as a user handle).
     own: Arc<Inner>,
@@ -492,6 +855,15 @@ pub struct Driver<T> {
     /// Requests received while `max_in_flight` responders were running.
     held: VecDeque<(Bytes, Option<Bytes>, AmpBox)>,
     config: Config,
+    /// A switch or StartTLS responder is running: AMP reading stops.
+    paused: bool,
+    /// Our switch request is out (answers are held).
+    switching: bool,
+    tls: TlsPhase,
+    /// A switch was accepted: flush, then hand the stream over.
+    handover: Option<Handover>,
+    /// The protocol switched to, run by this task to completion.
+    after: Option<BoxFuture<'static, ()>>,
     /// Set once the connection is ending: flush what may be flushed, shut
     /// down, finish.
     closing: Option<(Disconnect, bool)>,
@@ -524,8 +896,53 @@ impl<T> Driver<T> {
         }
     }
 
+    /// Where outgoing boxes go: the write buffer, or the hold.
+    fn out(&mut self) -> &mut BytesMut {
+        match &mut self.hold {
+            Some(h) => h,
+            None => &mut self.wbuf,
+        }
+    }
+
+    fn out_len(&self) -> usize {
+        self.wbuf.len() + self.hold.as_ref().map_or(0, |h| h.len())
+    }
+
     fn write_box(&mut self, b: &AmpBox) {
-        b.encode_unchecked(&mut self.wbuf);
+        b.encode_unchecked(self.out());
+    }
+
+    /// Whether boxes must be held back now.
+    fn must_hold(&self) -> bool {
+        self.switching
+            || matches!(
+                self.tls,
+                TlsPhase::Asked | TlsPhase::Flush(_) | TlsPhase::Handshake(_)
+            )
+    }
+
+    /// Start holding boxes back.
+    fn hold(&mut self) {
+        if self.hold.is_none() {
+            self.hold = Some(BytesMut::new());
+        }
+    }
+
+    /// Stop holding if nothing needs it any more: held boxes go out.
+    fn release(&mut self) {
+        if !self.must_hold() {
+            if let Some(h) = self.hold.take() {
+                self.wbuf.unsplit(h);
+            }
+        }
+    }
+
+    /// AMP boxes may be decoded from the read buffer now.
+    fn may_decode(&self) -> bool {
+        self.closing.is_none()
+            && !self.paused
+            && self.handover.is_none()
+            && matches!(self.tls, TlsPhase::None | TlsPhase::Asked | TlsPhase::Up)
     }
 
     /// Start ending the connection. `flush`: write what is queued first.
@@ -534,24 +951,43 @@ impl<T> Driver<T> {
             return;
         }
         match &reason {
-            Disconnect::PeerClosed | Disconnect::LocalClose => {
+            Disconnect::PeerClosed | Disconnect::LocalClose | Disconnect::Switched => {
                 tracing::debug!(%reason, "AMP connection closing")
             }
             _ => tracing::warn!(%reason, "AMP connection closing"),
         }
         let _ = self.own.shared.reason.set(reason.clone());
         for pending in self.dispatcher.drain() {
-            let _ = pending.send(Reply::Lost(reason.clone()));
+            pending.lost(&reason);
         }
         self.rx.close();
         while let Ok(msg) = self.rx.try_recv() {
-            if let Outgoing::Call { reply, .. } = msg {
+            match msg {
+                Outgoing::Call { reply, .. } | Outgoing::StartTls { reply, .. } => {
+                    let _ = reply.send(Reply::Lost(reason.clone()));
+                }
+                Outgoing::Switch { reply, .. } => {
+                    let _ = reply.send(Err(Reply::Lost(reason.clone())));
+                }
+                Outgoing::Notify { .. } | Outgoing::Close => {}
+            }
+        }
+        match std::mem::replace(&mut self.tls, TlsPhase::None) {
+            TlsPhase::Flush(TlsSide::Client { reply, .. }) | TlsPhase::Handshake(Some(reply)) => {
                 let _ = reply.send(Reply::Lost(reason.clone()));
             }
+            TlsPhase::Up => self.tls = TlsPhase::Up,
+            _ => {}
+        }
+        if let Some(Handover::Caller(tx)) = self.handover.take() {
+            let _ = tx.send(Err(Reply::Lost(reason.clone())));
         }
         self.responders = FuturesUnordered::new();
         self.held.clear();
-        if !flush {
+        // Boxes held for TLS that never came up, or for a switch, are not
+        // sent: the connection is ending.
+        self.hold = None;
+        if !flush || self.io.handshaking() {
             self.wbuf.clear();
         }
         self.closing = Some((reason, flush));
@@ -563,11 +999,56 @@ impl<T> Driver<T> {
                 if reply.is_closed() {
                     return; // the caller gave up before we got to it
                 }
+                let dst = match &mut self.hold {
+                    Some(h) => h,
+                    None => &mut self.wbuf,
+                };
                 self.dispatcher
-                    .ask_into(&name, &args, reply, &mut self.wbuf);
+                    .ask_into(&name, &args, Pending::Call(reply), dst);
             }
             Outgoing::Notify { name, args } => {
-                self.dispatcher.notify_into(&name, &args, &mut self.wbuf);
+                let dst = match &mut self.hold {
+                    Some(h) => h,
+                    None => &mut self.wbuf,
+                };
+                self.dispatcher.notify_into(&name, &args, dst);
+            }
+            Outgoing::Switch { name, args, reply } => {
+                let dst = match &mut self.hold {
+                    Some(h) => h,
+                    None => &mut self.wbuf,
+                };
+                self.dispatcher
+                    .ask_into(&name, &args, Pending::Switch(reply), dst);
+                // Locked: our responders' answers wait for the outcome.
+                self.switching = true;
+                self.hold();
+            }
+            Outgoing::StartTls {
+                config,
+                server_name,
+                reply,
+            } => {
+                if !matches!(self.tls, TlsPhase::None) {
+                    let _ = reply.send(Reply::OnlyOneTls);
+                    return;
+                }
+                let dst = match &mut self.hold {
+                    Some(h) => h,
+                    None => &mut self.wbuf,
+                };
+                self.dispatcher.ask_into(
+                    b"StartTLS",
+                    &AmpBox::new(),
+                    Pending::StartTls {
+                        config,
+                        server_name,
+                        reply,
+                    },
+                    dst,
+                );
+                self.tls = TlsPhase::Asked;
+                self.hold();
             }
             Outgoing::Close => self.begin_close(Disconnect::LocalClose, true),
         }
@@ -575,16 +1056,46 @@ impl<T> Driver<T> {
 
     fn on_box(&mut self, b: AmpBox, cx: &mut TaskCx<'_>) {
         match self.dispatcher.receive(b) {
-            Ok(Incoming::Answer { pending, body }) => {
-                let _ = pending.send(Reply::Answer(body));
-            }
+            Ok(Incoming::Answer { pending, body }) => match pending {
+                Pending::Call(tx) => {
+                    let _ = tx.send(Reply::Answer(body));
+                }
+                Pending::Switch(tx) => self.switch_now(Handover::Caller(tx)),
+                Pending::StartTls {
+                    config,
+                    server_name,
+                    reply,
+                } => {
+                    // Stop decoding here: what follows is TLS.
+                    self.tls = TlsPhase::Flush(TlsSide::Client {
+                        config,
+                        server_name,
+                        reply,
+                    });
+                }
+            },
             Ok(Incoming::Error {
                 pending,
                 code,
                 description,
-            }) => {
-                let _ = pending.send(Reply::Error { code, description });
-            }
+            }) => match pending {
+                Pending::Call(tx) => {
+                    let _ = tx.send(Reply::Error { code, description });
+                }
+                Pending::Switch(tx) => {
+                    // Refused: unlock, let the held answers go, AMP goes on.
+                    self.switching = false;
+                    *self.own.gate() = Gate::Open;
+                    self.release();
+                    let _ = tx.send(Err(Reply::Error { code, description }));
+                }
+                Pending::StartTls { reply, .. } => {
+                    self.tls = TlsPhase::None;
+                    self.shared().tls_started.store(false, Ordering::SeqCst);
+                    self.release();
+                    let _ = reply.send(Reply::Error { code, description });
+                }
+            },
             Ok(Incoming::Request { name, tag, args }) => {
                 if self.responders.len() >= self.config.max_in_flight {
                     // At the limit: park it (reading has stopped too) and
@@ -596,6 +1107,48 @@ impl<T> Driver<T> {
             }
             Err(e) => self.begin_close(Disconnect::Protocol(e), true),
         }
+    }
+
+    /// A switch was accepted (our request answered, or our responder said
+    /// yes): AMP is over. Fail what can no longer be answered; the stream
+    /// is handed over once what precedes the switch is written.
+    fn switch_now(&mut self, to: Handover) {
+        *self.own.gate() = Gate::Switched;
+        self.switching = false;
+        self.paused = false;
+        let _ = self.own.shared.reason.set(Disconnect::Switched);
+        if let Some(h) = self.hold.take() {
+            if !h.is_empty() {
+                tracing::warn!(
+                    bytes = h.len(),
+                    "AMP boxes produced while the switch was pending are dropped: the connection switched"
+                );
+            }
+        }
+        for pending in self.dispatcher.drain() {
+            pending.lost(&Disconnect::Switched);
+        }
+        self.rx.close();
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Outgoing::Call { reply, .. } | Outgoing::StartTls { reply, .. } => {
+                    let _ = reply.send(Reply::Lost(Disconnect::Switched));
+                }
+                Outgoing::Switch { reply, .. } => {
+                    let _ = reply.send(Err(Reply::Lost(Disconnect::Switched)));
+                }
+                Outgoing::Notify { .. } | Outgoing::Close => {}
+            }
+        }
+        if !self.responders.is_empty() || !self.held.is_empty() {
+            tracing::debug!(
+                running = self.responders.len(),
+                "requests still being answered are dropped: the connection switched"
+            );
+        }
+        self.responders = FuturesUnordered::new();
+        self.held.clear();
+        self.handover = Some(to);
     }
 
     fn start_request(
@@ -612,17 +1165,21 @@ impl<T> Driver<T> {
             tag = %tag.as_ref().map(|t| amp_wire::display_bytes(t)).unwrap_or_default()
         );
         match self.router.dispatch(&name, args, peer) {
-            Some(fut) => {
+            Some((fut, pauses)) => {
+                // A switch or StartTLS: what follows the request may not be
+                // AMP, so stop decoding until the responder has decided.
+                self.paused |= pauses;
                 let mut running = Running {
                     tag,
                     name,
+                    pauses,
                     span,
                     fut,
                 };
                 // Most responders finish at once: answer without a trip
                 // through the responder set.
                 match Pin::new(&mut running).poll(cx) {
-                    Poll::Ready((tag, name, outcome)) => self.on_outcome(tag, name, outcome),
+                    Poll::Ready(f) => self.on_outcome(f),
                     Poll::Pending => self.responders.push(running),
                 }
             }
@@ -659,11 +1216,74 @@ impl<T> Driver<T> {
         self.write_box(&b);
     }
 
-    fn on_outcome(&mut self, tag: Option<Bytes>, name: Bytes, outcome: Outcome) {
+    fn on_outcome(&mut self, f: Finished) {
+        let Finished {
+            tag,
+            name,
+            pauses,
+            outcome,
+        } = f;
+        if pauses {
+            self.paused = false;
+        }
         let command = || amp_wire::display_bytes(&name);
         match (tag, outcome) {
-            (Some(tag), Outcome::Answer(b)) => dispatch::write_answer(&tag, &b, &mut self.wbuf),
+            (Some(tag), Outcome::Answer(b)) => {
+                let dst = match &mut self.hold {
+                    Some(h) => h,
+                    None => &mut self.wbuf,
+                };
+                dispatch::write_answer(&tag, &b, dst)
+            }
             (None, Outcome::Answer(_)) => {}
+            (tag, Outcome::Switch(to)) => {
+                if self.switching || !matches!(self.tls, TlsPhase::None | TlsPhase::Up) {
+                    // Our own switch or StartTLS is under way: the two
+                    // cannot both happen.
+                    if let Some(tag) = tag {
+                        self.write_error(
+                            tag,
+                            &RawError::new(
+                                "PROTOCOL_SWITCHED",
+                                "a protocol switch or StartTLS is already under way",
+                            ),
+                        );
+                    }
+                    return;
+                }
+                if let Some(tag) = tag {
+                    dispatch::write_answer(&tag, &AmpBox::new(), &mut self.wbuf);
+                }
+                self.switch_now(Handover::Responder(to));
+            }
+            (tag, Outcome::StartTls(config)) => {
+                let refusal = if !matches!(self.tls, TlsPhase::None) {
+                    Some(RawError::new(
+                        ONLY_ONE_TLS,
+                        "TLS was already started on this connection",
+                    ))
+                } else if self.switching || self.hold.is_some() {
+                    Some(RawError::new(
+                        crate::starttls::TLS_ERROR,
+                        "a protocol switch is under way",
+                    ))
+                } else {
+                    None
+                };
+                match (tag, refusal) {
+                    (Some(tag), Some(e)) => self.write_error(tag, &e),
+                    (None, Some(_)) => {}
+                    (tag, None) => {
+                        if let Some(tag) = tag {
+                            dispatch::write_answer(&tag, &AmpBox::new(), &mut self.wbuf);
+                        }
+                        self.shared().tls_started.store(true, Ordering::SeqCst);
+                        self.tls = TlsPhase::Flush(TlsSide::Server(config));
+                        // Nothing more in clear: the client reads TLS next.
+                        self.hold();
+                    }
+                }
+            }
             (Some(tag), Outcome::Error(e)) => {
                 self.write_error(tag, &e);
                 if e.fatal {
@@ -706,8 +1326,11 @@ impl<T> Driver<T> {
 
     fn reading_paused(&self) -> bool {
         !self.held.is_empty()
+            || self.paused
+            || self.handover.is_some()
+            || !matches!(self.tls, TlsPhase::None | TlsPhase::Asked | TlsPhase::Up)
             || self.responders.len() >= self.config.max_in_flight
-            || self.wbuf.len() >= self.config.write_high_water
+            || self.out_len() >= self.config.write_high_water
     }
 
     /// Nothing left to do and nobody can ask for more: close.
@@ -718,12 +1341,14 @@ impl<T> Driver<T> {
             && self.held.is_empty()
             && self.dispatcher.outstanding() == 0
             && self.rx.is_empty()
+            && matches!(self.tls, TlsPhase::None | TlsPhase::Up)
+            && self.handover.is_none()
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
     fn decode_buffered(&mut self, cx: &mut TaskCx<'_>) {
-        while self.closing.is_none() {
+        while self.may_decode() {
             match self.decoder.decode(&mut self.rbuf) {
                 Ok(Some(b)) => self.on_box(b, cx),
                 Ok(None) => break,
@@ -735,12 +1360,109 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
         }
     }
 
+    /// Everything before the TLS handshake or the switch is written.
+    fn flushed(&self) -> bool {
+        self.wbuf.is_empty() && !self.flush_needed
+    }
+
+    /// StartTLS accepted and what precedes it written: start the handshake.
+    fn begin_handshake(&mut self) {
+        if !self.rbuf.is_empty() {
+            let buffered = self.rbuf.len();
+            self.begin_close(Disconnect::PlaintextBeforeTls { buffered }, false);
+            return;
+        }
+        self.rbuf = BytesMut::new();
+        let Some(io) = self.io.take_plain() else {
+            self.begin_close(
+                Disconnect::Tls(TlsError::Handshake("the transport is not plain".into())),
+                false,
+            );
+            return;
+        };
+        match std::mem::replace(&mut self.tls, TlsPhase::None) {
+            TlsPhase::Flush(TlsSide::Client {
+                config,
+                server_name,
+                reply,
+            }) => {
+                let connect = tokio_rustls::TlsConnector::from(config).connect(server_name, io);
+                self.io = Stream::Connecting(Box::new(connect));
+                self.tls = TlsPhase::Handshake(Some(reply));
+            }
+            TlsPhase::Flush(TlsSide::Server(config)) => {
+                let accept = tokio_rustls::TlsAcceptor::from(config).accept(io);
+                self.io = Stream::Accepting(Box::new(accept));
+                self.tls = TlsPhase::Handshake(None);
+            }
+            other => self.tls = other,
+        }
+        // Boxes produced from here on wait for the handshake.
+        self.hold();
+    }
+
+    /// Drive the handshake. Returns whether anything moved.
+    fn poll_tls(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        match self.io.poll_handshake(cx) {
+            Poll::Pending => false,
+            Poll::Ready(Handshaken::Done(stream)) => {
+                let certs = stream.peer_certificates().unwrap_or_default();
+                tracing::debug!(peer_certificates = certs.len(), "TLS is up");
+                let _ = self.own.shared.peer_certificates.set(certs);
+                self.io = stream;
+                if let TlsPhase::Handshake(Some(reply)) =
+                    std::mem::replace(&mut self.tls, TlsPhase::Up)
+                {
+                    let _ = reply.send(Reply::Answer(AmpBox::new()));
+                }
+                self.release();
+                true
+            }
+            Poll::Ready(Handshaken::Failed(e)) => {
+                self.begin_close(Disconnect::Tls(TlsError::from(e)), false);
+                true
+            }
+        }
+    }
+
+    /// Hand the stream over after a switch, once everything before it is
+    /// written. Returns whether the handover happened.
+    fn try_handover(&mut self) -> bool {
+        if !self.flushed() {
+            return false;
+        }
+        let Some(to) = self.handover.take() else {
+            return false;
+        };
+        let io = std::mem::replace(&mut self.io, Stream::Gone);
+        let certs = self.own.shared.peer_certificates.get().cloned();
+        let prefix = self.rbuf.split().freeze();
+        self.rbuf = BytesMut::new();
+        self.wbuf = BytesMut::new();
+        let Some(io) = io.into_io() else {
+            self.begin_close(Disconnect::Switched, false);
+            return true;
+        };
+        let stream = Switched::new(io, prefix, certs);
+        tracing::debug!(buffered = stream.buffered().len(), "protocol switched");
+        match to {
+            Handover::Caller(tx) => {
+                // If the caller gave up, the stream is dropped: closed.
+                let _ = tx.send(Ok(stream));
+            }
+            Handover::Responder(to) => self.after = Some((to.handler)(stream)),
+        }
+        self.begin_close(Disconnect::Switched, false);
+        self.shutdown_done = true; // the stream is not ours to shut down
+        true
+    }
+
     /// One pass over every source of work. Returns whether anything moved.
     fn pass(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut progress = false;
         if self.closing.is_none() {
             // Outgoing calls from handles.
-            while self.closing.is_none() && self.wbuf.len() < self.config.write_high_water {
+            while self.closing.is_none() && self.out_len() < self.config.write_high_water {
                 match self.rx.poll_recv(cx) {
                     Poll::Ready(Some(msg)) => {
                         self.on_outgoing(msg);
@@ -752,15 +1474,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             // Finished responders.
             while self.closing.is_none() {
                 match self.responders.poll_next_unpin(cx) {
-                    Poll::Ready(Some((tag, name, outcome))) => {
-                        self.on_outcome(tag, name, outcome);
+                    Poll::Ready(Some(f)) => {
+                        self.on_outcome(f);
                         progress = true;
                     }
                     _ => break,
                 }
             }
-            // Requests parked at the in-flight limit.
-            while self.closing.is_none() && self.responders.len() < self.config.max_in_flight {
+            // Requests parked at the in-flight limit (or behind a pause).
+            while self.may_decode() && self.responders.len() < self.config.max_in_flight {
                 match self.held.pop_front() {
                     Some((name, tag, args)) => {
                         self.start_request(name, tag, args, cx);
@@ -769,8 +1491,23 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                     None => break,
                 }
             }
+            // A pause just ended: boxes already buffered go on.
+            if self.may_decode() && self.held.is_empty() && !self.rbuf.is_empty() {
+                let before = self.rbuf.len();
+                self.decode_buffered(cx);
+                progress |= self.rbuf.len() != before;
+            }
+            // TLS: start the handshake once what precedes it is written;
+            // then drive it.
+            if self.closing.is_none() && matches!(self.tls, TlsPhase::Flush(_)) && self.flushed() {
+                self.begin_handshake();
+                progress = true;
+            }
+            if self.closing.is_none() && self.io.handshaking() {
+                progress |= self.poll_tls(cx);
+            }
             // Incoming bytes.
-            if self.closing.is_none() && !self.reading_paused() {
+            if self.closing.is_none() && !self.reading_paused() && !self.io.handshaking() {
                 if self.rbuf.capacity() - self.rbuf.len() < READ_RESERVE / 2 {
                     self.rbuf.reserve(READ_RESERVE);
                 }
@@ -791,7 +1528,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => {
-                        self.begin_close(e.into(), false);
+                        let reason = io_disconnect(e);
+                        self.begin_close(reason, false);
                         progress = true;
                     }
                     Poll::Pending => {
@@ -808,8 +1546,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 progress = true;
             }
         }
-        // Outgoing bytes.
-        while !self.wbuf.is_empty() {
+        // Outgoing bytes (none while a handshake owns the transport).
+        while !self.wbuf.is_empty() && !self.io.handshaking() {
             match Pin::new(&mut self.io).poll_write(cx, &self.wbuf) {
                 Poll::Ready(Ok(0)) => {
                     self.wbuf.clear();
@@ -825,7 +1563,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
                 Poll::Ready(Err(e)) => {
                     self.wbuf.clear();
-                    self.begin_close(e.into(), false);
+                    self.begin_close(io_disconnect(e), false);
                 }
                 Poll::Pending => break,
             }
@@ -834,10 +1572,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
             if self.wbuf.capacity() > KEEP_WRITE_CAPACITY {
                 self.wbuf = BytesMut::new();
             }
-            if self.flush_needed {
+            if self.flush_needed && !self.io.handshaking() {
                 match Pin::new(&mut self.io).poll_flush(cx) {
                     Poll::Ready(r) => {
                         self.flush_needed = false;
+                        progress = true;
                         if let Err(e) = r {
                             self.begin_close(e.into(), false);
                         }
@@ -846,15 +1585,28 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                 }
             }
         }
+        if self.handover.is_some() && self.closing.is_none() {
+            progress |= self.try_handover();
+        }
         progress
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
     type Output = Disconnect;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
         let this = &mut *self;
+        if let Some(after) = &mut this.after {
+            // Switched: run the new protocol to its end.
+            return match after.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.after = None;
+                    Poll::Ready(Disconnect::Switched)
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
         this.own.shared.driver.register(cx.waker());
         this.own.shared.polling.store(true, Ordering::SeqCst);
         let r = this.poll_inner(cx);
@@ -863,11 +1615,16 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Future for Driver<T> {
             // The last handle went while we were polling; go round again.
             cx.waker().wake_by_ref();
         }
+        if r.is_ready() && this.after.is_some() {
+            // AMP is over; go on with the protocol switched to.
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         r
     }
 }
 
-impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
     fn poll_inner(&mut self, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
         let this = self;
         for _ in 0..POLL_BUDGET {
@@ -883,6 +1640,8 @@ impl<T: AsyncRead + AsyncWrite + Unpin> Driver<T> {
                         }
                     }
                     let reason = reason.clone();
+                    // Nothing is left half-open: the transport closes now.
+                    this.io = Stream::Gone;
                     this.own.shared.finished.store(true, Ordering::Release);
                     this.own.shared.done.notify_waiters();
                     return Poll::Ready(reason);
@@ -935,7 +1694,28 @@ where
             tracing::debug!(%peer, "set_nodelay failed: {e}");
         }
         tracing::debug!(%peer, "AMP connection accepted");
-        let (_, driver) = Connection::with_dispatch(stream, router.clone(), config.clone());
+        let (_, driver) = Connection::with_dispatch(stream, router.clone(), config.clone(), None);
+        tokio::spawn(driver);
+    }
+}
+
+/// Accept AMP connections on a UNIX socket forever, serving `router` on
+/// each, with descriptor passing (see [`Connection::spawn_unix`]).
+pub async fn serve_unix<S>(
+    listener: tokio::net::UnixListener,
+    router: Router<S>,
+) -> std::io::Result<()>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let router: Arc<dyn Dispatch> = Arc::new(router);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tracing::debug!("AMP connection accepted on a UNIX socket");
+        let io = UnixFdStream::new(stream);
+        let fds = io.channel();
+        let (_, driver) =
+            Connection::with_dispatch(io, router.clone(), Config::default(), Some(fds));
         tokio::spawn(driver);
     }
 }

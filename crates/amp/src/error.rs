@@ -53,6 +53,25 @@ pub enum Disconnect {
         /// What went wrong.
         reason: String,
     },
+    /// The connection switched to another protocol
+    /// ([`Connection::switch`](crate::Connection::switch) or a
+    /// [`Router::route_switch`](crate::Router::route_switch) responder): AMP
+    /// is over on it for good. Calls still outstanding at the switch fail
+    /// with this.
+    #[error("the connection switched to another protocol; AMP is over on it")]
+    Switched,
+    /// The TLS handshake after StartTLS failed (for example the peer's
+    /// certificate did not verify). Nothing of the connection is left open.
+    #[error("TLS failed: {0}")]
+    Tls(crate::tls::TlsError),
+    /// The peer sent bytes after the StartTLS box and before the TLS
+    /// handshake: plaintext must never be taken as TLS data (the STARTTLS
+    /// injection attack), so the connection was closed.
+    #[error("the peer sent {buffered} plaintext bytes between StartTLS and the TLS handshake")]
+    PlaintextBeforeTls {
+        /// How many bytes were waiting.
+        buffered: usize,
+    },
 }
 
 impl From<io::Error> for Disconnect {
@@ -86,6 +105,14 @@ pub enum CallError<E> {
     Encode(EncodeError),
     /// The answer arrived but does not match the response schema.
     BadResponse(DecodeError),
+    /// The connection is locked by a protocol switch (one is under way or
+    /// done): no AMP box can be sent on it. Nothing was sent.
+    ProtocolSwitched,
+    /// StartTLS on a connection that already did (or is doing) StartTLS
+    /// (Twisted's `OnlyOneTLS`). Nothing was sent.
+    OnlyOneTls,
+    /// The local TLS options could not be used. Nothing was sent.
+    Tls(crate::tls::TlsError),
 }
 
 impl<E: ErrorTable> fmt::Display for CallError<E> {
@@ -101,6 +128,11 @@ impl<E: ErrorTable> fmt::Display for CallError<E> {
             CallError::ConnectionLost(d) => write!(f, "connection lost: {d}"),
             CallError::Encode(e) => write!(f, "arguments could not be encoded: {e}"),
             CallError::BadResponse(e) => write!(f, "answer could not be decoded: {e}"),
+            CallError::ProtocolSwitched => f.write_str(
+                "the connection has switched (or is switching) to another protocol: no AMP traffic allowed",
+            ),
+            CallError::OnlyOneTls => f.write_str("TLS was already started on this connection"),
+            CallError::Tls(e) => write!(f, "TLS options: {e}"),
         }
     }
 }
@@ -111,6 +143,7 @@ impl<E: ErrorTable> std::error::Error for CallError<E> {
             CallError::ConnectionLost(d) => Some(d),
             CallError::Encode(e) => Some(e),
             CallError::BadResponse(e) => Some(e),
+            CallError::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -159,6 +192,9 @@ impl<E: ErrorTable> CallError<E> {
             CallError::ConnectionLost(d) => CallError::ConnectionLost(d),
             CallError::Encode(e) => CallError::Encode(e),
             CallError::BadResponse(e) => CallError::BadResponse(e),
+            CallError::ProtocolSwitched => CallError::ProtocolSwitched,
+            CallError::OnlyOneTls => CallError::OnlyOneTls,
+            CallError::Tls(e) => CallError::Tls(e),
         }
     }
 }

@@ -89,6 +89,11 @@
 //! | `amp_NAME` methods / `locateResponder` | [`Router::route_raw`] / [`Router::fallback`] |
 //! | `Integer`, `String`, `Unicode`, `Boolean`, `Float`, `Decimal`, `DateTime`, `ListOf`, `AmpList`, `Path`, `Descriptor`, `optional=True` | see [`types`] |
 //! | `UnhandledCommand`, `UnknownRemoteError`, `ConnectionLost` | [`CallError::Unhandled`], [`CallError::UnknownRemote`], [`CallError::ConnectionLost`] |
+//! | `ProtocolSwitchCommand`, `_protoToSwitchToFactory` | [`Connection::switch`] → [`Switched`]; [`Router::route_switch`] → [`SwitchTo`] |
+//! | `StartTLS` (`tls_localCertificate`, `tls_verifyAuthorities`) | [`Connection::start_tls`] / [`Router::start_tls`] with [`tls::TlsOptions`] |
+//! | `ProtocolSwitched`, `OnlyOneTLS` | [`CallError::ProtocolSwitched`], [`CallError::OnlyOneTls`] |
+//! | `connectUNIX`/`listenUNIX` with `Descriptor` | [`Connection::connect_unix`], [`Connection::spawn_unix`], [`serve_unix`] |
+//! | AMP over a child's pipes (`ampoule`) or stdio | [`pipes::Pipes`] |
 //!
 //! # Rules kept exactly as Twisted keeps them
 //!
@@ -105,6 +110,27 @@
 //! * When the connection is lost, every outstanding call fails with
 //!   [`CallError::ConnectionLost`], and so does every later call.
 //!
+//! # Beyond RPC: switching, TLS, descriptors
+//!
+//! * **Protocol switching**: [`Connection::switch`] sends a switch command
+//!   and locks the connection; on the answer you get the byte stream
+//!   ([`Switched`]), with the bytes already read past the answer replayed
+//!   first. A responder registered with [`Router::route_switch`] returns a
+//!   [`SwitchTo`]: the answer is written, then the handler gets the stream,
+//!   including any bytes the peer pipelined after its request. Nothing is
+//!   lost or replayed whatever the segment boundaries.
+//! * **StartTLS**: [`Connection::start_tls`] and [`Router::start_tls`], on
+//!   rustls. Boxes sent during the handshake are held and delivered over
+//!   TLS; the peer's certificates are in [`Connection::peer_certificates`].
+//!   A switch after StartTLS stays encrypted: negotiate, secure, switch.
+//! * **Descriptor passing**: over a UNIX socket ([`Connection::spawn_unix`],
+//!   [`Connection::connect_unix`], [`serve_unix`]) a [`Descriptor`]
+//!   argument travels as SCM_RIGHTS beside its box, numbered as Twisted
+//!   numbers them.
+//! * **Any byte stream**: TCP, UNIX sockets, TLS, in-memory duplexes, and
+//!   pairs of descriptors or stdin/stdout ([`pipes::Pipes`]), as Twisted's
+//!   process pool `ampoule` uses.
+//!
 //! # Performance
 //!
 //! Decoding is zero-copy (values are [`bytes::Bytes`] slices of the read
@@ -120,12 +146,16 @@ mod error;
 mod fd;
 pub mod pipes;
 mod router;
+mod starttls;
+mod switch;
 pub mod tls;
 
-pub use connection::{serve, serve_with, Config, Connection, Driver};
+pub use connection::{serve, serve_unix, serve_with, Config, Connection, Driver};
 pub use error::{CallError, Disconnect, RawError};
-pub use router::{Ctx, Router};
 pub use fd::UnixFdStream;
+pub use router::{Ctx, Router};
+pub use starttls::StartTlsError;
+pub use switch::{Io, SwitchTo, Switched};
 
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::{

@@ -8,10 +8,12 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use amp_wire::{AmpBox, Command, Context, Record};
+use amp_wire::{AmpBox, Command, Record};
 
 use crate::connection::Connection;
 use crate::error::RawError;
+use crate::switch::SwitchTo;
+use crate::tls::TlsOptions;
 
 /// What a responder produced, ready for the connection to write.
 #[derive(Debug)]
@@ -22,6 +24,10 @@ pub(crate) enum Outcome {
     Error(RawError),
     /// An undeclared failure: `UNKNOWN` is sent and the connection closes.
     Unknown(String),
+    /// A switch responder accepted: answer, then hand the stream over.
+    Switch(SwitchTo),
+    /// The StartTLS responder accepted: answer in clear, then TLS as server.
+    StartTls(Arc<rustls::ServerConfig>),
 }
 
 /// Per-request context handed to every responder.
@@ -43,6 +49,22 @@ impl<S> Ctx<S> {
 }
 
 type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+
+/// A responder and whether the connection must stop reading AMP while it
+/// runs (switch and StartTLS: the bytes after the request may not be AMP).
+struct Route<S> {
+    handler: Handler<S>,
+    pauses: bool,
+}
+
+impl<S> Clone for Route<S> {
+    fn clone(&self) -> Self {
+        Route {
+            handler: self.handler.clone(),
+            pauses: self.pauses,
+        }
+    }
+}
 type Fallback<S> = Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
 
 /// Maps command names to responders. Cheap to clone; one router usually
@@ -65,7 +87,7 @@ type Fallback<S> = Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outco
 /// ```
 pub struct Router<S = ()> {
     state: S,
-    routes: HashMap<Bytes, Handler<S>>,
+    routes: HashMap<Bytes, Route<S>>,
     fallback: Option<Fallback<S>>,
 }
 
@@ -129,7 +151,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// errors keep the connection open unless marked fatal. Undecodable
     /// arguments, a panic, or a response that cannot be encoded send
     /// `UNKNOWN` and close the connection, as Twisted does.
-    pub fn route<C, F, Fut>(mut self, f: F) -> Self
+    pub fn route<C, F, Fut>(self, f: F) -> Self
     where
         C: Command,
         F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
@@ -139,15 +161,16 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>| {
             let f = f.clone();
             async move {
-                let cmd = match C::read_fields(&args, &mut Context::none()) {
+                let peer = ctx.peer.clone();
+                let cmd = match peer.with_context(|cx| C::read_fields(&args, cx)) {
                     Ok(c) => c,
                     Err(e) => return Outcome::Unknown(format!("bad arguments: {e}")),
                 };
                 match AssertUnwindSafe(f(cmd, ctx)).catch_unwind().await {
                     Ok(Ok(resp)) => {
                         let mut b = AmpBox::with_capacity(C::Response::FIELDS.len() + 1);
-                        match resp
-                            .write_fields(&mut b, &mut Context::none())
+                        match peer
+                            .with_context(|cx| resp.write_fields(&mut b, cx))
                             .and_then(|()| b.validate())
                         {
                             Ok(()) => Outcome::Answer(b),
@@ -164,9 +187,87 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             }
             .boxed()
         });
-        self.routes
-            .insert(Bytes::from_static(C::NAME.as_bytes()), h);
+        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, false)
+    }
+
+    fn insert(mut self, name: Bytes, handler: Handler<S>, pauses: bool) -> Self {
+        self.routes.insert(name, Route { handler, pauses });
         self
+    }
+
+    /// Answer the protocol-switch command `C` (Twisted's
+    /// `ProtocolSwitchCommand`) with `f`.
+    ///
+    /// From the moment the request arrives the connection stops reading
+    /// AMP: whatever the peer sent after it waits. If `f` returns
+    /// [`SwitchTo`], the answer (just `_answer`, whatever `C::Response`
+    /// says) is written, AMP is over for good on this connection, and the
+    /// [`SwitchTo`] handler gets the stream, with every byte already read
+    /// past the request replayed first. Calls this side still has
+    /// outstanding fail with [`Disconnect::Switched`](crate::Disconnect::Switched);
+    /// answers of other responders still running are dropped. If `f`
+    /// returns an error, it is sent and AMP goes on.
+    ///
+    /// See [`Switched`](crate::Switched) for an example.
+    pub fn route_switch<C, F, Fut>(self, f: F) -> Self
+    where
+        C: Command,
+        F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<SwitchTo, C::Error>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>| {
+            let f = f.clone();
+            async move {
+                let cmd = match ctx.peer.with_context(|cx| C::read_fields(&args, cx)) {
+                    Ok(c) => c,
+                    Err(e) => return Outcome::Unknown(format!("bad arguments: {e}")),
+                };
+                match AssertUnwindSafe(f(cmd, ctx)).catch_unwind().await {
+                    Ok(Ok(to)) => Outcome::Switch(to),
+                    Ok(Err(e)) => Outcome::Error(RawError::from_table(&e)),
+                    Err(panic) => {
+                        Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic)))
+                    }
+                }
+            }
+            .boxed()
+        });
+        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, true)
+    }
+
+    /// Answer `StartTLS` (Twisted's `amp.StartTLS`) with `options`: this
+    /// side's certificate (a throwaway self-signed one if it has none, as
+    /// Twisted does) and the authorities a client certificate must chain to
+    /// (none: clients are not asked for one).
+    ///
+    /// The answer is written in clear, then the TLS handshake runs as
+    /// server; boxes this side sends meanwhile wait and go over TLS. A
+    /// second StartTLS on the same connection is refused with
+    /// `ONLY_ONE_TLS`. Bytes the client sent between its request and the
+    /// handshake are never taken as TLS data: the connection closes with
+    /// [`Disconnect::PlaintextBeforeTls`](crate::Disconnect::PlaintextBeforeTls).
+    ///
+    /// ```
+    /// use amp::{tls::TlsOptions, Router};
+    /// let router = Router::new().start_tls(TlsOptions::new()); // self-signed
+    /// assert!(router.handles("StartTLS"));
+    /// ```
+    pub fn start_tls(self, options: TlsOptions) -> Self {
+        let h: Handler<S> = Arc::new(move |_args: AmpBox, _ctx: Ctx<S>| {
+            let options = options.clone();
+            async move {
+                match options.server_config() {
+                    Ok(config) => Outcome::StartTls(config),
+                    Err(e) => Outcome::Error(RawError::new(
+                        crate::starttls::TLS_ERROR,
+                        format!("TLS not available: {e}"),
+                    )),
+                }
+            }
+            .boxed()
+        });
+        self.insert(Bytes::from_static(b"StartTLS"), h, true)
     }
 
     /// Answer the command called `name` with a raw responder that gets the
@@ -185,15 +286,14 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// });
     /// assert!(router.handles("Echo"));
     /// ```
-    pub fn route_raw<F, Fut>(mut self, name: impl Into<Bytes>, f: F) -> Self
+    pub fn route_raw<F, Fut>(self, name: impl Into<Bytes>, f: F) -> Self
     where
         F: Fn(AmpBox, Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
         let h: Handler<S> = Arc::new(move |args, ctx| raw_outcome(f(args, ctx)).boxed());
-        self.routes.insert(name.into(), h);
-        self
+        self.insert(name.into(), h, false)
     }
 
     /// Answer every command that has no responder with `f` (given the
@@ -264,13 +364,15 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 
 /// A router with its state erased, as a connection holds it.
 pub(crate) trait Dispatch: Send + Sync {
-    /// Start answering `name`; `None` if nothing handles it.
+    /// Start answering `name`; `None` if nothing handles it. The flag says
+    /// the connection must stop reading AMP until the answer (switch,
+    /// StartTLS).
     fn dispatch(
         &self,
         name: &Bytes,
         args: AmpBox,
         peer: Connection,
-    ) -> Option<BoxFuture<'static, Outcome>>;
+    ) -> Option<(BoxFuture<'static, Outcome>, bool)>;
     fn is_empty(&self) -> bool;
 }
 
@@ -280,15 +382,17 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
         name: &Bytes,
         args: AmpBox,
         peer: Connection,
-    ) -> Option<BoxFuture<'static, Outcome>> {
+    ) -> Option<(BoxFuture<'static, Outcome>, bool)> {
         let ctx = Ctx {
             state: self.state.clone(),
             peer,
         };
-        if let Some(h) = self.routes.get(name) {
-            return Some(h(args, ctx));
+        if let Some(r) = self.routes.get(name) {
+            return Some(((r.handler)(args, ctx), r.pauses));
         }
-        self.fallback.as_ref().map(|f| f(name.clone(), args, ctx))
+        self.fallback
+            .as_ref()
+            .map(|f| (f(name.clone(), args, ctx), false))
     }
     fn is_empty(&self) -> bool {
         Router::is_empty(self)

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod raw;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,60 @@
+//! The errors a peer may answer `StartTLS` with.
+
+use amp_wire::ErrorTable;
+
+/// Error code answered to a second StartTLS on one connection.
+pub(crate) const ONLY_ONE_TLS: &str = "ONLY_ONE_TLS";
+/// Error code answered when TLS cannot start (Twisted's code for "TLS not
+/// available").
+pub(crate) const TLS_ERROR: &str = "TLS_ERROR";
+
+/// Why a peer refused [`Connection::start_tls`](crate::Connection::start_tls).
+///
+/// A peer without a StartTLS responder answers `UNHANDLED` instead
+/// ([`CallError::Unhandled`](crate::CallError::Unhandled)); a handshake that
+/// fails after the peer accepted ends the connection with
+/// [`Disconnect::Tls`](crate::Disconnect::Tls).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StartTlsError {
+    /// `ONLY_ONE_TLS`: the connection already runs TLS (Twisted's
+    /// `OnlyOneTLS`).
+    OnlyOneTls(String),
+    /// `TLS_ERROR`: the peer cannot start TLS.
+    TlsError(String),
+}
+
+impl std::fmt::Display for StartTlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code(), self.description())
+    }
+}
+
+impl std::error::Error for StartTlsError {}
+
+impl ErrorTable for StartTlsError {
+    fn codes() -> Vec<(&'static str, bool)> {
+        vec![(ONLY_ONE_TLS, false), (TLS_ERROR, false)]
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            StartTlsError::OnlyOneTls(_) => ONLY_ONE_TLS,
+            StartTlsError::TlsError(_) => TLS_ERROR,
+        }
+    }
+    fn is_fatal(&self) -> bool {
+        false
+    }
+    fn description(&self) -> String {
+        match self {
+            StartTlsError::OnlyOneTls(d) | StartTlsError::TlsError(d) => d.clone(),
+        }
+    }
+    fn from_wire(code: &[u8], description: &str) -> Option<Self> {
+        match code {
+            b"ONLY_ONE_TLS" => Some(StartTlsError::OnlyOneTls(description.to_owned())),
+            b"TLS_ERROR" => Some(StartTlsError::TlsError(description.to_owned())),
+            _ => None,
+        }
+    }
+}
