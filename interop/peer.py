@@ -29,13 +29,14 @@ import struct
 import sys
 import traceback
 
-from twisted.internet import defer, error, protocol, reactor, stdio, task
+from twisted.internet import defer, error, protocol, reactor, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
-from twisted.logger import globalLogBeginner, textFileLogObserver
 from twisted.protocols import amp
-from twisted.protocols.basic import LineReceiver
 from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
+
+import harness
+from harness import stop_when_stdin_closes
 
 SIDE = "python"
 CALL_TIMEOUT = 20.0
@@ -399,21 +400,10 @@ class Peer(amp.AMP):
 # ---------------------------------------------------------------------------
 
 
-class _StdinWatcher(LineReceiver):
-    delimiter = b"\n"
-
-    def lineReceived(self, line):
-        pass
-
-    def connectionLost(self, reason):
-        if reactor.running:
-            reactor.stop()
-
-
 def serve():
     f = protocol.Factory.forProtocol(Peer)
     port = reactor.listenTCP(0, f, interface="127.0.0.1")
-    stdio.StandardIO(_StdinWatcher())
+    stop_when_stdin_closes()
     print("PORT %d" % (port.getHost().port,), flush=True)
     reactor.run()
 
@@ -423,20 +413,7 @@ def serve():
 # ---------------------------------------------------------------------------
 
 
-class Checker:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def ok(self, name, cond, detail=""):
-        if cond:
-            self.passed += 1
-            print("PASS %s%s" % (name, (": " + detail) if detail else ""), flush=True)
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (name, (": " + detail) if detail else ""), flush=True)
-        return cond
-
+class Checker(harness.Checker):
     def eq(self, name, got, want):
         """Exact equality by description: type-aware, nan == nan, -0.0 != 0.0,
         Decimal by text."""
@@ -445,8 +422,6 @@ class Checker:
             return self.ok(name, True, g)
         return self.ok(name, False, "got %s, want %s" % (g, w))
 
-    def fail(self, name, why):
-        return self.ok(name, False, why)
 
 
 def timed(d, timeout=CALL_TIMEOUT):
@@ -1003,7 +978,7 @@ def client(port, names):
 
 
 def main(argv):
-    globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
+    harness.log_to_stderr()
     if len(argv) >= 2 and argv[1] == "serve":
         serve()
     elif len(argv) >= 3 and argv[1] == "client":
