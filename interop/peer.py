@@ -11,6 +11,11 @@ Modes:
     Listen on 127.0.0.1, port 0; print exactly one line ``PORT <n>``
     (flushed) once listening; serve until killed or until stdin closes.
 
+``peer.py stdio``
+    Serve one AMP connection over this process's stdin/stdout (a parent
+    process, the Rust test, talks to it through pipes); exit when stdin
+    closes.
+
 ``peer.py client <port> [scenario ...]``
     Connect to an AMP server (the Rust side) on 127.0.0.1:<port> and run a
     battery of checks, each scenario on a fresh connection. Prints one line
@@ -405,6 +410,20 @@ def serve():
     port = reactor.listenTCP(0, f, interface="127.0.0.1")
     stop_when_stdin_closes()
     print("PORT %d" % (port.getHost().port,), flush=True)
+    reactor.run()
+
+
+class _StdioPeer(Peer):
+    def connectionLost(self, reason):
+        super().connectionLost(reason)
+        if reactor.running:
+            reactor.stop()
+
+
+def serve_stdio():
+    from twisted.internet import stdio
+
+    stdio.StandardIO(_StdioPeer())
     reactor.run()
 
 
@@ -981,6 +1000,8 @@ def main(argv):
     harness.log_to_stderr()
     if len(argv) >= 2 and argv[1] == "serve":
         serve()
+    elif len(argv) >= 2 and argv[1] == "stdio":
+        serve_stdio()
     elif len(argv) >= 3 and argv[1] == "client":
         client(int(argv[2]), argv[3:] or ALL)
     else:

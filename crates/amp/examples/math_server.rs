@@ -3,7 +3,12 @@
 //!
 //! ```text
 //! cargo run --release --example math_server [ADDR]   # default 127.0.0.1:1234
+//! cargo run --release --example math_server --stdio   # AMP over stdin/stdout
 //! ```
+//!
+//! With `--stdio` it serves one connection over its own stdin and stdout
+//! (a parent process, say Twisted's `spawnProcess`, talks AMP to it) and
+//! exits when stdin closes.
 
 use amp::{AmpError, Command, Record, Router};
 
@@ -62,6 +67,15 @@ async fn main() -> std::io::Result<()> {
                 result: d.numerator as f64 / d.denominator as f64,
             })
         });
+    if addr == "--stdio" {
+        // stdout carries AMP now; Pipes::stdio points fd 1 at stderr so a
+        // stray println! cannot corrupt the stream.
+        let (_conn, driver) =
+            amp::Connection::new(amp::pipes::Pipes::stdio()?, router, amp::Config::default());
+        let reason = driver.await;
+        eprintln!("math_server: connection over stdio ended: {reason}");
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
     amp::serve(listener, router).await

@@ -251,6 +251,13 @@ impl Pipes {
     /// ownership and closes them when it is dropped (or, for `write`, shut
     /// down). The same number may be given for both.
     ///
+    /// Take inherited descriptors before anything in the process can open
+    /// files, the tokio runtime included: if the parent did *not* pass
+    /// them, the numbers are free, and the runtime's own epoll and wake-up
+    /// descriptors may land on them; owning those would break the runtime.
+    /// `examples/ampoule_worker.rs` checks that 3 and 4 are open before
+    /// building its runtime.
+    ///
     /// # Errors and panics
     ///
     /// As for [`Pipes::new`].

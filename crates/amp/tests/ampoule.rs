@@ -13,7 +13,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::Py;
@@ -46,80 +45,6 @@ const CHECKS: &[&str] = &[
     "workers.quiet",
     "log.clean",
 ];
-
-/// Build `examples/ampoule_worker.rs` with the profile this test was built
-/// with, and return the binary's path.
-fn build_worker() -> PathBuf {
-    // This test runs as <target>/<profile>/deps/ampoule-<hash>; the example
-    // lands in <target>/<profile>/examples/.
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("test executable under <target>/<profile>/deps");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(p) => p,
-    };
-    let target_dir = profile_dir.parent().expect("target dir");
-    let manifest = common::workspace().join("Cargo.toml");
-    let mut cargo = std::process::Command::new(env!("CARGO"));
-    // Cargo gave this test variables describing the `amp` crate; passed on,
-    // they would make build scripts that watch them (ring's) rerun, and
-    // the next `cargo test` rebuild again.
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(describes_this_crate) {
-            cargo.env_remove(name);
-        }
-    }
-    let status = cargo
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "amp",
-            "--example",
-            "ampoule_worker",
-        ])
-        .arg("--profile")
-        .arg(profile)
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .status()
-        .expect("run cargo build");
-    assert!(
-        status.success(),
-        "cargo build --example ampoule_worker failed: {status}"
-    );
-    let worker = profile_dir
-        .join("examples")
-        .join(format!("ampoule_worker{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        worker.is_file(),
-        "built worker not found at {}",
-        worker.display()
-    );
-    worker
-}
-
-/// Whether `name` is one of the variables cargo sets for a crate it builds
-/// or runs (not the user's cargo configuration).
-fn describes_this_crate(name: &str) -> bool {
-    [
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_CRATE_",
-        "CARGO_BIN_",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
-        || matches!(
-            name,
-            "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "CARGO_RUSTC_CURRENT_DIR" | "OUT_DIR"
-        )
-}
 
 /// The script's output: checks by name, skipped checks, and the summary.
 struct Report {
@@ -169,7 +94,7 @@ async fn run_pool(args: &[&str]) -> Report {
 
 #[tokio::test]
 async fn ampoule_pool_drives_the_rust_worker() {
-    let worker = build_worker();
+    let worker = common::example_binary("ampoule_worker");
     let report = run_pool(&[worker.to_str().expect("UTF-8 path")]).await;
 
     assert!(report.skipped.is_empty(), "skipped: {:?}", report.skipped);

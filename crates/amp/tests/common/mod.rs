@@ -7,7 +7,11 @@
 #![allow(dead_code)]
 
 pub mod certs;
+mod examples;
 pub mod raw;
+
+#[allow(unused_imports)]
+pub use examples::example_binary;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
