@@ -302,6 +302,16 @@ async def sc_refused(c, p, opts):
     c.eq("refused.amp_goes_on", r, {"total": 42})
 
 
+async def sc_hang(c, p, opts):
+    # The Rust responder closes the connection instead of answering.
+    f = CollectorFactory()
+    e = await expect_error(p.callRemote(Hang, _protoToSwitchToFactory=f))
+    c.ok("hang.call_fails", e is not None, repr(e))
+    c.ok("hang.factory_told", f.failed.called)
+    await timed(p.closed)
+    c.ok("hang.closed", True)
+
+
 async def sc_locked(c, p, opts):
     f = CollectorFactory()
     d = p.callRemote(Switch, _protoToSwitchToFactory=f)
@@ -404,6 +414,7 @@ SCENARIOS = {
     "pipelined": sc_pipelined,
     "greet": sc_greet,
     "refused": sc_refused,
+    "hang": sc_hang,
     "locked": sc_locked,
     "outstanding": sc_outstanding,
     "starttls": sc_starttls,

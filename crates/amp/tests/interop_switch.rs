@@ -363,6 +363,12 @@ fn rust_router(tls: TlsOptions) -> Router {
             }))
         })
         .route_switch(|_: Refuse, _| async move { Err(Refused::Refused) })
+        .route_switch(|_: Hang, ctx| async move {
+            // Hang up instead of answering: the connection ends, and this
+            // responder with it.
+            ctx.peer().close().await;
+            std::future::pending().await
+        })
         .start_tls(tls)
 }
 
@@ -404,6 +410,7 @@ async fn twisted_switches_rust() {
             "pipelined",
             "greet",
             "refused",
+            "hang",
             "locked",
             "outstanding",
         ],
