@@ -138,7 +138,7 @@ impl UnixFdStream {
             return Ok(None);
         }
         if !fds.is_empty() {
-            self.chan.received(fds);
+            self.chan.received(fds)?;
         }
         Ok(Some(msg.bytes))
     }
@@ -372,16 +372,28 @@ impl FdChannel {
         self.lock().received.len()
     }
 
-    /// Register descriptors received together, in order.
-    fn received(&self, fds: Vec<OwnedFd>) {
+    /// Register descriptors received together, in order. A peer that
+    /// sends descriptors no box claims would fill this process's descriptor
+    /// table: past [`MAX_UNCLAIMED`] waiting, reading fails (and the
+    /// connection ends) instead.
+    fn received(&self, fds: Vec<OwnedFd>) -> io::Result<()> {
         let mut state = self.lock();
+        if state.received.len() + fds.len() > MAX_UNCLAIMED {
+            return Err(io::Error::other(format!(
+                "the peer sent more than {MAX_UNCLAIMED} descriptors that no box claimed"
+            )));
+        }
         for fd in fds {
             let ordinal = state.next_receive;
             state.next_receive += 1;
             state.received.insert(ordinal, fd);
         }
+        Ok(())
     }
 }
+
+/// Received descriptors that may wait for their box at once.
+pub(crate) const MAX_UNCLAIMED: usize = 1024;
 
 impl Descriptors for &FdChannel {
     fn send(&mut self, fd: BorrowedFd<'_>) -> Result<u64, EncodeError> {
@@ -497,6 +509,32 @@ mod tests {
                 .collect();
             assert_eq!(got.as_slice(), want.as_slice());
         }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unclaimed_descriptors_fails_the_read() {
+        let (mut a, mut b) = pair();
+        let (_r, w) = pipe();
+        let ca = a.channel();
+        for _ in 0..MAX_UNCLAIMED + SCM_MAX_FD {
+            ca.queue(w.as_fd()).unwrap();
+        }
+        let writer = tokio::spawn(async move {
+            // One byte per sendmsg of up to 253 descriptors.
+            let _ = a.write_all(&[0u8; 64]).await;
+            a
+        });
+        let mut buf = [0u8; 64];
+        let err = loop {
+            match b.read(&mut buf).await {
+                Ok(0) => panic!("EOF before the limit was hit"),
+                Ok(_) => continue,
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("no box claimed"), "{err}");
+        assert!(b.channel().received_pending() <= MAX_UNCLAIMED);
+        drop(writer.await.unwrap());
     }
 
     #[tokio::test]
