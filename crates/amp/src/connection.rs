@@ -1330,7 +1330,9 @@ impl<T> Driver<T> {
             || self.handover.is_some()
             || !matches!(self.tls, TlsPhase::None | TlsPhase::Asked | TlsPhase::Up)
             || self.responders.len() >= self.config.max_in_flight
-            || self.out_len() >= self.config.write_high_water
+            // Only what can be written counts: boxes held for StartTLS or a
+            // switch wait for an answer that must still be read.
+            || self.wbuf.len() >= self.config.write_high_water
     }
 
     /// Nothing left to do and nobody can ask for more: close.

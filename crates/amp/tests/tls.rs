@@ -150,3 +150,59 @@ async fn a_rejected_client_leaves_nothing_half_open() {
         other => panic!("expected a TLS failure, got {other:?}"),
     }
 }
+
+/// Forward bytes between `a` and `b`; bytes from `b` to `a` wait until
+/// `release` fires.
+async fn gated_relay(
+    a: tokio::io::DuplexStream,
+    b: tokio::io::DuplexStream,
+    release: tokio::sync::oneshot::Receiver<()>,
+) {
+    let (mut ar, mut aw) = tokio::io::split(a);
+    let (mut br, mut bw) = tokio::io::split(b);
+    let up = async {
+        let _ = tokio::io::copy(&mut ar, &mut bw).await;
+        let _ = bw.shutdown().await;
+    };
+    let down = async {
+        let _ = release.await;
+        let _ = tokio::io::copy(&mut br, &mut aw).await;
+        let _ = aw.shutdown().await;
+    };
+    tokio::join!(up, down);
+}
+
+#[tokio::test]
+async fn more_boxes_held_than_the_high_water_mark_while_starttls_waits() {
+    // Boxes held for StartTLS must not stop the connection reading the
+    // StartTLS answer (a deadlock if they did).
+    let (client_io, relay_a) = tokio::io::duplex(64 * 1024);
+    let (relay_b, server_io) = tokio::io::duplex(64 * 1024);
+    let (release, gate) = tokio::sync::oneshot::channel();
+    tokio::spawn(gated_relay(relay_a, relay_b, gate));
+    Connection::spawn(server_io, server_router(TlsOptions::new()));
+    let mut config = amp::Config::default();
+    config.write_high_water = 1024;
+    let (client, driver) = Connection::new(client_io, Router::new(), config);
+    tokio::spawn(driver);
+    let tls = tokio::spawn({
+        let client = client.clone();
+        async move { client.start_tls(TlsOptions::new()).await }
+    });
+    let calls: Vec<_> = (0..64)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call(Sum { a: i, b: 1 << 40 }).await })
+        })
+        .collect();
+    // Let every call reach the connection (held: TLS is not up yet).
+    for _ in 0..200 {
+        tokio::task::yield_now().await;
+    }
+    release.send(()).unwrap();
+    common::within("StartTLS", tls).await.unwrap().unwrap();
+    for (i, c) in calls.into_iter().enumerate() {
+        let total = common::within("held call", c).await.unwrap().unwrap();
+        assert_eq!(total.total, i as i64 + (1 << 40));
+    }
+}
