@@ -62,7 +62,7 @@ pub enum Disconnect {
     Switched,
     /// The TLS handshake after StartTLS failed (for example the peer's
     /// certificate did not verify). Nothing of the connection is left open.
-    #[error("TLS failed: {0}")]
+    #[error("{0}")]
     Tls(crate::tls::TlsError),
     /// The peer sent bytes after the StartTLS box and before the TLS
     /// handshake: plaintext must never be taken as TLS data (the STARTTLS
