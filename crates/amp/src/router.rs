@@ -254,9 +254,49 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// assert!(router.handles("StartTLS"));
     /// ```
     pub fn start_tls(self, options: TlsOptions) -> Self {
-        let h: Handler<S> = Arc::new(move |_args: AmpBox, _ctx: Ctx<S>| {
-            let options = options.clone();
+        self.start_tls_with(move |_| std::future::ready(Ok(options.clone())))
+    }
+
+    /// Answer `StartTLS` with options `f` decides per request (Twisted's
+    /// own `@StartTLS.responder`, which returns the certificate and
+    /// authorities to use): say, a certificate by the address the client
+    /// connected to, client verification only for some peers, or a refusal
+    /// ([`RawError`]; AMP then goes on in clear). Otherwise as
+    /// [`Router::start_tls`].
+    ///
+    /// ```
+    /// use amp::{tls::TlsOptions, RawError, Router};
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let maintenance = Arc::new(AtomicBool::new(false));
+    /// let router = Router::with_state(maintenance).start_tls_with(|ctx| async move {
+    ///     if ctx.state.load(Ordering::Relaxed) {
+    ///         return Err(RawError::new("TLS_ERROR", "not now"));
+    ///     }
+    ///     Ok(TlsOptions::new())
+    /// });
+    /// assert!(router.handles("StartTLS"));
+    /// ```
+    pub fn start_tls_with<F, Fut>(self, f: F) -> Self
+    where
+        F: Fn(Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<TlsOptions, RawError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let h: Handler<S> = Arc::new(move |_args: AmpBox, ctx: Ctx<S>| {
+            let f = f.clone();
             async move {
+                let options = match AssertUnwindSafe(f(ctx)).catch_unwind().await {
+                    Ok(Ok(options)) => options,
+                    Ok(Err(e)) => return Outcome::Error(e),
+                    Err(panic) => {
+                        return Outcome::Unknown(format!(
+                            "StartTLS responder panicked: {}",
+                            panic_message(&panic)
+                        ))
+                    }
+                };
                 match options.server_config() {
                     Ok(config) => Outcome::StartTls(config),
                     Err(e) => Outcome::Error(RawError::new(

@@ -206,3 +206,37 @@ async fn more_boxes_held_than_the_high_water_mark_while_starttls_waits() {
         assert_eq!(total.total, i as i64 + (1 << 40));
     }
 }
+
+#[tokio::test]
+async fn a_starttls_responder_may_refuse_and_amp_goes_on_in_clear() {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let allow = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    Connection::spawn(
+        a,
+        Router::with_state(allow.clone())
+            .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+            .start_tls_with(|ctx| async move {
+                if ctx.state.load(std::sync::atomic::Ordering::SeqCst) {
+                    Ok(TlsOptions::new())
+                } else {
+                    Err(amp::RawError::new("TLS_ERROR", "not yet"))
+                }
+            }),
+    );
+    let client = Connection::spawn(b, Router::new());
+    match client.start_tls(TlsOptions::new()).await {
+        Err(CallError::Remote(amp::StartTlsError::TlsError(d))) => assert_eq!(d, "not yet"),
+        other => panic!("expected TLS_ERROR, got {other:?}"),
+    }
+    assert_eq!(
+        client.call(Sum { a: 1, b: 1 }).await.unwrap(),
+        Total { total: 2 }
+    );
+    allow.store(true, std::sync::atomic::Ordering::SeqCst);
+    client.start_tls(TlsOptions::new()).await.unwrap();
+    assert!(client.is_tls());
+    assert_eq!(
+        client.call(Sum { a: 2, b: 2 }).await.unwrap(),
+        Total { total: 4 }
+    );
+}
