@@ -937,6 +937,13 @@ impl<T> Driver<T> {
         }
     }
 
+    /// How much may be held back while a switch or StartTLS waits (our own
+    /// calls stop at the high-water mark; answers to a peer that keeps
+    /// calling would grow without bound).
+    fn hold_limit(&self) -> usize {
+        (self.config.write_high_water * 16).max(1 << 20)
+    }
+
     /// AMP boxes may be decoded from the read buffer now.
     fn may_decode(&self) -> bool {
         self.closing.is_none()
@@ -1541,6 +1548,12 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                             self.rbuf = BytesMut::new();
                         }
                     }
+                }
+            }
+            if let Some(held) = self.hold.as_ref().map(|h| h.len()) {
+                if held > self.hold_limit() && self.closing.is_none() {
+                    self.begin_close(Disconnect::HeldTooMuch { held }, false);
+                    progress = true;
                 }
             }
             if self.closing.is_none() && self.idle_and_abandoned() {

@@ -64,6 +64,18 @@ pub enum Disconnect {
     /// certificate did not verify). Nothing of the connection is left open.
     #[error("{0}")]
     Tls(crate::tls::TlsError),
+    /// While a switch or StartTLS of ours awaited its answer, the peer kept
+    /// sending requests and their answers (held back until the answer) grew
+    /// past the limit (16 × [`Config::write_high_water`](crate::Config),
+    /// at least 1 MiB): the connection was closed rather than buffer
+    /// without bound.
+    #[error(
+        "{held} bytes of answers held back while waiting for a switch or StartTLS answer: too many"
+    )]
+    HeldTooMuch {
+        /// Bytes held when the limit was passed.
+        held: usize,
+    },
     /// The peer sent bytes after the StartTLS box and before the TLS
     /// handshake: plaintext must never be taken as TLS data (the STARTTLS
     /// injection attack), so the connection was closed.

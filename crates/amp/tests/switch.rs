@@ -318,3 +318,45 @@ async fn answers_produced_while_locked_are_held_then_sent_on_refusal() {
     assert_eq!(answer.get("_answer").unwrap().as_ref(), b"a1");
     assert_eq!(answer.get("total").unwrap().as_ref(), b"42");
 }
+
+#[tokio::test]
+async fn a_peer_flooding_requests_during_our_switch_is_cut_off() {
+    // Our switch awaits its answer; the peer keeps calling instead. Answers
+    // are held (we are locked) up to a limit, then the connection closes
+    // with a clear reason instead of buffering forever.
+    let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+    let (conn, driver) = Connection::new(
+        ours,
+        Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) }),
+        amp::Config::default(),
+    );
+    let driver = tokio::spawn(driver);
+    let switch = tokio::spawn({
+        let conn = conn.clone();
+        async move { conn.switch(Switch).await }
+    });
+    let _ = read_box(&mut theirs).await;
+    let flood = tokio::spawn(async move {
+        let mut n = 0u64;
+        loop {
+            let mut req = AmpBox::new();
+            req.insert("_command", "Sum");
+            req.insert("_ask", n.to_string());
+            req.insert("a", "1");
+            req.insert("b", "2");
+            if theirs.write_all(&encode(&req)).await.is_err() {
+                return n;
+            }
+            n += 1;
+        }
+    });
+    match driver.await.unwrap() {
+        Disconnect::HeldTooMuch { held } => assert!(held > 1 << 20, "{held}"),
+        other => panic!("expected HeldTooMuch, got {other:?}"),
+    }
+    assert!(matches!(
+        switch.await.unwrap(),
+        Err(CallError::ConnectionLost(Disconnect::HeldTooMuch { .. }))
+    ));
+    assert!(flood.await.unwrap() > 10_000);
+}
