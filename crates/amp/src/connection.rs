@@ -422,6 +422,21 @@ impl Connection {
 
     /// Connect to an AMP server on a UNIX socket (descriptor passing on),
     /// serving `router` to it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{AmpBox, Connection, Router};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("amp.sock");
+    /// let listener = tokio::net::UnixListener::bind(&path)?;
+    /// tokio::spawn(amp::serve_unix(listener, Router::new().route_raw("Ping", |_, _| async {
+    ///     Ok(AmpBox::new())
+    /// })));
+    /// let conn = Connection::connect_unix(&path, Router::new()).await?;
+    /// conn.call_raw("Ping", AmpBox::new()).await.unwrap();
+    /// # Ok(()) }
+    /// ```
     pub async fn connect_unix<S>(
         path: impl AsRef<std::path::Path>,
         router: Router<S>,
@@ -1715,7 +1730,8 @@ where
 }
 
 /// Accept AMP connections on a UNIX socket forever, serving `router` on
-/// each, with descriptor passing (see [`Connection::spawn_unix`]).
+/// each, with descriptor passing (see [`Connection::spawn_unix`]; an
+/// example is at [`Connection::connect_unix`]).
 pub async fn serve_unix<S>(
     listener: tokio::net::UnixListener,
     router: Router<S>,

@@ -14,6 +14,22 @@ pub(crate) const TLS_ERROR: &str = "TLS_ERROR";
 /// ([`CallError::Unhandled`](crate::CallError::Unhandled)); a handshake that
 /// fails after the peer accepted ends the connection with
 /// [`Disconnect::Tls`](crate::Disconnect::Tls).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{tls::TlsOptions, CallError, Connection, RawError, Router, StartTlsError};
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, Router::new().start_tls_with(|_| async {
+///     Err(RawError::new("TLS_ERROR", "no TLS for you"))
+/// }));
+/// let client = Connection::spawn(b, Router::new());
+/// match client.start_tls(TlsOptions::new()).await {
+///     Err(CallError::Remote(StartTlsError::TlsError(why))) => assert_eq!(why, "no TLS for you"),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StartTlsError {
