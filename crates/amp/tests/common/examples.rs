@@ -29,7 +29,15 @@ pub fn example_binary(name: &str) -> PathBuf {
         }
     }
     let status = cargo
-        .args(["build", "--quiet", "-p", "amp", "--example", name])
+        .args([
+            "build",
+            "--quiet",
+            "--locked",
+            "-p",
+            "amp",
+            "--example",
+            name,
+        ])
         .arg("--profile")
         .arg(profile)
         .arg("--manifest-path")
