@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The whole load comparison in one go: amp-rs against Twisted's AMP.
 #
-# Usage: bench/run.sh [--reps R] [--scale PERCENT] [--conns N]
+# Usage: bench/run.sh [--reps R] [--scale PERCENT] [--conns N] [--tls]
 #
 #   --reps R         repetitions of every load measurement (default 3); the
 #                    configurations are interleaved within each repetition so
 #                    machine noise hits them alike
 #   --scale PERCENT  scale every call count (default 100; 25 for a smoke run)
 #   --conns N        connections for the idle-memory test (default 5000)
+#   --tls            also measure AMP over TLS (after StartTLS) at depth 1 and
+#                    100, for the same four pairs, right after the plain rows
+#                    of the same depth in every repetition
 #
 # Needs interop/.venv (scripts/setup-interop.sh). Builds the release
 # examples, starts each server once on port 0 (waiting for its
@@ -18,7 +21,12 @@
 #     raw TCP ping-pong floor (raw_pingpong, same bytes, no AMP);
 #   * ratios: Rust/Twisted at depth 100, Rust depth 1 / raw depth 1, each
 #     computed per repetition (same run) and summarised;
-#   * memory per idle connection (VmRSS growth / N) for both servers.
+#   * memory per idle connection (VmRSS growth / N) for both servers;
+#   * with --tls: Sum calls/s over TLS at depth 1/100 for the four pairs
+#     (servers started with --tls, clients run with --tls: StartTLS with
+#     no certificates: a throwaway self-signed certificate on either
+#     server), the ratios Rust/Twisted over TLS and TLS/plain, per
+#     repetition and summarised.
 #
 # Figures are medians with [min-max] over the repetitions. Every process it
 # starts is killed on exit (trap); every wait is bounded.
@@ -28,12 +36,14 @@ cd "$(dirname "$0")/.."
 REPS=3
 SCALE=100
 CONNS=5000
+TLS=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) REPS=$2; shift 2 ;;
     --scale) SCALE=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --tls) TLS=yes; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -109,6 +119,14 @@ start_server twisted-server "$PY" interop/bench_server.py 0
 TWISTED_ADDR=$ADDR TWISTED_PID=$SPID
 start_server raw-server "$EX/raw_pingpong" server 127.0.0.1:0
 RAW_ADDR=$ADDR RAW_PID=$SPID
+if [ "$TLS" = yes ]; then
+  # Separate servers that also answer StartTLS, so the plain rows run
+  # against exactly the servers they always ran against.
+  start_server rust-tls-server "$EX/math_server" 127.0.0.1:0 --tls
+  RUST_TLS_ADDR=$ADDR RUST_TLS_PID=$SPID
+  start_server twisted-tls-server "$PY" interop/bench_server.py 0 --tls
+  TWISTED_TLS_ADDR=$ADDR TWISTED_TLS_PID=$SPID
+fi
 
 # calls CLIENT SERVER DEPTH: a count that takes roughly 1-2 s here.
 calls() {
@@ -140,28 +158,35 @@ pin_servers() {
   done
 }
 
-# run_one CLIENT SERVER DEPTH REP [PIN]: one measurement appended to
-# results.tsv; PIN is "", "same" or "split" (servers must be pinned already).
+# run_one CLIENT SERVER DEPTH REP [MODE]: one measurement appended to
+# results.tsv; MODE is "", "same" or "split" (pinned; servers must be pinned
+# already) or "tls" (StartTLS first, against the --tls servers).
 run_one() {
   local client=$1 server=$2 depth=$3 rep=$4 pin=${5:-} addr n line
-  local -a pre=()
+  local -a pre=() tls=()
   case $pin in
     same) pre=(taskset -c 0) ;;
     split) pre=(taskset -c 1) ;;
+    tls) tls=(--tls) ;;
   esac
-  case $server in
-    rust) addr=$RUST_ADDR ;;
-    twisted) addr=$TWISTED_ADDR ;;
-    raw) addr=$RAW_ADDR ;;
+  case $server:$pin in
+    rust:tls) addr=$RUST_TLS_ADDR ;;
+    twisted:tls) addr=$TWISTED_TLS_ADDR ;;
+    rust:*) addr=$RUST_ADDR ;;
+    twisted:*) addr=$TWISTED_ADDR ;;
+    raw:*) addr=$RAW_ADDR ;;
   esac
   n=$(calls "$client" "$server" "$depth")
   case $client in
-    rust) run_client timeout 120 "${pre[@]}" "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth" ;;
-    twisted) run_client timeout 120 "${pre[@]}" "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth" ;;
+    rust) run_client timeout 120 "${pre[@]}" "$EX/math_client" "$addr" --bench --calls "$n" --depth "$depth" "${tls[@]}" ;;
+    twisted) run_client timeout 120 "${pre[@]}" "$PY" interop/bench_client.py "$addr" --calls "$n" --depth "$depth" "${tls[@]}" ;;
     raw) run_client timeout 120 "${pre[@]}" "$EX/raw_pingpong" client "$addr" --calls "$n" --depth "$depth" ;;
   esac
   line=$(tail -1 "$tmp/client.out")
-  echo "  rep $rep  $client -> $server  depth $depth${pin:+ (pinned: $pin)}: $line" >&2
+  case $pin in
+    same|split) echo "  rep $rep  $client -> $server  depth $depth (pinned: $pin): $line" >&2 ;;
+    *) echo "  rep $rep  $client -> $server  depth $depth${pin:+ ($pin)}: $line" >&2 ;;
+  esac
   # The rate is the number before the final "calls/s" / "round trips/s".
   local rate
   rate=$(echo "$line" | sed -E 's/.*: ([0-9.]+) (calls|round trips)\/s$/\1/')
@@ -175,6 +200,11 @@ for rep in $(seq "$REPS"); do
     for pair in rust:rust twisted:twisted rust:twisted twisted:rust raw:raw; do
       run_one "${pair%%:*}" "${pair##*:}" "$depth" "$rep"
     done
+    if [ "$TLS" = yes ] && [ "$depth" != 16 ]; then
+      for pair in rust:rust twisted:twisted rust:twisted twisted:rust; do
+        run_one "${pair%%:*}" "${pair##*:}" "$depth" "$rep" tls
+      done
+    fi
   done
   if [ "$PIN_OK" = yes ]; then
     pin_servers 0
@@ -186,7 +216,7 @@ for rep in $(seq "$REPS"); do
   fi
 done
 
-for p in "$RUST_PID" "$TWISTED_PID" "$RAW_PID"; do
+for p in "$RUST_PID" "$TWISTED_PID" "$RAW_PID" ${RUST_TLS_PID:-} ${TWISTED_TLS_PID:-}; do
   stop_server "$p"
 done
 
@@ -293,4 +323,25 @@ print("|---|---:|---|")
 print(f"| Rust math_server | {summary(idle['rust'], '{:.1f}')} | <= 16 KiB |")
 print(f"| Twisted bench_server.py | {summary(idle['twisted'], '{:.1f}')} | - |")
 print(f"| (Rust idle_conns client, per connection) | {summary(client_idle, '{:.1f}')} | - |")
+if rates[("rust", "rust", "100-tls")]:
+    print()
+    print("AMP over TLS (after StartTLS): Sum calls/s, median [min-max] over repetitions")
+    print()
+    print("| pair | depth 1, plain | depth 1, TLS | depth 100, plain | depth 100, TLS |")
+    print("|---|---:|---:|---:|---:|")
+    for c, s_, label in pairs[:4]:
+        cells = [summary(rates[(c, s_, d)].values()) for d in ("1", "1-tls", "100", "100-tls")]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    print()
+    print("TLS ratios (computed per repetition, then median [min-max])")
+    print()
+    print("| ratio | value |")
+    print("|---|---:|")
+    for d in ("100", "1"):
+        r = ratio(("rust", "rust", d + "-tls"), ("twisted", "twisted", d + "-tls"))
+        print(f"| Rust/Twisted over TLS, depth {d} | {summary(r, '{:.1f}x')} |")
+    for c, label in (("rust", "Rust"), ("twisted", "Twisted")):
+        for d in ("100", "1"):
+            r = [100 * x for x in ratio((c, c, d + "-tls"), (c, c, d))]
+            print(f"| {label} TLS / {label} plain, depth {d} | {summary(r, '{:.0f}%')} |")
 EOF

@@ -3,11 +3,15 @@ command of Twisted's documented ampserver.py) without printing anything.
 
 Usage (under interop/.venv/bin/python):
 
-    bench_server.py [PORT]     # default 0: any free port
+    bench_server.py [PORT] [--tls]     # default 0: any free port
 
 Listens on 127.0.0.1 and prints ``listening on 127.0.0.1:PORT`` once ready
 (the same readiness line as the Rust math_server example). Connections get
 TCP_NODELAY, as amp-rs sets it on its own.
+
+With ``--tls`` it also answers ``amp.StartTLS`` with ``{}``: Twisted then
+secures the connection with its temporary self-signed certificate and asks
+for no client certificate (the counterpart of ``math_server --tls``).
 """
 
 import sys
@@ -32,9 +36,19 @@ class Math(amp.AMP):
         return {"total": a + b}
 
 
+class MathTLS(Math):
+    @amp.StartTLS.responder
+    def start_tls(self):
+        # No tls_localCertificate: Twisted's TEMPORARY CERTIFICATE.
+        return {}
+
+
 def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    factory = Factory.forProtocol(Math)
+    args = sys.argv[1:]
+    tls = "--tls" in args
+    args = [a for a in args if a != "--tls"]
+    port = int(args[0]) if args else 0
+    factory = Factory.forProtocol(MathTLS if tls else Math)
     # A large backlog: the idle-connection test opens thousands quickly.
     listening = reactor.listenTCP(port, factory, backlog=4096, interface="127.0.0.1")
     print(f"listening on 127.0.0.1:{listening.getHost().port}", flush=True)

@@ -4,8 +4,17 @@
 //! ```text
 //! cargo run --release --example math_client [ADDR]
 //! cargo run --release --example math_client [ADDR] --bench --calls 100000 --depth 100
+//! cargo run --release --example math_client [ADDR] --tls [--bench ...]
 //! ```
+//!
+//! With `--tls` it first secures the connection with `StartTLS` as an
+//! anonymous client (`TlsOptions::new()`: no certificate of its own, the
+//! server's is not verified, as Twisted's `callRemote(amp.StartTLS)` with no
+//! arguments), against `math_server --tls` or a Twisted server answering
+//! `StartTLS`. With `--bench`, one `Sum` call is made over TLS before the
+//! clock starts, and the result line says `over TLS`.
 
+use amp::tls::TlsOptions;
 use amp::{AmpError, CallError, Command, Connection, Record};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::time::Instant;
@@ -45,6 +54,7 @@ struct Args {
     bench: bool,
     calls: u64,
     depth: usize,
+    tls: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -53,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
         bench: false,
         calls: 100_000,
         depth: 1,
+        tls: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -63,10 +74,13 @@ fn parse_args() -> Result<Args, String> {
         };
         match a.as_str() {
             "--bench" => args.bench = true,
+            "--tls" => args.tls = true,
             "--calls" => args.calls = num("--calls")?,
             "--depth" => args.depth = num("--depth")?.max(1) as usize,
             "-h" | "--help" => {
-                return Err("usage: math_client [ADDR] [--bench --calls N --depth D]".into())
+                return Err(
+                    "usage: math_client [ADDR] [--tls] [--bench --calls N --depth D]".into(),
+                )
             }
             s if !s.starts_with('-') => args.addr = s.to_owned(),
             s => return Err(format!("unknown option {s}")),
@@ -91,8 +105,30 @@ async fn main() {
             std::process::exit(1);
         }
     };
+    if args.tls {
+        if let Err(e) = conn.start_tls(TlsOptions::new()).await {
+            eprintln!("StartTLS failed: {e}");
+            std::process::exit(1);
+        }
+        assert!(
+            conn.is_tls(),
+            "StartTLS answered but the connection is not TLS"
+        );
+    }
     if args.bench {
-        bench(&conn, args.calls, args.depth).await;
+        if args.tls {
+            // The handshake is done once start_tls resolves; one call over
+            // TLS anyway, so both directions carry data before timing (as
+            // bench_client.py --tls does).
+            match conn.call(Sum { a: -1, b: 1 }).await {
+                Ok(r) if r.total == 0 => {}
+                other => {
+                    eprintln!("first call over TLS failed: {:?}", other.map(|r| r.total));
+                    std::process::exit(1);
+                }
+            }
+        }
+        bench(&conn, args.calls, args.depth, args.tls).await;
     } else {
         match conn.call(Sum { a: 13, b: 81 }).await {
             Ok(r) => println!("total: {}", r.total),
@@ -113,7 +149,7 @@ async fn main() {
     conn.close().await;
 }
 
-async fn bench(conn: &Connection, calls: u64, depth: usize) {
+async fn bench(conn: &Connection, calls: u64, depth: usize, tls: bool) {
     let start = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     let mut sent = 0u64;
@@ -137,8 +173,9 @@ async fn bench(conn: &Connection, calls: u64, depth: usize) {
         }
     }
     let secs = start.elapsed().as_secs_f64();
+    let over = if tls { " over TLS" } else { "" };
     println!(
-        "{calls} calls, depth {depth}, {secs:.3} s: {:.0} calls/s",
+        "{calls} calls{over}, depth {depth}, {secs:.3} s: {:.0} calls/s",
         calls as f64 / secs
     );
 }

@@ -2,14 +2,20 @@
 //! `Divide`, so Twisted's own `ampclient.py` can talk to it.
 //!
 //! ```text
-//! cargo run --release --example math_server [ADDR]   # default 127.0.0.1:1234
-//! cargo run --release --example math_server --stdio   # AMP over stdin/stdout
+//! cargo run --release --example math_server [ADDR] [--tls]   # default 127.0.0.1:1234
+//! cargo run --release --example math_server --stdio [--tls]   # AMP over stdin/stdout
 //! ```
 //!
 //! With `--stdio` it serves one connection over its own stdin and stdout
 //! (a parent process, say Twisted's `spawnProcess`, talks AMP to it) and
 //! exits when stdin closes.
+//!
+//! With `--tls` it also answers `StartTLS` with a throwaway self-signed
+//! certificate (`TlsOptions::new()`, as Twisted's `amp.StartTLS` responder
+//! returning `{}`), so a client may upgrade the connection before calling:
+//! `math_client ADDR --tls`, or Twisted's `callRemote(amp.StartTLS)`.
 
+use amp::tls::TlsOptions;
 use amp::{AmpError, Command, Record, Router};
 
 /// `Sum(a, b) -> total`, as in Twisted's `ampserver.py`.
@@ -50,10 +56,20 @@ pub enum DivideError {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:1234".to_owned());
-    let router = Router::new()
+    let mut addr = "127.0.0.1:1234".to_owned();
+    let mut tls = false;
+    for a in std::env::args().skip(1) {
+        match a.as_str() {
+            "--tls" => tls = true,
+            "-h" | "--help" => {
+                eprintln!("usage: math_server [ADDR | --stdio] [--tls]");
+                std::process::exit(2);
+            }
+            // ADDR or --stdio
+            _ => addr = a,
+        }
+    }
+    let mut router = Router::new()
         .route(|s: Sum, _| async move {
             Ok(SumResult {
                 total: s.a.checked_add(s.b).expect("sum overflows i64"),
@@ -67,6 +83,11 @@ async fn main() -> std::io::Result<()> {
                 result: d.numerator as f64 / d.denominator as f64,
             })
         });
+    if tls {
+        // One TlsOptions value: its temporary certificate is generated once
+        // and shared by every connection.
+        router = router.start_tls(TlsOptions::new());
+    }
     if addr == "--stdio" {
         // stdout carries AMP now; Pipes::stdio points fd 1 at stderr so a
         // stray println! cannot corrupt the stream.
