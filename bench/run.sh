@@ -344,4 +344,8 @@ if rates[("rust", "rust", "100-tls")]:
         for d in ("100", "1"):
             r = [100 * x for x in ratio((c, c, d + "-tls"), (c, c, d))]
             print(f"| {label} TLS / {label} plain, depth {d} | {summary(r, '{:.0f}%')} |")
+    for c, s_, label in pairs[2:4]:
+        for d in ("100", "1"):
+            r = [100 * x for x in ratio((c, s_, d + "-tls"), (c, s_, d))]
+            print(f"| {label}: TLS / plain, depth {d} | {summary(r, '{:.0f}%')} |")
 EOF
