@@ -624,14 +624,22 @@ impl Connection {
     }
 
     async fn push<E>(&self, msg: Outgoing) -> Result<(), CallError<E>> {
+        self.enqueue(msg, Gate::Open).await
+    }
+
+    /// Queue `msg` for the connection task if the gate is open, leaving it
+    /// at `then`; the check, the change and the queueing happen together,
+    /// so nothing queued after a switch request gets through.
+    async fn enqueue<E>(&self, msg: Outgoing, then: Gate) -> Result<(), CallError<E>> {
         if self.inner.shared.reason.get().is_some() {
             return Err(self.ended());
         }
         let permit = self.inner.tx.reserve().await.map_err(|_| self.ended())?;
-        let gate = self.inner.gate();
+        let mut gate = self.inner.gate();
         if *gate != Gate::Open {
             return Err(CallError::ProtocolSwitched);
         }
+        *gate = then;
         permit.send(msg);
         Ok(())
     }
@@ -658,23 +666,13 @@ impl Connection {
         let span = tracing::debug_span!("amp.switch", command = C::NAME);
         async move {
             let args = self.encode_args(&cmd)?;
-            if self.inner.shared.reason.get().is_some() {
-                return Err(self.ended());
-            }
             let (reply, rx) = oneshot::channel();
-            let permit = self.inner.tx.reserve().await.map_err(|_| self.ended())?;
-            {
-                let mut gate = self.inner.gate();
-                if *gate != Gate::Open {
-                    return Err(CallError::ProtocolSwitched);
-                }
-                *gate = Gate::Switching;
-                permit.send(Outgoing::Switch {
-                    name: Bytes::from_static(C::NAME.as_bytes()),
-                    args,
-                    reply,
-                });
-            }
+            let msg = Outgoing::Switch {
+                name: Bytes::from_static(C::NAME.as_bytes()),
+                args,
+                reply,
+            };
+            self.enqueue(msg, Gate::Switching).await?;
             match rx.await {
                 Ok(Ok(stream)) => Ok(stream),
                 Ok(Err(r)) => Err(reply_error(r)),
@@ -886,6 +884,15 @@ pub struct Driver<T> {
     shutdown_done: bool,
 }
 
+/// Where outgoing boxes go: the hold while one is kept, else the write
+/// buffer. (Fields, not `&mut self`, so the dispatcher can be borrowed too.)
+fn out<'a>(hold: &'a mut Option<BytesMut>, wbuf: &'a mut BytesMut) -> &'a mut BytesMut {
+    match hold {
+        Some(h) => h,
+        None => wbuf,
+    }
+}
+
 impl<T> Drop for Driver<T> {
     /// A driver dropped before the connection ended (its runtime shut down,
     /// or the future was abandoned) still ends the connection for every
@@ -911,20 +918,12 @@ impl<T> Driver<T> {
         }
     }
 
-    /// Where outgoing boxes go: the write buffer, or the hold.
-    fn out(&mut self) -> &mut BytesMut {
-        match &mut self.hold {
-            Some(h) => h,
-            None => &mut self.wbuf,
-        }
-    }
-
     fn out_len(&self) -> usize {
         self.wbuf.len() + self.hold.as_ref().map_or(0, |h| h.len())
     }
 
     fn write_box(&mut self, b: &AmpBox) {
-        b.encode_unchecked(self.out());
+        b.encode_unchecked(out(&mut self.hold, &mut self.wbuf));
     }
 
     /// Whether boxes must be held back now.
@@ -979,8 +978,32 @@ impl<T> Driver<T> {
             _ => tracing::warn!(%reason, "AMP connection closing"),
         }
         let _ = self.own.shared.reason.set(reason.clone());
+        self.fail_outstanding(&reason);
+        match std::mem::replace(&mut self.tls, TlsPhase::None) {
+            TlsPhase::Flush(TlsSide::Client { reply, .. }) | TlsPhase::Handshake(Some(reply)) => {
+                let _ = reply.send(Reply::Lost(reason.clone()));
+            }
+            TlsPhase::Up => self.tls = TlsPhase::Up,
+            _ => {}
+        }
+        if let Some(Handover::Caller(tx)) = self.handover.take() {
+            let _ = tx.send(Err(Reply::Lost(reason.clone())));
+        }
+        // Boxes held for TLS that never came up, or for a switch, are not
+        // sent: the connection is ending.
+        self.hold = None;
+        if !flush || self.io.handshaking() {
+            self.wbuf.clear();
+        }
+        self.closing = Some((reason, flush));
+    }
+
+    /// AMP is over (closing or switched): every call waiting for an answer
+    /// or still queued fails with `reason`, nothing more is taken from the
+    /// handles, and requests being answered are dropped.
+    fn fail_outstanding(&mut self, reason: &Disconnect) {
         for pending in self.dispatcher.drain() {
-            pending.lost(&reason);
+            pending.lost(reason);
         }
         self.rx.close();
         while let Ok(msg) = self.rx.try_recv() {
@@ -994,25 +1017,16 @@ impl<T> Driver<T> {
                 Outgoing::Notify { .. } | Outgoing::Close => {}
             }
         }
-        match std::mem::replace(&mut self.tls, TlsPhase::None) {
-            TlsPhase::Flush(TlsSide::Client { reply, .. }) | TlsPhase::Handshake(Some(reply)) => {
-                let _ = reply.send(Reply::Lost(reason.clone()));
-            }
-            TlsPhase::Up => self.tls = TlsPhase::Up,
-            _ => {}
-        }
-        if let Some(Handover::Caller(tx)) = self.handover.take() {
-            let _ = tx.send(Err(Reply::Lost(reason.clone())));
+        if !self.responders.is_empty() || !self.held.is_empty() {
+            tracing::debug!(
+                running = self.responders.len(),
+                parked = self.held.len(),
+                %reason,
+                "requests still being answered are dropped"
+            );
         }
         self.responders = FuturesUnordered::new();
         self.held.clear();
-        // Boxes held for TLS that never came up, or for a switch, are not
-        // sent: the connection is ending.
-        self.hold = None;
-        if !flush || self.io.handshaking() {
-            self.wbuf.clear();
-        }
-        self.closing = Some((reason, flush));
     }
 
     fn on_outgoing(&mut self, msg: Outgoing) {
@@ -1021,25 +1035,16 @@ impl<T> Driver<T> {
                 if reply.is_closed() {
                     return; // the caller gave up before we got to it
                 }
-                let dst = match &mut self.hold {
-                    Some(h) => h,
-                    None => &mut self.wbuf,
-                };
+                let dst = out(&mut self.hold, &mut self.wbuf);
                 self.dispatcher
                     .ask_into(&name, &args, Pending::Call(reply), dst);
             }
             Outgoing::Notify { name, args } => {
-                let dst = match &mut self.hold {
-                    Some(h) => h,
-                    None => &mut self.wbuf,
-                };
+                let dst = out(&mut self.hold, &mut self.wbuf);
                 self.dispatcher.notify_into(&name, &args, dst);
             }
             Outgoing::Switch { name, args, reply } => {
-                let dst = match &mut self.hold {
-                    Some(h) => h,
-                    None => &mut self.wbuf,
-                };
+                let dst = out(&mut self.hold, &mut self.wbuf);
                 self.dispatcher
                     .ask_into(&name, &args, Pending::Switch(reply), dst);
                 // Locked: our responders' answers wait for the outcome.
@@ -1055,10 +1060,7 @@ impl<T> Driver<T> {
                     let _ = reply.send(Reply::OnlyOneTls);
                     return;
                 }
-                let dst = match &mut self.hold {
-                    Some(h) => h,
-                    None => &mut self.wbuf,
-                };
+                let dst = out(&mut self.hold, &mut self.wbuf);
                 self.dispatcher.ask_into(
                     b"StartTLS",
                     &AmpBox::new(),
@@ -1147,29 +1149,7 @@ impl<T> Driver<T> {
                 );
             }
         }
-        for pending in self.dispatcher.drain() {
-            pending.lost(&Disconnect::Switched);
-        }
-        self.rx.close();
-        while let Ok(msg) = self.rx.try_recv() {
-            match msg {
-                Outgoing::Call { reply, .. } | Outgoing::StartTls { reply, .. } => {
-                    let _ = reply.send(Reply::Lost(Disconnect::Switched));
-                }
-                Outgoing::Switch { reply, .. } => {
-                    let _ = reply.send(Err(Reply::Lost(Disconnect::Switched)));
-                }
-                Outgoing::Notify { .. } | Outgoing::Close => {}
-            }
-        }
-        if !self.responders.is_empty() || !self.held.is_empty() {
-            tracing::debug!(
-                running = self.responders.len(),
-                "requests still being answered are dropped: the connection switched"
-            );
-        }
-        self.responders = FuturesUnordered::new();
-        self.held.clear();
+        self.fail_outstanding(&Disconnect::Switched);
         self.handover = Some(to);
     }
 
@@ -1251,10 +1231,7 @@ impl<T> Driver<T> {
         let command = || amp_wire::display_bytes(&name);
         match (tag, outcome) {
             (Some(tag), Outcome::Answer(b)) => {
-                let dst = match &mut self.hold {
-                    Some(h) => h,
-                    None => &mut self.wbuf,
-                };
+                let dst = out(&mut self.hold, &mut self.wbuf);
                 dispatch::write_answer(&tag, &b, dst)
             }
             (None, Outcome::Answer(_)) => {}
