@@ -465,8 +465,9 @@ mod tests {
         assert_eq!(got, b"last words");
         let err = a.write_all(b"more").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
-        a.shutdown().await.unwrap(); // again: nothing to do
-                                     // The other direction still works.
+        // Shutting down again has nothing to do.
+        a.shutdown().await.unwrap();
+        // The other direction still works.
         b.write_all(b"reply").await.unwrap();
         let mut buf = [0u8; 5];
         a.read_exact(&mut buf).await.unwrap();
