@@ -1042,6 +1042,14 @@ BHvbXYhV9WmtNhrPupxUblU=
         }
     }
 
+    /// The client's error from a handshake that must fail.
+    async fn client_error(client: &TlsOptions, server: &TlsOptions, versions: Versions) -> String {
+        handshake(client, server, versions)
+            .await
+            .client_error()
+            .await
+    }
+
     async fn handshake(client: &TlsOptions, server: &TlsOptions, versions: Versions) -> Outcome {
         handshake_configs(
             client.client_config_with(versions).unwrap(),
@@ -1217,10 +1225,7 @@ BHvbXYhV9WmtNhrPupxUblU=
             TlsOptions::new().with_certificate(vec![cert], key),
         ] {
             for versions in BOTH {
-                let error = handshake(&client, &server, versions)
-                    .await
-                    .client_error()
-                    .await;
+                let error = client_error(&client, &server, versions).await;
                 assert!(error.contains("UnknownIssuer"), "{error}");
             }
         }
@@ -1235,10 +1240,7 @@ BHvbXYhV9WmtNhrPupxUblU=
         });
         let server = TlsOptions::new().with_certificate(vec![cert], key);
         let client = TlsOptions::new().with_authorities([ca.der()]);
-        let error = handshake(&client, &server, TLS13_ONLY)
-            .await
-            .client_error()
-            .await;
+        let error = client_error(&client, &server, TLS13_ONLY).await;
         assert!(error.contains("certificate expired"), "{error}");
     }
 
@@ -1251,10 +1253,7 @@ BHvbXYhV9WmtNhrPupxUblU=
         let server = TlsOptions::new().with_certificate(vec![forged.into()], key);
         let client = TlsOptions::new().with_authorities([ca.der()]);
         for versions in BOTH {
-            let error = handshake(&client, &server, versions)
-                .await
-                .client_error()
-                .await;
+            let error = client_error(&client, &server, versions).await;
             assert!(error.contains("BadSignature"), "{error}");
         }
     }
@@ -1296,10 +1295,7 @@ BHvbXYhV9WmtNhrPupxUblU=
             ping(c, s).await;
 
             let wrong = client.clone().with_server_name("example.com").unwrap();
-            let error = handshake(&wrong, &server, versions)
-                .await
-                .client_error()
-                .await;
+            let error = client_error(&wrong, &server, versions).await;
             assert!(
                 error.contains("certificate not valid for name \"example.com\""),
                 "{error}"
@@ -1462,10 +1458,7 @@ BHvbXYhV9WmtNhrPupxUblU=
             .with_authorities_pem(&pem("CERTIFICATE", &cert))
             .unwrap();
         let server = TlsOptions::new().with_certificate(vec![cert], key);
-        let error = handshake(&client, &server, TLS13_ONLY)
-            .await
-            .client_error()
-            .await;
+        let error = client_error(&client, &server, TLS13_ONLY).await;
         assert!(error.contains("invalid peer certificate"), "{error}");
     }
 
