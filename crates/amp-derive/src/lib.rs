@@ -5,11 +5,13 @@
 //! the generated code refers to `::amp`. Put `#[amp(crate = "path")]` on the
 //! type to name the crate differently; the path must provide what `amp`
 //! provides (`Record`, `Command`, `ErrorTable`, `Argument`, `AmpBox`,
-//! `Context`, `EncodeError`, `DecodeError`, `NoError` and the hidden
+//! `Context`, `FieldWriter`, `EncodeError`, `DecodeError`, `NoError` and the hidden
 //! `__private` module).
 //!
 //! Every attribute is written `#[amp(...)]`. Type-valued keys accept both
 //! `key = Type` and `key = "Type"`.
+
+#![forbid(unsafe_code)]
 
 mod attr;
 mod error_table;

@@ -177,23 +177,24 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
     // names (for instance a constant called `amp_box`).
     let amp_box = Ident::new("__amp_box", Span::mixed_site());
     let amp_cx = Ident::new("__amp_cx", Span::mixed_site());
-    let amp_scratch = Ident::new("__amp_scratch", Span::mixed_site());
     let (b, cx) = if fields.is_empty() {
         (quote!(_), quote!(_))
     } else {
         (quote!(#amp_box), quote!(#amp_cx))
     };
+    let amp_writer = Ident::new("__amp_writer", Span::mixed_site());
+    let w = if fields.is_empty() {
+        quote!(_)
+    } else {
+        quote!(#amp_writer)
+    };
+    // Sorted by wire name: the writer gets them in Twisted's order.
     let puts = fields.iter().map(|f| {
         let Field { ident, ty, wire } = f;
         quote_spanned! {ty.span()=>
-            #krate::__private::put_arg::<#ty>(#amp_box, #wire, &self.#ident, &mut #amp_scratch, #amp_cx)?;
+            #amp_writer.put::<#ty>(#wire, &self.#ident, #amp_cx)?;
         }
     });
-    let scratch = if fields.is_empty() {
-        quote!()
-    } else {
-        quote!(let mut #amp_scratch = #krate::__private::BytesMut::with_capacity(64);)
-    };
     let vars: Vec<Ident> = (0..fields.len())
         .map(|i| format_ident!("__amp_field_{}", i, span = Span::mixed_site()))
         .collect();
@@ -215,10 +216,9 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
 
             fn write_fields(
                 &self,
-                #b: &mut #krate::AmpBox,
+                #w: &mut #krate::FieldWriter<'_>,
                 #cx: &mut #krate::Context<'_>,
             ) -> ::core::result::Result<(), #krate::EncodeError> {
-                #scratch
                 #(#puts)*
                 ::core::result::Result::Ok(())
             }

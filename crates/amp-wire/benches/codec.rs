@@ -19,15 +19,20 @@
 //! * `sum_answer`: the matching answers (`_answer`, `total`; 32 bytes);
 //! * `large_60KiB`: 16 answers each carrying one 60 KiB value.
 //!
-//! `typed/*` adds the Record layer, implemented here by hand exactly as
-//! `#[derive(Record)]` expands (amp-wire cannot use the derive).
+//! `typed/*` adds the Record layer and the session (tags, dispatch), as a
+//! connection runs them without I/O; the records are implemented here by
+//! hand exactly as `#[derive(Record)]` expands (amp-wire cannot use the
+//! derive).
 
-use amp_wire::dispatch::{self, Dispatcher};
-use amp_wire::types::{get_arg, put_arg};
-use amp_wire::{AmpBox, BoxDecoder, Context, DecodeError, EncodeError, Record};
+use amp_wire::__private::get_arg;
+use amp_wire::session::{Event, Session};
+use amp_wire::{
+    AmpBox, BoxDecoder, Config, Context, DecodeError, EncodeError, FieldWriter, Record,
+};
 use bytes::{Bytes, BytesMut};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use std::time::Duration;
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
 /// Boxes per iteration for the small-box streams.
 const SMALL: usize = 1000;
@@ -47,11 +52,13 @@ struct Sum {
 
 impl Record for Sum {
     const FIELDS: &'static [&'static str] = &["a", "b"];
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        let mut scratch = BytesMut::new();
-        put_arg::<i64>(b, "a", &self.a, &mut scratch, cx)?;
-        put_arg::<i64>(b, "b", &self.b, &mut scratch, cx)?;
-        Ok(())
+    fn write_fields(
+        &self,
+        w: &mut FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put::<i64>("a", &self.a, cx)?;
+        w.put::<i64>("b", &self.b, cx)
     }
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
         Ok(Sum {
@@ -68,9 +75,12 @@ struct SumResult {
 
 impl Record for SumResult {
     const FIELDS: &'static [&'static str] = &["total"];
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        let mut scratch = BytesMut::new();
-        put_arg::<i64>(b, "total", &self.total, &mut scratch, cx)
+    fn write_fields(
+        &self,
+        w: &mut FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put::<i64>("total", &self.total, cx)
     }
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
         Ok(SumResult {
@@ -86,9 +96,12 @@ struct Blob {
 
 impl Record for Blob {
     const FIELDS: &'static [&'static str] = &["data"];
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        let mut scratch = BytesMut::new();
-        put_arg::<Bytes>(b, "data", &self.data, &mut scratch, cx)
+    fn write_fields(
+        &self,
+        w: &mut FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put::<Bytes>("data", &self.data, cx)
     }
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
         Ok(Blob {
@@ -97,26 +110,32 @@ impl Record for Blob {
     }
 }
 
+fn tag(i: u64) -> String {
+    format!("{i:x}")
+}
+
 fn sum_request(i: u64) -> AmpBox {
     let mut b = Sum { a: i as i64, b: 1 }.to_box().unwrap();
-    b.insert(dispatch::COMMAND, "Sum");
-    b.insert(dispatch::ASK, dispatch::format_tag(i));
+    b.insert("_command", "Sum");
+    b.insert("_ask", tag(i));
     b
 }
 
 fn sum_answer(i: u64) -> AmpBox {
-    let b = SumResult {
+    let mut b = SumResult {
         total: i as i64 + 1,
     }
     .to_box()
     .unwrap();
-    dispatch::answer_box(dispatch::format_tag(i), b)
+    b.insert("_answer", tag(i));
+    b
 }
 
 fn large_answer(i: u64) -> AmpBox {
     let data: Vec<u8> = (0..LARGE_VALUE).map(|j| (j % 251) as u8).collect();
-    let b = Blob { data: data.into() }.to_box().unwrap();
-    dispatch::answer_box(dispatch::format_tag(i), b)
+    let mut b = Blob { data: data.into() }.to_box().unwrap();
+    b.insert("_answer", tag(i));
+    b
 }
 
 fn stream(boxes: &[AmpBox]) -> BytesMut {
@@ -214,44 +233,56 @@ fn typed(c: &mut Criterion) {
     let req_len = sum_request(FIRST).encoded_len();
     let ans_len = sum_answer(FIRST).encoded_len();
 
-    // Client: Sum value -> request bytes (encode_args + Dispatcher::ask +
-    // encode, as Connection::call and the driver do).
+    // Client: Sum value -> request bytes in the session's output, and the
+    // answer bytes -> SumResult (as Connection::call does, minus the I/O).
     g.throughput(Throughput::Elements(SMALL as u64));
     g.bench_function(format!("client_encode_request/{req_len}B"), |bench| {
-        let mut d: Dispatcher<()> = Dispatcher::new();
+        let now = Instant::now();
         let mut out = BytesMut::with_capacity(SMALL * req_len);
-        bench.iter(|| {
-            out.clear();
-            for i in 0..SMALL as i64 {
-                let mut args = AmpBox::with_capacity(Sum::FIELDS.len() + 2);
-                Sum {
-                    a: FIRST as i64 + i,
-                    b: 1,
+        bench.iter_batched(
+            || Session::new(Config::default(), now),
+            |mut s| {
+                out.clear();
+                for i in 0..SMALL as i64 {
+                    let sum = Sum {
+                        a: FIRST as i64 + i,
+                        b: 1,
+                    };
+                    s.call(b"Sum", |w| sum.write_fields(w, &mut Context::none()))
+                        .unwrap();
                 }
-                .write_fields(&mut args, &mut Context::none())
-                .unwrap();
-                args.validate().unwrap();
-                let (tag, b) = d.ask(Bytes::from_static(b"Sum"), args, ());
-                b.encode_unchecked(&mut out);
-                d.forget(tag);
-            }
-            black_box(&out);
-        })
+                s.poll_transmit(&mut out, now);
+                black_box(&out);
+            },
+            BatchSize::SmallInput,
+        )
     });
 
-    // Client: answer bytes -> SumResult (decode + read_fields).
-    let answers = stream(
-        &(FIRST..FIRST + SMALL as u64)
-            .map(sum_answer)
-            .collect::<Vec<_>>(),
-    );
+    // Client: answer bytes -> SumResult, through the session (decode,
+    // match the tag, hand the reply over, read_fields).
+    let answers = stream(&(1..=SMALL as u64).map(sum_answer).collect::<Vec<_>>());
     g.bench_function(format!("client_decode_answer/{ans_len}B"), |bench| {
+        let now = Instant::now();
+        let waker = Waker::noop();
         bench.iter_batched(
-            || (answers.clone(), BoxDecoder::new()),
-            |(mut buf, mut dec)| {
+            || {
+                let mut s = Session::new(Config::default(), now);
+                for _ in 0..SMALL {
+                    s.call(b"Sum", |_| Ok(())).unwrap();
+                }
+                s.feed(&answers, now);
+                s
+            },
+            |mut s| {
+                assert!(s.poll_event().is_none());
                 let mut sum = 0i64;
-                while let Some(b) = dec.decode(&mut buf).unwrap() {
-                    sum += SumResult::from_box(&b).unwrap().total;
+                for tag in 1..=SMALL as u64 {
+                    match s.poll_reply(tag, waker) {
+                        std::task::Poll::Ready(amp_wire::session::Reply::Answer(b)) => {
+                            sum += SumResult::from_box(&b).unwrap().total
+                        }
+                        other => panic!("{other:?}"),
+                    }
                 }
                 black_box(sum);
             },
@@ -259,28 +290,35 @@ fn typed(c: &mut Criterion) {
         )
     });
 
-    // Server: request bytes -> Sum -> SumResult -> answer bytes.
+    // Server: request bytes -> Sum -> SumResult -> answer bytes, through
+    // the session.
     let requests = stream(
         &(FIRST..FIRST + SMALL as u64)
             .map(sum_request)
             .collect::<Vec<_>>(),
     );
     g.bench_function(format!("server_request_to_answer/{req_len}B"), |bench| {
+        let now = Instant::now();
         let mut out = BytesMut::with_capacity(SMALL * ans_len);
         bench.iter_batched(
-            || (requests.clone(), BoxDecoder::new()),
-            |(mut buf, mut dec)| {
+            || {
+                let mut s = Session::new(Config::default(), now);
+                s.feed(&requests, now);
+                s
+            },
+            |mut s| {
                 out.clear();
-                while let Some(req) = dec.decode(&mut buf).unwrap() {
-                    let tag = req.get(dispatch::ASK).unwrap().clone();
-                    let s = Sum::from_box(&req).unwrap();
-                    let mut b = AmpBox::with_capacity(SumResult::FIELDS.len() + 1);
-                    SumResult { total: s.a + s.b }
-                        .write_fields(&mut b, &mut Context::none())
-                        .unwrap();
-                    b.validate().unwrap();
-                    dispatch::answer_box(tag, b).encode_unchecked(&mut out);
+                while let Some(Event::Request(req)) = s.poll_event() {
+                    let sum = Sum::from_box(&req.args).unwrap();
+                    let r = SumResult {
+                        total: sum.a + sum.b,
+                    };
+                    s.answer(req.tag.as_deref(), &req.name, |w| {
+                        r.write_fields(w, &mut Context::none())
+                    })
+                    .unwrap();
                 }
+                s.poll_transmit(&mut out, now);
                 black_box(&out);
             },
             BatchSize::LargeInput,
@@ -289,7 +327,7 @@ fn typed(c: &mut Criterion) {
 
     // A record with one 60 KiB value, both ways.
     let blob = Blob {
-        data: large_answer(0).get("data").unwrap().clone(),
+        data: large_answer(0).get_bytes("data").unwrap(),
     };
     let blob_len = blob.to_box().unwrap().encoded_len();
     g.throughput(Throughput::Elements(LARGE as u64));
@@ -298,7 +336,9 @@ fn typed(c: &mut Criterion) {
         bench.iter(|| {
             out.clear();
             for _ in 0..LARGE {
-                blob.to_box().unwrap().encode_unchecked(&mut out);
+                let mut w = FieldWriter::new(&mut out, &[]);
+                blob.write_fields(&mut w, &mut Context::none()).unwrap();
+                w.finish().unwrap();
             }
             black_box(&out);
         })

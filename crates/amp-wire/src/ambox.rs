@@ -2,8 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
-use crate::error::{EncodeError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
+use crate::error::{EncodeError, ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
+use crate::fields::FieldWriter;
 
 /// One AMP box: a set of byte-string keys mapped to byte-string values.
 ///
@@ -11,19 +13,113 @@ use crate::error::{EncodeError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 /// writes exactly what Twisted's `AmpBox.serialize()` writes. Keys and values
 /// are [`Bytes`]: a decoded box shares the read buffer and copies nothing.
 ///
+/// A box decoded from the wire is stored compactly: its bytes plus eight
+/// bytes of index per entry, so decoding memory stays proportional to the
+/// box whatever its shape (see `RELIABILITY.md`). Changing a decoded box
+/// turns it into an ordinary map first.
+///
 /// ```
 /// use amp_wire::AmpBox;
 /// let mut b = AmpBox::new();
 /// b.insert("b", "2");
 /// b.insert("a", "1");
-/// assert_eq!(b.get("a").unwrap().as_ref(), b"1");
+/// assert_eq!(b.get("a"), Some(&b"1"[..]));
 /// let mut wire = bytes::BytesMut::new();
 /// b.encode(&mut wire).unwrap();
 /// assert_eq!(&wire[..], b"\x00\x01a\x00\x011\x00\x01b\x00\x012\x00\x00");
+/// assert_eq!(AmpBox::decode(wire.freeze()).unwrap(), b);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Default)]
 pub struct AmpBox {
-    entries: Vec<(Bytes, Bytes)>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// Decoded: the box's wire bytes and where each entry sits in them,
+    /// sorted by key with no repeats. `canonical`: `frame` is exactly what
+    /// [`AmpBox::encode`] would write.
+    Wire {
+        frame: Bytes,
+        index: Index,
+        canonical: bool,
+    },
+    /// Built in memory: sorted by key, no repeats.
+    Owned(Vec<(Bytes, Bytes)>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Owned(Vec::new())
+    }
+}
+
+/// Where one entry of a decoded box sits in its frame: the key at
+/// `at..at + klen`, the value right after the value's length prefix.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Span {
+    at: u32,
+    vlen: u16,
+    klen: u8,
+}
+
+impl Span {
+    /// `at` is the offset of the key bytes (after the key's length prefix).
+    pub(crate) fn new(at: usize, klen: usize, vlen: usize) -> Span {
+        debug_assert!(at <= u32::MAX as usize && (1..=MAX_KEY_LENGTH).contains(&klen));
+        Span {
+            at: at as u32,
+            klen: klen as u8,
+            vlen: vlen as u16,
+        }
+    }
+    fn key<'f>(&self, frame: &'f [u8]) -> &'f [u8] {
+        let at = self.at as usize;
+        &frame[at..at + self.klen as usize]
+    }
+    fn value_range(&self) -> std::ops::Range<usize> {
+        let start = self.at as usize + self.klen as usize + 2;
+        start..start + self.vlen as usize
+    }
+    fn value<'f>(&self, frame: &'f [u8]) -> &'f [u8] {
+        &frame[self.value_range()]
+    }
+}
+
+/// Entries of small boxes (every request and answer of a typical command)
+/// are indexed without a heap allocation.
+const INLINE: usize = 6;
+
+#[derive(Clone)]
+enum Index {
+    Inline { len: u8, spans: [Span; INLINE] },
+    Heap(Vec<Span>),
+}
+
+impl Index {
+    /// Take the spans of `v` (which is left empty, keeping its capacity
+    /// when they fit inline).
+    pub(crate) fn take(v: &mut Vec<Span>) -> Index {
+        if v.len() <= INLINE {
+            let mut spans = [Span::default(); INLINE];
+            spans[..v.len()].copy_from_slice(v);
+            let len = v.len() as u8;
+            v.clear();
+            Index::Inline { len, spans }
+        } else {
+            let mut owned = std::mem::take(v);
+            if owned.capacity() > owned.len() + owned.len() / 4 {
+                owned.shrink_to_fit();
+            }
+            Index::Heap(owned)
+        }
+    }
+    fn as_slice(&self) -> &[Span] {
+        match self {
+            Index::Inline { len, spans } => &spans[..*len as usize],
+            Index::Heap(v) => v,
+        }
+    }
 }
 
 /// Converts string-ish things into [`Bytes`] without copying where possible.
@@ -66,15 +162,13 @@ impl IntoBytes for Vec<u8> {
 impl AmpBox {
     /// An empty box.
     pub fn new() -> Self {
-        AmpBox {
-            entries: Vec::new(),
-        }
+        AmpBox::default()
     }
 
     /// An empty box with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
         AmpBox {
-            entries: Vec::with_capacity(n),
+            repr: Repr::Owned(Vec::with_capacity(n)),
         }
     }
 
@@ -90,35 +184,128 @@ impl AmpBox {
                 _ => out.push((k, v)),
             }
         }
-        AmpBox { entries: out }
+        AmpBox {
+            repr: Repr::Owned(out),
+        }
+    }
+
+    /// Parse exactly one box from `wire` (its terminator included), without
+    /// copying: keys and values stay slices of `wire`.
+    ///
+    /// ```
+    /// use amp_wire::{AmpBox, ProtocolError};
+    /// let b = AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k\x00\x01v\x00\x00")).unwrap();
+    /// assert_eq!(b.get("k"), Some(&b"v"[..]));
+    /// assert!(matches!(
+    ///     AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k")),
+    ///     Err(ProtocolError::TruncatedBox { .. })
+    /// ));
+    /// ```
+    pub fn decode(wire: Bytes) -> Result<AmpBox, ProtocolError> {
+        let mut it = crate::codec::boxes(&wire);
+        let first = it
+            .next()
+            .unwrap_or(Err(ProtocolError::TruncatedBox { buffered: 0 }))?;
+        if it.offset() != wire.len() {
+            return Err(ProtocolError::TrailingBytes {
+                trailing: wire.len() - it.offset(),
+            });
+        }
+        Ok(first)
+    }
+
+    /// A decoded box: `frame` holds its wire bytes, `spans` (in arrival
+    /// order, emptied by the call) say where each entry is.
+    pub(crate) fn from_frame(frame: Bytes, spans: &mut Vec<Span>) -> AmpBox {
+        let mut sorted = true;
+        for w in spans.windows(2) {
+            if w[0].key(&frame) >= w[1].key(&frame) {
+                sorted = false;
+                break;
+            }
+        }
+        if !sorted {
+            // Stable: among repeated keys the last one wins, as on the wire.
+            spans.sort_by(|a, b| a.key(&frame).cmp(b.key(&frame)));
+            let mut w = 0;
+            for r in 0..spans.len() {
+                if w > 0 && spans[w - 1].key(&frame) == spans[r].key(&frame) {
+                    spans[w - 1] = spans[r];
+                } else {
+                    spans[w] = spans[r];
+                    w += 1;
+                }
+            }
+            spans.truncate(w);
+        }
+        AmpBox {
+            repr: Repr::Wire {
+                index: Index::take(spans),
+                frame,
+                canonical: sorted,
+            },
+        }
+    }
+
+    /// The entries, turned into an ordinary map (for changes).
+    fn owned(&mut self) -> &mut Vec<(Bytes, Bytes)> {
+        if let Repr::Wire { frame, index, .. } = &self.repr {
+            let v = index
+                .as_slice()
+                .iter()
+                .map(|s| {
+                    let at = s.at as usize;
+                    (
+                        frame.slice(at..at + s.klen as usize),
+                        frame.slice(s.value_range()),
+                    )
+                })
+                .collect();
+            self.repr = Repr::Owned(v);
+        }
+        match &mut self.repr {
+            Repr::Owned(v) => v,
+            Repr::Wire { .. } => unreachable!("converted above"),
+        }
     }
 
     fn find(&self, key: &[u8]) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+        match &self.repr {
+            Repr::Wire { frame, index, .. } => {
+                index.as_slice().binary_search_by(|s| s.key(frame).cmp(key))
+            }
+            Repr::Owned(v) => v.binary_search_by(|(k, _)| k.as_ref().cmp(key)),
+        }
     }
 
     /// Set `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: impl IntoBytes, value: impl IntoBytes) {
         let key = key.into_bytes();
         let value = value.into_bytes();
-        match self.find(&key) {
-            Ok(i) => self.entries[i].1 = value,
-            Err(i) => self.entries.insert(i, (key, value)),
+        let at = self.find(&key);
+        let v = self.owned();
+        match at {
+            Ok(i) => v[i].1 = value,
+            Err(i) => v.insert(i, (key, value)),
         }
     }
 
-    /// Append an entry whose key is known to sort after every key already in
-    /// the box (falls back to [`AmpBox::insert`] when it does not).
-    pub fn push_sorted(&mut self, key: Bytes, value: Bytes) {
-        match self.entries.last() {
-            Some((last, _)) if *last >= key => self.insert(key, value),
-            _ => self.entries.push((key, value)),
-        }
+    /// The value of `key`, as a view into the box.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&[u8]> {
+        let i = self.find(key.as_ref()).ok()?;
+        Some(match &self.repr {
+            Repr::Wire { frame, index, .. } => index.as_slice()[i].value(frame),
+            Repr::Owned(v) => &v[i].1,
+        })
     }
 
-    /// The value of `key`.
-    pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&Bytes> {
-        self.find(key.as_ref()).ok().map(|i| &self.entries[i].1)
+    /// The value of `key` as [`Bytes`] sharing the box's memory (no copy).
+    pub fn get_bytes(&self, key: impl AsRef<[u8]>) -> Option<Bytes> {
+        let i = self.find(key.as_ref()).ok()?;
+        Some(match &self.repr {
+            Repr::Wire { frame, index, .. } => frame.slice(index.as_slice()[i].value_range()),
+            Repr::Owned(v) => v[i].1.clone(),
+        })
     }
 
     /// Whether `key` is present.
@@ -128,35 +315,46 @@ impl AmpBox {
 
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: impl AsRef<[u8]>) -> Option<Bytes> {
-        self.find(key.as_ref())
-            .ok()
-            .map(|i| self.entries.remove(i).1)
+        let i = self.find(key.as_ref()).ok()?;
+        Some(self.owned().remove(i).1)
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        match &self.repr {
+            Repr::Wire { index, .. } => index.as_slice().len(),
+            Repr::Owned(v) => v.len(),
+        }
     }
 
     /// Whether the box has no entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// Entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { b: self, i: 0 }
     }
 
     /// Keys in order.
-    pub fn keys(&self) -> impl Iterator<Item = &Bytes> {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &[u8]> {
+        self.iter().map(|(k, _)| k)
+    }
+
+    fn entry(&self, i: usize) -> Option<(&[u8], &[u8])> {
+        match &self.repr {
+            Repr::Wire { frame, index, .. } => {
+                let s = index.as_slice().get(i)?;
+                Some((s.key(frame), s.value(frame)))
+            }
+            Repr::Owned(v) => v.get(i).map(|(k, v)| (k.as_ref(), v.as_ref())),
+        }
     }
 
     /// Exactly how many bytes [`AmpBox::encode`] writes.
     pub fn encoded_len(&self) -> usize {
-        self.entries
-            .iter()
+        self.iter()
             .map(|(k, v)| 4 + k.len() + v.len())
             .sum::<usize>()
             + 2
@@ -164,8 +362,10 @@ impl AmpBox {
 
     /// Check every key and value against AMP's limits.
     pub fn validate(&self) -> Result<(), EncodeError> {
-        for (k, v) in &self.entries {
-            check_entry(k, v)?;
+        if let Repr::Owned(v) = &self.repr {
+            for (k, v) in v {
+                check_entry(k, v)?;
+            }
         }
         Ok(())
     }
@@ -175,88 +375,34 @@ impl AmpBox {
     ///
     /// The box is checked first; on error nothing is written.
     pub fn encode(&self, dst: &mut BytesMut) -> Result<(), EncodeError> {
+        if let Repr::Wire {
+            frame,
+            canonical: true,
+            ..
+        } = &self.repr
+        {
+            dst.extend_from_slice(frame);
+            return Ok(());
+        }
         self.validate()?;
-        self.encode_unchecked(dst);
-        Ok(())
-    }
-
-    /// Like [`AmpBox::encode`] without the limit check: the caller has
-    /// already called [`AmpBox::validate`].
-    pub fn encode_unchecked(&self, dst: &mut BytesMut) {
         dst.reserve(self.encoded_len());
-        for (k, v) in &self.entries {
+        for (k, v) in self.iter() {
             dst.put_u16(k.len() as u16);
             dst.put_slice(k);
             dst.put_u16(v.len() as u16);
             dst.put_slice(v);
         }
         dst.put_u16(0);
-    }
-
-    /// Append the wire form of this box with `extra` entries merged in at
-    /// their sorted places, as if they had been inserted (an `extra` key
-    /// replaces the box's own value for it). `extra` must be sorted by key.
-    ///
-    /// This is how a request is written without copying its arguments into
-    /// a new box: `extra` holds `_ask` and `_command`.
-    ///
-    /// ```
-    /// use amp_wire::AmpBox;
-    /// let mut args = AmpBox::new();
-    /// args.insert("a", "1");
-    /// args.insert("_ask", "ignored");
-    /// let mut merged = bytes::BytesMut::new();
-    /// args.encode_with(&[(b"_ask", b"1"), (b"_command", b"Sum")], &mut merged).unwrap();
-    /// let mut inserted = args.clone();
-    /// inserted.insert("_ask", "1");
-    /// inserted.insert("_command", "Sum");
-    /// assert_eq!(merged, inserted.to_bytes().unwrap());
-    /// ```
-    pub fn encode_with(
-        &self,
-        extra: &[(&[u8], &[u8])],
-        dst: &mut BytesMut,
-    ) -> Result<(), EncodeError> {
-        debug_assert!(extra.windows(2).all(|w| w[0].0 < w[1].0));
-        for (k, v) in extra {
-            check_entry(k, v)?;
-        }
-        self.validate()?;
-        self.encode_with_unchecked(extra, dst);
         Ok(())
     }
 
-    /// [`AmpBox::encode_with`] without the limit checks: the caller knows
-    /// every key and value is within AMP's limits.
-    pub fn encode_with_unchecked(&self, extra: &[(&[u8], &[u8])], dst: &mut BytesMut) {
-        let put = |dst: &mut BytesMut, k: &[u8], v: &[u8]| {
-            dst.put_u16(k.len() as u16);
-            dst.put_slice(k);
-            dst.put_u16(v.len() as u16);
-            dst.put_slice(v);
-        };
-        dst.reserve(
-            self.encoded_len()
-                + extra
-                    .iter()
-                    .map(|(k, v)| 4 + k.len() + v.len())
-                    .sum::<usize>(),
-        );
-        let mut extra = extra.iter().peekable();
-        for (k, v) in &self.entries {
-            let mut replaced = false;
-            while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k.as_ref()) {
-                put(dst, ek, ev);
-                replaced |= *ek == k.as_ref();
-            }
-            if !replaced {
-                put(dst, k, v);
-            }
+    /// Write every entry into `w`: a request or answer carrying this box's
+    /// entries (see [`FieldWriter`]).
+    pub fn write_entries(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        for (k, v) in self.iter() {
+            w.put_raw(k, v)?;
         }
-        for (ek, ev) in extra {
-            put(dst, ek, ev);
-        }
-        dst.put_u16(0);
+        Ok(())
     }
 
     /// The wire form as a new buffer (convenience for tests and tools).
@@ -266,6 +412,28 @@ impl AmpBox {
         Ok(b.freeze())
     }
 }
+
+/// Iterator over the entries of an [`AmpBox`], in key order.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    b: &'a AmpBox,
+    i: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.b.entry(self.i)?;
+        self.i += 1;
+        Some(e)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.b.len() - self.i;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
 
 /// Check one key/value pair against AMP's limits.
 pub(crate) fn check_entry(k: &[u8], v: &[u8]) -> Result<(), EncodeError> {
@@ -284,13 +452,30 @@ pub(crate) fn check_entry(k: &[u8], v: &[u8]) -> Result<(), EncodeError> {
     Ok(())
 }
 
+impl PartialEq for AmpBox {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for AmpBox {}
+
+impl Hash for AmpBox {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.len());
+        for (k, v) in self.iter() {
+            k.hash(state);
+            v.hash(state);
+        }
+    }
+}
+
 impl fmt::Debug for AmpBox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("AmpBox")?;
         f.debug_map()
             .entries(
-                self.entries
-                    .iter()
+                self.iter()
                     .map(|(k, v)| (crate::display_bytes(k), crate::display_bytes(v))),
             )
             .finish()
@@ -310,16 +495,71 @@ impl<K: IntoBytes, V: IntoBytes> FromIterator<(K, V)> for AmpBox {
 impl IntoIterator for AmpBox {
     type Item = (Bytes, Bytes);
     type IntoIter = std::vec::IntoIter<(Bytes, Bytes)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(self.owned()).into_iter()
     }
 }
 
-impl AmpBox {
-    /// Build from entries already sorted by key with no repeats (the decoder
-    /// checks this as it goes).
-    pub(crate) fn from_sorted_unique(entries: Vec<(Bytes, Bytes)>) -> Self {
-        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-        AmpBox { entries }
+impl<'a> IntoIterator for &'a AmpBox {
+    type Item = (&'a [u8], &'a [u8]);
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(pairs: &[(&[u8], &[u8])]) -> Bytes {
+        let mut out = BytesMut::new();
+        for (k, v) in pairs {
+            out.put_u16(k.len() as u16);
+            out.put_slice(k);
+            out.put_u16(v.len() as u16);
+            out.put_slice(v);
+        }
+        out.put_u16(0);
+        out.freeze()
+    }
+
+    #[test]
+    fn decoded_boxes_sort_and_keep_the_last_repeat() {
+        let w = wire(&[(b"b", b"1"), (b"a", b"2"), (b"b", b"3")]);
+        let b = AmpBox::decode(w.clone()).unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.get("b"), Some(&b"3"[..]));
+        assert_eq!(b.keys().collect::<Vec<_>>(), [&b"a"[..], b"b"]);
+        // Not canonical: re-encoding sorts.
+        assert_eq!(b.to_bytes().unwrap(), wire(&[(b"a", b"2"), (b"b", b"3")]));
+    }
+
+    #[test]
+    fn canonical_boxes_reencode_as_their_frame() {
+        let w = wire(&[(b"a", b"1"), (b"b", b"")]);
+        let b = AmpBox::decode(w.clone()).unwrap();
+        assert_eq!(b.to_bytes().unwrap(), w);
+        let mut owned = AmpBox::new();
+        owned.insert("b", "");
+        owned.insert("a", "1");
+        assert_eq!(b, owned);
+    }
+
+    #[test]
+    fn changing_a_decoded_box_keeps_its_entries() {
+        let many: Vec<(Vec<u8>, Vec<u8>)> = (0..20u8).map(|i| (vec![b'k', i], vec![i])).collect();
+        let pairs: Vec<(&[u8], &[u8])> = many.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+        let mut b = AmpBox::decode(wire(&pairs)).unwrap();
+        assert_eq!(b.remove([b'k', 3]), Some(Bytes::from_static(&[3])));
+        b.insert("z", "last");
+        assert_eq!(b.len(), 20);
+        assert_eq!(b.get([b'k', 19]), Some(&[19u8][..]));
+        assert_eq!(b.get_bytes("z").unwrap(), "last");
+    }
+
+    #[test]
+    fn the_index_is_eight_bytes_an_entry() {
+        assert_eq!(std::mem::size_of::<Span>(), 8);
     }
 }

@@ -2,8 +2,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use crate::ambox::AmpBox;
-use crate::error::{ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
+use crate::ambox::{AmpBox, Span};
+use crate::config::{DEFAULT_MAX_BOX_ENTRIES, DEFAULT_MAX_BOX_SIZE};
+use crate::error::{ProtocolError, MAX_KEY_LENGTH};
 
 /// Splits a stream of bytes into boxes.
 ///
@@ -12,27 +13,34 @@ use crate::error::{ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 /// keys and values as slices of that one allocation (no copy). Partial input
 /// is remembered, so a box arriving one byte at a time costs no rescans.
 ///
-/// A key length above 255 is reported as soon as its two length bytes are
-/// buffered.
+/// Limits are checked from the length prefixes alone, before the bytes they
+/// announce are buffered: a key length above 255, a box larger than the
+/// size limit, or more entries than the entry limit is an error as soon as
+/// the prefix that crosses it is seen.
 ///
 /// ```
-/// use amp_wire::BoxDecoder;
+/// use amp_wire::{BoxDecoder, ProtocolError};
 /// use bytes::BytesMut;
 /// let mut dec = BoxDecoder::new();
 /// let mut buf = BytesMut::from(&b"\x00\x01a\x00\x011\x00\x00\x00"[..]);
 /// let b = dec.decode(&mut buf).unwrap().unwrap();
-/// assert_eq!(b.get("a").unwrap().as_ref(), b"1");
+/// assert_eq!(b.get("a"), Some(&b"1"[..]));
 /// assert_eq!(dec.decode(&mut buf).unwrap(), None); // one stray byte left
 /// assert_eq!(&buf[..], b"\x00");
+///
+/// // A value announced past the box size limit is refused before it arrives.
+/// let mut small = BoxDecoder::with_limits(64, 16);
+/// let mut buf = BytesMut::from(&b"\x00\x01a\x01\x00"[..]);
+/// assert_eq!(small.decode(&mut buf), Err(ProtocolError::BoxTooLarge { limit: 64 }));
 /// ```
 #[derive(Debug)]
 pub struct BoxDecoder {
     /// Offset in the buffer of the next length prefix to read.
     pos: usize,
-    /// (key start, key end, value start, value end) of the entries seen so
-    /// far in the current box.
-    spans: Vec<(usize, usize, usize, usize)>,
-    max_value: usize,
+    /// The entries seen so far in the current box.
+    spans: Vec<Span>,
+    max_box: usize,
+    max_entries: usize,
 }
 
 impl Default for BoxDecoder {
@@ -42,18 +50,25 @@ impl Default for BoxDecoder {
 }
 
 impl BoxDecoder {
-    /// A decoder enforcing AMP's limits (keys 1..=255, values up to 65535).
+    /// A decoder with the default limits (those of
+    /// [`Config::default`](crate::Config)).
     pub fn new() -> Self {
+        Self::with_limits(DEFAULT_MAX_BOX_SIZE, DEFAULT_MAX_BOX_ENTRIES)
+    }
+
+    /// A decoder accepting boxes of at most `max_box_size` bytes on the
+    /// wire (terminator included) and `max_entries` entries.
+    pub fn with_limits(max_box_size: usize, max_entries: usize) -> Self {
         BoxDecoder {
             pos: 0,
             spans: Vec::new(),
-            max_value: MAX_VALUE_LENGTH,
+            max_box: max_box_size.min(u32::MAX as usize),
+            max_entries,
         }
     }
 
-    /// Whether part of a box is buffered (at end of stream this means the
-    /// box was truncated).
-    pub fn is_mid_box(&self, buf: &BytesMut) -> bool {
+    /// Whether part of a box has been parsed (its first bytes arrived).
+    pub fn in_box(&self, buf: &BytesMut) -> bool {
         !buf.is_empty()
     }
 
@@ -68,7 +83,7 @@ impl BoxDecoder {
     ///
     /// Returns `Ok(None)` when more bytes are needed. On `Ok(Some(_))` the
     /// box's bytes have been removed from `buf`. An error means the stream is
-    /// not AMP; the connection should be dropped.
+    /// not AMP (or breaks a limit); the connection should be dropped.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<AmpBox>, ProtocolError> {
         loop {
             let pos = self.pos;
@@ -77,99 +92,135 @@ impl BoxDecoder {
             }
             let klen = u16::from_be_bytes([buf[pos], buf[pos + 1]]) as usize;
             if klen == 0 {
-                let total = pos + 2;
-                let frame = buf.split_to(total).freeze();
-                let b = self.finish(&frame);
-                return Ok(Some(b));
+                let frame = buf.split_to(pos + 2).freeze();
+                self.pos = 0;
+                return Ok(Some(AmpBox::from_frame(frame, &mut self.spans)));
             }
             if klen > MAX_KEY_LENGTH {
                 return Err(ProtocolError::KeyTooLong { len: klen });
             }
+            if self.spans.len() >= self.max_entries {
+                return Err(ProtocolError::TooManyEntries {
+                    limit: self.max_entries,
+                });
+            }
+            // Key, value length, an empty value and the terminator at least.
             let vlen_at = pos + 2 + klen;
+            if vlen_at + 4 > self.max_box {
+                return Err(ProtocolError::BoxTooLarge {
+                    limit: self.max_box,
+                });
+            }
             if buf.len() < vlen_at + 2 {
                 return Ok(None);
             }
             let vlen = u16::from_be_bytes([buf[vlen_at], buf[vlen_at + 1]]) as usize;
-            if vlen > self.max_value {
-                return Err(ProtocolError::ValueTooLong {
-                    len: vlen,
-                    max: self.max_value,
+            let vend = vlen_at + 2 + vlen;
+            if vend + 2 > self.max_box {
+                return Err(ProtocolError::BoxTooLarge {
+                    limit: self.max_box,
                 });
             }
-            let vstart = vlen_at + 2;
-            let vend = vstart + vlen;
             if buf.len() < vend {
-                // Make room for the rest of this box in one go.
+                // Make room for the rest of this value in one go.
                 buf.reserve(vend + 2 - buf.len());
                 return Ok(None);
             }
-            self.spans.push((pos + 2, vlen_at, vstart, vend));
+            self.spans.push(Span::new(pos + 2, klen, vlen));
             self.pos = vend;
-        }
-    }
-
-    fn finish(&mut self, frame: &Bytes) -> AmpBox {
-        self.pos = 0;
-        let mut entries = Vec::with_capacity(self.spans.len());
-        let mut sorted = true;
-        for &(ks, ke, vs, ve) in &self.spans {
-            let k = frame.slice(ks..ke);
-            if let Some((prev, _)) = entries.last() {
-                if *prev >= k {
-                    sorted = false;
-                }
-            }
-            entries.push((k, frame.slice(vs..ve)));
-        }
-        self.spans.clear();
-        if sorted {
-            AmpBox::from_sorted_unique(entries)
-        } else {
-            AmpBox::from_entries(entries)
         }
     }
 }
 
-/// Decode a buffer holding a whole number of boxes (as an `AmpList` value
-/// does), without copying: every key and value is a slice of `data`.
-/// Trailing bytes that do not form a complete box are an error.
+/// The boxes of a buffer holding a whole number of boxes (as an `AmpList`
+/// value does), decoded one at a time without copying: every key and value
+/// is a slice of `data`. A trailing partial box is an error (the last item).
+///
+/// ```
+/// let data = bytes::Bytes::from_static(b"\x00\x01k\x00\x01v\x00\x00\x00\x00");
+/// let boxes: Vec<_> = amp_wire::boxes(&data).collect::<Result<_, _>>().unwrap();
+/// assert_eq!(boxes.len(), 2);
+/// assert!(boxes[1].is_empty());
+/// ```
+pub fn boxes(data: &Bytes) -> Boxes<'_> {
+    Boxes {
+        data,
+        pos: 0,
+        spans: Vec::new(),
+        failed: false,
+    }
+}
+
+/// Iterator returned by [`boxes`].
+#[derive(Debug)]
+pub struct Boxes<'a> {
+    data: &'a Bytes,
+    pos: usize,
+    spans: Vec<Span>,
+    failed: bool,
+}
+
+impl Boxes<'_> {
+    /// Offset of the first byte not yet decoded.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+}
+
+impl Iterator for Boxes<'_> {
+    type Item = Result<AmpBox, ProtocolError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = self.data;
+        if self.failed || self.pos >= data.len() {
+            return None;
+        }
+        let start = self.pos;
+        let mut pos = start;
+        let truncated = |failed: &mut bool| {
+            *failed = true;
+            Some(Err(ProtocolError::TruncatedBox {
+                buffered: data.len() - start,
+            }))
+        };
+        loop {
+            if data.len() < pos + 2 {
+                return truncated(&mut self.failed);
+            }
+            let klen = u16::from_be_bytes([data[pos], data[pos + 1]]) as usize;
+            if klen == 0 {
+                self.pos = pos + 2;
+                let frame = data.slice(start..self.pos);
+                return Some(Ok(AmpBox::from_frame(frame, &mut self.spans)));
+            }
+            if klen > MAX_KEY_LENGTH {
+                self.failed = true;
+                return Some(Err(ProtocolError::KeyTooLong { len: klen }));
+            }
+            let vlen_at = pos + 2 + klen;
+            if data.len() < vlen_at + 2 {
+                return truncated(&mut self.failed);
+            }
+            let vlen = u16::from_be_bytes([data[vlen_at], data[vlen_at + 1]]) as usize;
+            let vend = vlen_at + 2 + vlen;
+            if data.len() < vend {
+                return truncated(&mut self.failed);
+            }
+            if vend - start > u32::MAX as usize - 2 {
+                self.failed = true;
+                return Some(Err(ProtocolError::BoxTooLarge {
+                    limit: u32::MAX as usize,
+                }));
+            }
+            self.spans.push(Span::new(pos + 2 - start, klen, vlen));
+            pos = vend;
+        }
+    }
+}
+
+/// Decode a buffer holding a whole number of boxes into a vector (see
+/// [`boxes`] to decode them one at a time). Trailing bytes that do not form
+/// a complete box are an error.
 pub fn decode_all(data: &Bytes) -> Result<Vec<AmpBox>, ProtocolError> {
-    let mut out = Vec::new();
-    let mut entries = Vec::new();
-    let mut pos = 0usize;
-    let truncated = |pos: usize| ProtocolError::TruncatedBox {
-        buffered: data.len() - pos,
-    };
-    let mut box_start = 0usize;
-    while pos < data.len() {
-        if data.len() < pos + 2 {
-            return Err(truncated(box_start));
-        }
-        let klen = u16::from_be_bytes([data[pos], data[pos + 1]]) as usize;
-        pos += 2;
-        if klen == 0 {
-            out.push(AmpBox::from_entries(std::mem::take(&mut entries)));
-            box_start = pos;
-            continue;
-        }
-        if klen > MAX_KEY_LENGTH {
-            return Err(ProtocolError::KeyTooLong { len: klen });
-        }
-        if data.len() < pos + klen + 2 {
-            return Err(truncated(box_start));
-        }
-        let key = data.slice(pos..pos + klen);
-        pos += klen;
-        let vlen = u16::from_be_bytes([data[pos], data[pos + 1]]) as usize;
-        pos += 2;
-        if data.len() < pos + vlen {
-            return Err(truncated(box_start));
-        }
-        entries.push((key, data.slice(pos..pos + vlen)));
-        pos += vlen;
-    }
-    if !entries.is_empty() {
-        return Err(truncated(box_start));
-    }
-    Ok(out)
+    boxes(data).collect()
 }

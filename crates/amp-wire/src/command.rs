@@ -2,8 +2,11 @@
 
 use std::fmt;
 
+use bytes::BytesMut;
+
 use crate::ambox::AmpBox;
 use crate::error::{DecodeError, EncodeError};
+use crate::fields::FieldWriter;
 use crate::types::Context;
 
 /// A set of named, typed AMP values: a command's arguments, a response, or
@@ -12,18 +15,24 @@ pub trait Record: Sized {
     /// Wire names of the fields, in the order they are written.
     const FIELDS: &'static [&'static str];
 
-    /// Write every present field into `b`.
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError>;
+    /// Write every present field into `w` (in key order, ideally: the
+    /// derive does).
+    fn write_fields(
+        &self,
+        w: &mut FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError>;
 
     /// Read the fields from `b`. Keys the record does not know are ignored.
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError>;
 
     /// The record as a new box (no descriptor channel).
     fn to_box(&self) -> Result<AmpBox, EncodeError> {
-        let mut b = AmpBox::with_capacity(Self::FIELDS.len() + 2);
-        self.write_fields(&mut b, &mut Context::none())?;
-        b.validate()?;
-        Ok(b)
+        let mut out = BytesMut::new();
+        let mut w = FieldWriter::new(&mut out, &[]);
+        self.write_fields(&mut w, &mut Context::none())?;
+        w.finish()?;
+        AmpBox::decode(out.freeze()).map_err(|e| EncodeError::invalid(e.to_string()))
     }
 
     /// Parse a box (no descriptor channel).
@@ -35,7 +44,11 @@ pub trait Record: Sized {
 /// The empty record: a command with no arguments or an empty response.
 impl Record for () {
     const FIELDS: &'static [&'static str] = &[];
-    fn write_fields(&self, _: &mut AmpBox, _: &mut Context<'_>) -> Result<(), EncodeError> {
+    fn write_fields(
+        &self,
+        _: &mut FieldWriter<'_>,
+        _: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
         Ok(())
     }
     fn read_fields(_: &AmpBox, _: &mut Context<'_>) -> Result<Self, DecodeError> {

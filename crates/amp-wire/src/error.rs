@@ -82,6 +82,15 @@ pub enum DecodeError {
         /// What is wrong.
         reason: String,
     },
+    /// `ListOf`/`AmpList` values are nested deeper than the connection
+    /// allows ([`Config::max_nesting`](crate::Config::max_nesting)).
+    #[error("AMP argument {key:?} nests lists deeper than {limit} levels")]
+    TooDeep {
+        /// The top-level key being decoded (empty when unknown).
+        key: Bytes,
+        /// The nesting limit in force.
+        limit: usize,
+    },
 }
 
 impl DecodeError {
@@ -103,7 +112,11 @@ impl DecodeError {
     /// Attach the key being decoded, if none is recorded yet.
     pub fn with_key(mut self, name: &'static str) -> Self {
         match &mut self {
-            DecodeError::Invalid { key, .. } | DecodeError::Missing { key } if key.is_empty() => {
+            DecodeError::Invalid { key, .. }
+            | DecodeError::Missing { key }
+            | DecodeError::TooDeep { key, .. }
+                if key.is_empty() =>
+            {
                 *key = Bytes::from_static(name.as_bytes());
             }
             _ => {}
@@ -124,14 +137,6 @@ pub enum ProtocolError {
         /// The announced length.
         len: usize,
     },
-    /// The peer announced a value longer than this side accepts.
-    #[error("peer sent an AMP value length of {len} (at most {max} accepted)")]
-    ValueTooLong {
-        /// The announced length.
-        len: usize,
-        /// The limit in force.
-        max: usize,
-    },
     /// The stream ended in the middle of a box.
     #[error("connection closed in the middle of an AMP box ({buffered} bytes unparsed)")]
     TruncatedBox {
@@ -150,6 +155,27 @@ pub enum ProtocolError {
     UnknownTag {
         /// The tag.
         tag: Bytes,
+    },
+    /// A box grew past the size this side accepts
+    /// ([`Config::max_box_size`](crate::Config::max_box_size)); detected
+    /// from the length prefixes, before the excess is buffered.
+    #[error("peer sent an AMP box of more than {limit} bytes")]
+    BoxTooLarge {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A box carried more entries than this side accepts
+    /// ([`Config::max_box_entries`](crate::Config::max_box_entries)).
+    #[error("peer sent an AMP box with more than {limit} entries")]
+    TooManyEntries {
+        /// The limit in force.
+        limit: usize,
+    },
+    /// Bytes follow the one box a value or buffer should hold.
+    #[error("{trailing} bytes after the end of an AMP box")]
+    TrailingBytes {
+        /// How many bytes follow the box.
+        trailing: usize,
     },
     /// An `_error` box lacked `_error_code`.
     #[error("peer sent an AMP error box without _error_code (tag {tag:?})")]

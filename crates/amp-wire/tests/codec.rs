@@ -1,7 +1,8 @@
 //! The box codec: encode/decode round trips, arbitrary stream splits,
 //! malformed input and encode errors.
 
-use amp_wire::types::{record_decode_items, Argument, Context};
+use amp_wire::__private::record_decode_items;
+use amp_wire::types::{Argument, Context};
 use amp_wire::{
     decode_all, AmpBox, BoxDecoder, DecodeError, EncodeError, ProtocolError, Record,
     MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
@@ -108,7 +109,7 @@ fn unsorted_and_repeated_keys() {
     let (boxes, _) = decode_chunks([&raw[..]]);
     let b = &boxes[0];
     assert_eq!(b.len(), 2);
-    assert_eq!(b.get("a").unwrap().as_ref(), b"3");
+    assert_eq!(b.get("a").unwrap(), b"3");
     assert_eq!(
         b.keys().map(|k| k.to_vec()).collect::<Vec<_>>(),
         vec![b"a".to_vec(), b"b".to_vec()]
@@ -124,7 +125,7 @@ fn truncated_boxes_wait_then_fail() {
         let mut dec = BoxDecoder::new();
         let mut buf = BytesMut::from(&stream[..cut]);
         assert_eq!(dec.decode(&mut buf).unwrap(), None, "cut {cut}");
-        assert!(dec.is_mid_box(&buf));
+        assert!(dec.in_box(&buf));
         // The same bytes as a complete value are a truncated box.
         assert!(matches!(
             decode_all(&Bytes::copy_from_slice(&stream[..cut])),
@@ -238,25 +239,29 @@ struct One {
 
 impl Record for One {
     const FIELDS: &'static [&'static str] = &["a"];
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        amp_wire::types::put_arg(b, "a", &self.a, &mut BytesMut::new(), cx)
+    fn write_fields(
+        &self,
+        w: &mut amp_wire::FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put("a", &self.a, cx)
     }
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
         Ok(One {
-            a: amp_wire::types::get_arg(b, "a", cx)?,
+            a: amp_wire::__private::get_arg(b, "a", cx)?,
         })
     }
 }
 
 impl Argument for One {
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        amp_wire::types::record_encode(self, out, cx)
+        amp_wire::__private::record_encode(self, out, cx)
     }
     fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
-        amp_wire::types::record_decode(raw, cx)
+        amp_wire::__private::record_decode(raw, cx)
     }
     fn encode_item(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        amp_wire::types::record_encode(self, out, cx)
+        amp_wire::__private::record_encode(self, out, cx)
     }
     fn decode_items(raw: Bytes, cx: &mut Context<'_>) -> Result<Vec<Self>, DecodeError> {
         record_decode_items(raw, cx)

@@ -10,10 +10,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use amp_wire::types::{get_arg, put_arg, record_decode, record_decode_items, record_encode};
+use amp_wire::__private::{get_arg, record_decode, record_decode_items, record_encode};
 use amp_wire::{
     decode_all, from_value, to_value, AmpBox, Argument, Context, Decimal, DecodeError, EncodeError,
-    Record,
+    FieldWriter, Record,
 };
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -183,10 +183,13 @@ struct Item {
 
 impl Record for Item {
     const FIELDS: &'static [&'static str] = &["a", "b"];
-    fn write_fields(&self, b: &mut AmpBox, cx: &mut Context<'_>) -> Result<(), EncodeError> {
-        let mut scratch = BytesMut::new();
-        put_arg(b, "a", &self.a, &mut scratch, cx)?;
-        put_arg(b, "b", &self.b, &mut scratch, cx)
+    fn write_fields(
+        &self,
+        w: &mut FieldWriter<'_>,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put("a", &self.a, cx)?;
+        w.put("b", &self.b, cx)
     }
     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
         Ok(Item {

@@ -2,10 +2,9 @@
 
 use std::path::PathBuf;
 
-use amp_wire::types::{
-    format_python_float, get_arg, parse_python_float, put_arg, Argument, Context,
-};
-use amp_wire::{from_value, to_value, AmpBox, Decimal, DecodeError, EncodeError};
+use amp_wire::__private::get_arg;
+use amp_wire::types::{format_python_float, parse_python_float, Argument, Context};
+use amp_wire::{from_value, to_value, AmpBox, Decimal, DecodeError, EncodeError, FieldWriter};
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Timelike, Utc};
 use num_bigint::{BigInt, BigUint};
@@ -497,13 +496,15 @@ fn list_errors() {
 
 #[test]
 fn options() {
-    let mut b = AmpBox::new();
-    let mut scratch = BytesMut::new();
     let mut cx = Context::none();
-    put_arg(&mut b, "absent", &None::<i32>, &mut scratch, &mut cx).unwrap();
-    put_arg(&mut b, "present", &Some(5i32), &mut scratch, &mut cx).unwrap();
+    let mut out = BytesMut::new();
+    let mut w = FieldWriter::new(&mut out, &[]);
+    w.put("absent", &None::<i32>, &mut cx).unwrap();
+    w.put("present", &Some(5i32), &mut cx).unwrap();
+    w.finish().unwrap();
+    let b = AmpBox::decode(out.freeze()).unwrap();
     assert!(!b.contains_key("absent"));
-    assert_eq!(b.get("present").unwrap().as_ref(), b"5");
+    assert_eq!(b.get("present").unwrap(), b"5");
     assert_eq!(get_arg::<Option<i32>>(&b, "absent", &mut cx).unwrap(), None);
     assert_eq!(
         get_arg::<Option<i32>>(&b, "present", &mut cx).unwrap(),
@@ -689,19 +690,19 @@ proptest! {
 
 #[test]
 fn failed_encode_leaves_no_partial_bytes_behind() {
-    use amp_wire::types::put_arg;
-    use amp_wire::{AmpBox, Context};
-    let mut scratch = bytes::BytesMut::new();
-    let mut b = AmpBox::new();
     let too_big = vec!["ok".to_owned(), "x".repeat(70_000)];
-    let err = put_arg(&mut b, "a", &too_big, &mut scratch, &mut Context::none()).unwrap_err();
+    let mut out = BytesMut::new();
+    let mut w = FieldWriter::new(&mut out, &[]);
+    let err = w.put("a", &too_big, &mut Context::none()).unwrap_err();
     assert!(
         matches!(err, amp_wire::EncodeError::ValueTooLong { .. }),
         "{err:?}"
     );
-    // The same scratch buffer still encodes the next value correctly.
-    put_arg(&mut b, "b", &7i32, &mut scratch, &mut Context::none()).unwrap();
-    assert_eq!(b.get("b").unwrap().as_ref(), b"7");
+    // The same writer still encodes the next value correctly.
+    w.put("b", &7i32, &mut Context::none()).unwrap();
+    w.finish().unwrap();
+    let b = AmpBox::decode(out.freeze()).unwrap();
+    assert_eq!(b.get("b").unwrap(), b"7");
     assert!(!b.contains_key("a"));
     // And a list whose element fails leaves the output untouched.
     let mut out = bytes::BytesMut::from(&b"keep"[..]);

@@ -99,5 +99,24 @@ async fn main() -> std::io::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on {}", listener.local_addr()?);
-    amp::serve(listener, router).await
+    // Ctrl-C (or SIGTERM): stop accepting, let calls in flight finish.
+    let report = amp::Server::new(router)
+        .grace_period(std::time::Duration::from_secs(5))
+        .serve_until(listener, stop_signal())
+        .await;
+    eprintln!(
+        "math_server: shut down ({} connections open, {} cut)",
+        report.open, report.cut
+    );
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

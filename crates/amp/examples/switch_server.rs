@@ -72,6 +72,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
     let listener = tokio::net::TcpListener::bind(&args.addr).await?;
     println!("listening on {}", listener.local_addr()?);
-    amp::serve(listener, router).await?;
+    // Ctrl-C: stop accepting and let AMP calls in flight finish; echo
+    // connections (switched) are cut when the grace period ends.
+    let report = amp::Server::new(router)
+        .grace_period(std::time::Duration::from_secs(5))
+        .serve_until(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    eprintln!(
+        "switch_server: shut down ({} connections open, {} cut)",
+        report.open, report.cut
+    );
     Ok(())
 }

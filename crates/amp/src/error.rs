@@ -1,96 +1,10 @@
-//! Errors seen by callers and by the connection.
+//! Errors seen by callers, and sent by raw responders.
 
 use bytes::Bytes;
 use std::fmt;
-use std::io;
-use std::sync::Arc;
 
-use amp_wire::{DecodeError, EncodeError, ErrorTable, ProtocolError};
-
-/// Why a connection ended. Every call outstanding at that moment, and every
-/// later call, fails with [`CallError::ConnectionLost`] carrying this.
-#[derive(Debug, Clone, thiserror::Error)]
-#[non_exhaustive]
-pub enum Disconnect {
-    /// The peer closed the connection.
-    #[error("connection closed by the peer")]
-    PeerClosed,
-    /// This side closed it ([`Connection::close`](crate::Connection::close),
-    /// or every handle dropped on a connection with nothing to serve).
-    #[error("connection closed locally")]
-    LocalClose,
-    /// Reading or writing failed.
-    #[error("I/O error: {0}")]
-    Io(Arc<io::Error>),
-    /// The peer broke the protocol (malformed box, unknown tag, ...).
-    #[error("AMP protocol violation by the peer: {0}")]
-    Protocol(#[from] ProtocolError),
-    /// A responder here failed with a fatal error: the error box was sent,
-    /// then the connection closed (Twisted's `fatalErrors`).
-    #[error("connection closed after sending fatal error {code}: {description}")]
-    FatalError {
-        /// The error code sent.
-        code: String,
-        /// Its description.
-        description: String,
-    },
-    /// A responder here failed in an undeclared way (undecodable arguments,
-    /// a panic, a response that could not be encoded): `UNKNOWN` was sent,
-    /// then the connection closed, as Twisted does.
-    #[error("connection closed after an unknown error in responder {command}: {reason}")]
-    UnknownError {
-        /// The command being answered.
-        command: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// A request that wanted no answer failed here (any error, or no
-    /// responder): Twisted closes the connection in that case, and so do we.
-    #[error("connection closed: no-answer request {command} failed: {reason}")]
-    NoAnswerFailed {
-        /// The command.
-        command: String,
-        /// What went wrong.
-        reason: String,
-    },
-    /// The connection switched to another protocol
-    /// ([`Connection::switch`](crate::Connection::switch) or a
-    /// [`Router::route_switch`](crate::Router::route_switch) responder): AMP
-    /// is over on it for good. Calls still outstanding at the switch fail
-    /// with this.
-    #[error("the connection switched to another protocol; AMP is over on it")]
-    Switched,
-    /// The TLS handshake after StartTLS failed (for example the peer's
-    /// certificate did not verify). Nothing of the connection is left open.
-    #[error("{0}")]
-    Tls(crate::tls::TlsError),
-    /// While a switch or StartTLS of ours awaited its answer, the peer kept
-    /// sending requests and their answers (held back until the answer) grew
-    /// past the limit (16 × [`Config::write_high_water`](crate::Config),
-    /// at least 1 MiB): the connection was closed rather than buffer
-    /// without bound.
-    #[error(
-        "{held} bytes of answers held back while waiting for a switch or StartTLS answer: too many"
-    )]
-    HeldTooMuch {
-        /// Bytes held when the limit was passed.
-        held: usize,
-    },
-    /// The peer sent bytes after the StartTLS box and before the TLS
-    /// handshake: plaintext must never be taken as TLS data (the STARTTLS
-    /// injection attack), so the connection was closed.
-    #[error("the peer sent {buffered} plaintext bytes between StartTLS and the TLS handshake")]
-    PlaintextBeforeTls {
-        /// How many bytes were waiting.
-        buffered: usize,
-    },
-}
-
-impl From<io::Error> for Disconnect {
-    fn from(e: io::Error) -> Self {
-        Disconnect::Io(Arc::new(e))
-    }
-}
+use amp_wire::session::keys;
+use amp_wire::{DecodeError, Disconnect, EncodeError, ErrorTable};
 
 /// Why a call failed. `E` is the command's declared error table.
 #[derive(Debug)]
@@ -124,6 +38,7 @@ pub enum CallError<E> {
     /// (Twisted's `OnlyOneTLS`). Nothing was sent.
     OnlyOneTls,
     /// The local TLS options could not be used. Nothing was sent.
+    #[cfg(feature = "tls")]
     Tls(crate::tls::TlsError),
 }
 
@@ -137,14 +52,15 @@ impl<E: ErrorTable> fmt::Display for CallError<E> {
                 "unknown remote error {}: {description}",
                 amp_wire::display_bytes(code)
             ),
-            CallError::ConnectionLost(d) => write!(f, "connection lost: {d}"),
-            CallError::Encode(e) => write!(f, "arguments could not be encoded: {e}"),
-            CallError::BadResponse(e) => write!(f, "answer could not be decoded: {e}"),
+            CallError::ConnectionLost(_) => f.write_str("connection lost"),
+            CallError::Encode(_) => f.write_str("arguments could not be encoded"),
+            CallError::BadResponse(_) => f.write_str("answer could not be decoded"),
             CallError::ProtocolSwitched => f.write_str(
                 "the connection has switched (or is switching) to another protocol: no AMP traffic allowed",
             ),
             CallError::OnlyOneTls => f.write_str("TLS was already started on this connection"),
-            CallError::Tls(e) => write!(f, "TLS options: {e}"),
+            #[cfg(feature = "tls")]
+            CallError::Tls(_) => f.write_str("the TLS options could not be used"),
         }
     }
 }
@@ -155,6 +71,7 @@ impl<E: ErrorTable> std::error::Error for CallError<E> {
             CallError::ConnectionLost(d) => Some(d),
             CallError::Encode(e) => Some(e),
             CallError::BadResponse(e) => Some(e),
+            #[cfg(feature = "tls")]
             CallError::Tls(e) => Some(e),
             _ => None,
         }
@@ -171,7 +88,7 @@ impl<E: ErrorTable> CallError<E> {
     /// Map a received error box onto the command's error table (Twisted's
     /// `_errorReceived` + `_massageError`).
     pub fn from_wire(code: Bytes, description: String) -> Self {
-        if code.as_ref() == amp_wire::dispatch::UNHANDLED.as_bytes() {
+        if code.as_ref() == keys::UNHANDLED.as_bytes() {
             return CallError::Unhandled { description };
         }
         match E::from_wire(&code, &description) {
@@ -206,6 +123,7 @@ impl<E: ErrorTable> CallError<E> {
             CallError::BadResponse(e) => CallError::BadResponse(e),
             CallError::ProtocolSwitched => CallError::ProtocolSwitched,
             CallError::OnlyOneTls => CallError::OnlyOneTls,
+            #[cfg(feature = "tls")]
             CallError::Tls(e) => CallError::Tls(e),
         }
     }
@@ -243,16 +161,16 @@ impl RawError {
     /// `UNHANDLED` for command `name`, exactly as Twisted words it.
     pub fn unhandled(name: &[u8]) -> Self {
         RawError::new(
-            Bytes::from_static(amp_wire::dispatch::UNHANDLED.as_bytes()),
-            amp_wire::dispatch::unhandled_description(name),
+            Bytes::from_static(keys::UNHANDLED.as_bytes()),
+            amp_wire::unhandled_description(name),
         )
     }
 
     /// `UNKNOWN` (fatal), as sent for any undeclared failure.
     pub fn unknown() -> Self {
         RawError::fatal(
-            Bytes::from_static(amp_wire::dispatch::UNKNOWN.as_bytes()),
-            amp_wire::dispatch::UNKNOWN_DESCRIPTION,
+            Bytes::from_static(keys::UNKNOWN.as_bytes()),
+            keys::UNKNOWN_DESCRIPTION,
         )
     }
 

@@ -143,32 +143,42 @@
 
 mod connection;
 mod error;
+#[cfg(feature = "unix")]
 mod fd;
+mod panics;
+#[cfg(feature = "unix")]
 pub mod pipes;
 mod router;
+mod serve;
+#[cfg(feature = "tls")]
 mod starttls;
 mod switch;
+#[cfg(feature = "tls")]
 pub mod tls;
 
-pub use connection::{serve, serve_unix, serve_with, Config, Connection, Driver};
-pub use error::{CallError, Disconnect, RawError};
+pub use connection::{Connection, Driver};
+pub use error::{CallError, RawError};
+#[cfg(feature = "unix")]
 pub use fd::UnixFdStream;
 pub use router::{Ctx, Router};
+pub use serve::{serve, serve_with, Listener, Server, ShutdownReport};
+#[cfg(feature = "unix")]
+pub use serve::{serve_unix, serve_unix_with};
+#[cfg(feature = "tls")]
 pub use starttls::StartTlsError;
 pub use switch::{Io, SwitchTo, Switched};
 
 pub use amp_derive::{AmpError, Command, Record};
+pub use amp_wire::session::{self, Phase};
 pub use amp_wire::{
-    decode_all, dispatch, display_bytes, from_value, to_value, types, AmpBox, Argument, BoxDecoder,
-    Command, Context, Decimal, DecodeError, Descriptor, Descriptors, EncodeError, ErrorTable,
-    NoError, ProtocolError, Record, MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
+    boxes, decode_all, display_bytes, from_value, to_value, types, AmpBox, Argument, BoxDecoder,
+    Command, Config, ConfigBuilder, ConfigError, Context, Decimal, DecodeError, Descriptor,
+    Descriptors, Disconnect, EncodeError, ErrorTable, FieldWriter, NoError, ProtocolError, Record,
+    Timeout, MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
 };
 
 /// Support for derived code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use amp_wire::types::{
-        get_arg, put_arg, record_decode, record_decode_items, record_encode,
-    };
-    pub use bytes::{Bytes, BytesMut};
+    pub use amp_wire::__private::*;
 }

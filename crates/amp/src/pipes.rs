@@ -78,7 +78,7 @@ use tokio::net::{TcpStream, UnixStream};
 ///
 /// let router = Router::new().route_raw("Echo", |req: AmpBox, _| async move {
 ///     let mut answer = AmpBox::new();
-///     answer.insert("value", req.get("value").cloned().unwrap_or_default());
+///     answer.insert("value", req.get_bytes("value").unwrap_or_default());
 ///     Ok(answer)
 /// });
 /// Connection::spawn(a, router);
@@ -87,7 +87,7 @@ use tokio::net::{TcpStream, UnixStream};
 /// let mut args = AmpBox::new();
 /// args.insert("value", "through two pipes");
 /// let answer = client.call_raw("Echo", args).await.unwrap();
-/// assert_eq!(answer.get("value").unwrap().as_ref(), b"through two pipes");
+/// assert_eq!(answer.get("value").unwrap(), b"through two pipes");
 /// # Ok(())
 /// # }
 /// ```
@@ -594,7 +594,7 @@ mod tests {
         let (a, b) = connected();
         let router = Router::new().route_raw("Echo", |req: AmpBox, _| async move {
             let mut answer = AmpBox::new();
-            answer.insert("value", req.get("value").cloned().unwrap_or_default());
+            answer.insert("value", req.get_bytes("value").unwrap_or_default());
             Ok(answer)
         });
         let server = Connection::spawn(a, router);
@@ -604,7 +604,7 @@ mod tests {
             args.insert("value", format!("hello {i}"));
             let answer = client.call_raw("Echo", args).await.unwrap();
             assert_eq!(
-                answer.get("value").unwrap().as_ref(),
+                answer.get("value").unwrap(),
                 format!("hello {i}").as_bytes()
             );
         }

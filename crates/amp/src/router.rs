@@ -5,30 +5,17 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use std::collections::HashMap;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use tracing::Instrument;
 
 use amp_wire::{AmpBox, Command, Record};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, Dispatch, Responding};
 use crate::error::RawError;
+use crate::panics;
 use crate::switch::SwitchTo;
+#[cfg(feature = "tls")]
 use crate::tls::TlsOptions;
-
-/// What a responder produced, ready for the connection to write.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// The response fields (without `_answer`).
-    Answer(AmpBox),
-    /// A declared (or raw) error.
-    Error(RawError),
-    /// An undeclared failure: `UNKNOWN` is sent and the connection closes.
-    Unknown(String),
-    /// A switch responder accepted: answer, then hand the stream over.
-    Switch(SwitchTo),
-    /// The StartTLS responder accepted: answer in clear, then TLS as server.
-    StartTls(Arc<rustls::ServerConfig>),
-}
 
 /// Per-request context handed to every responder.
 ///
@@ -48,24 +35,35 @@ impl<S> Ctx<S> {
     }
 }
 
-type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>, Responding) -> BoxFuture<'static, ()> + Send + Sync>;
 
-/// A responder and whether the connection must stop reading AMP while it
-/// runs (switch and StartTLS: the bytes after the request may not be AMP).
+/// What a route negotiates (the connection stops reading AMP while a
+/// switch or StartTLS responder decides).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Plain,
+    Switch,
+    #[cfg(feature = "tls")]
+    StartTls,
+}
+
 struct Route<S> {
     handler: Handler<S>,
-    pauses: bool,
+    kind: Kind,
 }
 
 impl<S> Clone for Route<S> {
     fn clone(&self) -> Self {
         Route {
             handler: self.handler.clone(),
-            pauses: self.pauses,
+            kind: self.kind,
         }
     }
 }
-type Fallback<S> = Arc<dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Outcome> + Send + Sync>;
+
+type Fallback<S> = Arc<
+    dyn Fn(Bytes, AmpBox, Ctx<S>) -> BoxFuture<'static, Result<AmpBox, RawError>> + Send + Sync,
+>;
 
 /// Maps command names to responders. Cheap to clone; one router usually
 /// serves every connection of a server.
@@ -158,40 +156,30 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<C::Response, C::Error>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>| {
+        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
             let f = f.clone();
+            let span = resp.span();
             async move {
-                let peer = ctx.peer.clone();
-                let cmd = match peer.with_context(|cx| C::read_fields(&args, cx)) {
+                let cmd = match resp.decode::<C>(&args) {
                     Ok(c) => c,
-                    Err(e) => return Outcome::Unknown(format!("bad arguments: {e}")),
+                    Err(e) => return resp.unknown(format!("bad arguments: {e}")),
                 };
-                match AssertUnwindSafe(f(cmd, ctx)).catch_unwind().await {
-                    Ok(Ok(resp)) => {
-                        let mut b = AmpBox::with_capacity(C::Response::FIELDS.len() + 1);
-                        match peer
-                            .with_context(|cx| resp.write_fields(&mut b, cx))
-                            .and_then(|()| b.validate())
-                        {
-                            Ok(()) => Outcome::Answer(b),
-                            Err(e) => {
-                                Outcome::Unknown(format!("response could not be encoded: {e}"))
-                            }
-                        }
-                    }
-                    Ok(Err(e)) => Outcome::Error(RawError::from_table(&e)),
-                    Err(panic) => {
-                        Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic)))
-                    }
+                let fut = f(cmd, ctx);
+                tokio::pin!(fut);
+                match panics::catch(fut).await {
+                    Ok(Ok(r)) => resp.answer(|w, cx| r.write_fields(w, cx)),
+                    Ok(Err(e)) => resp.fail(&RawError::from_table(&e)),
+                    Err(panic) => resp.panicked(panic),
                 }
             }
+            .instrument(span)
             .boxed()
         });
-        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, false)
+        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Plain)
     }
 
-    fn insert(mut self, name: Bytes, handler: Handler<S>, pauses: bool) -> Self {
-        self.routes.insert(name, Route { handler, pauses });
+    fn insert(mut self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
+        self.routes.insert(name, Route { handler, kind });
         self
     }
 
@@ -216,24 +204,26 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<SwitchTo, C::Error>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>| {
+        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
             let f = f.clone();
+            let span = resp.span();
             async move {
-                let cmd = match ctx.peer.with_context(|cx| C::read_fields(&args, cx)) {
+                let cmd = match resp.decode::<C>(&args) {
                     Ok(c) => c,
-                    Err(e) => return Outcome::Unknown(format!("bad arguments: {e}")),
+                    Err(e) => return resp.unknown(format!("bad arguments: {e}")),
                 };
-                match AssertUnwindSafe(f(cmd, ctx)).catch_unwind().await {
-                    Ok(Ok(to)) => Outcome::Switch(to),
-                    Ok(Err(e)) => Outcome::Error(RawError::from_table(&e)),
-                    Err(panic) => {
-                        Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic)))
-                    }
+                let fut = f(cmd, ctx);
+                tokio::pin!(fut);
+                match panics::catch(fut).await {
+                    Ok(Ok(to)) => resp.accept_switch(to),
+                    Ok(Err(e)) => resp.fail(&RawError::from_table(&e)),
+                    Err(panic) => resp.panicked(panic),
                 }
             }
+            .instrument(span)
             .boxed()
         });
-        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, true)
+        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Switch)
     }
 
     /// Answer `StartTLS` (Twisted's `amp.StartTLS`) with `options`: this
@@ -253,6 +243,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// let router = Router::new().start_tls(TlsOptions::new()); // self-signed
     /// assert!(router.handles("StartTLS"));
     /// ```
+    #[cfg(feature = "tls")]
     pub fn start_tls(self, options: TlsOptions) -> Self {
         self.start_tls_with(move |_| std::future::ready(Ok(options.clone())))
     }
@@ -278,36 +269,40 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// });
     /// assert!(router.handles("StartTLS"));
     /// ```
+    #[cfg(feature = "tls")]
     pub fn start_tls_with<F, Fut>(self, f: F) -> Self
     where
         F: Fn(Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TlsOptions, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |_args: AmpBox, ctx: Ctx<S>| {
+        let h: Handler<S> = Arc::new(move |_args: AmpBox, ctx: Ctx<S>, resp: Responding| {
             let f = f.clone();
+            let span = resp.span();
             async move {
-                let options = match AssertUnwindSafe(f(ctx)).catch_unwind().await {
+                let fut = f(ctx);
+                tokio::pin!(fut);
+                let options = match panics::catch(fut).await {
                     Ok(Ok(options)) => options,
-                    Ok(Err(e)) => return Outcome::Error(e),
-                    Err(panic) => {
-                        return Outcome::Unknown(format!(
-                            "StartTLS responder panicked: {}",
-                            panic_message(&panic)
-                        ))
-                    }
+                    Ok(Err(e)) => return resp.fail(&e),
+                    Err(panic) => return resp.panicked(panic),
                 };
                 match options.server_config() {
-                    Ok(config) => Outcome::StartTls(config),
-                    Err(e) => Outcome::Error(RawError::new(
-                        crate::starttls::TLS_ERROR,
+                    Ok(config) => resp.accept_start_tls(config),
+                    Err(e) => resp.fail(&RawError::new(
+                        amp_wire::session::keys::TLS_ERROR,
                         format!("TLS not available: {e}"),
                     )),
                 }
             }
+            .instrument(span)
             .boxed()
         });
-        self.insert(Bytes::from_static(b"StartTLS"), h, true)
+        self.insert(
+            Bytes::from_static(amp_wire::session::keys::START_TLS.as_bytes()),
+            h,
+            Kind::StartTls,
+        )
     }
 
     /// Answer the command called `name` with a raw responder that gets the
@@ -320,7 +315,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     ///
     /// let router = Router::new().route_raw("Echo", |req: AmpBox, _| async move {
     ///     let mut answer = AmpBox::new();
-    ///     let value = req.get("value").cloned().ok_or_else(|| RawError::new("NO_VALUE", "value missing"))?;
+    ///     let value = req.get_bytes("value").ok_or_else(|| RawError::new("NO_VALUE", "value missing"))?;
     ///     answer.insert("value", value);
     ///     Ok(answer)
     /// });
@@ -332,8 +327,11 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args, ctx| raw_outcome(f(args, ctx)).boxed());
-        self.insert(name.into(), h, false)
+        let h: Handler<S> = Arc::new(move |args, ctx, resp: Responding| {
+            let span = resp.span();
+            raw_answer(f(args, ctx), resp).instrument(span).boxed()
+        });
+        self.insert(name.into(), h, Kind::Plain)
     }
 
     /// Answer every command that has no responder with `f` (given the
@@ -359,9 +357,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        self.fallback = Some(Arc::new(move |name, args, ctx| {
-            raw_outcome(f(name, args, ctx)).boxed()
-        }));
+        self.fallback = Some(Arc::new(move |name, args, ctx| f(name, args, ctx).boxed()));
         self
     }
 
@@ -381,60 +377,63 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 }
 
-async fn raw_outcome(fut: impl Future<Output = Result<AmpBox, RawError>>) -> Outcome {
-    match AssertUnwindSafe(fut).catch_unwind().await {
-        Ok(Ok(b)) => match b.validate() {
-            Ok(()) => Outcome::Answer(b),
-            Err(e) => Outcome::Unknown(format!("response could not be encoded: {e}")),
-        },
-        Ok(Err(e)) => Outcome::Error(e),
-        Err(panic) => Outcome::Unknown(format!("responder panicked: {}", panic_message(&panic))),
+/// Run a raw responder and conclude its request with what it returns.
+async fn raw_answer(fut: impl Future<Output = Result<AmpBox, RawError>>, resp: Responding) {
+    tokio::pin!(fut);
+    match panics::catch(fut).await {
+        Ok(Ok(b)) => resp.answer(|w, _| b.write_entries(w)),
+        Ok(Err(e)) => resp.fail(&e),
+        Err(panic) => resp.panicked(panic),
     }
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "(non-string panic payload)".to_owned()
-    }
-}
-
-/// A router with its state erased, as a connection holds it.
-pub(crate) trait Dispatch: Send + Sync {
-    /// Start answering `name`; `None` if nothing handles it. The flag says
-    /// the connection must stop reading AMP until the answer (switch,
-    /// StartTLS).
-    fn dispatch(
-        &self,
-        name: &Bytes,
-        args: AmpBox,
-        peer: Connection,
-    ) -> Option<(BoxFuture<'static, Outcome>, bool)>;
-    fn is_empty(&self) -> bool;
 }
 
 impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
     fn dispatch(
         &self,
-        name: &Bytes,
         args: AmpBox,
-        peer: Connection,
-    ) -> Option<(BoxFuture<'static, Outcome>, bool)> {
+        resp: Responding,
+    ) -> Result<BoxFuture<'static, ()>, Responding> {
+        let route = self.routes.get(resp.name());
+        if route.is_none() && self.fallback.is_none() {
+            return Err(resp);
+        }
         let ctx = Ctx {
             state: self.state.clone(),
-            peer,
+            peer: resp.connection(),
         };
-        if let Some(r) = self.routes.get(name) {
-            return Some(((r.handler)(args, ctx), r.pauses));
-        }
-        self.fallback
-            .as_ref()
-            .map(|f| (f(name.clone(), args, ctx), false))
+        let fut = match (route, &self.fallback) {
+            (Some(r), _) => (r.handler)(args, ctx, resp),
+            (None, Some(f)) => {
+                let span = resp.span();
+                raw_answer(f(resp.name().clone(), args, ctx), resp)
+                    .instrument(span)
+                    .boxed()
+            }
+            (None, None) => return Err(resp),
+        };
+        Ok(fut)
     }
+
     fn is_empty(&self) -> bool {
         Router::is_empty(self)
+    }
+
+    fn switch_commands(&self) -> Vec<Bytes> {
+        self.routes
+            .iter()
+            .filter(|(_, r)| r.kind == Kind::Switch)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    fn answers_start_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.routes.values().any(|r| r.kind == Kind::StartTls)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
     }
 }

@@ -1,12 +1,7 @@
 //! The errors a peer may answer `StartTLS` with.
 
+use amp_wire::session::keys::{ONLY_ONE_TLS, TLS_ERROR};
 use amp_wire::ErrorTable;
-
-/// Error code answered to a second StartTLS on one connection.
-pub(crate) const ONLY_ONE_TLS: &str = "ONLY_ONE_TLS";
-/// Error code answered when TLS cannot start (Twisted's code for "TLS not
-/// available").
-pub(crate) const TLS_ERROR: &str = "TLS_ERROR";
 
 /// Why a peer refused [`Connection::start_tls`](crate::Connection::start_tls).
 ///

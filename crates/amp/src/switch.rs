@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+#[cfg(feature = "tls")]
 use crate::tls::CertificateDer;
 
 /// Any byte stream a connection can run over: what [`Switched`] wraps.
@@ -50,6 +51,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 pub struct Switched {
     io: Box<dyn Io>,
     prefix: Bytes,
+    #[cfg(feature = "tls")]
     peer_certificates: Option<Vec<CertificateDer<'static>>>,
 }
 
@@ -57,22 +59,27 @@ impl std::fmt::Debug for Switched {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Switched")
             .field("buffered", &self.prefix.len())
-            .field("tls", &self.peer_certificates.is_some())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl Switched {
-    pub(crate) fn new(
-        io: Box<dyn Io>,
-        prefix: Bytes,
-        peer_certificates: Option<Vec<CertificateDer<'static>>>,
-    ) -> Self {
+    pub(crate) fn new(io: Box<dyn Io>, prefix: Bytes) -> Self {
         Switched {
             io,
             prefix,
-            peer_certificates,
+            #[cfg(feature = "tls")]
+            peer_certificates: None,
         }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn with_peer_certificates(
+        mut self,
+        certs: Option<Vec<CertificateDer<'static>>>,
+    ) -> Self {
+        self.peer_certificates = certs;
+        self
     }
 
     /// Bytes AMP read past the switch box that have not been read from this
@@ -83,6 +90,7 @@ impl Switched {
 
     /// The peer's certificate chain if the connection did StartTLS before
     /// switching (`Some(empty)` if the peer presented none).
+    #[cfg(feature = "tls")]
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.peer_certificates.as_deref()
     }
@@ -162,134 +170,6 @@ impl SwitchTo {
     {
         SwitchTo {
             handler: Box::new(move |s| Box::pin(f(s))),
-        }
-    }
-}
-
-/// The transport under a connection: plain, or TLS after StartTLS.
-pub(crate) enum Stream<T> {
-    Plain(T),
-    Client(Box<tokio_rustls::client::TlsStream<T>>),
-    Server(Box<tokio_rustls::server::TlsStream<T>>),
-    Connecting(Box<tokio_rustls::Connect<T>>),
-    Accepting(Box<tokio_rustls::Accept<T>>),
-    /// Taken by a handshake being set up, or handed over by a switch.
-    Gone,
-}
-
-/// How a TLS handshake in progress ended.
-pub(crate) enum Handshaken<T> {
-    Done(Stream<T>),
-    Failed(io::Error),
-}
-
-impl<T> Stream<T> {
-    /// Whether a TLS handshake is running (no AMP reads or writes).
-    pub(crate) fn handshaking(&self) -> bool {
-        matches!(self, Stream::Connecting(_) | Stream::Accepting(_))
-    }
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> Stream<T> {
-    /// Drive a handshake in progress.
-    pub(crate) fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<Handshaken<T>> {
-        let r = match self {
-            Stream::Connecting(c) => match Pin::new(&mut **c).poll(cx) {
-                Poll::Ready(Ok(s)) => Handshaken::Done(Stream::Client(Box::new(s))),
-                Poll::Ready(Err(e)) => Handshaken::Failed(e),
-                Poll::Pending => return Poll::Pending,
-            },
-            Stream::Accepting(a) => match Pin::new(&mut **a).poll(cx) {
-                Poll::Ready(Ok(s)) => Handshaken::Done(Stream::Server(Box::new(s))),
-                Poll::Ready(Err(e)) => Handshaken::Failed(e),
-                Poll::Pending => return Poll::Pending,
-            },
-            _ => return Poll::Ready(Handshaken::Failed(io::ErrorKind::NotConnected.into())),
-        };
-        *self = Stream::Gone;
-        Poll::Ready(r)
-    }
-
-    /// The peer's certificates after a handshake.
-    pub(crate) fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
-        let certs = match self {
-            Stream::Client(s) => s.get_ref().1.peer_certificates(),
-            Stream::Server(s) => s.get_ref().1.peer_certificates(),
-            _ => return None,
-        };
-        Some(certs.map(|c| c.to_vec()).unwrap_or_default())
-    }
-
-    /// Take the plain transport (to wrap it in TLS).
-    pub(crate) fn take_plain(&mut self) -> Option<T> {
-        match std::mem::replace(self, Stream::Gone) {
-            Stream::Plain(t) => Some(t),
-            other => {
-                *self = other;
-                None
-            }
-        }
-    }
-}
-
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Stream<T> {
-    /// Hand the transport over (after a switch).
-    pub(crate) fn into_io(self) -> Option<Box<dyn Io>> {
-        match self {
-            Stream::Plain(t) => Some(Box::new(t)),
-            Stream::Client(s) => Some(s),
-            Stream::Server(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-fn not_connected() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "transport busy or handed over")
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for Stream<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(t) => Pin::new(t).poll_read(cx, buf),
-            Stream::Client(s) => Pin::new(&mut **s).poll_read(cx, buf),
-            Stream::Server(s) => Pin::new(&mut **s).poll_read(cx, buf),
-            _ => Poll::Ready(Err(not_connected())),
-        }
-    }
-}
-
-impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(t) => Pin::new(t).poll_write(cx, buf),
-            Stream::Client(s) => Pin::new(&mut **s).poll_write(cx, buf),
-            Stream::Server(s) => Pin::new(&mut **s).poll_write(cx, buf),
-            _ => Poll::Ready(Err(not_connected())),
-        }
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(t) => Pin::new(t).poll_flush(cx),
-            Stream::Client(s) => Pin::new(&mut **s).poll_flush(cx),
-            Stream::Server(s) => Pin::new(&mut **s).poll_flush(cx),
-            _ => Poll::Ready(Ok(())),
-        }
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(t) => Pin::new(t).poll_shutdown(cx),
-            Stream::Client(s) => Pin::new(&mut **s).poll_shutdown(cx),
-            Stream::Server(s) => Pin::new(&mut **s).poll_shutdown(cx),
-            _ => Poll::Ready(Ok(())),
         }
     }
 }

@@ -33,7 +33,7 @@ fn fields_are_written_in_bytewise_wire_name_order() {
         B: true,
     };
     let b = r.to_box().unwrap();
-    let keys: Vec<&[u8]> = b.keys().map(|k| &k[..]).collect();
+    let keys: Vec<&[u8]> = b.keys().collect();
     assert_eq!(keys, [&b"B"[..], b"a", b"z"]);
     assert_eq!(
         &b.to_bytes().unwrap()[..],
@@ -181,13 +181,13 @@ fn nested_amp_lists_round_trip() {
     assert_eq!(Orders::FIELDS, &["best-item", "orders"]);
     // A record used as a single value is one serialised box.
     assert_eq!(
-        &b.get("best-item").unwrap()[..],
+        b.get("best-item").unwrap(),
         &wire(&[("name", b"y"), ("qty", b"4")])[..]
     );
     let inner = wire(&[("name", b"x"), ("qty", b"3")]);
     let mut orders = wire(&[("id", b"1"), ("items", &inner)]);
     orders.extend(wire(&[("id", b"2"), ("items", b"")]));
-    assert_eq!(&b.get("orders").unwrap()[..], &orders[..]);
+    assert_eq!(b.get("orders").unwrap(), &orders[..]);
     assert_eq!(Orders::from_box(&b).unwrap(), o);
 }
 

@@ -82,7 +82,7 @@ async fn twisted_server() -> (Py, tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test]
 async fn rust_sends_and_receives_descriptors_with_twisted() {
     let (_py, _dir, path) = twisted_server().await;
-    let conn = within("connect", Connection::connect_unix(&path, Router::new()))
+    let conn = within("connect", Connection::connect_unix(&path))
         .await
         .unwrap();
 

@@ -93,9 +93,9 @@ async fn caller_case(cut: usize, cut2: usize) {
         async move { conn.switch(Switch).await }
     });
     let req = read_box(&mut theirs).await;
-    assert_eq!(req.get("_command").unwrap().as_ref(), b"Switch");
+    assert_eq!(req.get("_command").unwrap(), b"Switch");
     let mut answer = AmpBox::new();
-    answer.insert("_answer", req.get("_ask").unwrap().clone());
+    answer.insert("_answer", req.get_bytes("_ask").unwrap());
     let mut wire = encode(&answer);
     wire.extend_from_slice(&payload());
     theirs.write_all(&wire).await.unwrap();
@@ -152,7 +152,7 @@ async fn responder_case(cut: usize, cut2: usize) {
     let got = rx.await.expect("the new protocol ran");
     assert_eq!(got, payload(), "cut at {cut}/{cut2}");
     let (answer, mut after) = read_box_rest(&mut theirs).await;
-    assert_eq!(answer.get("_answer").unwrap().as_ref(), b"1");
+    assert_eq!(answer.get("_answer").unwrap(), b"1");
     assert_eq!(answer.len(), 1, "the switch answer carries only _answer");
     let mut more = vec![0u8; 17 - after.len()];
     theirs.read_exact(&mut more).await.unwrap();
@@ -220,7 +220,7 @@ async fn sends_while_locked_fail_and_second_switch_fails() {
         Err(CallError::ProtocolSwitched)
     ));
     let mut answer = AmpBox::new();
-    answer.insert("_answer", req.get("_ask").unwrap().clone());
+    answer.insert("_answer", req.get_bytes("_ask").unwrap());
     theirs.write_all(&encode(&answer)).await.unwrap();
     let _stream = switch.await.unwrap().unwrap();
     assert!(matches!(
@@ -251,10 +251,10 @@ async fn outstanding_calls_answered_before_the_switch_answer_or_failed() {
     let sw = read_box(&mut theirs).await;
     // Answer the first call, then the switch; the second never gets one.
     let mut a1 = AmpBox::new();
-    a1.insert("_answer", r1.get("_ask").unwrap().clone());
+    a1.insert("_answer", r1.get_bytes("_ask").unwrap());
     a1.insert("total", "3");
     let mut a2 = AmpBox::new();
-    a2.insert("_answer", sw.get("_ask").unwrap().clone());
+    a2.insert("_answer", sw.get_bytes("_ask").unwrap());
     let mut wire = encode(&a1);
     wire.extend_from_slice(&encode(&a2));
     theirs.write_all(&wire).await.unwrap();
@@ -302,7 +302,7 @@ async fn answers_produced_while_locked_are_held_then_sent_on_refusal() {
     req.insert("a", "20");
     req.insert("b", "22");
     let mut refusal = AmpBox::new();
-    refusal.insert("_error", sw.get("_ask").unwrap().clone());
+    refusal.insert("_error", sw.get_bytes("_ask").unwrap());
     refusal.insert("_error_code", "REFUSED");
     refusal.insert("_error_description", "no");
     theirs.write_all(&encode(&req)).await.unwrap();
@@ -315,8 +315,8 @@ async fn answers_produced_while_locked_are_held_then_sent_on_refusal() {
         Err(CallError::Remote(Refused::Refused))
     ));
     let answer = read_box(&mut theirs).await;
-    assert_eq!(answer.get("_answer").unwrap().as_ref(), b"a1");
-    assert_eq!(answer.get("total").unwrap().as_ref(), b"42");
+    assert_eq!(answer.get("_answer").unwrap(), b"a1");
+    assert_eq!(answer.get("total").unwrap(), b"42");
 }
 
 #[tokio::test]

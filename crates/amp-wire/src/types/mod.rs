@@ -41,20 +41,66 @@ pub use float::{format_python_float, parse_python_float};
 /// Outside a connection (tests, tools) use [`Context::none`].
 pub struct Context<'a> {
     pub(crate) descriptors: Option<&'a mut dyn Descriptors>,
+    depth: usize,
+    max_depth: usize,
 }
 
 impl<'a> Context<'a> {
     /// A context with no descriptor channel: [`Descriptor`] values fail to
-    /// encode/decode, everything else works.
+    /// encode/decode, everything else works. Lists may nest as deep as
+    /// [`Config::default`](crate::Config) allows.
     pub fn none() -> Context<'static> {
-        Context { descriptors: None }
+        Context {
+            descriptors: None,
+            depth: 0,
+            max_depth: crate::config::DEFAULT_MAX_NESTING,
+        }
     }
 
     /// A context that passes descriptors through `d`.
     pub fn with_descriptors(d: &'a mut dyn Descriptors) -> Self {
         Context {
             descriptors: Some(d),
+            ..Context::none()
         }
+    }
+
+    /// Allow `ListOf`/`AmpList` values nested at most `max` levels deep
+    /// when decoding ([`Config::max_nesting`](crate::Config::max_nesting)).
+    ///
+    /// ```
+    /// use amp_wire::{Argument, Context, DecodeError};
+    /// let nested = amp_wire::to_value(&vec![vec![vec![1i64]]]).unwrap();
+    /// let mut cx = Context::none().with_max_nesting(2);
+    /// assert!(matches!(
+    ///     Vec::<Vec<Vec<i64>>>::decode(nested, &mut cx),
+    ///     Err(DecodeError::TooDeep { limit: 2, .. })
+    /// ));
+    /// ```
+    pub fn with_max_nesting(mut self, max: usize) -> Self {
+        self.max_depth = max;
+        self
+    }
+
+    /// Run `f` one list level deeper; past the nesting limit, fail with
+    /// [`DecodeError::TooDeep`] instead. Every `Vec<T>` value (`ListOf`,
+    /// `AmpList`) and every record decoded as a value is one level; a
+    /// recursive [`Argument`] of your own should decode its children
+    /// through this too.
+    pub fn nested<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
+    ) -> Result<R, DecodeError> {
+        if self.depth >= self.max_depth {
+            return Err(DecodeError::TooDeep {
+                key: Bytes::new(),
+                limit: self.max_depth,
+            });
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     /// The descriptor channel, if this connection has one.
@@ -140,25 +186,28 @@ pub trait Argument: Sized {
         Ok(())
     }
 
-    /// Parse a whole `Vec<Self>` value.
+    /// Parse a whole `Vec<Self>` value (one nesting level: see
+    /// [`Context::nested`]).
     fn decode_items(raw: Bytes, cx: &mut Context<'_>) -> Result<Vec<Self>, DecodeError> {
-        let mut out = Vec::new();
-        let mut pos = 0;
-        while pos < raw.len() {
-            if raw.len() - pos < 2 {
-                return Err(DecodeError::invalid("truncated ListOf element length"));
+        cx.nested(|cx| {
+            let mut out = Vec::new();
+            let mut pos = 0;
+            while pos < raw.len() {
+                if raw.len() - pos < 2 {
+                    return Err(DecodeError::invalid("truncated ListOf element length"));
+                }
+                let len = u16::from_be_bytes([raw[pos], raw[pos + 1]]) as usize;
+                pos += 2;
+                if raw.len() - pos < len {
+                    return Err(DecodeError::invalid(format!(
+                        "ListOf element of {len} bytes runs past the end of the value"
+                    )));
+                }
+                out.push(Self::decode(raw.slice(pos..pos + len), cx)?);
+                pos += len;
             }
-            let len = u16::from_be_bytes([raw[pos], raw[pos + 1]]) as usize;
-            pos += 2;
-            if raw.len() - pos < len {
-                return Err(DecodeError::invalid(format!(
-                    "ListOf element of {len} bytes runs past the end of the value"
-                )));
-            }
-            out.push(Self::decode(raw.slice(pos..pos + len), cx)?);
-            pos += len;
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 }
 
@@ -213,75 +262,54 @@ impl<T: Argument> Argument for Vec<T> {
     }
 }
 
-/// Write `name = value` into `b` if the value is present (used by derived
-/// code; checks the value length).
-pub fn put_arg<T: Argument>(
-    b: &mut crate::AmpBox,
-    name: &'static str,
-    value: &T,
-    scratch: &mut BytesMut,
-    cx: &mut Context<'_>,
-) -> Result<(), EncodeError> {
-    if !value.is_present() {
-        return Ok(());
-    }
-    scratch.clear();
-    if let Err(e) = value.encode(scratch, cx) {
-        scratch.clear();
-        return Err(e.with_key(name));
-    }
-    let v = scratch.split().freeze();
-    if v.len() > MAX_VALUE_LENGTH {
-        return Err(EncodeError::ValueTooLong {
-            key: Bytes::from_static(name.as_bytes()),
-            len: v.len(),
-        });
-    }
-    b.push_sorted(Bytes::from_static(name.as_bytes()), v);
-    Ok(())
-}
-
-/// Read argument `name` from `b` (used by derived code).
+/// Read argument `name` from `b` (derived code calls this).
+#[doc(hidden)]
 pub fn get_arg<T: Argument>(
     b: &crate::AmpBox,
     name: &'static str,
     cx: &mut Context<'_>,
 ) -> Result<T, DecodeError> {
-    match b.get(name) {
-        Some(v) => T::decode(v.clone(), cx).map_err(|e| e.with_key(name)),
+    match b.get_bytes(name) {
+        Some(v) => T::decode(v, cx).map_err(|e| e.with_key(name)),
         None => T::absent().ok_or_else(|| DecodeError::missing(name)),
     }
 }
 
 /// `Argument::encode` for a record used as a value: the record as one
 /// serialised box (derived code calls this).
+#[doc(hidden)]
 pub fn record_encode<R: crate::Record>(
     r: &R,
     out: &mut BytesMut,
     cx: &mut Context<'_>,
 ) -> Result<(), EncodeError> {
-    let mut b = crate::AmpBox::with_capacity(R::FIELDS.len());
-    r.write_fields(&mut b, cx)?;
-    b.encode(out)
+    let mut w = crate::FieldWriter::new(out, &[]);
+    r.write_fields(&mut w, cx)?;
+    w.finish()
 }
 
 /// `Argument::decode` for a record used as a value: exactly one box.
+#[doc(hidden)]
 pub fn record_decode<R: crate::Record>(raw: Bytes, cx: &mut Context<'_>) -> Result<R, DecodeError> {
-    let boxes = crate::decode_all(&raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
-    match boxes.as_slice() {
-        [b] => R::read_fields(b, cx),
-        _ => Err(DecodeError::invalid(format!(
-            "expected exactly one box, found {}",
-            boxes.len()
-        ))),
-    }
+    cx.nested(|cx| {
+        let b = crate::AmpBox::decode(raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
+        R::read_fields(&b, cx)
+    })
 }
 
-/// `Argument::decode_items` for records: `AmpList`'s concatenated boxes.
+/// `Argument::decode_items` for records: `AmpList`'s concatenated boxes,
+/// decoded one at a time.
+#[doc(hidden)]
 pub fn record_decode_items<R: crate::Record>(
     raw: Bytes,
     cx: &mut Context<'_>,
 ) -> Result<Vec<R>, DecodeError> {
-    let boxes = crate::decode_all(&raw).map_err(|e| DecodeError::invalid(e.to_string()))?;
-    boxes.iter().map(|b| R::read_fields(b, cx)).collect()
+    cx.nested(|cx| {
+        let mut out = Vec::new();
+        for b in crate::codec::boxes(&raw) {
+            let b = b.map_err(|e| DecodeError::invalid(e.to_string()))?;
+            out.push(R::read_fields(&b, cx)?);
+        }
+        Ok(out)
+    })
 }

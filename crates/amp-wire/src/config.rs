@@ -1,0 +1,358 @@
+//! [`Config`]: every limit, budget and timeout of a connection, checked
+//! when it is built.
+//!
+//! | setting | default | what it stops |
+//! |---|---|---|
+//! | [`max_box_size`](Config::max_box_size) | 4 MiB | a box that never ends (memory grows with what the peer sends) |
+//! | [`max_box_entries`](Config::max_box_entries) | 65,536 | a box of millions of tiny entries (index memory, sorting time) |
+//! | [`max_nesting`](Config::max_nesting) | 64 | `ListOf`/`AmpList` nested thousands deep (stack overflow while decoding) |
+//! | [`max_in_flight`](Config::max_in_flight) | 4,096 | requests faster than they are answered (reading stops: TCP back-pressure) |
+//! | [`write_high_water`](Config::write_high_water) | 256 KiB | a peer that does not read (callers wait, reading stops) |
+//! | [`max_held`](Config::max_held) | 4 MiB | a peer that keeps calling while our switch or StartTLS awaits its answer |
+//! | [`first_box_timeout`](Config::first_box_timeout) | 30 s | connections accepted by a server that never send a whole box |
+//! | [`box_timeout`](Config::box_timeout) | 30 s | a box that starts arriving and stalls |
+//! | [`write_timeout`](Config::write_timeout) | 30 s | output that the peer stops reading (also bounds the flush when closing) |
+//! | [`tls_handshake_timeout`](Config::tls_handshake_timeout) | 10 s | a StartTLS handshake left silent |
+//! | [`idle_timeout`](Config::idle_timeout) | off | connections with nothing to do |
+//!
+//! A setting that would stall a connection (a zero limit, a zero timeout)
+//! is refused by [`ConfigBuilder::build`] with a [`ConfigError`].
+
+use std::fmt;
+use std::time::Duration;
+
+pub(crate) const DEFAULT_MAX_BOX_SIZE: usize = 4 << 20;
+pub(crate) const DEFAULT_MAX_BOX_ENTRIES: usize = 65_536;
+pub(crate) const DEFAULT_MAX_NESTING: usize = 64;
+
+/// The smallest box size limit accepted: room for a request with a short
+/// command name, a tag and a few small arguments.
+pub const MIN_MAX_BOX_SIZE: usize = 256;
+/// The largest box size limit accepted (offsets within a box are 32-bit).
+pub const MAX_MAX_BOX_SIZE: usize = 1 << 30;
+
+/// The limits, budgets and timeouts of one connection. Every peer input is
+/// bounded by one of them; the module documentation has the table of
+/// defaults.
+///
+/// ```
+/// use amp_wire::Config;
+/// use std::time::Duration;
+///
+/// let config = Config::builder()
+///     .max_box_size(1 << 20)
+///     .idle_timeout(Some(Duration::from_secs(300)))
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.max_box_size(), 1 << 20);
+/// assert_eq!(config.max_in_flight(), 4096); // the default
+///
+/// // A zero that would stall the connection is refused, not accepted.
+/// let err = Config::builder().max_in_flight(0).build().unwrap_err();
+/// assert_eq!(err.setting(), "max_in_flight");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    max_box_size: usize,
+    max_box_entries: usize,
+    max_nesting: usize,
+    max_in_flight: usize,
+    write_high_water: usize,
+    max_held: usize,
+    first_box_timeout: Option<Duration>,
+    box_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+    tls_handshake_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_box_size: DEFAULT_MAX_BOX_SIZE,
+            max_box_entries: DEFAULT_MAX_BOX_ENTRIES,
+            max_nesting: DEFAULT_MAX_NESTING,
+            max_in_flight: 4096,
+            write_high_water: 256 * 1024,
+            max_held: 4 << 20,
+            first_box_timeout: Some(Duration::from_secs(30)),
+            box_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
+            tls_handshake_timeout: Some(Duration::from_secs(10)),
+            idle_timeout: None,
+        }
+    }
+}
+
+impl Config {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder {
+            config: Config::default(),
+        }
+    }
+
+    /// A builder starting from this configuration.
+    pub fn to_builder(&self) -> ConfigBuilder {
+        ConfigBuilder {
+            config: self.clone(),
+        }
+    }
+
+    /// Largest box accepted from the peer, in bytes on the wire. Past it the
+    /// connection ends with
+    /// [`ProtocolError::BoxTooLarge`](crate::ProtocolError::BoxTooLarge),
+    /// after at most this many bytes of the box were buffered.
+    pub fn max_box_size(&self) -> usize {
+        self.max_box_size
+    }
+
+    /// Most entries (keys) accepted in one box from the peer
+    /// ([`ProtocolError::TooManyEntries`](crate::ProtocolError::TooManyEntries)).
+    pub fn max_box_entries(&self) -> usize {
+        self.max_box_entries
+    }
+
+    /// How deep `ListOf`/`AmpList` values may nest when decoded: deeper is a
+    /// [`DecodeError::TooDeep`](crate::DecodeError::TooDeep) (a request
+    /// gets `UNKNOWN`, as any undecodable request does).
+    pub fn max_nesting(&self) -> usize {
+        self.max_nesting
+    }
+
+    /// Requests from the peer being answered at once; past this the
+    /// connection stops reading (TCP back-pressure) until some finish.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
+    }
+
+    /// Bytes waiting to be written past which callers wait and the
+    /// connection stops reading (the peer is not keeping up).
+    pub fn write_high_water(&self) -> usize {
+        self.write_high_water
+    }
+
+    /// Bytes of boxes held back while our protocol switch or StartTLS
+    /// awaits its answer; past it the connection ends with
+    /// [`Disconnect::HeldTooMuch`](crate::Disconnect::HeldTooMuch).
+    pub fn max_held(&self) -> usize {
+        self.max_held
+    }
+
+    /// Connections accepted by a server must deliver a whole first box
+    /// within this time ([`Timeout::FirstBox`](crate::Timeout::FirstBox)).
+    /// Connections this side opened are not subject to it: a server speaks
+    /// only when called.
+    pub fn first_box_timeout(&self) -> Option<Duration> {
+        self.first_box_timeout
+    }
+
+    /// Once a box starts arriving, it must be complete within this time
+    /// ([`Timeout::Box`](crate::Timeout::Box)).
+    pub fn box_timeout(&self) -> Option<Duration> {
+        self.box_timeout
+    }
+
+    /// Output waiting to be written must make progress within this time
+    /// ([`Timeout::Write`](crate::Timeout::Write)); it also bounds how long
+    /// a closing connection tries to flush.
+    pub fn write_timeout(&self) -> Option<Duration> {
+        self.write_timeout
+    }
+
+    /// A StartTLS handshake must finish within this time
+    /// ([`Timeout::TlsHandshake`](crate::Timeout::TlsHandshake)).
+    pub fn tls_handshake_timeout(&self) -> Option<Duration> {
+        self.tls_handshake_timeout
+    }
+
+    /// A connection with no box received or sent for this long, and no
+    /// call or request pending, is closed
+    /// ([`Timeout::Idle`](crate::Timeout::Idle)). Off by default.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+}
+
+/// Builds a [`Config`] (see [`Config::builder`]); [`ConfigBuilder::build`]
+/// checks it.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ConfigBuilder {
+    config: Config,
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        impl ConfigBuilder {
+            $(
+                $(#[$doc])*
+                pub fn $name(mut self, value: $ty) -> Self {
+                    self.config.$name = value;
+                    self
+                }
+            )*
+        }
+    };
+}
+
+setters! {
+    /// See [`Config::max_box_size`]: 256 bytes to 1 GiB.
+    max_box_size: usize;
+    /// See [`Config::max_box_entries`]: at least 1.
+    max_box_entries: usize;
+    /// See [`Config::max_nesting`]: at least 1.
+    max_nesting: usize;
+    /// See [`Config::max_in_flight`]: at least 1.
+    max_in_flight: usize;
+    /// See [`Config::write_high_water`]: at least 1.
+    write_high_water: usize;
+    /// See [`Config::max_held`]: at least 1.
+    max_held: usize;
+    /// See [`Config::first_box_timeout`]: `None` or more than zero.
+    first_box_timeout: Option<Duration>;
+    /// See [`Config::box_timeout`]: `None` or more than zero.
+    box_timeout: Option<Duration>;
+    /// See [`Config::write_timeout`]: `None` or more than zero.
+    write_timeout: Option<Duration>;
+    /// See [`Config::tls_handshake_timeout`]: `None` or more than zero.
+    tls_handshake_timeout: Option<Duration>;
+    /// See [`Config::idle_timeout`]: `None` or more than zero.
+    idle_timeout: Option<Duration>;
+}
+
+impl ConfigBuilder {
+    /// Check the settings: a zero limit or timeout, which would stall or
+    /// instantly close every connection, is refused.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let c = self.config;
+        let at_least_one = [
+            ("max_box_entries", c.max_box_entries),
+            ("max_nesting", c.max_nesting),
+            ("max_in_flight", c.max_in_flight),
+            ("write_high_water", c.write_high_water),
+            ("max_held", c.max_held),
+        ];
+        for (setting, v) in at_least_one {
+            if v == 0 {
+                return Err(ConfigError {
+                    setting,
+                    problem: "must be at least 1 (0 would stall every connection)".into(),
+                });
+            }
+        }
+        if !(MIN_MAX_BOX_SIZE..=MAX_MAX_BOX_SIZE).contains(&c.max_box_size) {
+            return Err(ConfigError {
+                setting: "max_box_size",
+                problem: format!(
+                    "{} is outside {MIN_MAX_BOX_SIZE}..={MAX_MAX_BOX_SIZE} bytes",
+                    c.max_box_size
+                ),
+            });
+        }
+        let timeouts = [
+            ("first_box_timeout", c.first_box_timeout),
+            ("box_timeout", c.box_timeout),
+            ("write_timeout", c.write_timeout),
+            ("tls_handshake_timeout", c.tls_handshake_timeout),
+            ("idle_timeout", c.idle_timeout),
+        ];
+        for (setting, v) in timeouts {
+            if v == Some(Duration::ZERO) {
+                return Err(ConfigError {
+                    setting,
+                    problem: "must be more than zero (use None to turn it off)".into(),
+                });
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// A [`Config`] setting that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    setting: &'static str,
+    problem: String,
+}
+
+impl ConfigError {
+    /// The setting at fault (its builder method's name).
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid connection setting {}: {}",
+            self.setting, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert_eq!(
+            Config::default().to_builder().build(),
+            Ok(Config::default())
+        );
+    }
+
+    #[test]
+    fn every_zero_is_refused() {
+        let cases: Vec<(&str, ConfigBuilder)> = vec![
+            ("max_box_entries", Config::builder().max_box_entries(0)),
+            ("max_nesting", Config::builder().max_nesting(0)),
+            ("max_in_flight", Config::builder().max_in_flight(0)),
+            ("write_high_water", Config::builder().write_high_water(0)),
+            ("max_held", Config::builder().max_held(0)),
+            ("max_box_size", Config::builder().max_box_size(0)),
+            ("max_box_size", Config::builder().max_box_size(usize::MAX)),
+            (
+                "first_box_timeout",
+                Config::builder().first_box_timeout(Some(Duration::ZERO)),
+            ),
+            (
+                "box_timeout",
+                Config::builder().box_timeout(Some(Duration::ZERO)),
+            ),
+            (
+                "write_timeout",
+                Config::builder().write_timeout(Some(Duration::ZERO)),
+            ),
+            (
+                "tls_handshake_timeout",
+                Config::builder().tls_handshake_timeout(Some(Duration::ZERO)),
+            ),
+            (
+                "idle_timeout",
+                Config::builder().idle_timeout(Some(Duration::ZERO)),
+            ),
+        ];
+        for (setting, b) in cases {
+            let e = b.build().unwrap_err();
+            assert_eq!(e.setting(), setting, "{e}");
+        }
+    }
+
+    #[test]
+    fn timeouts_can_be_turned_off() {
+        let c = Config::builder()
+            .first_box_timeout(None)
+            .box_timeout(None)
+            .write_timeout(None)
+            .tls_handshake_timeout(None)
+            .build()
+            .unwrap();
+        assert_eq!(c.box_timeout(), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Our outstanding requests: tags, who waits for each, and the replies.
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::task::Waker;
+
+use super::Disconnect;
+use crate::ambox::AmpBox;
+
+/// What a call of ours got back.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The answer box (with its `_answer` key).
+    Answer(AmpBox),
+    /// An error box.
+    Error {
+        /// `_error_code`.
+        code: Bytes,
+        /// `_error_description`, decoded as UTF-8 with replacement.
+        description: String,
+    },
+    /// The connection ended (or switched) before the answer came.
+    Lost(Disconnect),
+}
+
+/// What a tag was used for: it decides what its answer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallKind {
+    Plain,
+    Switch,
+    StartTls,
+}
+
+#[derive(Debug)]
+enum Slot {
+    /// No reply yet; the waker is woken when one comes.
+    Waiting(Option<Waker>),
+    /// Replied; kept until the caller takes it.
+    Ready(Reply),
+    /// The caller gave up (its future was dropped): a late answer is
+    /// dropped quietly, the tag is forgotten then.
+    Abandoned,
+}
+
+#[derive(Debug)]
+struct Call {
+    kind: CallKind,
+    slot: Slot,
+}
+
+/// Twisted's tags: a per-connection counter from 1, in lower-case hex.
+#[derive(Debug, Default)]
+pub(crate) struct Calls {
+    counter: u64,
+    table: HashMap<u64, Call>,
+    /// Calls whose reply has not come (waiting or abandoned).
+    unanswered: usize,
+}
+
+impl Calls {
+    /// Use the next tag number (a no-answer request uses one too, as in
+    /// Twisted).
+    pub(crate) fn next_tag(&mut self) -> u64 {
+        self.counter += 1;
+        self.counter
+    }
+
+    /// The tag the next [`Calls::next_tag`] returns.
+    pub(crate) fn peek_tag(&self) -> u64 {
+        self.counter + 1
+    }
+
+    pub(crate) fn register(&mut self, tag: u64, kind: CallKind) {
+        self.table.insert(
+            tag,
+            Call {
+                kind,
+                slot: Slot::Waiting(None),
+            },
+        );
+        self.unanswered += 1;
+    }
+
+    /// Calls still waiting for a reply (abandoned ones included: their
+    /// answer is still due).
+    pub(crate) fn unanswered(&self) -> usize {
+        self.unanswered
+    }
+
+    /// The kind of the unanswered call `tag`, if it is one.
+    pub(crate) fn kind_of(&self, tag: u64) -> Option<CallKind> {
+        match self.table.get(&tag) {
+            Some(Call {
+                kind,
+                slot: Slot::Waiting(_) | Slot::Abandoned,
+            }) => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// Store the reply to `tag` (which must be unanswered) and wake its
+    /// caller; an abandoned call is forgotten.
+    pub(crate) fn resolve(&mut self, tag: u64, reply: Reply, wake: &mut Vec<Waker>) {
+        let Some(call) = self.table.get_mut(&tag) else {
+            return;
+        };
+        match std::mem::replace(&mut call.slot, Slot::Ready(reply)) {
+            Slot::Waiting(w) => {
+                self.unanswered -= 1;
+                wake.extend(w);
+            }
+            Slot::Abandoned => {
+                self.unanswered -= 1;
+                self.table.remove(&tag);
+            }
+            Slot::Ready(r) => call.slot = Slot::Ready(r),
+        }
+    }
+
+    /// Fail every unanswered call with `reason` (the connection ended, or
+    /// switched). `except`: a call left waiting (the switch being handed
+    /// over).
+    pub(crate) fn fail_all(
+        &mut self,
+        reason: &Disconnect,
+        except: Option<u64>,
+        wake: &mut Vec<Waker>,
+    ) {
+        let unanswered: Vec<u64> = self
+            .table
+            .iter()
+            .filter(|(t, c)| !matches!(c.slot, Slot::Ready(_)) && Some(**t) != except)
+            .map(|(t, _)| *t)
+            .collect();
+        for tag in unanswered {
+            self.resolve(tag, Reply::Lost(reason.clone()), wake);
+        }
+    }
+
+    /// The caller of `tag` polls: its reply if there is one (the tag is
+    /// then forgotten), else `waker` is kept to be woken.
+    pub(crate) fn poll(&mut self, tag: u64, waker: &Waker) -> Option<Reply> {
+        let call = self.table.get_mut(&tag)?;
+        match &mut call.slot {
+            Slot::Waiting(w) => {
+                match w {
+                    Some(old) if old.will_wake(waker) => {}
+                    _ => *w = Some(waker.clone()),
+                }
+                None
+            }
+            Slot::Ready(_) => match self.table.remove(&tag) {
+                Some(Call {
+                    slot: Slot::Ready(r),
+                    ..
+                }) => Some(r),
+                _ => None,
+            },
+            Slot::Abandoned => None,
+        }
+    }
+
+    /// Whether `tag` is unknown (never registered, or already taken).
+    pub(crate) fn is_gone(&self, tag: u64) -> bool {
+        !self.table.contains_key(&tag)
+    }
+
+    /// The caller of `tag` gave up. Returns whether anyone still cares
+    /// about it (false: forgotten at once, or its answer is already in).
+    pub(crate) fn abandon(&mut self, tag: u64) {
+        let Some(call) = self.table.get_mut(&tag) else {
+            return;
+        };
+        match call.slot {
+            Slot::Waiting(_) => call.slot = Slot::Abandoned,
+            Slot::Ready(_) => {
+                self.table.remove(&tag);
+            }
+            Slot::Abandoned => {}
+        }
+    }
+
+    /// Whether the caller of `tag` still waits for it.
+    pub(crate) fn is_waited_for(&self, tag: u64) -> bool {
+        matches!(
+            self.table.get(&tag),
+            Some(Call {
+                slot: Slot::Waiting(_),
+                ..
+            })
+        )
+    }
+}
+
+/// Lower-case hex with no padding, as Twisted writes tags; `buf` holds the
+/// digits.
+pub(crate) fn format_tag(mut n: u64, buf: &mut [u8; 16]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Parse a tag this side could have written (canonical lower-case hex).
+pub(crate) fn parse_tag(t: &[u8]) -> Option<u64> {
+    if t.is_empty() || t.len() > 16 || (t.len() > 1 && t[0] == b'0') {
+        return None;
+    }
+    let mut n = 0u64;
+    for &c in t {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        n = (n << 4) | d as u64;
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_round_trip_and_only_canonical_ones_parse() {
+        let mut buf = [0u8; 16];
+        for n in [1u64, 9, 10, 15, 16, 255, 4096, u64::MAX] {
+            assert_eq!(parse_tag(format_tag(n, &mut buf)), Some(n));
+        }
+        assert_eq!(format_tag(26, &mut buf), b"1a");
+        for bad in [&b""[..], b"01", b"A", b"-1", b"12345678901234567"] {
+            assert_eq!(parse_tag(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_abandoned_call_is_forgotten_when_its_answer_comes() {
+        let mut c = Calls::default();
+        let t = c.next_tag();
+        c.register(t, CallKind::Plain);
+        c.abandon(t);
+        assert_eq!(c.unanswered(), 1);
+        let mut wake = Vec::new();
+        c.resolve(t, Reply::Answer(AmpBox::new()), &mut wake);
+        assert_eq!(c.unanswered(), 0);
+        assert!(c.is_gone(t));
+    }
+}

@@ -1,0 +1,127 @@
+//! How negotiations end and how the connection ends.
+
+use bytes::BytesMut;
+use std::sync::Arc;
+
+use super::calls::Reply;
+use super::{Disconnect, Session, State};
+use crate::AmpBox;
+
+impl Session {
+    /// Close the connection: what is queued is written (within
+    /// [`Config::write_timeout`](crate::Config::write_timeout)), then the
+    /// transport is shut down. Calls fail with [`Disconnect::LocalClose`].
+    pub fn close(&mut self) {
+        self.begin_close(Disconnect::LocalClose, true);
+    }
+
+    /// End the connection at once with `reason` (the transport failed, or
+    /// the driver is going away): nothing more is written.
+    pub fn abort(&mut self, reason: Disconnect) {
+        self.begin_close(reason, false);
+    }
+
+    /// Begin a graceful shutdown: from now on requests are refused with
+    /// `SHUTTING_DOWN`, and once nothing is in flight and no call of ours
+    /// is unanswered the connection closes with [`Disconnect::Shutdown`].
+    /// A connection in the middle of a negotiation closes at once.
+    pub fn shutdown(&mut self) {
+        match self.state {
+            State::Open => self.state = State::Draining,
+            State::Draining
+            | State::HandingOver { .. }
+            | State::Switched { .. }
+            | State::Closing { .. }
+            | State::Closed { .. } => {}
+            _ => self.begin_close(Disconnect::Shutdown, true),
+        }
+    }
+
+    /// Start ending the connection (the first reason wins). `flush`: write
+    /// what is queued first.
+    pub(crate) fn begin_close(&mut self, reason: Disconnect, flush: bool) {
+        match self.state {
+            State::Closing { .. } | State::Closed { .. } | State::Switched { .. } => return,
+            _ => {}
+        }
+        // A handshake owns the transport: nothing more can be written.
+        let flush = flush && !matches!(self.state, State::TlsHandshake { .. });
+        self.calls.fail_all(&reason, None, &mut self.wake);
+        self.end_requests();
+        self.held = BytesMut::new();
+        if !flush {
+            self.wbuf = BytesMut::new();
+        }
+        self.release_writers();
+        let deadline = if flush {
+            self.config.write_timeout().map(|t| self.now + t)
+        } else {
+            Some(self.now)
+        };
+        self.state = State::Closing {
+            reason,
+            flush,
+            deadline,
+        };
+    }
+
+    /// Whether the driver should now shut the transport down and then call
+    /// [`Session::finish`]: the connection is closing and what had to be
+    /// written is (or nothing is to be written).
+    pub fn ready_to_close(&self) -> bool {
+        match &self.state {
+            State::Closing { flush, .. } => !flush || self.output_flushed(),
+            _ => false,
+        }
+    }
+
+    /// Whether the driver should drop the bytes it has not written yet
+    /// (the connection is closing without flushing).
+    pub fn discard_output(&self) -> bool {
+        matches!(self.state, State::Closing { flush: false, .. })
+    }
+
+    /// The transport is shut down (or gone): the connection has ended.
+    pub fn finish(&mut self) {
+        if let State::Closing { reason, .. } = &self.state {
+            self.state = State::Closed {
+                reason: reason.clone(),
+            };
+        }
+    }
+
+    /// The TLS handshake succeeded: held boxes go out (over TLS), our
+    /// StartTLS call is answered.
+    pub fn tls_established(&mut self) {
+        let State::TlsHandshake { call, .. } = self.state else {
+            return;
+        };
+        self.state = State::Open;
+        self.release_held();
+        if let Some(tag) = call {
+            self.calls
+                .resolve(tag, Reply::Answer(AmpBox::new()), &mut self.wake);
+        }
+    }
+
+    /// The TLS handshake failed: the connection ends with
+    /// [`Disconnect::Tls`] carrying `error`.
+    pub fn tls_failed(&mut self, error: Arc<dyn std::error::Error + Send + Sync + 'static>) {
+        self.abort(Disconnect::Tls(error));
+    }
+
+    /// The transport was given to the new protocol after
+    /// [`Event::HandOver`](super::Event::HandOver). Our switch call (if we
+    /// asked) is answered; returns whether its caller still waits (if not,
+    /// drop the stream: nobody will use it).
+    pub fn handed_over(&mut self) -> bool {
+        let State::Switched { call: Some(tag) } = self.state else {
+            return true;
+        };
+        self.state = State::Switched { call: None };
+        let waited = self.calls.is_waited_for(tag);
+        self.calls
+            .resolve(tag, Reply::Answer(AmpBox::new()), &mut self.wake);
+        waited
+    }
+}

@@ -1,0 +1,360 @@
+//! The whole AMP protocol of one connection, as a state machine with no I/O.
+//!
+//! A [`Session`] takes bytes, calls and the time in, and gives bytes and
+//! events out. It decides everything AMP decides: tags and outstanding
+//! calls; whether a box is an answer, an error or a request; Twisted's
+//! rules for what closes a connection; the switch lock and the hand-over
+//! point; the StartTLS phases and the boxes held meanwhile; and every
+//! limit, budget and deadline of [`Config`](crate::Config). Whoever runs it
+//! (the `amp` crate's tokio driver, a test, a fuzzer) only moves bytes,
+//! runs responders and keeps a timer.
+//!
+//! # Driving a session
+//!
+//! * **Input.** Take the read buffer with [`Session::take_input`], read
+//!   into it, give it back with [`Session::handle_input`] (or copy bytes in
+//!   with [`Session::feed`]); report the end of the stream with
+//!   [`Session::handle_eof`]. Read only while [`Session::wants_read`].
+//! * **Events.** Call [`Session::poll_event`] until it returns `None`:
+//!   requests to answer ([`Event::Request`]), and the moments to start a
+//!   TLS handshake ([`Event::StartTls`]) or hand the transport to another
+//!   protocol ([`Event::HandOver`]). Answers to our calls need no event:
+//!   they wake the caller's waker (collected by [`Session::drain_wakers`]).
+//! * **Output.** Move what is ready into the write buffer with
+//!   [`Session::poll_transmit`], and say how much was written with
+//!   [`Session::transmitted`].
+//! * **Calls.** [`Session::call`], [`Session::notify`], [`Session::switch`],
+//!   [`Session::start_tls`] write a request at once (or refuse it); the
+//!   reply is taken with [`Session::poll_reply`].
+//! * **Answers.** Each [`Event::Request`] is concluded by one of
+//!   [`Session::answer`], [`Session::fail`], [`Session::fail_unknown`],
+//!   [`Session::unhandled`], [`Session::accept_switch`],
+//!   [`Session::accept_start_tls`].
+//! * **Time.** Arm a timer for [`Session::poll_timeout`] and call
+//!   [`Session::handle_timeout`] when it fires.
+//! * **TLS, switch, close.** [`Session::tls_established`] /
+//!   [`Session::tls_failed`] after a handshake; [`Session::handed_over`]
+//!   after a hand-over; [`Session::finish`] once the transport is shut
+//!   down after [`Session::ready_to_close`].
+//!
+//! ```
+//! use amp_wire::session::{Event, Session};
+//! use amp_wire::{AmpBox, Config};
+//! use std::time::Instant;
+//!
+//! let now = Instant::now();
+//! let mut s = Session::new(Config::default(), now);
+//! // The peer asks for Sum(a=1, b=2).
+//! s.feed(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Sum\x00\x01a\x00\x011\x00\x01b\x00\x012\x00\x00", now);
+//! let Some(Event::Request(req)) = s.poll_event() else { panic!() };
+//! assert_eq!(&req.name[..], b"Sum");
+//! s.answer(req.tag.as_deref(), &req.name, |w| w.put_raw(b"total", b"3"));
+//! let mut out = bytes::BytesMut::new();
+//! s.poll_transmit(&mut out, now);
+//! assert_eq!(&out[..], b"\x00\x07_answer\x00\x011\x00\x05total\x00\x013\x00\x00");
+//! ```
+//!
+//! # Phases
+//!
+//! The session is always in exactly one [`Phase`]. What each allows:
+//!
+//! | phase | reads AMP | our boxes | our calls |
+//! |---|---|---|---|
+//! | `Open` | yes | written | yes |
+//! | `Draining` | yes (requests refused `SHUTTING_DOWN`) | written | yes (no switch, no StartTLS) |
+//! | `Switching` | yes | held | refused (`Switched`) |
+//! | `TlsRequested` | yes | held | yes (held) |
+//! | `Deciding` | no | written | yes (no switch, no StartTLS) |
+//! | `TlsFlushing` | no | held | yes (held) |
+//! | `TlsHandshake` | no (the handshake owns the transport) | held | yes (held) |
+//! | `HandingOver`, `Switched` | no | dropped | refused (`Switched`) |
+//! | `Closing`, `Closed` | no | dropped | refused (`Closed`) |
+//!
+//! How it moves (anything not listed leaves the phase as it is):
+//!
+//! | from | on | to | and |
+//! |---|---|---|---|
+//! | `Open` | [`switch`](Session::switch) | `Switching` | request written; later boxes held |
+//! | `Open` | [`start_tls`](Session::start_tls) | `TlsRequested` | request written; later boxes held |
+//! | `Open` | a request for a switch command or `StartTLS` we answer | `Deciding` | [`Event::Request`]; decoding stops right after it |
+//! | `Open` | [`shutdown`](Session::shutdown) | `Draining` | |
+//! | `Deciding` | [`accept_switch`](Session::accept_switch) | `HandingOver(Responder)` | `_answer` written; our calls fail [`Disconnect::Switched`] |
+//! | `Deciding` | [`accept_start_tls`](Session::accept_start_tls) | `TlsFlushing(Responder)` | answer written in clear |
+//! | `Deciding` | any other conclusion (an error) | `Open` | decoding resumes |
+//! | `Switching` | the answer | `HandingOver(Requester)` | held boxes dropped; other calls fail [`Disconnect::Switched`] |
+//! | `Switching` | an error | `Open` | held boxes written; the switch call fails |
+//! | `TlsRequested` | the answer | `TlsFlushing(Requester)` | decoding stops |
+//! | `TlsRequested` | an error | `Open` | held boxes written; the StartTLS call fails |
+//! | `Switching`, `TlsRequested` | the peer's switch or StartTLS request | (same) | refused at once (`PROTOCOL_SWITCHED` / `TLS_ERROR`) |
+//! | `TlsFlushing` | all output written | `TlsHandshake` | [`Event::StartTls`]; bytes already read are plaintext injection: `Closing` with [`Disconnect::PlaintextBeforeTls`] |
+//! | `TlsHandshake` | [`tls_established`](Session::tls_established) | `Open` | held boxes written; our StartTLS call answered |
+//! | `TlsHandshake` | [`tls_failed`](Session::tls_failed) | `Closing` | [`Disconnect::Tls`] |
+//! | `HandingOver` | all output written | `Switched` | [`Event::HandOver`] with the bytes read past the switch |
+//! | `Draining` | nothing in flight, no call unanswered | `Closing` | [`Disconnect::Shutdown`] |
+//! | any but `Closing`, `Closed`, `Switched` | a protocol violation, end of stream, [`close`](Session::close), [`abort`](Session::abort), a deadline, a fatal or unknown error | `Closing` | calls fail with the reason; held boxes dropped |
+//! | `Closing` | [`finish`](Session::finish), or its deadline | `Closed` | |
+//!
+//! Facts kept beside the phase: whether StartTLS was ever agreed (a second
+//! one is refused), and the request and call counters.
+//!
+//! # Limits and deadlines
+//!
+//! Every input from the peer is bounded by [`Config`](crate::Config): the
+//! decoder refuses boxes over the size or entry limits from their length
+//! prefixes; requests past `max_in_flight` wait unread; output past
+//! `write_high_water` stops reading and holds callers back; held boxes past
+//! `max_held` end the connection; and the deadlines (first box, box in
+//! progress, write progress, TLS handshake, idle, closing) end it with
+//! [`Disconnect::Timeout`].
+
+mod calls;
+mod close;
+mod disconnect;
+mod phase;
+mod receive;
+mod respond;
+mod send;
+#[cfg(test)]
+mod tests;
+mod timers;
+
+use bytes::{Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::task::Waker;
+use std::time::Instant;
+
+pub use calls::Reply;
+pub use disconnect::{Disconnect, Timeout};
+pub use phase::{Phase, RequestKind, Role};
+pub use send::SendError;
+
+use crate::codec::BoxDecoder;
+use crate::config::Config;
+use crate::AmpBox;
+use calls::Calls;
+use phase::State;
+
+/// Reserved keys and codes of AMP.
+pub mod keys {
+    /// The command name of a request.
+    pub const COMMAND: &str = "_command";
+    /// The tag of a request that wants an answer.
+    pub const ASK: &str = "_ask";
+    /// The tag an answer replies to.
+    pub const ANSWER: &str = "_answer";
+    /// The tag an error replies to.
+    pub const ERROR: &str = "_error";
+    /// The error code.
+    pub const ERROR_CODE: &str = "_error_code";
+    /// The error description.
+    pub const ERROR_DESCRIPTION: &str = "_error_description";
+    /// Error code for a command with no responder.
+    pub const UNHANDLED: &str = "UNHANDLED";
+    /// Error code for any undeclared failure.
+    pub const UNKNOWN: &str = "UNKNOWN";
+    /// Description sent with `UNKNOWN`.
+    pub const UNKNOWN_DESCRIPTION: &str = "Unknown Error";
+    /// The StartTLS command.
+    pub const START_TLS: &str = "StartTLS";
+    /// Error code answered to a second StartTLS on one connection.
+    pub const ONLY_ONE_TLS: &str = "ONLY_ONE_TLS";
+    /// Error code answered when TLS cannot start.
+    pub const TLS_ERROR: &str = "TLS_ERROR";
+    /// Error code answered to a switch that cannot happen now.
+    pub const PROTOCOL_SWITCHED: &str = "PROTOCOL_SWITCHED";
+    /// Error code answered to requests during a graceful shutdown.
+    pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
+}
+
+/// A request from the peer, to be concluded by one of the session's
+/// answering methods.
+#[derive(Debug)]
+pub struct Request {
+    /// `_command`.
+    pub name: Bytes,
+    /// `_ask`, or `None` for a request that wants no answer.
+    pub tag: Option<Bytes>,
+    /// The whole box (arguments plus reserved keys).
+    pub args: AmpBox,
+    /// Whether it negotiates a switch or StartTLS.
+    pub kind: RequestKind,
+}
+
+/// What the driver must act on.
+#[derive(Debug)]
+pub enum Event {
+    /// A request to answer.
+    Request(Request),
+    /// Everything before the TLS handshake is written: start it now, as
+    /// client ([`Role::Requester`]) or server. Then call
+    /// [`Session::tls_established`] or [`Session::tls_failed`].
+    StartTls(Role),
+    /// A switch was agreed and everything before it is written: AMP is
+    /// over. Give the transport to the new protocol, with `buffered` (the
+    /// bytes already read past the switch) first; then call
+    /// [`Session::handed_over`].
+    HandOver {
+        /// Who asked for the switch.
+        role: Role,
+        /// Bytes read past the switch box.
+        buffered: Bytes,
+    },
+}
+
+/// One AMP connection's protocol state, with no I/O (see the
+/// [module documentation](self)).
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    state: State,
+    /// StartTLS was agreed once (a second one is refused).
+    tls_agreed: bool,
+    /// The latest time passed in.
+    now: Instant,
+
+    rbuf: BytesMut,
+    decoder: BoxDecoder,
+    /// Set when a connection accepted by a server must send a box soon.
+    first_box_deadline: Option<Instant>,
+    /// When the box now arriving started.
+    box_started: Option<Instant>,
+    last_input: Instant,
+    eof: bool,
+
+    wbuf: BytesMut,
+    held: BytesMut,
+    /// Bytes given to the driver by `poll_transmit`, not yet written.
+    in_transit: usize,
+    /// Since when output has waited without progress.
+    write_since: Option<Instant>,
+    write_waiters: Vec<Waker>,
+
+    calls: Calls,
+    wake: Vec<Waker>,
+
+    switch_commands: Vec<Bytes>,
+    answers_start_tls: bool,
+    in_flight: usize,
+    parked: VecDeque<Request>,
+    last_activity: Instant,
+}
+
+impl Session {
+    /// A session for a connection this side opened (or any connection not
+    /// accepted by a server).
+    pub fn new(config: Config, now: Instant) -> Session {
+        Session {
+            decoder: BoxDecoder::with_limits(config.max_box_size(), config.max_box_entries()),
+            config,
+            state: State::Open,
+            tls_agreed: false,
+            now,
+            rbuf: BytesMut::new(),
+            first_box_deadline: None,
+            box_started: None,
+            last_input: now,
+            eof: false,
+            wbuf: BytesMut::new(),
+            held: BytesMut::new(),
+            in_transit: 0,
+            write_since: None,
+            write_waiters: Vec::new(),
+            calls: Calls::default(),
+            wake: Vec::new(),
+            switch_commands: Vec::new(),
+            answers_start_tls: false,
+            in_flight: 0,
+            parked: VecDeque::new(),
+            last_activity: now,
+        }
+    }
+
+    /// A session for a connection a server accepted: the peer must send a
+    /// complete box within [`Config::first_box_timeout`].
+    pub fn new_accepted(config: Config, now: Instant) -> Session {
+        let mut s = Session::new(config, now);
+        s.first_box_deadline = s.config.first_box_timeout().map(|t| now + t);
+        s
+    }
+
+    /// Requests for `name` negotiate a protocol switch: this side answers
+    /// them with [`Session::accept_switch`] or an error, and reads nothing
+    /// meanwhile.
+    pub fn negotiates_switch(&mut self, name: impl Into<Bytes>) {
+        self.switch_commands.push(name.into());
+    }
+
+    /// This side answers `StartTLS` (with [`Session::accept_start_tls`] or
+    /// an error), reading nothing meanwhile.
+    pub fn negotiates_start_tls(&mut self) {
+        self.answers_start_tls = true;
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.state.phase()
+    }
+
+    /// Whether AMP is over on this connection (closing, closed, or
+    /// switched to another protocol).
+    pub fn is_over(&self) -> bool {
+        self.phase().is_over()
+    }
+
+    /// Whether the connection has ended for good (nothing more to do but
+    /// drop the transport).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed { .. } | State::Switched { .. })
+    }
+
+    /// Why AMP ended, once it has.
+    pub fn close_reason(&self) -> Option<&Disconnect> {
+        static SWITCHED: Disconnect = Disconnect::Switched;
+        match &self.state {
+            State::Closing { reason, .. } | State::Closed { reason } => Some(reason),
+            State::HandingOver { .. } | State::Switched { .. } => Some(&SWITCHED),
+            _ => None,
+        }
+    }
+
+    /// Whether StartTLS was agreed on this connection.
+    pub fn tls_agreed(&self) -> bool {
+        self.tls_agreed
+    }
+
+    /// Requests being answered (counted against
+    /// [`Config::max_in_flight`]).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Our calls without a reply yet.
+    pub fn unanswered_calls(&self) -> usize {
+        self.calls.unanswered()
+    }
+
+    /// Whether nothing is going on: no request being answered or waiting,
+    /// no call unanswered, nothing to write, and AMP is open.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Open)
+            && self.in_flight == 0
+            && self.parked.is_empty()
+            && self.calls.unanswered() == 0
+            && self.output_flushed()
+    }
+
+    /// Move the wakers of callers whose reply (or room to write) came into
+    /// `out`, to be woken once the session is no longer borrowed.
+    pub fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
+        out.append(&mut self.wake);
+    }
+
+    fn output_flushed(&self) -> bool {
+        self.wbuf.is_empty() && self.in_transit == 0
+    }
+}

@@ -1,0 +1,150 @@
+//! The session's phase: one enum, with what each phase needs to remember.
+
+use bytes::Bytes;
+use std::time::Instant;
+
+use super::Disconnect;
+
+/// Which side of a negotiation (StartTLS, protocol switch) this side is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// We sent the request (for TLS: we are the client).
+    Requester,
+    /// We answered the peer's request (for TLS: we are the server).
+    Responder,
+}
+
+/// What a request from the peer negotiates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// An ordinary command.
+    Plain,
+    /// A protocol-switch command this side answers.
+    Switch,
+    /// `StartTLS`, which this side answers.
+    StartTls,
+}
+
+/// The phase of a [`Session`](super::Session), as a label (the table in
+/// the [module documentation](super) says what each allows and how it
+/// ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// AMP traffic flows both ways.
+    Open,
+    /// A graceful shutdown: requests are refused, work in flight finishes.
+    Draining,
+    /// Our protocol-switch request awaits its answer: nothing new may be
+    /// sent; our answers are held.
+    Switching,
+    /// Our StartTLS request awaits its answer: our boxes are held, to go
+    /// over TLS.
+    TlsRequested,
+    /// Our responder decides on the peer's switch or StartTLS request:
+    /// reading stops (what follows may not be AMP).
+    Deciding(RequestKind),
+    /// StartTLS was agreed: what precedes the handshake is being written;
+    /// new boxes are held.
+    TlsFlushing(Role),
+    /// The TLS handshake runs (the driver's part); boxes are held.
+    TlsHandshake(Role),
+    /// A switch was agreed: what precedes it is being written, then the
+    /// transport is handed over.
+    HandingOver(Role),
+    /// The transport was handed to another protocol: AMP is over.
+    Switched,
+    /// The connection is ending: writing what may still be written.
+    Closing,
+    /// The connection has ended.
+    Closed,
+}
+
+/// The phase with its data.
+#[derive(Debug)]
+pub(crate) enum State {
+    Open,
+    Draining,
+    Switching,
+    TlsRequested,
+    Deciding {
+        kind: RequestKind,
+        tag: Bytes,
+    },
+    TlsFlushing {
+        role: Role,
+        /// Our StartTLS call, answered when TLS is up.
+        call: Option<u64>,
+    },
+    TlsHandshake {
+        role: Role,
+        call: Option<u64>,
+        deadline: Option<Instant>,
+    },
+    HandingOver {
+        role: Role,
+        /// Our switch call, answered once the transport is handed over.
+        call: Option<u64>,
+    },
+    Switched {
+        /// Our switch call, answered by `handed_over`.
+        call: Option<u64>,
+    },
+    Closing {
+        reason: Disconnect,
+        /// Write what is queued first.
+        flush: bool,
+        deadline: Option<Instant>,
+    },
+    Closed {
+        reason: Disconnect,
+    },
+}
+
+impl State {
+    pub(crate) fn phase(&self) -> Phase {
+        match self {
+            State::Open => Phase::Open,
+            State::Draining => Phase::Draining,
+            State::Switching => Phase::Switching,
+            State::TlsRequested => Phase::TlsRequested,
+            State::Deciding { kind, .. } => Phase::Deciding(*kind),
+            State::TlsFlushing { role, .. } => Phase::TlsFlushing(*role),
+            State::TlsHandshake { role, .. } => Phase::TlsHandshake(*role),
+            State::HandingOver { role, .. } => Phase::HandingOver(*role),
+            State::Switched { .. } => Phase::Switched,
+            State::Closing { .. } => Phase::Closing,
+            State::Closed { .. } => Phase::Closed,
+        }
+    }
+}
+
+impl Phase {
+    /// Boxes from the peer are read and decoded.
+    pub fn reads(self) -> bool {
+        matches!(
+            self,
+            Phase::Open | Phase::Draining | Phase::Switching | Phase::TlsRequested
+        )
+    }
+
+    /// Boxes this side produces are held back (they go out when the
+    /// negotiation ends well, and are dropped otherwise).
+    pub fn holds(self) -> bool {
+        matches!(
+            self,
+            Phase::Switching
+                | Phase::TlsRequested
+                | Phase::TlsFlushing(Role::Requester)
+                | Phase::TlsFlushing(Role::Responder)
+                | Phase::TlsHandshake(_)
+        )
+    }
+
+    /// AMP is over: nothing more is sent or received as AMP.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            Phase::HandingOver(_) | Phase::Switched | Phase::Closing | Phase::Closed
+        )
+    }
+}

@@ -1,0 +1,305 @@
+//! The peer's side: bytes in, boxes classified, requests let through.
+
+use bytes::{Bytes, BytesMut};
+use std::time::Instant;
+
+use super::calls::{parse_tag, CallKind, Reply};
+use super::keys::{
+    ANSWER, ASK, COMMAND, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ONLY_ONE_TLS, PROTOCOL_SWITCHED,
+    SHUTTING_DOWN, START_TLS, TLS_ERROR,
+};
+use super::{Disconnect, Event, Request, RequestKind, Role, Session, State};
+use crate::ambox::AmpBox;
+use crate::error::ProtocolError;
+
+impl Session {
+    /// Take the read buffer, to read into it (keep its contents: append).
+    /// Give it back with [`Session::handle_input`].
+    pub fn take_input(&mut self) -> BytesMut {
+        std::mem::take(&mut self.rbuf)
+    }
+
+    /// Give back the read buffer taken by [`Session::take_input`], with the
+    /// bytes just read appended.
+    pub fn handle_input(&mut self, buf: BytesMut, now: Instant) {
+        self.now = now;
+        if buf.len() > self.rbuf.len() {
+            self.last_input = now;
+        }
+        self.rbuf = buf;
+    }
+
+    /// Copy `bytes` in, as if read.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) {
+        self.now = now;
+        if !bytes.is_empty() {
+            self.last_input = now;
+            self.rbuf.extend_from_slice(bytes);
+        }
+    }
+
+    /// The peer closed its side of the stream.
+    pub fn handle_eof(&mut self) {
+        self.eof = true;
+        if self.is_over() {
+            return;
+        }
+        let reason = if self.rbuf.is_empty() {
+            Disconnect::PeerClosed
+        } else {
+            Disconnect::Protocol(ProtocolError::TruncatedBox {
+                buffered: self.rbuf.len(),
+            })
+        };
+        self.begin_close(reason, true);
+    }
+
+    /// Whether the driver should read now. Reading stops while boxes may
+    /// not be AMP (a negotiation), while requests wait for room
+    /// ([`Config::max_in_flight`](crate::Config::max_in_flight)), and while
+    /// output is past [`Config::write_high_water`](crate::Config::write_high_water).
+    pub fn wants_read(&self) -> bool {
+        self.state.phase().reads()
+            && !self.eof
+            && self.parked.is_empty()
+            && self.in_flight < self.config.max_in_flight()
+            && self.wbuf.len() + self.in_transit < self.config.write_high_water()
+    }
+
+    /// The next thing for the driver to do, if any. Decodes buffered boxes
+    /// as it goes (only as far as the phase allows); answers to our calls
+    /// are handled here and wake their callers.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        loop {
+            match &self.state {
+                State::Open | State::Switching | State::TlsRequested => {}
+                State::Draining => {
+                    if self.in_flight == 0 && self.parked.is_empty() && self.calls.unanswered() == 0
+                    {
+                        self.begin_close(Disconnect::Shutdown, true);
+                        return None;
+                    }
+                }
+                State::TlsFlushing { role, call } => {
+                    if !self.output_flushed() {
+                        return None;
+                    }
+                    let (role, call) = (*role, *call);
+                    if !self.rbuf.is_empty() {
+                        let buffered = self.rbuf.len();
+                        self.begin_close(Disconnect::PlaintextBeforeTls { buffered }, false);
+                        return None;
+                    }
+                    self.rbuf = BytesMut::new();
+                    self.state = State::TlsHandshake {
+                        role,
+                        call,
+                        deadline: self.config.tls_handshake_timeout().map(|t| self.now + t),
+                    };
+                    return Some(Event::StartTls(role));
+                }
+                State::HandingOver { role, call } => {
+                    if !self.output_flushed() {
+                        return None;
+                    }
+                    let (role, call) = (*role, *call);
+                    let buffered = self.rbuf.split().freeze();
+                    self.rbuf = BytesMut::new();
+                    self.decoder.reset();
+                    self.state = State::Switched { call };
+                    return Some(Event::HandOver { role, buffered });
+                }
+                State::Deciding { .. }
+                | State::TlsHandshake { .. }
+                | State::Switched { .. }
+                | State::Closing { .. }
+                | State::Closed { .. } => return None,
+            }
+            // Requests parked at the in-flight limit go first.
+            if !self.parked.is_empty() {
+                if self.in_flight < self.config.max_in_flight() {
+                    if let Some(req) = self.parked.pop_front() {
+                        match self.start(req) {
+                            Some(ev) => return Some(ev),
+                            None => continue,
+                        }
+                    }
+                }
+                if self
+                    .parked
+                    .back()
+                    .is_some_and(|r| r.kind != RequestKind::Plain)
+                {
+                    return None; // what follows it may not be AMP
+                }
+            }
+            match self.decoder.decode(&mut self.rbuf) {
+                Ok(None) => {
+                    if self.rbuf.is_empty() {
+                        self.box_started = None;
+                    } else if self.box_started.is_none() {
+                        self.box_started = Some(self.last_input);
+                    }
+                    return None;
+                }
+                Err(e) => {
+                    self.begin_close(Disconnect::Protocol(e), true);
+                    return None;
+                }
+                Ok(Some(b)) => {
+                    self.box_started = None;
+                    self.first_box_deadline = None;
+                    self.last_activity = self.last_input;
+                    if let Some(ev) = self.on_box(b) {
+                        return Some(ev);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Twisted's dispatch order: `_answer`, then `_error`, then `_command`.
+    fn on_box(&mut self, b: AmpBox) -> Option<Event> {
+        if let Some(tag) = b.get(ANSWER) {
+            match self.our_tag(tag) {
+                Some((n, kind)) => self.on_answer(n, kind, b),
+                None => self.unknown_tag(tag),
+            }
+            return None;
+        }
+        if let Some(tag) = b.get(ERROR) {
+            let Some(code) = b.get_bytes(ERROR_CODE) else {
+                let tag = Bytes::copy_from_slice(tag);
+                self.begin_close(ProtocolError::MissingErrorCode { tag }.into(), true);
+                return None;
+            };
+            match self.our_tag(tag) {
+                Some((n, kind)) => {
+                    let description = b
+                        .get(ERROR_DESCRIPTION)
+                        .map(|d| String::from_utf8_lossy(d).into_owned())
+                        .unwrap_or_default();
+                    self.on_error(n, kind, Reply::Error { code, description });
+                }
+                None => self.unknown_tag(tag),
+            }
+            return None;
+        }
+        if let Some(name) = b.get_bytes(COMMAND) {
+            let tag = b.get_bytes(ASK);
+            let kind = match &tag {
+                None => RequestKind::Plain,
+                Some(_) if self.answers_start_tls && name == START_TLS.as_bytes() => {
+                    RequestKind::StartTls
+                }
+                Some(_) if self.switch_commands.contains(&name) => RequestKind::Switch,
+                Some(_) => RequestKind::Plain,
+            };
+            let req = Request {
+                name,
+                tag,
+                args: b,
+                kind,
+            };
+            if self.in_flight >= self.config.max_in_flight() || !self.parked.is_empty() {
+                self.parked.push_back(req);
+                return None;
+            }
+            return self.start(req);
+        }
+        let keys = b.keys().map(Bytes::copy_from_slice).collect();
+        self.begin_close(ProtocolError::NotRouted { keys }.into(), true);
+        None
+    }
+
+    fn our_tag(&self, tag: &[u8]) -> Option<(u64, CallKind)> {
+        let n = parse_tag(tag)?;
+        Some((n, self.calls.kind_of(n)?))
+    }
+
+    fn unknown_tag(&mut self, tag: &[u8]) {
+        let tag = Bytes::copy_from_slice(tag);
+        self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);
+    }
+
+    fn on_answer(&mut self, tag: u64, kind: CallKind, b: AmpBox) {
+        match kind {
+            CallKind::Plain => self.calls.resolve(tag, Reply::Answer(b), &mut self.wake),
+            CallKind::Switch => {
+                // Boxes produced while locked can never be sent now.
+                self.held = BytesMut::new();
+                self.calls
+                    .fail_all(&Disconnect::Switched, Some(tag), &mut self.wake);
+                self.end_requests();
+                self.state = State::HandingOver {
+                    role: Role::Requester,
+                    call: Some(tag),
+                };
+                self.release_writers();
+            }
+            CallKind::StartTls => {
+                self.state = State::TlsFlushing {
+                    role: Role::Requester,
+                    call: Some(tag),
+                };
+            }
+        }
+    }
+
+    fn on_error(&mut self, tag: u64, kind: CallKind, reply: Reply) {
+        match kind {
+            CallKind::Plain => {}
+            CallKind::Switch => {
+                self.state = State::Open;
+                self.release_held();
+            }
+            CallKind::StartTls => {
+                self.state = State::Open;
+                self.tls_agreed = false;
+                self.release_held();
+            }
+        }
+        self.calls.resolve(tag, reply, &mut self.wake);
+    }
+
+    /// Let a request through to the driver, or refuse it here when the
+    /// phase forbids it.
+    fn start(&mut self, req: Request) -> Option<Event> {
+        let refusal = match (&self.state, req.kind) {
+            (State::Draining, _) => Some((SHUTTING_DOWN, "the server is shutting down")),
+            (_, RequestKind::StartTls) if self.tls_agreed => {
+                Some((ONLY_ONE_TLS, "TLS was already started on this connection"))
+            }
+            (State::Open, _) | (_, RequestKind::Plain) => None,
+            (_, RequestKind::StartTls) => Some((
+                TLS_ERROR,
+                "a protocol switch or StartTLS is already under way",
+            )),
+            (_, RequestKind::Switch) => Some((
+                PROTOCOL_SWITCHED,
+                "a protocol switch or StartTLS is already under way",
+            )),
+        };
+        if let Some((code, description)) = refusal {
+            if let Some(tag) = &req.tag {
+                self.write_error(tag, code.as_bytes(), description);
+            }
+            return None;
+        }
+        self.in_flight += 1;
+        if req.kind != RequestKind::Plain {
+            let tag = req.tag.clone().unwrap_or_default();
+            self.state = State::Deciding {
+                kind: req.kind,
+                tag,
+            };
+        }
+        Some(Event::Request(req))
+    }
+
+    /// AMP is over: requests waiting or being answered are dropped.
+    pub(crate) fn end_requests(&mut self) {
+        self.parked.clear();
+        self.in_flight = 0;
+    }
+}

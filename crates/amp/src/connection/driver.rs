@@ -1,0 +1,482 @@
+//! [`Driver`]: the task that runs one connection. It only moves bytes
+//! between the transport and the session, runs responders, keeps the
+//! session's timer, and performs what the session asks for (a TLS
+//! handshake, a hand-over). Every protocol decision is the session's.
+
+use bytes::{Buf, BytesMut};
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskCx, Poll, Waker};
+use std::time::Instant;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Sleep;
+
+use amp_wire::session::{Event, Request, Role};
+use amp_wire::Disconnect;
+
+use super::handle::Connection;
+use super::responding::{Dispatch, Responding};
+use super::shared::Shared;
+use super::transport::Transport;
+use crate::switch::Switched;
+
+/// Room kept free in the read buffer before each read.
+const READ_RESERVE: usize = 4096;
+/// A write buffer larger than this is given back once empty.
+const KEEP_WRITE_CAPACITY: usize = 64 * 1024;
+/// Rounds of work per poll before yielding to other tasks.
+const POLL_BUDGET: usize = 32;
+
+/// The connection task: a future that runs the connection until it ends and
+/// resolves with the reason. [`Connection::spawn`] spawns it for you.
+///
+/// After a protocol switch accepted by a responder here, the task goes on
+/// running the new protocol (the [`SwitchTo`](crate::SwitchTo) handler) and
+/// resolves with [`Disconnect::Switched`] when that finishes.
+///
+/// Dropped before the connection ended, it ends it for every handle with
+/// [`Disconnect::DriverDropped`] ([`Disconnect::DriverPanicked`] if it is
+/// dropped by a panic).
+pub struct Driver<T> {
+    shared: Arc<Shared>,
+    io: Transport<T>,
+    router: Arc<dyn Dispatch>,
+    responders: FuturesUnordered<BoxFuture<'static, ()>>,
+    /// Requests taken from the session, to start once the lock is released.
+    requests: Vec<Request>,
+    /// Bytes being written.
+    out: BytesMut,
+    flush_needed: bool,
+    /// What the session asked for, done once the output is flushed.
+    action: Option<Event>,
+    timer: Option<Pin<Box<Sleep>>>,
+    timer_at: Option<Instant>,
+    /// The protocol switched to, run by this task to completion.
+    after: Option<BoxFuture<'static, ()>>,
+    wakers: Vec<Waker>,
+    /// Why the connection ended, once it has.
+    ended: Option<Disconnect>,
+}
+
+impl<T> Driver<T> {
+    pub(crate) fn new(shared: Arc<Shared>, io: T, router: Arc<dyn Dispatch>) -> Self {
+        Driver {
+            shared,
+            io: Transport::Plain(io),
+            router,
+            responders: FuturesUnordered::new(),
+            requests: Vec::new(),
+            out: BytesMut::new(),
+            flush_needed: false,
+            action: None,
+            timer: None,
+            timer_at: None,
+            after: None,
+            wakers: Vec::new(),
+            ended: None,
+        }
+    }
+}
+
+impl<T> Drop for Driver<T> {
+    fn drop(&mut self) {
+        if self.ended.is_none() {
+            let reason = if std::thread::panicking() {
+                Disconnect::DriverPanicked
+            } else {
+                Disconnect::DriverDropped
+            };
+            self.shared.with(|st| st.session.abort(reason.clone()));
+            self.shared.finish(reason);
+        }
+    }
+}
+
+/// What one round of work came to.
+enum Step {
+    Progress,
+    Idle,
+    Done(Disconnect),
+}
+
+/// The session's view after a round under the lock.
+struct View {
+    wants_read: bool,
+    deadline: Option<Instant>,
+    ready_to_close: bool,
+    closed: Option<Disconnect>,
+    over: bool,
+}
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
+    type Output = Disconnect;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
+        let this = &mut *self;
+        if let Some(after) = &mut this.after {
+            // Switched: run the new protocol to its end.
+            return match after.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.after = None;
+                    Poll::Ready(Disconnect::Switched)
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
+        if let Some(reason) = &this.ended {
+            return Poll::Ready(reason.clone());
+        }
+        for _ in 0..POLL_BUDGET {
+            match this.step(cx) {
+                Step::Progress => {}
+                Step::Idle => return Poll::Pending,
+                Step::Done(reason) => {
+                    this.ended = Some(reason.clone());
+                    this.io = Transport::Gone; // nothing is left half-open
+                    this.shared.finish(reason.clone());
+                    if this.after.is_some() {
+                        // AMP is over; go on with the protocol switched to.
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    return Poll::Ready(reason);
+                }
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
+    fn step(&mut self, cx: &mut TaskCx<'_>) -> Step {
+        let now = now();
+        let view = self.session_round(cx, now);
+        let mut progress = !self.wakers.is_empty() || !self.requests.is_empty();
+        for w in self.wakers.drain(..) {
+            w.wake();
+        }
+        if view.over {
+            // AMP is over: requests being answered are dropped.
+            self.requests.clear();
+            if !self.responders.is_empty() {
+                tracing::debug!(
+                    running = self.responders.len(),
+                    "responders dropped: AMP is over"
+                );
+                self.responders = FuturesUnordered::new();
+            }
+        }
+        let mut requests = std::mem::take(&mut self.requests);
+        for req in requests.drain(..) {
+            self.start(req, cx);
+        }
+        self.requests = requests;
+        while let Poll::Ready(Some(())) = self.responders.poll_next_unpin(cx) {
+            progress = true;
+        }
+        progress |= self.poll_handshake(cx);
+        progress |= self.write(cx, now);
+        progress |= self.perform_action();
+        if view.wants_read && !self.io.handshaking() {
+            progress |= self.read(cx);
+        }
+        progress |= self.poll_timer(view.deadline, cx);
+        if let Some(reason) = view.closed {
+            if self.action.is_none() {
+                return Step::Done(reason);
+            }
+        }
+        if view.ready_to_close {
+            match Pin::new(&mut self.io).poll_shutdown(cx) {
+                Poll::Pending => {} // the closing deadline bounds this
+                Poll::Ready(_) => {
+                    self.shared.with(|st| st.session.finish());
+                    progress = true;
+                }
+            }
+        }
+        if progress {
+            Step::Progress
+        } else {
+            Step::Idle
+        }
+    }
+
+    /// Under the lock: register our waker, take the session's events and
+    /// output, and note what it wants next.
+    fn session_round(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> View {
+        let Driver {
+            shared,
+            requests,
+            out,
+            action,
+            wakers,
+            ..
+        } = self;
+        let abandoned = shared.handles() == 0;
+        shared.with_wakers(wakers, |st| {
+            st.register_driver(cx.waker());
+            if abandoned && st.abandonable && st.session.is_idle() {
+                // Nobody can call, nothing is answered: close.
+                st.session.close();
+            }
+            while let Some(ev) = st.session.poll_event() {
+                match ev {
+                    Event::Request(r) => requests.push(r),
+                    other => *action = Some(other),
+                }
+            }
+            if st.session.discard_output() {
+                out.clear();
+            }
+            st.session.poll_transmit(out, now);
+            View {
+                wants_read: st.session.wants_read(),
+                deadline: st.session.poll_timeout(),
+                ready_to_close: st.session.ready_to_close(),
+                closed: st
+                    .session
+                    .is_closed()
+                    .then(|| st.session.close_reason().cloned())
+                    .flatten(),
+                over: st.session.is_over(),
+            }
+        })
+    }
+
+    /// Start answering a request: most responders finish at once, without
+    /// a trip through the responder set.
+    fn start(&mut self, req: Request, cx: &mut TaskCx<'_>) {
+        let Request {
+            name, tag, args, ..
+        } = req;
+        let conn = Connection::from_shared(self.shared.clone());
+        match self.router.dispatch(args, Responding::new(conn, tag, name)) {
+            Ok(mut fut) => {
+                if fut.as_mut().poll(cx).is_pending() {
+                    self.responders.push(fut);
+                }
+            }
+            Err(responding) => responding.unhandled(),
+        }
+    }
+
+    /// Write what is queued; returns whether anything moved.
+    fn write(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> bool {
+        let mut written = 0;
+        let mut failed = None;
+        while !self.out.is_empty() && !self.io.handshaking() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.out) {
+                Poll::Ready(Ok(0)) => {
+                    failed = Some(std::io::Error::from(std::io::ErrorKind::WriteZero));
+                    break;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.out.advance(n);
+                    written += n;
+                    self.flush_needed = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.out.is_empty() && self.out.capacity() > KEEP_WRITE_CAPACITY {
+            self.out = BytesMut::new();
+        }
+        let mut progress = written > 0;
+        if failed.is_none() && self.out.is_empty() && self.flush_needed && !self.io.handshaking() {
+            if let Poll::Ready(r) = Pin::new(&mut self.io).poll_flush(cx) {
+                self.flush_needed = false;
+                progress = true;
+                failed = r.err();
+            }
+        }
+        if written > 0 || failed.is_some() {
+            self.shared.with(|st| {
+                st.session.transmitted(written, now);
+                if let Some(e) = failed {
+                    self.out.clear();
+                    st.session.abort(io_disconnect(e));
+                }
+            });
+        }
+        progress
+    }
+
+    /// Read once if the transport has bytes; returns whether anything
+    /// moved.
+    fn read(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        let mut buf = self.shared.with(|st| st.session.take_input());
+        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
+            buf.reserve(READ_RESERVE);
+        }
+        let polled = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut buf);
+        if polled.is_pending() && buf.is_empty() {
+            // Idle: give the read buffer back (an idle connection then
+            // costs a few hundred bytes).
+            buf = BytesMut::new();
+        }
+        let now = now();
+        let ready = polled.is_ready();
+        self.shared.with(|st| {
+            st.session.handle_input(buf, now);
+            match polled {
+                Poll::Ready(Ok(0)) => st.session.handle_eof(),
+                Poll::Ready(Err(e)) => st.session.abort(io_disconnect(e)),
+                _ => {}
+            }
+        });
+        ready
+    }
+
+    /// Keep the timer armed for the session's earliest deadline; returns
+    /// whether it fired (the session was told).
+    fn poll_timer(&mut self, deadline: Option<Instant>, cx: &mut TaskCx<'_>) -> bool {
+        let Some(at) = deadline else {
+            return false;
+        };
+        let wake_at = tokio::time::Instant::from_std(at);
+        match &mut self.timer {
+            None => self.timer = Some(Box::pin(tokio::time::sleep_until(wake_at))),
+            // A later deadline keeps the timer as it is: it fires early,
+            // the session finds nothing due, and the timer is re-armed.
+            Some(t) if self.timer_at.is_none_or(|armed| at < armed) => t.as_mut().reset(wake_at),
+            Some(_) => {}
+        }
+        self.timer_at = self.timer_at.map_or(Some(at), |armed| Some(armed.min(at)));
+        let Some(t) = &mut self.timer else {
+            return false;
+        };
+        if t.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        self.timer_at = None;
+        let now = now();
+        self.shared.with(|st| st.session.handle_timeout(now));
+        true
+    }
+
+    /// Drive a TLS handshake in progress; returns whether it ended.
+    #[cfg(feature = "tls")]
+    fn poll_handshake(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        use super::transport::Handshaken;
+        if !self.io.handshaking() {
+            return false;
+        }
+        match self.io.poll_handshake(cx) {
+            Poll::Pending => false,
+            Poll::Ready(Handshaken::Done(certs)) => {
+                tracing::debug!(peer_certificates = certs.len(), "TLS is up");
+                self.shared.with(|st| {
+                    st.peer_certificates = Some(certs);
+                    st.session.tls_established();
+                });
+                true
+            }
+            Poll::Ready(Handshaken::Failed(e)) => {
+                let error = Arc::new(crate::tls::TlsError::from(e));
+                self.shared.with(|st| st.session.tls_failed(error));
+                true
+            }
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn poll_handshake(&mut self, _: &mut TaskCx<'_>) -> bool {
+        false
+    }
+
+    /// Do what the session asked for once everything before it is written.
+    fn perform_action(&mut self) -> bool {
+        if self.action.is_none() || !self.out.is_empty() || self.flush_needed {
+            return false;
+        }
+        match self.action.take() {
+            Some(Event::StartTls(role)) => self.begin_handshake(role),
+            Some(Event::HandOver { role, buffered }) => self.hand_over(role, buffered),
+            _ => {}
+        }
+        true
+    }
+
+    #[cfg(feature = "tls")]
+    fn begin_handshake(&mut self, role: Role) {
+        let (client, server) = self
+            .shared
+            .with(|st| (st.tls_client.take(), st.tls_server.take()));
+        let plain = self.io.take_plain();
+        match (role, plain, client, server) {
+            (Role::Requester, Some(io), Some(c), _) => {
+                let connect = tokio_rustls::TlsConnector::from(c.config).connect(c.server_name, io);
+                self.io = Transport::Connecting(Box::new(connect));
+            }
+            (Role::Responder, Some(io), _, Some(config)) => {
+                let accept = tokio_rustls::TlsAcceptor::from(config).accept(io);
+                self.io = Transport::Accepting(Box::new(accept));
+            }
+            _ => {
+                let error = Arc::new(crate::tls::TlsError::NotPlain);
+                self.shared.with(|st| st.session.tls_failed(error));
+            }
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn begin_handshake(&mut self, _: Role) {
+        // Unreachable: without TLS nothing asks for StartTLS or answers it.
+        let error = Arc::new(std::io::Error::other(
+            "TLS support is not compiled in (cargo feature `tls`)",
+        ));
+        self.shared.with(|st| st.session.tls_failed(error));
+    }
+
+    /// AMP is over: give the transport to the new protocol.
+    fn hand_over(&mut self, role: Role, buffered: bytes::Bytes) {
+        let io = std::mem::replace(&mut self.io, Transport::Gone).into_io();
+        tracing::debug!(buffered = buffered.len(), "protocol switched");
+        let stream = io.map(|io| Switched::new(io, buffered));
+        #[cfg(feature = "tls")]
+        let stream = {
+            let certs = self.shared.with(|st| st.peer_certificates.clone());
+            stream.map(|s| s.with_peer_certificates(certs))
+        };
+        let after = self.shared.with(|st| {
+            let waited = st.session.handed_over();
+            match role {
+                Role::Requester => {
+                    if waited {
+                        st.switched = stream;
+                    }
+                    None
+                }
+                Role::Responder => st.switch_to.take().zip(stream),
+            }
+        });
+        if let Some((to, stream)) = after {
+            self.after = Some((to.handler)(stream));
+        }
+    }
+}
+
+/// Why the connection ends after an I/O error: a TLS failure (say the
+/// peer rejected our certificate, which TLS 1.3 reports on the first read
+/// after the handshake) is [`Disconnect::Tls`], the rest [`Disconnect::Io`].
+fn io_disconnect(e: std::io::Error) -> Disconnect {
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return Disconnect::Tls(Arc::new(crate::tls::TlsError::from(e)));
+    }
+    Disconnect::from(e)
+}

@@ -1,0 +1,437 @@
+//! [`Connection`]: the handle callers use.
+
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::Instrument;
+
+use amp_wire::session::keys::ANSWER;
+use amp_wire::session::{Reply, SendError, Session};
+use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError, Record};
+
+use super::driver::Driver;
+use super::request::{Kind, ReplyFuture, SendRequest};
+use super::responding::Dispatch;
+use super::shared::{FdsArg, Shared};
+use crate::error::CallError;
+use crate::router::Router;
+use crate::switch::Switched;
+
+/// A handle on an AMP connection: call the peer with it. Cheap to clone;
+/// all clones share the connection.
+///
+/// The connection itself runs as one task (see [`Connection::spawn`]) that
+/// reads and writes the stream and runs the [`Router`]'s responders for the
+/// peer's requests, concurrently. Either side may call at any time; answers
+/// come back in any order. Calls write their request straight into the
+/// connection's output (no queue, no allocation), so a refusal (the
+/// connection ended, or is locked by a protocol switch) is immediate.
+///
+/// The connection ends when the peer closes it, on an I/O or protocol error,
+/// after a fatal error, when a limit or deadline of its [`Config`] is
+/// passed, on [`Connection::close`], or when every handle is dropped and the
+/// router has nothing to serve.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = SumResult)]
+/// struct Sum { a: i64, b: i64 }
+/// #[derive(Record, Debug, PartialEq)]
+/// struct SumResult { total: i64 }
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, Router::new().route(|s: Sum, _| async move {
+///     Ok(SumResult { total: s.a + s.b })
+/// }));
+/// let client = Connection::spawn(b, Router::new());
+/// assert_eq!(client.call(Sum { a: 13, b: 81 }).await.unwrap(), SumResult { total: 94 });
+/// # }
+/// ```
+pub struct Connection {
+    shared: Arc<Shared>,
+}
+
+impl Clone for Connection {
+    fn clone(&self) -> Self {
+        self.shared.add_handle();
+        Connection {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.shared.drop_handle();
+    }
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phase = self.shared.with(|st| st.session.phase());
+        f.debug_struct("Connection").field("phase", &phase).finish()
+    }
+}
+
+impl Connection {
+    /// Start a connection over `io` on the current tokio runtime (which
+    /// must have its timer enabled, as `#[tokio::main]` does), answering
+    /// the peer's requests with `router`.
+    pub fn spawn<T, S>(io: T, router: Router<S>) -> Connection
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        Self::spawn_with(io, router, Config::default())
+    }
+
+    /// [`Connection::spawn`] with explicit [`Config`].
+    pub fn spawn_with<T, S>(io: T, router: Router<S>, config: Config) -> Connection
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        let (conn, driver) = Self::new(io, router, config);
+        tokio::spawn(driver);
+        conn
+    }
+
+    /// Build a connection without spawning it: poll the returned [`Driver`]
+    /// (a future) to run it. It resolves with the reason the connection
+    /// ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Config, Connection, Disconnect, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(1024);
+    /// let (conn, driver) = Connection::new(a, Router::new(), Config::default());
+    /// drop(b); // the peer goes away
+    /// assert!(matches!(driver.await, Disconnect::PeerClosed));
+    /// assert!(conn.is_closed());
+    /// # }
+    /// ```
+    pub fn new<T, S>(io: T, router: Router<S>, config: Config) -> (Connection, Driver<T>)
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        Self::build(io, Arc::new(router), config, None, false)
+    }
+
+    /// The one constructor: `accepted` for connections a server accepted
+    /// (they must send a first box in time).
+    pub(crate) fn build<T>(
+        io: T,
+        router: Arc<dyn Dispatch>,
+        config: Config,
+        fds: Option<FdsArg>,
+        accepted: bool,
+    ) -> (Connection, Driver<T>)
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let now = tokio::time::Instant::now().into_std();
+        let mut session = if accepted {
+            Session::new_accepted(config, now)
+        } else {
+            Session::new(config, now)
+        };
+        for name in router.switch_commands() {
+            session.negotiates_switch(name);
+        }
+        if router.answers_start_tls() {
+            session.negotiates_start_tls();
+        }
+        let shared = Shared::new(session, router.is_empty(), fds);
+        let driver = Driver::new(shared.clone(), io, router);
+        (Connection { shared }, driver)
+    }
+
+    /// Connect to an AMP server over TCP (with `TCP_NODELAY`) as a pure
+    /// client (nothing is answered: the peer's requests get `UNHANDLED`).
+    pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Connection> {
+        Self::connect_with(addr, Router::new(), Config::default()).await
+    }
+
+    /// Connect over TCP, serving `router` to the server as well, with
+    /// `config`.
+    pub async fn connect_with<S>(
+        addr: impl tokio::net::ToSocketAddrs,
+        router: Router<S>,
+        config: Config,
+    ) -> std::io::Result<Connection>
+    where
+        S: Clone + Send + Sync + 'static,
+    {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Connection::spawn_with(stream, router, config))
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// A handle for a responder (the driver's own reference is not one).
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Connection {
+        shared.add_handle();
+        Connection { shared }
+    }
+
+    /// Call command `C` and wait for its answer (Twisted's `callRemote`).
+    ///
+    /// Always asks for an answer, whatever `C::REQUIRES_ANSWER` says; see
+    /// [`Connection::send`] for Twisted's exact behaviour and
+    /// [`Connection::notify`] to never ask. Arguments that cannot be encoded
+    /// fail here, before anything is written. Dropping the returned future
+    /// forgets the call: its answer, if it comes, is dropped quietly.
+    pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
+        let span = tracing::debug_span!("amp.call", command = C::NAME);
+        async move {
+            let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Call, |w, cx| {
+                cmd.write_fields(w, cx)
+            });
+            let tag = send.await.map_err(send_error)?;
+            match ReplyFuture::new(&self.shared, tag, false).await {
+                Reply::Answer(b) => self
+                    .shared
+                    .with_context(|cx| C::Response::read_fields(&b, cx))
+                    .map_err(CallError::BadResponse),
+                other => Err(reply_error(other)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Call `C` as Twisted's `callRemote` does: ask for an answer only if
+    /// `C::REQUIRES_ANSWER`; without one, resolve to `None` once the request
+    /// is written.
+    pub async fn send<C: Command>(
+        &self,
+        cmd: C,
+    ) -> Result<Option<C::Response>, CallError<C::Error>> {
+        if C::REQUIRES_ANSWER {
+            self.call(cmd).await.map(Some)
+        } else {
+            self.notify(cmd)
+                .await
+                .map_err(|e| e.map_remote(|n| match n {}))?;
+            Ok(None)
+        }
+    }
+
+    /// Send command `C` without asking for an answer (no `_ask` key):
+    /// nothing comes back, not even an error. Resolves once the request is
+    /// written to the connection's output. Unlike Twisted (which returns
+    /// nothing), a notification on a connection that has ended fails with
+    /// [`CallError::ConnectionLost`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(requires_answer = false)]
+    /// struct Log { line: String }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    /// Connection::spawn(a, Router::with_state(tx).route(|l: Log, ctx| async move {
+    ///     ctx.state.send(l.line).unwrap();
+    ///     Ok(())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.notify(Log { line: "hello".into() }).await.unwrap();
+    /// assert_eq!(rx.recv().await.unwrap(), "hello");
+    /// # }
+    /// ```
+    pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
+        let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Notify, |w, cx| {
+            cmd.write_fields(w, cx)
+        });
+        send.await.map(|_| ()).map_err(send_error)
+    }
+
+    /// Call a command by name with an already-encoded box (Twisted's
+    /// `callRemoteString`). Returns the answer box without `_answer`.
+    /// Every error code comes back as [`CallError::UnknownRemote`] (or
+    /// [`CallError::Unhandled`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpBox, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route_raw("Echo", |req: AmpBox, _| async move {
+    ///     Ok(req.iter().filter(|(k, _)| !k.starts_with(b"_"))
+    ///         .map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let mut args = AmpBox::new();
+    /// args.insert("x", "1");
+    /// let answer = client.call_raw("Echo", args).await.unwrap();
+    /// assert_eq!(answer.get("x"), Some(&b"1"[..]));
+    /// # }
+    /// ```
+    pub async fn call_raw(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+    ) -> Result<AmpBox, CallError<NoError>> {
+        let name = name.into_bytes();
+        let span = tracing::debug_span!("amp.call", command = %amp_wire::display_bytes(&name));
+        async move {
+            let send = SendRequest::new(&self.shared, &name, Kind::Call, |w, _| {
+                args.write_entries(w)
+            });
+            let tag = send.await.map_err(send_error)?;
+            match ReplyFuture::new(&self.shared, tag, false).await {
+                Reply::Answer(mut b) => {
+                    b.remove(ANSWER);
+                    Ok(b)
+                }
+                other => Err(reply_error(other)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Send a raw request that wants no answer.
+    pub async fn notify_raw(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+    ) -> Result<(), CallError<NoError>> {
+        let name = name.into_bytes();
+        let send = SendRequest::new(&self.shared, &name, Kind::Notify, |w, _| {
+            args.write_entries(w)
+        });
+        send.await.map(|_| ()).map_err(send_error)
+    }
+
+    /// Call the protocol-switch command `C` (Twisted's
+    /// `ProtocolSwitchCommand`): on success AMP is over on this connection
+    /// and the stream is yours.
+    ///
+    /// The connection locks as the request is written: from then on any box
+    /// sent on it, from any handle, fails with
+    /// [`CallError::ProtocolSwitched`]; answers this side's responders
+    /// produce meanwhile are held back. Calls made before still get their
+    /// answers if those arrive before the switch answer; the others fail
+    /// with [`Disconnect::Switched`]. On an error answer the connection
+    /// unlocks (held answers go out) and AMP goes on. The answer's fields
+    /// are ignored (Twisted's switch answer carries only `_answer`).
+    ///
+    /// The returned [`Switched`] replays first the bytes already read past
+    /// the answer. A second switch, or any call after a switch, fails with
+    /// [`CallError::ProtocolSwitched`].
+    ///
+    /// See [`Switched`] for an example.
+    pub async fn switch<C: Command>(&self, cmd: C) -> Result<Switched, CallError<C::Error>> {
+        let span = tracing::debug_span!("amp.switch", command = C::NAME);
+        async move {
+            let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Switch, |w, cx| {
+                cmd.write_fields(w, cx)
+            });
+            let tag = send.await.map_err(send_error)?;
+            let reply = ReplyFuture::new(&self.shared, tag, true);
+            match reply.await {
+                Reply::Answer(_) => self
+                    .shared
+                    .with(|st| st.switched.take())
+                    .ok_or(CallError::ConnectionLost(Disconnect::Switched)),
+                other => Err(reply_error(other)),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Close the connection: what is already written to its output goes
+    /// out (within [`Config::write_timeout`]), then the stream is shut
+    /// down. Outstanding calls fail with [`Disconnect::LocalClose`].
+    /// Resolves once the connection has ended.
+    pub async fn close(&self) {
+        self.shared.with(|st| {
+            st.session.close();
+            st.kick();
+        });
+        self.closed().await;
+    }
+
+    /// Begin a graceful shutdown of this connection: requests from now on
+    /// are refused with `SHUTTING_DOWN`; once the requests being answered
+    /// are answered (and written) and our calls have their answers, it
+    /// closes with [`Disconnect::Shutdown`]. [`Connection::closed`] tells
+    /// when.
+    pub fn shutdown(&self) {
+        Control::of(self).shutdown();
+    }
+
+    /// Wait until the connection has ended; returns why.
+    pub async fn closed(&self) -> Disconnect {
+        self.shared.closed().await
+    }
+
+    /// Whether the connection has ended, is ending, or switched: no more
+    /// AMP calls can be made on it.
+    pub fn is_closed(&self) -> bool {
+        self.shared.is_finished() || self.shared.with(|st| st.session.is_over())
+    }
+}
+
+/// A server's hold on a connection: not a handle (a connection nobody can
+/// call still closes when its router serves nothing).
+pub(crate) struct Control(Arc<Shared>);
+
+impl Control {
+    pub(crate) fn of(conn: &Connection) -> Control {
+        Control(conn.shared.clone())
+    }
+
+    pub(crate) fn shutdown(&self) {
+        self.0.with(|st| {
+            st.session.shutdown();
+            st.kick();
+        });
+    }
+
+    pub(crate) fn abort(&self, reason: Disconnect) {
+        self.0.with(|st| {
+            st.session.abort(reason);
+            st.kick();
+        });
+    }
+}
+
+/// The caller's error for a request the session refused.
+pub(crate) fn send_error<E>(e: SendError) -> CallError<E> {
+    match e {
+        SendError::Switched => CallError::ProtocolSwitched,
+        SendError::OnlyOneTls => CallError::OnlyOneTls,
+        SendError::Closed(d) => CallError::ConnectionLost(d),
+        SendError::Encode(e) => CallError::Encode(e),
+        other => CallError::ConnectionLost(Disconnect::Io(Arc::new(std::io::Error::other(
+            other.to_string(),
+        )))),
+    }
+}
+
+/// The caller's error for a reply that is not an answer.
+pub(crate) fn reply_error<E: ErrorTable>(r: Reply) -> CallError<E> {
+    match r {
+        Reply::Error { code, description } => {
+            tracing::debug!(code = %amp_wire::display_bytes(&code), "error answer");
+            CallError::from_wire(code, description)
+        }
+        Reply::Lost(d) => CallError::ConnectionLost(d),
+        Reply::Answer(_) => {
+            CallError::BadResponse(amp_wire::DecodeError::invalid("unexpected answer"))
+        }
+    }
+}

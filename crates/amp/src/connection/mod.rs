@@ -1,0 +1,20 @@
+//! The tokio side of a connection: the handle callers use, the task that
+//! runs it, and what they share. The protocol itself is
+//! [`amp_wire::session::Session`]; this module only moves bytes, runs
+//! responders and keeps time.
+
+mod driver;
+mod handle;
+mod request;
+pub(crate) mod responding;
+mod shared;
+#[cfg(feature = "tls")]
+mod starttls;
+mod transport;
+#[cfg(feature = "unix")]
+mod unix;
+
+pub use driver::Driver;
+pub use handle::Connection;
+pub(crate) use handle::Control;
+pub(crate) use responding::{Dispatch, Responding};

@@ -1,0 +1,177 @@
+//! How responders hand their outcome to the session: the one value each
+//! request's responder gets to conclude it.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+#[cfg(feature = "tls")]
+use std::sync::Arc;
+
+use amp_wire::{AmpBox, Context, DecodeError, EncodeError, FieldWriter, Record};
+
+use super::handle::Connection;
+use crate::error::RawError;
+use crate::switch::SwitchTo;
+
+/// A router as the driver sees it: something that starts a responder for
+/// a request.
+pub(crate) trait Dispatch: Send + Sync {
+    /// Start answering the request `responding` describes; give it back if
+    /// nothing answers it.
+    fn dispatch(
+        &self,
+        args: AmpBox,
+        responding: Responding,
+    ) -> Result<BoxFuture<'static, ()>, Responding>;
+    /// Whether nothing is answered at all (no route, no fallback).
+    fn is_empty(&self) -> bool;
+    /// The commands answered with a protocol switch.
+    fn switch_commands(&self) -> Vec<Bytes>;
+    /// Whether `StartTLS` is answered.
+    fn answers_start_tls(&self) -> bool;
+}
+
+/// One request being answered: consumed by exactly one conclusion.
+pub(crate) struct Responding {
+    conn: Connection,
+    tag: Option<Bytes>,
+    name: Bytes,
+}
+
+impl Responding {
+    pub(crate) fn new(conn: Connection, tag: Option<Bytes>, name: Bytes) -> Self {
+        Responding { conn, tag, name }
+    }
+
+    /// The command being answered.
+    pub(crate) fn name(&self) -> &Bytes {
+        &self.name
+    }
+
+    /// The tracing span a responder runs in.
+    pub(crate) fn span(&self) -> tracing::Span {
+        tracing::debug_span!(
+            "amp.respond",
+            command = %amp_wire::display_bytes(&self.name),
+            tag = %self.tag.as_deref().map(amp_wire::display_bytes).unwrap_or_default()
+        )
+    }
+
+    /// A handle on the connection, for the responder's `Ctx`.
+    pub(crate) fn connection(&self) -> Connection {
+        self.conn.clone()
+    }
+
+    /// Decode the request's arguments with the connection's context.
+    pub(crate) fn decode<R: Record>(&self, args: &AmpBox) -> Result<R, DecodeError> {
+        self.conn
+            .shared()
+            .with_context(|cx| R::read_fields(args, cx))
+    }
+
+    /// Answer with the fields `write` writes.
+    pub(crate) fn answer(
+        self,
+        write: impl FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError>,
+    ) {
+        let shared = self.conn.shared();
+        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        let failed = shared.with(|st| {
+            st.kick();
+            st.session
+                .answer(tag, name, |w| shared.with_context(|cx| write(w, cx)))
+                .err()
+        });
+        if let Some(e) = failed {
+            tracing::error!(
+                command = %amp_wire::display_bytes(name),
+                error = %e,
+                "response could not be encoded; sending UNKNOWN and closing"
+            );
+        }
+    }
+
+    /// Answer with an error.
+    pub(crate) fn fail(self, e: &RawError) {
+        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        self.conn.shared().with(|st| {
+            st.kick();
+            st.session.fail(tag, name, &e.code, &e.description, e.fatal);
+        });
+    }
+
+    /// An undeclared failure: `UNKNOWN`, then the connection closes.
+    pub(crate) fn unknown(self, reason: String) {
+        tracing::error!(
+            command = %amp_wire::display_bytes(&self.name),
+            %reason,
+            "responder failed; sending UNKNOWN and closing"
+        );
+        self.unknown_quietly(reason);
+    }
+
+    fn unknown_quietly(self, reason: String) {
+        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        self.conn.shared().with(|st| {
+            st.kick();
+            st.session.fail_unknown(tag, name, reason);
+        });
+    }
+
+    /// The responder panicked: logged in full once per connection, then
+    /// handled as an undeclared failure.
+    pub(crate) fn panicked(self, message: String) {
+        let first = self.conn.shared().with(|st| {
+            st.panics += 1;
+            st.panics == 1
+        });
+        let command = amp_wire::display_bytes(&self.name);
+        if first {
+            tracing::error!(%command, panic = %message, "responder panicked; sending UNKNOWN and closing");
+        } else {
+            tracing::debug!(%command, panic = %message, "responder panicked again");
+        }
+        self.unknown_quietly(format!("responder panicked: {message}"));
+    }
+
+    /// Nothing answers this command.
+    pub(crate) fn unhandled(self) {
+        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        self.conn.shared().with(|st| {
+            st.kick();
+            st.session.unhandled(tag, name);
+        });
+    }
+
+    /// Agree to the peer's protocol switch: the answer is written, then the
+    /// connection runs `to`.
+    pub(crate) fn accept_switch(self, to: SwitchTo) {
+        let tag = self.tag.as_deref();
+        let agreed = self.conn.shared().with(|st| {
+            st.kick();
+            let agreed = st.session.accept_switch(tag);
+            if agreed {
+                st.switch_to = Some(to);
+            }
+            agreed
+        });
+        if !agreed {
+            tracing::warn!(
+                command = %amp_wire::display_bytes(&self.name),
+                "a switch was accepted for a request that cannot switch (it wanted no answer); ignored"
+            );
+        }
+    }
+
+    /// Agree to the peer's StartTLS: the answer is written in clear, then
+    /// the handshake runs as server with `config`.
+    #[cfg(feature = "tls")]
+    pub(crate) fn accept_start_tls(self, config: Arc<rustls::ServerConfig>) {
+        let tag = self.tag.as_deref();
+        self.conn.shared().with(|st| {
+            st.kick();
+            if st.session.accept_start_tls(tag) {
+                st.tls_server = Some(config);
+            }
+        });
+    }
+}

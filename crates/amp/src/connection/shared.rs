@@ -1,0 +1,212 @@
+//! What the handles and the driver of one connection share: the session
+//! behind a lock, and the driver-side slots (TLS settings, the switched-to
+//! protocol) that travel with it.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Waker;
+use tokio::sync::Notify;
+
+use amp_wire::session::Session;
+use amp_wire::{Context, Disconnect};
+
+#[cfg(feature = "unix")]
+use crate::fd::FdChannel;
+use crate::switch::{SwitchTo, Switched};
+#[cfg(feature = "tls")]
+use crate::tls::CertificateDer;
+
+/// Our StartTLS, waiting for the session to say "handshake now".
+#[cfg(feature = "tls")]
+pub(crate) struct ClientTls {
+    pub(crate) config: Arc<rustls::ClientConfig>,
+    pub(crate) server_name: rustls::pki_types::ServerName<'static>,
+}
+
+/// Everything behind the lock.
+pub(crate) struct State {
+    pub(crate) session: Session,
+    /// The driver's waker, taken by whoever needs it to run.
+    driver: Option<Waker>,
+    /// Wake the driver when the lock is released.
+    kick: bool,
+    /// The router answers nothing: with no handle left and nothing going
+    /// on, the connection is useless and closes.
+    pub(crate) abandonable: bool,
+    #[cfg(feature = "tls")]
+    pub(crate) tls_client: Option<ClientTls>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls_server: Option<Arc<rustls::ServerConfig>>,
+    /// The peer's certificates, once TLS is up.
+    #[cfg(feature = "tls")]
+    pub(crate) peer_certificates: Option<Vec<CertificateDer<'static>>>,
+    /// The protocol our switch responder agreed to run.
+    pub(crate) switch_to: Option<SwitchTo>,
+    /// The stream our switch call gets.
+    pub(crate) switched: Option<Switched>,
+    /// Why the connection ended, once the driver is done.
+    pub(crate) final_reason: Option<Disconnect>,
+    /// Responder panics so far (the first is logged in full).
+    pub(crate) panics: usize,
+}
+
+impl State {
+    /// Wake the driver once the lock is released.
+    pub(crate) fn kick(&mut self) {
+        self.kick = true;
+    }
+
+    /// Remember the driver's waker (it polls with this one now).
+    pub(crate) fn register_driver(&mut self, waker: &Waker) {
+        match &self.driver {
+            Some(w) if w.will_wake(waker) => {}
+            _ => self.driver = Some(waker.clone()),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Live `Connection` handles (the driver's own reference is not one).
+    handles: AtomicUsize,
+    finished: AtomicBool,
+    done: Notify,
+    #[cfg(feature = "unix")]
+    fds: Option<Arc<FdChannel>>,
+    max_nesting: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(session: Session, abandonable: bool, fds: Option<FdsArg>) -> Arc<Shared> {
+        let max_nesting = session.config().max_nesting();
+        #[cfg(not(feature = "unix"))]
+        let _ = fds;
+        Arc::new(Shared {
+            state: Mutex::new(State {
+                session,
+                driver: None,
+                kick: false,
+                abandonable,
+                #[cfg(feature = "tls")]
+                tls_client: None,
+                #[cfg(feature = "tls")]
+                tls_server: None,
+                #[cfg(feature = "tls")]
+                peer_certificates: None,
+                switch_to: None,
+                switched: None,
+                final_reason: None,
+                panics: 0,
+            }),
+            handles: AtomicUsize::new(1),
+            finished: AtomicBool::new(false),
+            done: Notify::new(),
+            #[cfg(feature = "unix")]
+            fds,
+            max_nesting,
+        })
+    }
+
+    /// Run `f` on the state under the lock; afterwards (lock released)
+    /// wake the callers the session woke, and the driver if kicked.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut wakers = Vec::new();
+        let mut driver = None;
+        let r = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let r = f(&mut st);
+            st.session.drain_wakers(&mut wakers);
+            if std::mem::take(&mut st.kick) {
+                driver = st.driver.take();
+            }
+            r
+        };
+        for w in wakers {
+            w.wake();
+        }
+        if let Some(w) = driver {
+            w.wake();
+        }
+        r
+    }
+
+    /// [`Shared::with`] for the driver: the session's wakers go into its
+    /// reusable `wakers` instead (woken by the caller after).
+    pub(crate) fn with_wakers<R>(
+        &self,
+        wakers: &mut Vec<Waker>,
+        f: impl FnOnce(&mut State) -> R,
+    ) -> R {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let r = f(&mut st);
+        st.session.drain_wakers(wakers);
+        st.kick = false;
+        r
+    }
+
+    /// Run `f` with this connection's argument context: its descriptor
+    /// channel (UNIX sockets) and nesting limit.
+    pub(crate) fn with_context<R>(&self, f: impl FnOnce(&mut Context<'_>) -> R) -> R {
+        #[cfg(feature = "unix")]
+        if let Some(chan) = &self.fds {
+            let mut d: &FdChannel = chan;
+            return f(&mut Context::with_descriptors(&mut d).with_max_nesting(self.max_nesting));
+        }
+        f(&mut Context::none().with_max_nesting(self.max_nesting))
+    }
+
+    pub(crate) fn add_handle(&self) {
+        self.handles.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A handle went away; the last one of a connection with nothing to
+    /// serve lets the driver close it.
+    pub(crate) fn drop_handle(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.with(|st| {
+                if st.abandonable {
+                    st.kick();
+                }
+            });
+        }
+    }
+
+    pub(crate) fn handles(&self) -> usize {
+        self.handles.load(Ordering::Acquire)
+    }
+
+    /// The driver is done: record why, and release `closed()` waiters.
+    pub(crate) fn finish(&self, reason: Disconnect) {
+        self.with(|st| {
+            if st.final_reason.is_none() {
+                st.final_reason = Some(reason);
+            }
+        });
+        self.finished.store(true, Ordering::Release);
+        self.done.notify_waiters();
+    }
+
+    /// Wait until the driver is done; returns why the connection ended.
+    pub(crate) async fn closed(&self) -> Disconnect {
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.finished.load(Ordering::Acquire) {
+                return self
+                    .with(|st| st.final_reason.clone().unwrap_or(Disconnect::DriverDropped));
+            }
+            notified.await;
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+}
+
+/// The descriptor channel, when the transport passes descriptors.
+#[cfg(feature = "unix")]
+pub(crate) type FdsArg = Arc<FdChannel>;
+#[cfg(not(feature = "unix"))]
+pub(crate) type FdsArg = std::convert::Infallible;

@@ -1,0 +1,297 @@
+//! [`TlsOptions`]: one side's certificate and trusted authorities.
+
+use std::fmt;
+use std::path::Path;
+
+use super::*;
+
+/// One side's TLS settings for StartTLS: its own certificate (optional) and
+/// the authorities it trusts to verify the peer.
+///
+/// The same value serves both as a client (the side that sends `StartTLS`,
+/// `Connection::start_tls`) and as a server (the side that answers it,
+/// `Router::start_tls`); see the [module documentation](self) for what each
+/// combination does.
+///
+/// Cloning is cheap, and clones share the temporary certificate generated
+/// when a value without a certificate of its own acts as a server.
+///
+/// # Example
+///
+/// ```
+/// use amp::tls::TlsOptions;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let tmp = tempfile::tempdir()?;
+/// # let dir = tmp.path();
+/// # let ca_key = rcgen::KeyPair::generate()?;
+/// # let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+/// # ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+/// # let ca = ca.self_signed(&ca_key)?;
+/// # let key = rcgen::KeyPair::generate()?;
+/// # let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])?
+/// #     .signed_by(&key, &ca, &ca_key)?;
+/// # std::fs::write(dir.join("ca.pem"), ca.pem())?;
+/// # std::fs::write(dir.join("server.pem"), cert.pem())?;
+/// # std::fs::write(dir.join("server.key"), key.serialize_pem())?;
+/// // Twisted's default: no certificate, verify nothing. As a server it
+/// // presents a throwaway self-signed certificate.
+/// let anonymous = TlsOptions::new();
+/// assert!(!anonymous.has_certificate());
+///
+/// // A server with its own certificate, requiring clients to present a
+/// // certificate signed by the CA.
+/// let server = TlsOptions::new()
+///     .with_certificate_files(dir.join("server.pem"), dir.join("server.key"))?
+///     .with_authorities_file(dir.join("ca.pem"))?;
+/// assert!(server.has_certificate());
+/// assert_eq!(server.authorities().len(), 1);
+///
+/// // A client accepting only servers whose certificate chains to the CA
+/// // and, optionally, names the host it expects.
+/// let client = TlsOptions::new()
+///     .with_authorities_file(dir.join("ca.pem"))?
+///     .with_server_name("localhost")?;
+/// # drop((client, anonymous));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct TlsOptions {
+    certificate: Option<LocalCertificate>,
+    authorities: Vec<CertificateDer<'static>>,
+    server_name: Option<ServerName<'static>>,
+    /// The loaded local certificate and key: the configured one, or the
+    /// temporary one of a server without a certificate. Replaced (not
+    /// shared) when the certificate changes; shared between clones.
+    local: Arc<OnceLock<Result<Arc<CertifiedKey>, TlsError>>>,
+}
+
+#[derive(Clone)]
+struct LocalCertificate {
+    chain: Vec<CertificateDer<'static>>,
+    key: Arc<PrivateKeyDer<'static>>,
+}
+
+impl fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field(
+                "certificate",
+                &self
+                    .certificate
+                    .as_ref()
+                    .map(|c| format!("chain of {}, private key hidden", c.chain.len())),
+            )
+            .field("authorities", &self.authorities.len())
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsOptions {
+    /// Anonymous options: no certificate, no authorities. As a client,
+    /// accepts any server; as a server, presents a temporary self-signed
+    /// certificate and asks for no client certificate.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses `chain` (end-entity certificate first, then any intermediates)
+    /// and its private `key` as this side's certificate.
+    ///
+    /// Nothing is checked here: a key that does not match the certificate
+    /// fails when the configuration is built, at StartTLS. The `_pem` and
+    /// `_files` variants check at once.
+    pub fn with_certificate(
+        mut self,
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Self {
+        self.certificate = Some(LocalCertificate {
+            chain,
+            key: Arc::new(key),
+        });
+        self.local = Arc::default();
+        self
+    }
+
+    /// Uses the certificates of `chain_pem` (every `CERTIFICATE` block,
+    /// end-entity first) and the first private key of `key_pem` (`PRIVATE
+    /// KEY` (PKCS#8), `RSA PRIVATE KEY` (PKCS#1) or `EC PRIVATE KEY` (SEC1)).
+    ///
+    /// For a combined file (Twisted's `PrivateCertificate.dumpPEM()` writes
+    /// key and certificate together) pass the same bytes twice.
+    ///
+    /// Fails if either is missing or malformed, or if the key does not
+    /// belong to the certificate.
+    pub fn with_certificate_pem(self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
+        let chain = parse_certificates(chain_pem)?;
+        let key = parse_private_key(key_pem)?;
+        let loaded = certified_key(&chain, &key, &provider())?;
+        let options = self.with_certificate(chain, key);
+        // Fresh: cannot be set already.
+        let _ = options.local.set(Ok(loaded));
+        Ok(options)
+    }
+
+    /// [`with_certificate_pem`](Self::with_certificate_pem) reading PEM
+    /// files (which may be the same file).
+    pub fn with_certificate_files(
+        self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, TlsError> {
+        let chain_pem = read_file(cert.as_ref())?;
+        let key_pem = read_file(key.as_ref())?;
+        self.with_certificate_pem(&chain_pem, &key_pem)
+    }
+
+    /// Adds authorities (CA certificates) trusted to verify the peer. Adds
+    /// to those already set.
+    ///
+    /// With authorities, a client requires the server's certificate to chain
+    /// to one of them, and a server requires a client certificate that
+    /// does. Malformed certificates make the configuration fail at StartTLS;
+    /// the `_pem` and `_file` variants check at once.
+    pub fn with_authorities(
+        mut self,
+        cas: impl IntoIterator<Item = CertificateDer<'static>>,
+    ) -> Self {
+        self.authorities.extend(cas);
+        self
+    }
+
+    /// Adds every `CERTIFICATE` block of `pem` as an authority.
+    ///
+    /// Fails if there is none, or if one is malformed.
+    pub fn with_authorities_pem(self, pem: &[u8]) -> Result<Self, TlsError> {
+        let cas = parse_certificates(pem)?;
+        root_store(&cas)?;
+        Ok(self.with_authorities(cas))
+    }
+
+    /// [`with_authorities_pem`](Self::with_authorities_pem) reading a PEM
+    /// file.
+    pub fn with_authorities_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
+        let pem = read_file(path.as_ref())?;
+        self.with_authorities_pem(&pem)
+    }
+
+    /// As a client, also requires the server's certificate to be valid for
+    /// `name` (a DNS name or an IP address), and sends it as SNI.
+    ///
+    /// Twisted's StartTLS does not check host names, and by default neither
+    /// do we. A name is only meaningful for a verified certificate:
+    /// configuring one without authorities makes the client configuration
+    /// fail with [`TlsError::ServerNameWithoutAuthorities`]. A server
+    /// ignores it.
+    pub fn with_server_name(mut self, name: &str) -> Result<Self, TlsError> {
+        let name = ServerName::try_from(name.to_owned())
+            .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;
+        self.server_name = Some(name);
+        Ok(self)
+    }
+
+    /// Whether a certificate of this side's own is configured.
+    pub fn has_certificate(&self) -> bool {
+        self.certificate.is_some()
+    }
+
+    /// The authorities trusted to verify the peer.
+    pub fn authorities(&self) -> &[CertificateDer<'static>] {
+        &self.authorities
+    }
+
+    /// The rustls configuration for the side that initiates the handshake
+    /// (the side that sent `StartTLS`).
+    pub(crate) fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        self.client_config_with(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// The rustls configuration for the side that accepts the handshake (the
+    /// side that answered `StartTLS`).
+    pub(crate) fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        self.server_config_with(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// The name to connect to: the configured one, or a placeholder (neither
+    /// sent nor checked) when names are not checked.
+    pub(crate) fn server_name(&self) -> ServerName<'static> {
+        match &self.server_name {
+            Some(name) => name.clone(),
+            None => ServerName::try_from(PLACEHOLDER_SERVER_NAME).expect("a valid DNS name"),
+        }
+    }
+
+    pub(super) fn client_config_with(
+        &self,
+        versions: &[&'static SupportedProtocolVersion],
+    ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+        let provider = provider();
+        let algorithms = provider.signature_verification_algorithms;
+        let verifier: Arc<dyn ServerCertVerifier> = if self.authorities.is_empty() {
+            if self.server_name.is_some() {
+                return Err(TlsError::ServerNameWithoutAuthorities);
+            }
+            Arc::new(AnonymousServerVerifier { algorithms })
+        } else {
+            Arc::new(AuthorityServerVerifier {
+                roots: Arc::new(root_store(&self.authorities)?),
+                algorithms,
+                check_name: self.server_name.is_some(),
+            })
+        };
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(versions)
+            .map_err(TlsError::Config)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier);
+        let mut config = if self.certificate.is_some() {
+            let key = self.local_key(&provider)?;
+            builder.with_client_cert_resolver(Arc::new(SingleCertAndKey::from(key)))
+        } else {
+            builder.with_no_client_auth()
+        };
+        config.enable_sni = self.server_name.is_some();
+        config.resumption = Resumption::disabled();
+        Ok(Arc::new(config))
+    }
+
+    pub(super) fn server_config_with(
+        &self,
+        versions: &[&'static SupportedProtocolVersion],
+    ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let provider = provider();
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(versions)
+            .map_err(TlsError::Config)?;
+        let builder = if self.authorities.is_empty() {
+            builder.with_no_client_auth()
+        } else {
+            let roots = Arc::new(root_store(&self.authorities)?);
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+                .build()
+                .map_err(|e| TlsError::Config(rustls::Error::General(e.to_string())))?;
+            builder.with_client_cert_verifier(verifier)
+        };
+        let key = self.local_key(&provider)?;
+        let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
+        config.session_storage = Arc::new(NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
+        Ok(Arc::new(config))
+    }
+
+    /// The configured certificate and key, or (without one) the temporary
+    /// self-signed certificate, loaded once and shared between clones.
+    pub(super) fn local_key(
+        &self,
+        provider: &CryptoProvider,
+    ) -> Result<Arc<CertifiedKey>, TlsError> {
+        self.local
+            .get_or_init(|| match &self.certificate {
+                Some(c) => certified_key(&c.chain, &c.key, provider),
+                None => temporary_certificate(provider),
+            })
+            .clone()
+    }
+}

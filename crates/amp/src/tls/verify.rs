@@ -1,0 +1,159 @@
+//! Certificate verifiers with Twisted's semantics.
+
+use super::*;
+
+/// Verifies the server against the authorities: the chain, validity dates
+/// and key usage always, the name only when asked (Twisted checks no names).
+#[derive(Debug)]
+pub(super) struct AuthorityServerVerifier {
+    pub(super) roots: Arc<RootCertStore>,
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+    pub(super) check_name: bool,
+}
+
+impl ServerCertVerifier for AuthorityServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.algorithms.all,
+        )?;
+        if self.check_name {
+            rustls::client::verify_server_name(&cert, server_name)?;
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Accepts any server certificate (Twisted's client without authorities),
+/// but still checks that the server holds its key: the handshake must be
+/// signed by the certificate's key.
+#[derive(Debug)]
+pub(super) struct AnonymousServerVerifier {
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AnonymousServerVerifier {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_any_signature(message, cert, dss, &self.algorithms, false)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_any_signature(message, cert, dss, &self.algorithms, true)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Checks a handshake signature against the key of `cert`, whatever its
+/// X.509 version: rustls' helpers for v3 certificates, the bare public key
+/// for older ones (which webpki refuses to parse, and Twisted makes).
+pub(super) fn verify_any_signature(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+    algorithms: &WebPkiSupportedAlgorithms,
+    tls13: bool,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    let bad_encoding = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+    let (version, spki) = der::certificate_spki(cert).ok_or_else(bad_encoding)?;
+    match (version, tls13) {
+        (der::X509_V3, false) => {
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        }
+        (der::X509_V3, true) => {
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        }
+        (_, true) => rustls::crypto::verify_tls13_signature_with_raw_key(
+            message,
+            &SubjectPublicKeyInfoDer::from(spki),
+            dss,
+            algorithms,
+        ),
+        (_, false) => {
+            // What webpki does for TLS 1.2, on the bare key: try every
+            // algorithm of the scheme that fits the key's type.
+            let (key_algorithm, key) = der::spki_parts(spki).ok_or_else(bad_encoding)?;
+            let candidates = algorithms
+                .mapping
+                .iter()
+                .find(|(scheme, _)| *scheme == dss.scheme)
+                .map(|(_, candidates)| *candidates)
+                .ok_or(rustls::PeerMisbehaved::SignedHandshakeWithUnadvertisedSigScheme)?;
+            let mut fitting = candidates
+                .iter()
+                .filter(|alg| alg.public_key_alg_id().as_ref() == key_algorithm);
+            match fitting.next() {
+                Some(alg) => match alg.verify_signature(key, message, dss.signature()) {
+                    Ok(()) => Ok(HandshakeSignatureValid::assertion()),
+                    Err(_) => Err(CertificateError::BadSignature.into()),
+                },
+                None => Err(
+                    CertificateError::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                        signature_algorithm_id: candidates
+                            .first()
+                            .map(|alg| alg.signature_alg_id().as_ref().to_vec())
+                            .unwrap_or_default(),
+                        public_key_algorithm_id: key_algorithm.to_vec(),
+                    }
+                    .into(),
+                ),
+            }
+        }
+    }
+}
