@@ -27,6 +27,7 @@ impl Session {
             self.last_input = now;
         }
         self.rbuf = buf;
+        self.note_box_start();
     }
 
     /// Copy `bytes` in, as if read.
@@ -35,6 +36,16 @@ impl Session {
         if !bytes.is_empty() {
             self.last_input = now;
             self.rbuf.extend_from_slice(bytes);
+        }
+        self.note_box_start();
+    }
+
+    /// Bytes of a box are buffered: its deadline runs from when they came.
+    fn note_box_start(&mut self) {
+        if self.rbuf.is_empty() {
+            self.box_started = None;
+        } else if self.box_started.is_none() {
+            self.box_started = Some(self.last_input);
         }
     }
 
@@ -135,11 +146,7 @@ impl Session {
             }
             match self.decoder.decode(&mut self.rbuf) {
                 Ok(None) => {
-                    if self.rbuf.is_empty() {
-                        self.box_started = None;
-                    } else if self.box_started.is_none() {
-                        self.box_started = Some(self.last_input);
-                    }
+                    self.note_box_start();
                     return None;
                 }
                 Err(e) => {

@@ -1,2 +1,1043 @@
 //! Deterministic, table-driven tests of the session: phase × event →
-//! phase + actions. No clock, no I/O, no scheduler.
+//! phase + actions. No clock (time is an `Instant` we move by hand), no
+//! I/O, no scheduler.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::{Config, ConfigBuilder, ProtocolError};
+
+/// A session with a hand-driven clock, and the peer's view of its output.
+struct H {
+    s: Session,
+    now: Instant,
+}
+
+fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    for (k, v) in pairs {
+        out.put_u16(k.len() as u16);
+        out.put_slice(k.as_bytes());
+        out.put_u16(v.len() as u16);
+        out.put_slice(v.as_bytes());
+    }
+    out.put_u16(0);
+    out.to_vec()
+}
+
+impl H {
+    fn with(config: Config) -> H {
+        let now = Instant::now();
+        let mut s = Session::new(config, now);
+        s.negotiates_switch("Switch");
+        s.negotiates_start_tls();
+        H { s, now }
+    }
+
+    fn new() -> H {
+        H::with(Config::default())
+    }
+
+    fn phase(&self) -> Phase {
+        self.s.phase()
+    }
+
+    fn feed(&mut self, pairs: &[(&str, &str)]) {
+        let bytes = wire(pairs);
+        self.s.feed(&bytes, self.now);
+    }
+
+    /// Every event now.
+    fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.s.poll_event()).collect()
+    }
+
+    /// Feed a request and take it.
+    fn requested(&mut self, name: &str, tag: Option<&str>) -> Request {
+        let mut pairs = vec![("_command", name)];
+        if let Some(t) = tag {
+            pairs.push(("_ask", t));
+        }
+        self.feed(&pairs);
+        let mut evs = self.events();
+        assert_eq!(evs.len(), 1, "{evs:?}");
+        match evs.pop() {
+            Some(Event::Request(r)) => r,
+            other => panic!("expected a request, got {other:?}"),
+        }
+    }
+
+    /// What the session wrote (and consider it written).
+    fn out(&mut self) -> Vec<AmpBox> {
+        let mut out = BytesMut::new();
+        let n = self.s.poll_transmit(&mut out, self.now);
+        self.s.transmitted(n, self.now);
+        crate::decode_all(&out.freeze()).expect("the session writes whole boxes")
+    }
+
+    fn call(&mut self) -> u64 {
+        self.s.call(b"Sum", |w| w.put_raw(b"a", b"1")).unwrap()
+    }
+
+    fn reply(&mut self, tag: u64) -> Poll<Reply> {
+        self.s.poll_reply(tag, Waker::noop())
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.s.handle_timeout(self.now);
+    }
+
+    fn reason(&self) -> Disconnect {
+        self.s.close_reason().cloned().expect("closed")
+    }
+}
+
+fn get<'a>(b: &'a AmpBox, k: &str) -> &'a [u8] {
+    b.get(k).unwrap_or_else(|| panic!("no {k} in {b:?}"))
+}
+
+// --- the phases, reached the way a connection reaches them -------------
+
+fn open() -> H {
+    H::new()
+}
+
+fn switching() -> H {
+    let mut h = H::new();
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    h.out();
+    h
+}
+
+fn tls_requested() -> H {
+    let mut h = H::new();
+    h.s.start_tls().unwrap();
+    h.out();
+    h
+}
+
+fn deciding_switch() -> H {
+    let mut h = H::new();
+    h.requested("Switch", Some("s1"));
+    h
+}
+
+fn deciding_tls() -> H {
+    let mut h = H::new();
+    h.requested("StartTLS", Some("t1"));
+    h
+}
+
+/// Our StartTLS answered while our request is still unwritten.
+fn tls_flushing() -> H {
+    let mut h = H::new();
+    h.s.start_tls().unwrap();
+    h.feed(&[("_answer", "1")]);
+    assert!(h.events().is_empty());
+    h
+}
+
+fn tls_handshake_requester() -> H {
+    let mut h = tls_requested();
+    h.feed(&[("_answer", "1")]);
+    let evs = h.events();
+    assert!(
+        matches!(evs.as_slice(), [Event::StartTls(Role::Requester)]),
+        "{evs:?}"
+    );
+    h
+}
+
+fn tls_handshake_responder() -> H {
+    let mut h = deciding_tls();
+    assert!(h.s.accept_start_tls(Some(b"t1")));
+    h.out();
+    let evs = h.events();
+    assert!(
+        matches!(evs.as_slice(), [Event::StartTls(Role::Responder)]),
+        "{evs:?}"
+    );
+    h
+}
+
+/// Our switch answered while another box of ours is still unwritten.
+fn handing_over() -> H {
+    let mut h = H::new();
+    h.call();
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    h.feed(&[("_answer", "2")]);
+    assert!(h.events().is_empty());
+    h
+}
+
+fn draining() -> H {
+    let mut h = H::new();
+    let _req = h.requested("Sum", Some("a"));
+    h.s.shutdown();
+    h
+}
+
+fn closing() -> H {
+    let mut h = H::new();
+    h.call();
+    h.s.close();
+    h
+}
+
+fn closed() -> H {
+    let mut h = closing();
+    h.out();
+    h.s.finish();
+    h
+}
+
+// --- the transition table ----------------------------------------------
+
+struct Case {
+    name: &'static str,
+    from: fn() -> H,
+    on: fn(&mut H),
+    to: Phase,
+    then: fn(&mut H),
+}
+
+fn none(_: &mut H) {}
+
+#[test]
+fn transitions() {
+    use Phase::*;
+    let cases = [
+        // Open
+        Case {
+            name: "open: a call is written",
+            from: open,
+            on: |h| {
+                h.call();
+            },
+            to: Open,
+            then: |h| assert_eq!(get(&h.out()[0], "_ask"), b"1"),
+        },
+        Case {
+            name: "open: switch locks",
+            from: open,
+            on: |h| {
+                h.s.switch(b"Switch", |_| Ok(())).unwrap();
+            },
+            to: Switching,
+            then: |h| {
+                assert_eq!(get(&h.out()[0], "_command"), b"Switch");
+                assert!(matches!(
+                    h.s.call(b"X", |_| Ok(())),
+                    Err(SendError::Switched)
+                ));
+            },
+        },
+        Case {
+            name: "open: start_tls",
+            from: open,
+            on: |h| {
+                h.s.start_tls().unwrap();
+            },
+            to: TlsRequested,
+            then: |h| assert_eq!(get(&h.out()[0], "_command"), b"StartTLS"),
+        },
+        Case {
+            name: "open: the peer's switch request is decided, reading stops",
+            from: open,
+            on: |h| {
+                let mut b = wire(&[("_command", "Switch"), ("_ask", "9")]);
+                b.extend_from_slice(&wire(&[("_command", "Sum"), ("_ask", "10")]));
+                h.s.feed(&b, h.now);
+                assert_eq!(h.events().len(), 1);
+            },
+            to: Deciding(RequestKind::Switch),
+            then: |h| assert!(!h.s.wants_read()),
+        },
+        Case {
+            name: "open: the peer's StartTLS is decided",
+            from: open,
+            on: |h| {
+                h.requested("StartTLS", Some("1"));
+            },
+            to: Deciding(RequestKind::StartTls),
+            then: none,
+        },
+        Case {
+            name: "open: shutdown with nothing in flight closes",
+            from: open,
+            on: |h| {
+                h.s.shutdown();
+                h.events();
+            },
+            to: Closing,
+            then: |h| assert!(matches!(h.reason(), Disconnect::Shutdown)),
+        },
+        // Deciding
+        Case {
+            name: "deciding: accept the switch",
+            from: deciding_switch,
+            on: |h| assert!(h.s.accept_switch(Some(b"s1"))),
+            to: HandingOver(Role::Responder),
+            then: |h| {
+                let out = h.out();
+                assert_eq!(out.len(), 1);
+                assert_eq!(get(&out[0], "_answer"), b"s1");
+                assert_eq!(out[0].len(), 1, "a switch answer carries only _answer");
+            },
+        },
+        Case {
+            name: "deciding: refuse the switch, reading resumes",
+            from: deciding_switch,
+            on: |h| h.s.fail(Some(b"s1"), b"Switch", b"NO", "no", false),
+            to: Open,
+            then: |h| assert!(h.s.wants_read()),
+        },
+        Case {
+            name: "deciding: accept StartTLS",
+            from: deciding_tls,
+            on: |h| assert!(h.s.accept_start_tls(Some(b"t1"))),
+            to: TlsFlushing(Role::Responder),
+            then: |h| {
+                assert!(h.s.tls_agreed());
+                assert_eq!(get(&h.out()[0], "_answer"), b"t1");
+            },
+        },
+        Case {
+            name: "deciding: our own switch is refused meanwhile",
+            from: deciding_switch,
+            on: |h| {
+                assert!(matches!(
+                    h.s.switch(b"Switch", |_| Ok(())),
+                    Err(SendError::Switched)
+                ))
+            },
+            to: Deciding(RequestKind::Switch),
+            then: |h| {
+                h.call(); // plain calls go out
+                assert_eq!(h.out().len(), 1);
+            },
+        },
+        Case {
+            name: "deciding: an answer for another tag does not end it",
+            from: deciding_switch,
+            on: |h| assert!(!h.s.accept_switch(Some(b"other"))),
+            to: Deciding(RequestKind::Switch),
+            then: none,
+        },
+        // Switching
+        Case {
+            name: "switching: the answer hands over",
+            from: switching,
+            on: |h| {
+                h.feed(&[("_answer", "1")]);
+                h.events();
+            },
+            to: Switched,
+            then: none,
+        },
+        Case {
+            name: "switching: an error unlocks and releases held answers",
+            from: switching,
+            on: |h| {
+                let r = h.requested("Sum", Some("p1"));
+                h.s.answer(r.tag.as_deref(), &r.name, |w| w.put_raw(b"total", b"3"))
+                    .unwrap();
+                assert!(h.out().is_empty(), "held while locked");
+                h.feed(&[
+                    ("_error", "1"),
+                    ("_error_code", "NO"),
+                    ("_error_description", "d"),
+                ]);
+                h.events();
+            },
+            to: Open,
+            then: |h| {
+                assert_eq!(get(&h.out()[0], "_answer"), b"p1");
+                assert!(matches!(h.reply(1), Poll::Ready(Reply::Error { .. })));
+            },
+        },
+        Case {
+            name: "switching: the peer's StartTLS is refused at once",
+            from: switching,
+            on: |h| {
+                h.feed(&[("_command", "StartTLS"), ("_ask", "x")]);
+                assert!(h.events().is_empty());
+            },
+            to: Switching,
+            then: |h| assert!(h.out().is_empty(), "the refusal is held"),
+        },
+        Case {
+            name: "switching: start_tls is refused",
+            from: switching,
+            on: |h| assert!(matches!(h.s.start_tls(), Err(SendError::Switched))),
+            to: Switching,
+            then: none,
+        },
+        // TlsRequested
+        Case {
+            name: "tls requested: the answer starts the handshake",
+            from: tls_requested,
+            on: |h| {
+                h.feed(&[("_answer", "1")]);
+                assert!(matches!(
+                    h.events().as_slice(),
+                    [Event::StartTls(Role::Requester)]
+                ));
+            },
+            to: TlsHandshake(Role::Requester),
+            then: none,
+        },
+        Case {
+            name: "tls requested: an error goes back to clear AMP",
+            from: tls_requested,
+            on: |h| {
+                h.call();
+                h.feed(&[("_error", "1"), ("_error_code", "TLS_ERROR")]);
+                h.events();
+            },
+            to: Open,
+            then: |h| {
+                assert!(!h.s.tls_agreed());
+                assert_eq!(get(&h.out()[0], "_ask"), b"2", "the held call goes out");
+            },
+        },
+        Case {
+            name: "tls requested: a second start_tls is OnlyOneTls",
+            from: tls_requested,
+            on: |h| assert!(matches!(h.s.start_tls(), Err(SendError::OnlyOneTls))),
+            to: TlsRequested,
+            then: none,
+        },
+        Case {
+            name: "tls requested: calls are held",
+            from: tls_requested,
+            on: |h| {
+                h.call();
+            },
+            to: TlsRequested,
+            then: |h| assert!(h.out().is_empty()),
+        },
+        // TlsFlushing
+        Case {
+            name: "tls flushing: written output starts the handshake",
+            from: tls_flushing,
+            on: |h| {
+                h.out();
+                assert!(matches!(
+                    h.events().as_slice(),
+                    [Event::StartTls(Role::Requester)]
+                ));
+            },
+            to: TlsHandshake(Role::Requester),
+            then: none,
+        },
+        Case {
+            name: "tls flushing: plaintext after the answer is injection",
+            from: tls_flushing,
+            on: |h| {
+                h.s.feed(b"plaintext", h.now);
+                h.out();
+                h.events();
+            },
+            to: Closing,
+            then: |h| {
+                assert!(matches!(
+                    h.reason(),
+                    Disconnect::PlaintextBeforeTls { buffered: 9 }
+                ))
+            },
+        },
+        // TlsHandshake
+        Case {
+            name: "tls handshake: established releases held boxes",
+            from: tls_handshake_requester,
+            on: |h| {
+                h.call();
+                assert!(h.out().is_empty());
+                h.s.tls_established();
+            },
+            to: Open,
+            then: |h| {
+                assert_eq!(h.out().len(), 1);
+                assert!(matches!(h.reply(1), Poll::Ready(Reply::Answer(_))));
+            },
+        },
+        Case {
+            name: "tls handshake: failure ends the connection",
+            from: tls_handshake_responder,
+            on: |h| {
+                h.s.tls_failed(std::sync::Arc::new(std::io::Error::other("bad")))
+            },
+            to: Closing,
+            then: |h| assert!(matches!(h.reason(), Disconnect::Tls(_))),
+        },
+        Case {
+            name: "tls handshake: it times out",
+            from: tls_handshake_requester,
+            on: |h| h.advance(Duration::from_secs(11)),
+            to: Closing,
+            then: |h| {
+                assert!(matches!(
+                    h.reason(),
+                    Disconnect::Timeout(Timeout::TlsHandshake)
+                ));
+                assert!(h.s.discard_output());
+            },
+        },
+        // HandingOver
+        Case {
+            name: "handing over: written output hands the transport over",
+            from: handing_over,
+            on: |h| {
+                h.s.feed(b"new protocol", h.now);
+                h.out();
+                match h.events().as_slice() {
+                    [Event::HandOver {
+                        role: Role::Requester,
+                        buffered,
+                    }] => assert_eq!(&buffered[..], b"new protocol"),
+                    other => panic!("{other:?}"),
+                }
+                assert!(h.s.handed_over());
+            },
+            to: Switched,
+            then: |h| {
+                assert!(matches!(h.reply(2), Poll::Ready(Reply::Answer(_))));
+                assert!(matches!(
+                    h.reply(1),
+                    Poll::Ready(Reply::Lost(Disconnect::Switched))
+                ));
+            },
+        },
+        Case {
+            name: "handing over: calls are refused",
+            from: handing_over,
+            on: |h| {
+                assert!(matches!(
+                    h.s.call(b"X", |_| Ok(())),
+                    Err(SendError::Switched)
+                ))
+            },
+            to: HandingOver(Role::Requester),
+            then: none,
+        },
+        // Draining
+        Case {
+            name: "draining: new requests are refused",
+            from: draining,
+            on: |h| {
+                h.feed(&[("_command", "Sum"), ("_ask", "b")]);
+                assert!(h.events().is_empty());
+            },
+            to: Draining,
+            then: |h| {
+                let out = h.out();
+                assert_eq!(get(&out[0], "_error_code"), b"SHUTTING_DOWN");
+            },
+        },
+        Case {
+            name: "draining: the last answer closes",
+            from: draining,
+            on: |h| {
+                h.s.answer(Some(b"a"), b"Sum", |_| Ok(())).unwrap();
+                h.events();
+            },
+            to: Closing,
+            then: |h| {
+                assert_eq!(get(&h.out()[0], "_answer"), b"a");
+                assert!(h.s.ready_to_close());
+            },
+        },
+        Case {
+            name: "draining: no switch",
+            from: draining,
+            on: |h| {
+                assert!(matches!(
+                    h.s.switch(b"Switch", |_| Ok(())),
+                    Err(SendError::Closed(_))
+                ))
+            },
+            to: Draining,
+            then: none,
+        },
+        // Closing, Closed
+        Case {
+            name: "closing: flushes, then finish closes",
+            from: closing,
+            on: |h| {
+                assert!(!h.s.ready_to_close());
+                assert_eq!(h.out().len(), 1);
+                assert!(h.s.ready_to_close());
+                h.s.finish();
+            },
+            to: Closed,
+            then: |h| assert!(matches!(h.reason(), Disconnect::LocalClose)),
+        },
+        Case {
+            name: "closing: the deadline ends a flush that never completes",
+            from: closing,
+            on: |h| h.advance(Duration::from_secs(31)),
+            to: Closed,
+            then: none,
+        },
+        Case {
+            name: "closing: calls are refused with the reason",
+            from: closing,
+            on: |h| {
+                assert!(matches!(
+                    h.s.call(b"X", |_| Ok(())),
+                    Err(SendError::Closed(Disconnect::LocalClose))
+                ))
+            },
+            to: Closing,
+            then: |h| {
+                assert!(matches!(
+                    h.reply(1),
+                    Poll::Ready(Reply::Lost(Disconnect::LocalClose))
+                ))
+            },
+        },
+        Case {
+            name: "closed: input is ignored",
+            from: closed,
+            on: |h| {
+                h.s.feed(b"\xff\xff", h.now);
+                assert!(h.events().is_empty());
+            },
+            to: Closed,
+            then: |h| assert!(!h.s.wants_read()),
+        },
+    ];
+    for case in cases {
+        let mut h = (case.from)();
+        (case.on)(&mut h);
+        assert_eq!(h.phase(), case.to, "{}", case.name);
+        (case.then)(&mut h);
+    }
+}
+
+// --- Twisted's rules ----------------------------------------------------
+
+#[test]
+fn dispatch_and_close_rules() {
+    struct Rule {
+        name: &'static str,
+        input: Vec<u8>,
+        closes: fn(&Disconnect) -> bool,
+    }
+    let rules = [
+        Rule {
+            name: "a box with no routing key",
+            input: wire(&[("x", "1")]),
+            closes: |d| matches!(d, Disconnect::Protocol(ProtocolError::NotRouted { .. })),
+        },
+        Rule {
+            name: "an answer for a tag we never used",
+            input: wire(&[("_answer", "7")]),
+            closes: |d| matches!(d, Disconnect::Protocol(ProtocolError::UnknownTag { .. })),
+        },
+        Rule {
+            name: "a non-canonical tag",
+            input: wire(&[("_answer", "01")]),
+            closes: |d| matches!(d, Disconnect::Protocol(ProtocolError::UnknownTag { .. })),
+        },
+        Rule {
+            name: "an error without a code",
+            input: wire(&[("_error", "1")]),
+            closes: |d| {
+                matches!(
+                    d,
+                    Disconnect::Protocol(ProtocolError::MissingErrorCode { .. })
+                )
+            },
+        },
+        Rule {
+            name: "a key longer than 255",
+            input: vec![0x01, 0x00],
+            closes: |d| {
+                matches!(
+                    d,
+                    Disconnect::Protocol(ProtocolError::KeyTooLong { len: 256 })
+                )
+            },
+        },
+    ];
+    for rule in rules {
+        let mut h = H::new();
+        h.s.feed(&rule.input, h.now);
+        assert!(h.events().is_empty(), "{}", rule.name);
+        assert_eq!(h.phase(), Phase::Closing, "{}", rule.name);
+        assert!(
+            (rule.closes)(&h.reason()),
+            "{}: {:?}",
+            rule.name,
+            h.reason()
+        );
+    }
+}
+
+#[test]
+fn conclusions_of_a_request() {
+    type Conclude = fn(&mut Session, Option<&[u8]>);
+    struct Row {
+        name: &'static str,
+        conclude: Conclude,
+        tagged_error: Option<&'static str>,
+        tagged_closes: bool,
+        untagged_closes: bool,
+    }
+    let rows = [
+        Row {
+            name: "answer",
+            conclude: |s, t| s.answer(t, b"Sum", |_| Ok(())).unwrap(),
+            tagged_error: None,
+            tagged_closes: false,
+            untagged_closes: false,
+        },
+        Row {
+            name: "declared error",
+            conclude: |s, t| s.fail(t, b"Sum", b"BAD", "bad", false),
+            tagged_error: Some("BAD"),
+            tagged_closes: false,
+            untagged_closes: true,
+        },
+        Row {
+            name: "fatal error",
+            conclude: |s, t| s.fail(t, b"Sum", b"BAD", "bad", true),
+            tagged_error: Some("BAD"),
+            tagged_closes: true,
+            untagged_closes: true,
+        },
+        Row {
+            name: "unknown error",
+            conclude: |s, t| s.fail_unknown(t, b"Sum", "boom".into()),
+            tagged_error: Some("UNKNOWN"),
+            tagged_closes: true,
+            untagged_closes: true,
+        },
+        Row {
+            name: "unhandled",
+            conclude: |s, t| s.unhandled(t, b"Sum"),
+            tagged_error: Some("UNHANDLED"),
+            tagged_closes: false,
+            untagged_closes: true,
+        },
+        Row {
+            name: "an answer that cannot be encoded",
+            conclude: |s, t| {
+                let _ = s.answer(t, b"Sum", |w| w.put_raw(b"", b"x"));
+            },
+            tagged_error: Some("UNKNOWN"),
+            tagged_closes: true,
+            untagged_closes: false,
+        },
+    ];
+    for row in rows {
+        // Asked: the box written, and whether the connection closes.
+        let mut h = H::new();
+        let r = h.requested("Sum", Some("5"));
+        (row.conclude)(&mut h.s, r.tag.as_deref());
+        let out = h.out();
+        match row.tagged_error {
+            None => assert_eq!(get(&out[0], "_answer"), b"5", "{}", row.name),
+            Some(code) => {
+                assert_eq!(get(&out[0], "_error"), b"5", "{}", row.name);
+                assert_eq!(get(&out[0], "_error_code"), code.as_bytes(), "{}", row.name);
+            }
+        }
+        assert_eq!(h.s.is_over(), row.tagged_closes, "{} (asked)", row.name);
+        assert_eq!(h.s.in_flight(), 0, "{}", row.name);
+        // Not asked: nothing written; failures close (Twisted).
+        let mut h = H::new();
+        let r = h.requested("Sum", None);
+        (row.conclude)(&mut h.s, r.tag.as_deref());
+        assert!(h.out().is_empty(), "{} (no answer)", row.name);
+        assert_eq!(
+            h.s.is_over(),
+            row.untagged_closes,
+            "{} (no answer)",
+            row.name
+        );
+    }
+}
+
+#[test]
+fn answers_come_back_in_any_order_and_an_abandoned_call_is_dropped_quietly() {
+    let mut h = H::new();
+    let (a, b, c) = (h.call(), h.call(), h.call());
+    h.s.abandon(b);
+    h.feed(&[("_answer", "3"), ("total", "c")]);
+    h.feed(&[("_answer", "2")]);
+    h.feed(&[("_answer", "1"), ("total", "a")]);
+    assert!(h.events().is_empty());
+    assert_eq!(
+        h.phase(),
+        Phase::Open,
+        "a late answer to an abandoned call is not an error"
+    );
+    for (tag, total) in [(c, "c"), (a, "a")] {
+        match h.reply(tag) {
+            Poll::Ready(Reply::Answer(b)) => assert_eq!(get(&b, "total"), total.as_bytes()),
+            other => panic!("{other:?}"),
+        }
+    }
+    // A second answer for a tag already answered is a protocol error.
+    h.feed(&[("_answer", "1")]);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::UnknownTag { .. })
+    ));
+}
+
+// --- budgets ------------------------------------------------------------
+
+#[test]
+fn requests_past_max_in_flight_wait_unread_but_answers_still_arrive() {
+    let mut h = H::with(Config::builder().max_in_flight(2).build().unwrap());
+    let ours = h.call();
+    let mut input = Vec::new();
+    for t in ["a", "b", "c", "d"] {
+        input.extend_from_slice(&wire(&[("_command", "Sum"), ("_ask", t)]));
+    }
+    input.extend_from_slice(&wire(&[("_answer", "1")]));
+    h.s.feed(&input, h.now);
+    assert_eq!(h.events().len(), 2);
+    assert_eq!(h.s.in_flight(), 2);
+    assert!(!h.s.wants_read(), "reading stops while requests wait");
+    assert!(matches!(h.reply(ours), Poll::Ready(Reply::Answer(_))));
+    h.s.answer(Some(b"a"), b"Sum", |_| Ok(())).unwrap();
+    let next = h.events();
+    assert!(matches!(next.as_slice(), [Event::Request(r)] if r.tag.as_deref() == Some(&b"c"[..])));
+}
+
+#[test]
+fn output_past_the_high_water_mark_stops_reading_and_holds_callers() {
+    let mut h = H::with(Config::builder().write_high_water(64).build().unwrap());
+    while h.s.writable() {
+        h.call();
+    }
+    assert!(!h.s.wants_read());
+    assert!(h.s.poll_writable(Waker::noop()).is_pending());
+    h.out();
+    assert!(h.s.writable());
+    assert!(h.s.wants_read());
+}
+
+#[test]
+fn boxes_held_past_max_held_end_the_connection() {
+    let mut h = H::with(Config::builder().max_held(100).build().unwrap());
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    for i in 0..10 {
+        let tag = format!("p{i}");
+        let r = h.requested("Sum", Some(&tag));
+        h.s.answer(r.tag.as_deref(), &r.name, |w| {
+            w.put_raw(b"total", b"12345678")
+        })
+        .unwrap();
+        if h.s.is_over() {
+            break;
+        }
+    }
+    assert!(matches!(h.reason(), Disconnect::HeldTooMuch { held } if held > 100));
+    assert!(matches!(
+        h.reply(1),
+        Poll::Ready(Reply::Lost(Disconnect::HeldTooMuch { .. }))
+    ));
+}
+
+#[test]
+fn a_box_over_the_size_limit_is_cut_after_at_most_the_limit() {
+    let mut h = H::with(Config::builder().max_box_size(1024).build().unwrap());
+    // A value announced larger than what is left of the limit: refused from
+    // its length prefix, before its bytes come.
+    let mut input = wire(&[("_command", "Sum"), ("_ask", "1")]);
+    input.truncate(input.len() - 2);
+    input.extend_from_slice(b"\x00\x01k\x04\x00");
+    h.s.feed(&input, h.now);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::BoxTooLarge { limit: 1024 })
+    ));
+    // Many small entries: cut when the running size passes the limit.
+    let mut h = H::with(Config::builder().max_box_size(1024).build().unwrap());
+    let mut fed = 0;
+    while !h.s.is_over() {
+        let entry = b"\x00\x01k\x00\x01v";
+        h.s.feed(entry, h.now);
+        fed += entry.len();
+        h.events();
+    }
+    assert!(fed <= 1024 + 6, "{fed} bytes were buffered");
+}
+
+#[test]
+fn a_box_with_too_many_entries_is_cut() {
+    let mut h = H::with(Config::builder().max_box_entries(3).build().unwrap());
+    h.s.feed(&wire(&[("a", ""), ("b", ""), ("c", ""), ("d", "")]), h.now);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::TooManyEntries { limit: 3 })
+    ));
+}
+
+// --- deadlines ----------------------------------------------------------
+
+#[test]
+fn deadlines() {
+    struct Deadline {
+        name: &'static str,
+        config: ConfigBuilder,
+        accepted: bool,
+        setup: fn(&mut H),
+        after: Duration,
+        expect: Option<Timeout>,
+    }
+    let secs = Duration::from_secs;
+    let rows = [
+        Deadline {
+            name: "an accepted connection that never sends a box",
+            config: Config::builder(),
+            accepted: true,
+            setup: none,
+            after: secs(31),
+            expect: Some(Timeout::FirstBox),
+        },
+        Deadline {
+            name: "a connection we opened may stay quiet",
+            config: Config::builder(),
+            accepted: false,
+            setup: none,
+            after: secs(3600),
+            expect: None,
+        },
+        Deadline {
+            name: "a box that stalls half way",
+            config: Config::builder(),
+            accepted: false,
+            setup: |h| h.s.feed(b"\x00\x08_command\x00", h.now),
+            after: secs(31),
+            expect: Some(Timeout::Box),
+        },
+        Deadline {
+            name: "output the peer never reads",
+            config: Config::builder(),
+            accepted: false,
+            setup: |h| {
+                h.call();
+                let mut out = BytesMut::new();
+                h.s.poll_transmit(&mut out, h.now);
+            },
+            after: secs(31),
+            expect: Some(Timeout::Write),
+        },
+        Deadline {
+            name: "idle, when asked for",
+            config: Config::builder().idle_timeout(Some(secs(60))),
+            accepted: false,
+            setup: none,
+            after: secs(61),
+            expect: Some(Timeout::Idle),
+        },
+        Deadline {
+            name: "not idle while a call waits",
+            config: Config::builder().idle_timeout(Some(secs(60))),
+            accepted: false,
+            setup: |h| {
+                h.call();
+                h.out();
+            },
+            after: secs(600),
+            expect: None,
+        },
+    ];
+    for row in rows {
+        let config = row.config.build().unwrap();
+        let now = Instant::now();
+        let s = if row.accepted {
+            Session::new_accepted(config, now)
+        } else {
+            Session::new(config, now)
+        };
+        let mut h = H { s, now };
+        (row.setup)(&mut h);
+        // Just before: nothing; just after: the expected timeout.
+        h.advance(row.after - Duration::from_millis(1) - secs(1).min(row.after / 2));
+        assert!(!h.s.is_over(), "{}: closed early", row.name);
+        h.advance(secs(1).min(row.after / 2) + Duration::from_millis(1));
+        match row.expect {
+            Some(t) => assert!(
+                matches!(h.s.close_reason(), Some(Disconnect::Timeout(got)) if *got == t),
+                "{}: {:?}",
+                row.name,
+                h.s.close_reason()
+            ),
+            None => assert!(!h.s.is_over(), "{}: {:?}", row.name, h.s.close_reason()),
+        }
+    }
+}
+
+#[test]
+fn the_first_box_clears_the_first_box_deadline() {
+    let now = Instant::now();
+    let mut h = H {
+        s: Session::new_accepted(Config::default(), now),
+        now,
+    };
+    h.feed(&[("_command", "Ping")]);
+    let _ = h.events();
+    h.advance(Duration::from_secs(3600));
+    assert!(!matches!(
+        h.s.close_reason(),
+        Some(Disconnect::Timeout(Timeout::FirstBox))
+    ));
+}
+
+// --- input split anywhere -------------------------------------------------
+
+#[test]
+fn every_split_of_a_conversation_gives_the_same_result() {
+    let mut input = wire(&[("_answer", "1"), ("total", "3")]);
+    input.extend_from_slice(&wire(&[("_command", "Sum"), ("_ask", "x"), ("a", "1")]));
+    input.extend_from_slice(&wire(&[("_command", "Switch"), ("_ask", "y")]));
+    input.extend_from_slice(b"after the switch");
+    for cut in 0..=input.len() {
+        let mut h = H::new();
+        let tag = h.call();
+        let mut events = Vec::new();
+        for part in [&input[..cut], &input[cut..]] {
+            h.s.feed(part, h.now);
+            events.extend(h.events());
+        }
+        let names: Vec<_> = events
+            .iter()
+            .map(|e| match e {
+                Event::Request(r) => r.name.clone(),
+                other => panic!("cut {cut}: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [Bytes::from("Sum"), Bytes::from("Switch")],
+            "cut {cut}"
+        );
+        assert!(
+            matches!(h.reply(tag), Poll::Ready(Reply::Answer(_))),
+            "cut {cut}"
+        );
+        h.s.answer(Some(b"x"), b"Sum", |_| Ok(())).unwrap();
+        assert!(h.s.accept_switch(Some(b"y")));
+        h.out();
+        match h.events().as_slice() {
+            [Event::HandOver { buffered, .. }] => {
+                assert_eq!(&buffered[..], b"after the switch", "cut {cut}")
+            }
+            other => panic!("cut {cut}: {other:?}"),
+        }
+    }
+}
