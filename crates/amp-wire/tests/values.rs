@@ -450,6 +450,33 @@ fn datetime_decode_errors() {
     }
 }
 
+#[test]
+fn utc_datetimes_must_be_in_python_years_in_utc() {
+    // Valid Twisted DateTimes whose UTC instant is in year 0 or 10000:
+    // Python's astimezone(timezone.utc) raises OverflowError, and we could
+    // not send them back, so decoding into Utc refuses them.
+    for edge in [
+        &b"0001-01-01T00:00:00.000000+05:30"[..],
+        b"0001-01-01T00:00:00.000000+00:01",
+        b"9999-12-31T23:59:59.999999-00:01",
+    ] {
+        let t: DateTime<FixedOffset> = dec(edge).unwrap();
+        rt(t);
+        assert!(
+            matches!(dec::<DateTime<Utc>>(edge), Err(DecodeError::Invalid { .. })),
+            "{}",
+            String::from_utf8_lossy(edge)
+        );
+    }
+    // Just inside the range: decodes and round-trips.
+    let u: DateTime<Utc> = dec(b"0001-01-01T05:30:00.000000+05:30").unwrap();
+    assert_eq!(u, Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap());
+    rt(u);
+    let u: DateTime<Utc> = dec(b"9999-12-31T18:29:59.999999-05:30").unwrap();
+    assert_eq!(enc(&u), "9999-12-31T23:59:59.999999-00:00");
+    rt(u);
+}
+
 // -------------------------------------------------------- lists and options
 
 #[test]
@@ -684,6 +711,10 @@ proptest! {
             // Whatever we accept re-encodes to a valid value.
             let w = to_value(&t).unwrap();
             prop_assert_eq!(from_value::<DateTime<FixedOffset>>(w).unwrap(), t);
+        }
+        if let Ok(u) = dec::<DateTime<Utc>>(d.as_bytes()) {
+            let w = to_value(&u).unwrap();
+            prop_assert_eq!(from_value::<DateTime<Utc>>(w).unwrap(), u);
         }
     }
 }

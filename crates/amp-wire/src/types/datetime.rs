@@ -20,6 +20,12 @@
 //! must be `+` or `-`; the date and time must be valid for Python's
 //! `datetime` (year 1..=9999, second < 60). The offset must be less than
 //! 24 hours, as Python requires of a UTC offset.
+//!
+//! Decoding into `DateTime<Utc>` also requires the UTC instant to fall in
+//! years 1..=9999: `0001-01-01T00:00:00.000000+05:30` is a valid Twisted
+//! `DateTime`, but its UTC time is in year 0, which Python's
+//! `astimezone(timezone.utc)` refuses (`OverflowError`) and which could not
+//! be sent back. It is a decoding error, so that whatever decodes encodes.
 
 use bytes::{Bytes, BytesMut};
 use chrono::{
@@ -204,7 +210,15 @@ impl Argument for DateTime<Utc> {
         encode_parts(self.naive_utc(), 0, out)
     }
     fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
-        decode_parts(&raw).map(|t| t.with_timezone(&Utc))
+        let t = decode_parts(&raw)?.with_timezone(&Utc);
+        let year = t.year();
+        if !(1..=9999).contains(&year) {
+            return Err(DecodeError::invalid(format!(
+                "date {} is in year {year} in UTC, out of range (1..=9999)",
+                crate::display_bytes(&raw)
+            )));
+        }
+        Ok(t)
     }
 }
 
@@ -244,6 +258,42 @@ mod tests {
         assert!(dec("0000-01-02T03:04:05.000000+01:00").is_err());
         assert!(dec("2020-01-02T03:04:05.-00001+01:00").is_err());
         assert!(dec("2020-01-02T03:04:05.000000+01:0").is_err());
+    }
+
+    #[test]
+    fn utc_instants_outside_python_years_are_refused() {
+        let utc =
+            |s: &str| DateTime::<Utc>::decode(Bytes::from(s.to_owned()), &mut Context::none());
+        // Valid with their offset, but year 0 / year 10000 in UTC.
+        for s in [
+            "0001-01-01T00:00:00.000000+05:30",
+            "0001-01-01T00:00:00.000000+00:01",
+            "9999-12-31T23:59:59.999999-00:01",
+            "9999-12-31T20:00:00.000000-23:59",
+        ] {
+            assert!(dec(s).is_ok(), "{s}");
+            assert!(utc(s).is_err(), "{s}");
+        }
+        // The edges themselves decode, and encode back.
+        for (s, back) in [
+            (
+                "0001-01-01T05:30:00.000000+05:30",
+                "0001-01-01T00:00:00.000000-00:00",
+            ),
+            (
+                "9999-12-31T23:59:59.999999+00:01",
+                "9999-12-31T23:58:59.999999-00:00",
+            ),
+            (
+                "0001-01-01T00:00:00.000000-05:30",
+                "0001-01-01T05:30:00.000000-00:00",
+            ),
+        ] {
+            let t = utc(s).unwrap();
+            let mut out = BytesMut::new();
+            t.encode(&mut out, &mut Context::none()).unwrap();
+            assert_eq!(&out[..], back.as_bytes(), "{s}");
+        }
     }
 
     #[test]
