@@ -277,6 +277,11 @@ fn datetime_of(desc: &str) -> DateTime<FixedOffset> {
     tz.from_local_datetime(&naive).single().unwrap()
 }
 
+/// The year of `t`'s instant in UTC.
+fn utc_year(t: &DateTime<FixedOffset>) -> i32 {
+    chrono::Datelike::year(&t.with_timezone(&Utc))
+}
+
 /// Parse a list description `"<count>:<items>"`.
 fn list_of<T>(desc: &str, sep: char, f: impl Fn(&str) -> T) -> Vec<T> {
     let (n, items) = desc.split_once(':').expect("list description");
@@ -388,6 +393,10 @@ fn decode_as(ty: &str, input: &[u8]) -> Result<(String, Bytes), DecodeError> {
             match (&r, utc) {
                 (Ok((d, _)), Ok(u)) => assert_eq!(datetime_of(d), u),
                 (Err(_), Err(_)) => {}
+                // A local time in year 1 or 9999 whose UTC instant falls in
+                // year 0 or 10000: Twisted keeps the offset, `DateTime<Utc>`
+                // cannot hold it (Python's astimezone(utc) fails too).
+                (Ok((d, _)), Err(_)) if !(1..=9999).contains(&utc_year(&datetime_of(d))) => {}
                 (a, b) => panic!("FixedOffset/Utc disagree on {input:?}: {a:?} {b:?}"),
             }
             r
