@@ -225,8 +225,9 @@ impl AmpBox {
             }
         }
         if !sorted {
-            // Stable: among repeated keys the last one wins, as on the wire.
-            spans.sort_by(|a, b| a.key(&frame).cmp(b.key(&frame)));
+            // Among repeated keys the last one wins, as on the wire: ties
+            // go by position (an unstable sort needs no extra memory).
+            spans.sort_unstable_by(|a, b| a.key(&frame).cmp(b.key(&frame)).then(a.at.cmp(&b.at)));
             let mut w = 0;
             for r in 0..spans.len() {
                 if w > 0 && spans[w - 1].key(&frame) == spans[r].key(&frame) {
