@@ -14,6 +14,11 @@
 //! certificate (`TlsOptions::new()`, as Twisted's `amp.StartTLS` responder
 //! returning `{}`), so a client may upgrade the connection before calling:
 //! `math_client ADDR --tls`, or Twisted's `callRemote(amp.StartTLS)`.
+//!
+//! `--max-box-size BYTES` and `--max-box-entries N` change those limits of
+//! [`amp::Config`] (the reliability tests measure memory with them).
+//! Ctrl-C or SIGTERM stops it gracefully: no new connections, calls in
+//! flight are answered (5 s at most), then it exits 0.
 
 use amp::tls::TlsOptions;
 use amp::{AmpError, Command, Record, Router};
@@ -58,17 +63,30 @@ pub enum DivideError {
 async fn main() -> std::io::Result<()> {
     let mut addr = "127.0.0.1:1234".to_owned();
     let mut tls = false;
-    for a in std::env::args().skip(1) {
+    let mut config = amp::Config::builder();
+    let usage = || -> ! {
+        eprintln!(
+            "usage: math_server [ADDR | --stdio] [--tls] [--max-box-size BYTES] [--max-box-entries N]"
+        );
+        std::process::exit(2);
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut number = || -> usize {
+            args.next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| usage())
+        };
         match a.as_str() {
             "--tls" => tls = true,
-            "-h" | "--help" => {
-                eprintln!("usage: math_server [ADDR | --stdio] [--tls]");
-                std::process::exit(2);
-            }
+            "--max-box-size" => config = config.max_box_size(number()),
+            "--max-box-entries" => config = config.max_box_entries(number()),
+            "-h" | "--help" => usage(),
             // ADDR or --stdio
             _ => addr = a,
         }
     }
+    let config = config.build().map_err(std::io::Error::other)?;
     let mut router = Router::new()
         .route(|s: Sum, _| async move {
             Ok(SumResult {
@@ -91,8 +109,7 @@ async fn main() -> std::io::Result<()> {
     if addr == "--stdio" {
         // stdout carries AMP now; Pipes::stdio points fd 1 at stderr so a
         // stray println! cannot corrupt the stream.
-        let (_conn, driver) =
-            amp::Connection::new(amp::pipes::Pipes::stdio()?, router, amp::Config::default());
+        let (_conn, driver) = amp::Connection::new(amp::pipes::Pipes::stdio()?, router, config);
         let reason = driver.await;
         eprintln!("math_server: connection over stdio ended: {reason}");
         return Ok(());
@@ -101,6 +118,7 @@ async fn main() -> std::io::Result<()> {
     println!("listening on {}", listener.local_addr()?);
     // Ctrl-C (or SIGTERM): stop accepting, let calls in flight finish.
     let report = amp::Server::new(router)
+        .config(config)
         .grace_period(std::time::Duration::from_secs(5))
         .serve_until(listener, stop_signal())
         .await;
