@@ -373,8 +373,19 @@ async fn garbage_never_panics() {
         let c = Connection::spawn(a, sum_router());
         let _ = b.write_all(&bytes).await;
         drop(b);
-        // Whatever the bytes, the connection ends with a reason.
-        let _ = timeout(LIMIT, c.closed()).await.expect("no close");
+        // Whatever the bytes, the connection ends for a reason the peer
+        // gave: never a panic, never a close nobody asked for.
+        let reason = timeout(LIMIT, c.closed()).await.expect("no close");
+        assert!(
+            matches!(
+                reason,
+                Disconnect::Protocol(_)
+                    | Disconnect::PeerClosed
+                    | Disconnect::UnknownError { .. }
+                    | Disconnect::NoAnswerFailed { .. }
+            ),
+            "round {round}: {reason:?}"
+        );
     }
 }
 

@@ -199,3 +199,60 @@ async fn rust_talks_to_a_twisted_child_over_its_stdio() {
     .unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// Start an example server with stderr captured; return it, its address
+/// and its stderr.
+async fn server_with_stderr(
+    name: &str,
+    args: &[&str],
+) -> (Child, String, tokio::process::ChildStderr) {
+    let mut child = Command::new(example_binary(name))
+        .arg("127.0.0.1:0")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = within_ready(lines.next_line())
+        .await
+        .unwrap()
+        .expect("a line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    let stderr = child.stderr.take().unwrap();
+    (child, addr, stderr)
+}
+
+#[tokio::test]
+async fn the_servers_stop_cleanly_on_ctrl_c() {
+    for name in ["math_server", "switch_server"] {
+        let (mut child, addr, mut stderr) = server_with_stderr(name, &[]).await;
+        let conn = Connection::connect(&addr).await.unwrap();
+        if name == "math_server" {
+            assert_eq!(
+                conn.call(Sum { a: 1, b: 2 }).await.unwrap(),
+                Total { total: 3 }
+            );
+        }
+        let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+        let status = within("the server to stop", child.wait()).await.unwrap();
+        let mut err = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err)
+            .await
+            .unwrap();
+        assert!(status.success(), "{name}: {status}\n{err}");
+        assert!(
+            err.contains(&format!("{name}: shut down (1 connections open, 0 cut)")),
+            "{name}: {err}"
+        );
+        assert!(matches!(
+            within("the connection to close", conn.closed()).await,
+            amp::Disconnect::PeerClosed
+        ));
+    }
+}
