@@ -1,0 +1,1371 @@
+//! `session`: the whole [`Session`] driven by an arbitrary script.
+//!
+//! The input is read with [`arbitrary`]: a [`Header`] (mode and two
+//! configurations), then [`Op`]s until the input ends. Two modes:
+//!
+//! * **solo**: one session; the peer is the script itself, which pushes
+//!   arbitrary bytes and well-formed boxes (requests with or without
+//!   `_ask`, `StartTLS` and switch requests, answers and errors for the
+//!   tags this side used or others, boxes with no routing key) that are
+//!   then delivered in fuzzed amounts;
+//! * **pair**: two sessions wired to each other (what one transmits, the
+//!   other reads), both driven by an honest driver, so that the deeper
+//!   paths (StartTLS and switches agreed on both sides, hand-overs,
+//!   graceful shutdowns, answers to our own calls) are reached.
+//!
+//! Either way the driver moves bytes in fuzzed amounts (`feed`, or
+//! `take_input`/`handle_input`), makes calls, notifies, switches and
+//! StartTLS requests, concludes the requests it was given (answer, fail,
+//! fail_unknown, unhandled, accept_switch, accept_start_tls), transmits
+//! output in fuzzed amounts, moves a fake clock and handles timeouts,
+//! completes or fails TLS handshakes, hands over, reports end of stream,
+//! closes, shuts down, aborts and finishes, polls replies and abandons
+//! calls. After every step it polls every event and checks:
+//!
+//! * nothing panics, and `poll_event` ends (no endless event stream);
+//! * the read buffer, when the session wants to read, holds less than
+//!   `max_box_size` bytes (so it never holds more than that plus the
+//!   last chunk read);
+//! * once `is_closed()`, it stays closed and `poll_event` returns `None`;
+//! * `in_flight()` never exceeds `max_in_flight` (nor the requests given
+//!   out and not concluded);
+//! * no reply is delivered twice for one tag, none after the tag was
+//!   abandoned, and once delivered a tag only ever gives `Lost`; an
+//!   unknown tag gives `Lost` at once;
+//! * tags are Twisted's counter: each request (notify included) uses the
+//!   next one, and a refused or unencodable request uses none;
+//! * what the session transmits is well-formed AMP: whole boxes; requests
+//!   carry the tags and names of our calls, in order; every `_answer` or
+//!   `_error` answers a tag the peer asked, never more often than it was
+//!   asked; nothing is transmitted during a TLS handshake or after a
+//!   hand-over;
+//! * the `check_*` methods agree with what `call`, `switch` and
+//!   `start_tls` then do; each phase change follows the module's table for
+//!   the operations checked (switch, start_tls, accept_*, close, abort,
+//!   shutdown, tls_established, handed_over, conclusions of a
+//!   negotiation);
+//! * `handle_timeout` before `poll_timeout` changes nothing, and at or
+//!   after it makes progress (a driver does not spin);
+//! * `poll_writable` is ready exactly when `writable()` (or AMP is over);
+//! * in pair mode: every answer to a call carries the call's own id; a
+//!   TLS handshake starts on both sides with nothing left on the wire; a
+//!   hand-over has no buffered bytes; and no session ever blames the other
+//!   for a protocol violation (unknown tags, unrouted boxes, missing error
+//!   codes, plaintext before TLS), except for the limits of its own
+//!   configuration and a box cut by the other side's abort.
+
+use amp_wire::session::{Event, Phase, Reply, Request, RequestKind, Role, Session};
+use amp_wire::{AmpBox, Config, Disconnect, ProtocolError};
+use arbitrary::{Arbitrary, Unstructured};
+use bytes::{Bytes, BytesMut};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::ref_parse;
+
+/// The configuration of one side.
+#[derive(Arbitrary, Debug)]
+pub struct Cfg {
+    small: bool,
+    box_size: u16,
+    entries: u8,
+    nesting: u8,
+    in_flight: u8,
+    high_water: u16,
+    held: u16,
+    /// Bits: 0-3 turn off the first box, box, write, TLS handshake
+    /// timeouts; 4 turns the idle timeout on; 5 makes them all short.
+    timeouts: u8,
+    tls: bool,
+    switch: bool,
+}
+
+impl Cfg {
+    fn config(&self) -> Config {
+        let mut b = Config::builder();
+        if self.small {
+            b = b
+                .max_box_size(256 + self.box_size as usize % 1793)
+                .max_box_entries(1 + self.entries as usize % 32)
+                .max_nesting(1 + self.nesting as usize % 8)
+                .max_in_flight(1 + self.in_flight as usize % 8)
+                .write_high_water(1 + self.high_water as usize % 4096)
+                .max_held(1 + self.held as usize % 4096);
+        }
+        let t = self.timeouts;
+        let secs = |long: u64| {
+            Some(Duration::from_secs(if t & 32 != 0 {
+                1 + long / 10
+            } else {
+                long
+            }))
+        };
+        let on = |bit: u8, long: u64| {
+            if t & (1 << bit) != 0 {
+                None
+            } else {
+                secs(long)
+            }
+        };
+        b.first_box_timeout(on(0, 30))
+            .box_timeout(on(1, 30))
+            .write_timeout(on(2, 30))
+            .tls_handshake_timeout(on(3, 10))
+            .idle_timeout(if t & 16 != 0 { secs(60) } else { None })
+            .build()
+            .expect("a valid configuration")
+    }
+}
+
+/// The start of every script.
+#[derive(Arbitrary, Debug)]
+pub struct Header {
+    pair: bool,
+    /// Side B (or the only side) is a connection a server accepted.
+    accepted: bool,
+    a: Cfg,
+    b: Cfg,
+}
+
+/// Command names.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Name {
+    Sum,
+    Ping,
+    StartTls,
+    Switch,
+    Nope,
+}
+
+impl Name {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            Name::Sum => b"Sum",
+            Name::Ping => b"Ping",
+            Name::StartTls => b"StartTLS",
+            Name::Switch => b"Switch",
+            Name::Nope => b"Nope",
+        }
+    }
+}
+
+/// Argument keys (never a reserved one, except by `Raw` in solo mode).
+#[derive(Arbitrary, Debug)]
+pub enum Key {
+    A,
+    B,
+    Total,
+    Data,
+    K(u8),
+    Raw(Vec<u8>),
+}
+
+impl Key {
+    /// The key, with reserved keys (`_...`) renamed when `reserved` is
+    /// not allowed.
+    fn bytes(&self, reserved: bool) -> Vec<u8> {
+        match self {
+            Key::A => b"a".to_vec(),
+            Key::B => b"b".to_vec(),
+            Key::Total => b"total".to_vec(),
+            Key::Data => b"data".to_vec(),
+            Key::K(n) => format!("k{n}").into_bytes(),
+            Key::Raw(r) if !reserved && r.first() == Some(&b'_') => {
+                let mut k = b"x".to_vec();
+                k.extend_from_slice(r);
+                k
+            }
+            Key::Raw(r) => r.clone(),
+        }
+    }
+}
+
+type Args = Vec<(Key, Vec<u8>)>;
+
+/// A tag in a box from the scripted peer.
+#[derive(Arbitrary, Debug)]
+pub enum TagSel {
+    /// One of the tags this side used.
+    Ours(u8),
+    /// A small number in hex.
+    Small(u8),
+    Raw(Vec<u8>),
+}
+
+/// A well-formed box from the scripted peer.
+#[derive(Arbitrary, Debug)]
+pub enum PeerBox {
+    Request {
+        name: Name,
+        ask: Option<TagSel>,
+        args: Args,
+    },
+    Answer {
+        tag: TagSel,
+        args: Args,
+    },
+    Error {
+        tag: TagSel,
+        code: Option<Vec<u8>>,
+        description: Option<Vec<u8>>,
+    },
+    Unrouted {
+        args: Args,
+    },
+}
+
+/// How bytes are given to a session.
+#[derive(Arbitrary, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliverHow {
+    Feed,
+    TakeInput,
+    /// Feed even when the session does not want to read (solo only): the
+    /// buffer bound is no longer checked after that.
+    Force,
+}
+
+/// How a request is concluded.
+#[derive(Arbitrary, Debug)]
+pub enum How {
+    Answer(Args),
+    /// An answer that cannot be encoded (an empty key).
+    AnswerBad,
+    Fail {
+        code: u8,
+        fatal: bool,
+    },
+    FailUnknown,
+    Unhandled,
+    AcceptSwitch,
+    AcceptStartTls,
+}
+
+/// One step of the script. `b` picks side B in pair mode.
+#[derive(Arbitrary, Debug)]
+pub enum Op {
+    PushRaw(Vec<u8>),
+    PushBox(PeerBox),
+    Deliver { b: bool, n: u16, how: DeliverHow },
+    Call { b: bool, name: Name, args: Args },
+    Notify { b: bool, name: Name, args: Args },
+    Switch { b: bool },
+    StartTls { b: bool },
+    Conclude { b: bool, idx: u8, how: How },
+    Transmit { b: bool, n: u16 },
+    PollReply { b: bool, idx: u8 },
+    Abandon { b: bool, idx: u8 },
+    PollWritable { b: bool },
+    Advance { ms16: u16 },
+    Tls { b: bool, ok: bool },
+    HandedOver { b: bool },
+    Eof { b: bool },
+    Close { b: bool },
+    Shutdown { b: bool },
+    Abort { b: bool },
+    Finish { b: bool },
+}
+
+/// One of our calls.
+#[derive(Debug)]
+struct Issued {
+    tag: u64,
+    name: Vec<u8>,
+    /// The id sent as argument `n` (pair mode, plain calls).
+    id: Option<u64>,
+    /// Plain call (not a switch or StartTLS).
+    plain: bool,
+    abandoned: bool,
+    /// An answer or error was delivered.
+    answered: bool,
+    /// Any reply was delivered (the tag is forgotten).
+    finished: bool,
+}
+
+/// Boxes parsed from a byte stream as it grows.
+#[derive(Default)]
+struct Mirror {
+    buf: Vec<u8>,
+    /// Set when the stream stopped being AMP; nothing more is parsed.
+    broken: bool,
+}
+
+impl Mirror {
+    /// Append bytes; return the boxes completed by them (or `Err` if the
+    /// stream broke now).
+    fn push(&mut self, bytes: &[u8]) -> Result<Vec<AmpBox>, ()> {
+        if self.broken {
+            return Ok(Vec::new());
+        }
+        self.buf.extend_from_slice(bytes);
+        let (frames, stop) = ref_parse(&self.buf);
+        let consumed = frames.last().map_or(0, |f| f.end);
+        let boxes = frames
+            .iter()
+            .map(|f| {
+                AmpBox::from_entries(
+                    f.entries
+                        .iter()
+                        .map(|(k, v)| (Bytes::copy_from_slice(k), Bytes::copy_from_slice(v)))
+                        .collect(),
+                )
+            })
+            .collect();
+        if let Some(crate::RefStop::KeyTooLong { .. }) = stop {
+            self.broken = true;
+            return Err(());
+        }
+        self.buf.drain(..consumed);
+        Ok(boxes)
+    }
+}
+
+struct Side {
+    name: &'static str,
+    s: Session,
+    max_box: usize,
+    max_in_flight: usize,
+    /// The driver's write buffer: given by `poll_transmit`, not written.
+    out: BytesMut,
+    requests: Vec<Request>,
+    issued: Vec<Issued>,
+    next_tag: u64,
+    next_id: u64,
+    tls_pending: Option<Role>,
+    handover_pending: bool,
+    was_closed: bool,
+    /// Fed while not wanting to read: the buffer bound no longer holds.
+    forced: bool,
+    /// The driver shut the transport down (after `ready_to_close`).
+    transport_closed: bool,
+    eof: bool,
+    input: Mirror,
+    output: Mirror,
+    /// `_ask` tags of the requests in what was delivered, with counts.
+    asked: HashMap<Vec<u8>, usize>,
+    /// `_answer`/`_error` tags in what was transmitted, with counts.
+    answered: HashMap<Vec<u8>, usize>,
+    /// The last `_ask` tag of ours seen in the output.
+    last_ask_out: u64,
+    /// Bytes transmitted after the hand-over event.
+    handed: bool,
+}
+
+impl Side {
+    fn new(
+        name: &'static str,
+        cfg: &Cfg,
+        accepted: bool,
+        tls: bool,
+        switch: bool,
+        now: Instant,
+    ) -> Side {
+        let config = cfg.config();
+        let (max_box, max_in_flight) = (config.max_box_size(), config.max_in_flight());
+        let mut s = if accepted {
+            Session::new_accepted(config, now)
+        } else {
+            Session::new(config, now)
+        };
+        if tls {
+            s.negotiates_start_tls();
+        }
+        if switch {
+            s.negotiates_switch(&b"Switch"[..]);
+        }
+        Side {
+            name,
+            s,
+            max_box,
+            max_in_flight,
+            out: BytesMut::new(),
+            requests: Vec::new(),
+            issued: Vec::new(),
+            next_tag: 1,
+            next_id: 1,
+            tls_pending: None,
+            handover_pending: false,
+            was_closed: false,
+            forced: false,
+            transport_closed: false,
+            eof: false,
+            input: Mirror::default(),
+            output: Mirror::default(),
+            asked: HashMap::new(),
+            answered: HashMap::new(),
+            last_ask_out: 0,
+            handed: false,
+        }
+    }
+
+    fn tag_bytes(&self, sel: &TagSel) -> Vec<u8> {
+        match sel {
+            TagSel::Ours(i) => match self.issued.get(*i as usize % self.issued.len().max(1)) {
+                Some(c) => format!("{:x}", c.tag).into_bytes(),
+                None => b"1".to_vec(),
+            },
+            TagSel::Small(n) => format!("{n:x}").into_bytes(),
+            TagSel::Raw(r) => r.clone(),
+        }
+    }
+
+    /// Poll every event, acting on none but recording them.
+    fn drain(&mut self, pair: bool) {
+        let closed_before = self.s.is_closed();
+        let mut wakers = Vec::new();
+        for i in 0.. {
+            assert!(i < 100_000, "{}: poll_event does not end", self.name);
+            let Some(ev) = self.s.poll_event() else {
+                break;
+            };
+            assert!(!closed_before, "{}: event {ev:?} after closed", self.name);
+            match ev {
+                Event::Request(r) => {
+                    assert!(!self.s.is_over(), "{}: request while over", self.name);
+                    assert_eq!(r.args.get("_command"), Some(&r.name[..]));
+                    assert_eq!(r.args.get_bytes("_ask"), r.tag);
+                    if r.kind != RequestKind::Plain {
+                        assert_eq!(self.s.phase(), Phase::Deciding(r.kind), "{}", self.name);
+                        assert!(r.tag.is_some());
+                    }
+                    self.requests.push(r);
+                }
+                Event::StartTls(role) => {
+                    assert_eq!(self.s.phase(), Phase::TlsHandshake(role), "{}", self.name);
+                    assert!(self.tls_pending.is_none(), "{}: two handshakes", self.name);
+                    assert!(
+                        self.out.is_empty(),
+                        "{}: handshake before the output is written",
+                        self.name
+                    );
+                    self.tls_pending = Some(role);
+                }
+                Event::HandOver { role: _, buffered } => {
+                    assert_eq!(self.s.phase(), Phase::Switched, "{}", self.name);
+                    assert!(self.s.is_closed());
+                    assert!(
+                        self.out.is_empty(),
+                        "{}: hand-over before the output is written",
+                        self.name
+                    );
+                    if pair {
+                        assert!(
+                            buffered.is_empty(),
+                            "{}: {} bytes past an honest switch",
+                            self.name,
+                            buffered.len()
+                        );
+                    }
+                    self.handover_pending = true;
+                    self.handed = true;
+                }
+            }
+        }
+        self.s.drain_wakers(&mut wakers);
+    }
+
+    fn check(&mut self, pair: bool) {
+        let s = &self.s;
+        let name = self.name;
+        if self.was_closed {
+            assert!(s.is_closed(), "{name}: closed, then not");
+        }
+        self.was_closed = s.is_closed();
+        assert!(
+            s.in_flight() <= self.max_in_flight,
+            "{name}: in_flight {} > {}",
+            s.in_flight(),
+            self.max_in_flight
+        );
+        assert!(
+            s.in_flight() <= self.requests.len(),
+            "{name}: in_flight {} with {} requests given out",
+            s.in_flight(),
+            self.requests.len()
+        );
+        let calls = self.issued.len();
+        assert!(
+            s.unanswered_calls() <= calls,
+            "{name}: {} unanswered of {calls} calls",
+            s.unanswered_calls()
+        );
+        if s.is_idle() {
+            assert_eq!(s.phase(), Phase::Open);
+            assert_eq!(s.in_flight(), 0);
+            assert_eq!(s.unanswered_calls(), 0);
+        }
+        assert_eq!(
+            s.close_reason().is_some(),
+            s.is_over(),
+            "{name}: {:?}",
+            s.phase()
+        );
+        if s.is_over() {
+            assert!(s.check_call().is_err());
+            assert!(!s.wants_read());
+        }
+        if s.phase() == Phase::Closed {
+            assert!(s.is_closed());
+        }
+        if pair {
+            if let Some(reason) = s.close_reason() {
+                honest_reason(name, reason);
+            }
+        }
+    }
+
+    /// Give `bytes` to the session (the caller checked it may read).
+    fn deliver(&mut self, bytes: &[u8], how: DeliverHow, now: Instant) {
+        match how {
+            DeliverHow::Feed | DeliverHow::Force => self.s.feed(bytes, now),
+            DeliverHow::TakeInput => {
+                let mut buf = self.s.take_input();
+                if !self.forced {
+                    // A full drain left at most a partial box.
+                    assert!(
+                        buf.len() < self.max_box,
+                        "{}: {} bytes buffered with max_box_size {}",
+                        self.name,
+                        buf.len(),
+                        self.max_box
+                    );
+                }
+                buf.extend_from_slice(bytes);
+                self.s.handle_input(buf, now);
+            }
+        }
+        match self.input.push(bytes) {
+            Ok(boxes) => {
+                for b in boxes {
+                    if b.contains_key("_answer") || b.contains_key("_error") {
+                        continue;
+                    }
+                    if let (true, Some(t)) = (b.contains_key("_command"), b.get("_ask")) {
+                        *self.asked.entry(t.to_vec()).or_default() += 1;
+                    }
+                }
+            }
+            Err(()) => {}
+        }
+    }
+
+    /// What the session transmitted: it must be AMP, and honest.
+    fn transmitted(&mut self, bytes: &[u8]) {
+        let name = self.name;
+        assert!(
+            !self.handed || bytes.is_empty(),
+            "{name}: output after the hand-over"
+        );
+        let boxes = self
+            .output
+            .push(bytes)
+            .unwrap_or_else(|()| panic!("{name}: transmitted a key longer than 255"));
+        for b in boxes {
+            let tag = b.get("_answer").or_else(|| b.get("_error"));
+            if let Some(t) = tag {
+                if b.get("_answer").is_none() {
+                    assert!(
+                        b.contains_key("_error_code"),
+                        "{name}: error without a code"
+                    );
+                }
+                if !self.input.broken {
+                    let n = self.answered.entry(t.to_vec()).or_default();
+                    *n += 1;
+                    let asked = self.asked.get(t).copied().unwrap_or(0);
+                    assert!(
+                        *n <= asked,
+                        "{name}: tag {:?} answered {n} times, asked {asked} times",
+                        String::from_utf8_lossy(t)
+                    );
+                }
+                continue;
+            }
+            let command = b
+                .get("_command")
+                .unwrap_or_else(|| panic!("{name}: transmitted {b:?}"));
+            if let Some(t) = b.get("_ask") {
+                let t = std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|t| u64::from_str_radix(t, 16).ok());
+                let t = t.unwrap_or_else(|| panic!("{name}: bad tag in {b:?}"));
+                assert!(
+                    t > self.last_ask_out,
+                    "{name}: tag {t} after {}",
+                    self.last_ask_out
+                );
+                self.last_ask_out = t;
+                let call = self.issued.iter().find(|c| c.tag == t);
+                let call =
+                    call.unwrap_or_else(|| panic!("{name}: request with tag {t} never made"));
+                assert_eq!(call.name, command, "{name}: tag {t}");
+            }
+        }
+    }
+}
+
+/// Close reasons an honest peer (the other session, driven honestly) may
+/// cause.
+fn honest_reason(name: &str, reason: &Disconnect) {
+    match reason {
+        Disconnect::Protocol(
+            ProtocolError::BoxTooLarge { .. }
+            | ProtocolError::TooManyEntries { .. }
+            | ProtocolError::TruncatedBox { .. },
+        ) => {}
+        Disconnect::Protocol(e) => panic!("{name}: honest peer blamed for {e:?}"),
+        Disconnect::PlaintextBeforeTls { .. } => {
+            panic!("{name}: {reason:?} between honest sessions")
+        }
+        _ => {}
+    }
+}
+
+fn put_args(
+    w: &mut amp_wire::FieldWriter<'_>,
+    args: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(), amp_wire::EncodeError> {
+    for (k, v) in args {
+        w.put_raw(k, v)?;
+    }
+    Ok(())
+}
+
+fn encodable(args: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    args.iter()
+        .all(|(k, v)| (1..=255).contains(&k.len()) && v.len() <= 65535)
+}
+
+struct World {
+    pair: bool,
+    now: Instant,
+    sides: Vec<Side>,
+    /// Bytes on their way to each side (solo: from the script).
+    wire: [Vec<u8>; 2],
+}
+
+impl World {
+    fn other(i: usize) -> usize {
+        1 - i
+    }
+
+    fn side_of(&self, b: bool) -> usize {
+        if self.pair && b {
+            1
+        } else {
+            0
+        }
+    }
+
+    fn step(&mut self, op: Op) {
+        let pair = self.pair;
+        let now = self.now;
+        match op {
+            Op::PushRaw(bytes) => {
+                if !pair {
+                    self.wire[0].extend_from_slice(&bytes);
+                }
+            }
+            Op::PushBox(pb) => {
+                if !pair {
+                    let bytes = self.peer_box(&pb);
+                    self.wire[0].extend_from_slice(&bytes);
+                }
+            }
+            Op::Deliver { b, n, how } => {
+                let i = self.side_of(b);
+                let how = if pair && how == DeliverHow::Force {
+                    DeliverHow::Feed
+                } else {
+                    how
+                };
+                let side = &mut self.sides[i];
+                if side.transport_closed || side.eof {
+                    return;
+                }
+                if !side.s.wants_read() {
+                    if how != DeliverHow::Force {
+                        return;
+                    }
+                    side.forced = true;
+                }
+                let k = (n as usize).min(self.wire[i].len());
+                let bytes: Vec<u8> = self.wire[i].drain(..k).collect();
+                side.deliver(&bytes, how, now);
+            }
+            Op::Call { b, name, args } => self.call(b, name, args, false),
+            Op::Notify { b, name, args } => self.call(b, name, args, true),
+            Op::Switch { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let check = side.s.check_switch();
+                let r = side.s.switch(b"Switch", |_| Ok(()));
+                assert_eq!(
+                    check.is_ok(),
+                    r.is_ok(),
+                    "{}: check_switch {check:?}, switch {r:?}",
+                    side.name
+                );
+                if let Ok(tag) = r {
+                    assert_eq!(tag, side.next_tag);
+                    side.next_tag += 1;
+                    assert_eq!(side.s.phase(), Phase::Switching);
+                    side.issued.push(Issued {
+                        tag,
+                        name: b"Switch".to_vec(),
+                        id: None,
+                        plain: false,
+                        abandoned: false,
+                        answered: false,
+                        finished: false,
+                    });
+                }
+            }
+            Op::StartTls { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let check = side.s.check_start_tls();
+                let r = side.s.start_tls();
+                assert_eq!(
+                    check.is_ok(),
+                    r.is_ok(),
+                    "{}: check_start_tls {check:?}, start_tls {r:?}",
+                    side.name
+                );
+                if let Ok(tag) = r {
+                    assert_eq!(tag, side.next_tag);
+                    side.next_tag += 1;
+                    assert_eq!(side.s.phase(), Phase::TlsRequested);
+                    assert!(side.s.tls_agreed());
+                    side.issued.push(Issued {
+                        tag,
+                        name: b"StartTLS".to_vec(),
+                        id: None,
+                        plain: false,
+                        abandoned: false,
+                        answered: false,
+                        finished: false,
+                    });
+                }
+            }
+            Op::Conclude { b, idx, how } => self.conclude(b, idx, how),
+            Op::Transmit { b, n } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                if side.transport_closed {
+                    return;
+                }
+                if side.s.discard_output() {
+                    side.out.clear();
+                    return;
+                }
+                let before = side.out.len();
+                let given = side.s.poll_transmit(&mut side.out, now);
+                assert_eq!(side.out.len(), before + given);
+                if matches!(side.s.phase(), Phase::TlsHandshake(_)) || side.handed {
+                    assert_eq!(
+                        given,
+                        0,
+                        "{}: output during {:?}",
+                        side.name,
+                        side.s.phase()
+                    );
+                }
+                let k = (n as usize).min(side.out.len());
+                let written = side.out.split_to(k);
+                side.s.transmitted(k, now);
+                side.transmitted(&written);
+                if pair {
+                    self.wire[Self::other(i)].extend_from_slice(&written);
+                }
+            }
+            Op::PollReply { b, idx } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let pick = if side.issued.is_empty() || idx == 255 {
+                    None
+                } else {
+                    Some(idx as usize % side.issued.len())
+                };
+                let tag = pick.map_or(side.next_tag + 1000, |p| side.issued[p].tag);
+                let r = side.s.poll_reply(tag, Waker::noop());
+                let Some(p) = pick else {
+                    assert!(
+                        matches!(r, Poll::Ready(Reply::Lost(_))),
+                        "{}: unknown tag {tag}: {r:?}",
+                        side.name
+                    );
+                    return;
+                };
+                let call = &mut side.issued[p];
+                match r {
+                    Poll::Pending => assert!(
+                        !call.finished,
+                        "{}: tag {tag} pending after its reply",
+                        side.name
+                    ),
+                    Poll::Ready(Reply::Lost(_)) => call.finished = true,
+                    Poll::Ready(reply) => {
+                        assert!(
+                            !call.answered,
+                            "{}: second reply for tag {tag}: {reply:?}",
+                            side.name
+                        );
+                        assert!(
+                            !call.finished,
+                            "{}: reply for tag {tag} after Lost",
+                            side.name
+                        );
+                        assert!(
+                            !call.abandoned,
+                            "{}: reply for abandoned tag {tag}",
+                            side.name
+                        );
+                        call.answered = true;
+                        call.finished = true;
+                        if let (true, Some(id), Reply::Answer(b)) = (pair, call.id, &reply) {
+                            let got = b.get("n");
+                            assert_eq!(
+                                got,
+                                Some(id.to_string().as_bytes()),
+                                "{}: the answer to tag {tag} is another call's",
+                                side.name
+                            );
+                        }
+                        if !call.plain {
+                            // Negotiations are answered by the session.
+                            if let Reply::Answer(b) = &reply {
+                                assert!(b.is_empty() || pair, "{}: {b:?}", side.name);
+                            }
+                        }
+                    }
+                }
+            }
+            Op::Abandon { b, idx } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                if side.issued.is_empty() {
+                    return;
+                }
+                let p = idx as usize % side.issued.len();
+                side.issued[p].abandoned = true;
+                side.s.abandon(side.issued[p].tag);
+            }
+            Op::PollWritable { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let ready = side.s.writable() || side.s.is_over();
+                let p = side.s.poll_writable(Waker::noop());
+                assert_eq!(p.is_ready(), ready, "{}", side.name);
+            }
+            Op::Advance { ms16 } => {
+                self.now += Duration::from_millis(ms16 as u64 * 16);
+                let now = self.now;
+                for side in &mut self.sides {
+                    timeouts(side, now, pair);
+                }
+            }
+            Op::Tls { b, ok } => self.tls(b, ok),
+            Op::HandedOver { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                if side.handover_pending {
+                    side.handover_pending = false;
+                    side.s.handed_over();
+                    assert_eq!(side.s.phase(), Phase::Switched);
+                } else if !pair {
+                    // Out of turn: changes nothing.
+                    let phase = side.s.phase();
+                    side.s.handed_over();
+                    assert_eq!(side.s.phase(), phase);
+                }
+            }
+            Op::Eof { b } => {
+                let i = self.side_of(b);
+                if pair {
+                    // Only once the other side shut down and its bytes are
+                    // all read.
+                    let o = Self::other(i);
+                    if !self.sides[o].transport_closed || !self.wire[i].is_empty() {
+                        return;
+                    }
+                }
+                let side = &mut self.sides[i];
+                if side.eof || side.transport_closed {
+                    return;
+                }
+                side.eof = true;
+                let over = side.s.is_over();
+                side.s.handle_eof();
+                assert!(side.s.is_over() || over || side.s.phase() == Phase::Closing);
+                assert!(!side.s.wants_read());
+            }
+            Op::Close { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let before = side.s.phase();
+                side.s.close();
+                after_close(side, before);
+            }
+            Op::Abort { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let before = side.s.phase();
+                side.s
+                    .abort(Disconnect::Io(Arc::new(std::io::Error::other("fuzz"))));
+                after_close(side, before);
+                if side.s.phase() == Phase::Closing {
+                    assert!(side.s.discard_output());
+                    assert!(side.s.ready_to_close());
+                }
+            }
+            Op::Shutdown { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                let before = side.s.phase();
+                side.s.shutdown();
+                let after = side.s.phase();
+                let want = match before {
+                    Phase::Open => Phase::Draining,
+                    Phase::Draining
+                    | Phase::HandingOver(_)
+                    | Phase::Switched
+                    | Phase::Closing
+                    | Phase::Closed => before,
+                    _ => Phase::Closing,
+                };
+                assert_eq!(after, want, "{}: shutdown from {before:?}", side.name);
+            }
+            Op::Finish { b } => {
+                let i = self.side_of(b);
+                let side = &mut self.sides[i];
+                if side.s.ready_to_close() {
+                    side.s.finish();
+                    assert_eq!(side.s.phase(), Phase::Closed);
+                    side.transport_closed = true;
+                    side.out.clear();
+                    // Nobody reads what is sent to a closed transport.
+                    self.wire[i].clear();
+                } else if !pair {
+                    let phase = side.s.phase();
+                    side.s.finish();
+                    if phase != Phase::Closing {
+                        assert_eq!(side.s.phase(), phase, "{}: finish out of turn", side.name);
+                    }
+                }
+            }
+        }
+    }
+
+    fn peer_box(&self, pb: &PeerBox) -> Vec<u8> {
+        let side = &self.sides[0];
+        let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let args = |entries: &mut Vec<(Vec<u8>, Vec<u8>)>, args: &Args| {
+            for (k, v) in args {
+                let mut k = k.bytes(true);
+                k.truncate(255);
+                if k.is_empty() {
+                    k.push(b'e');
+                }
+                let mut v = v.clone();
+                v.truncate(65535);
+                entries.push((k, v));
+            }
+        };
+        match pb {
+            PeerBox::Request { name, ask, args: a } => {
+                args(&mut entries, a);
+                entries.push((b"_command".to_vec(), name.bytes().to_vec()));
+                if let Some(t) = ask {
+                    entries.push((b"_ask".to_vec(), side.tag_bytes(t)));
+                }
+            }
+            PeerBox::Answer { tag, args: a } => {
+                entries.push((b"_answer".to_vec(), side.tag_bytes(tag)));
+                args(&mut entries, a);
+            }
+            PeerBox::Error {
+                tag,
+                code,
+                description,
+            } => {
+                entries.push((b"_error".to_vec(), side.tag_bytes(tag)));
+                if let Some(c) = code {
+                    entries.push((b"_error_code".to_vec(), c.clone()));
+                }
+                if let Some(d) = description {
+                    entries.push((b"_error_description".to_vec(), d.clone()));
+                }
+            }
+            PeerBox::Unrouted { args: a } => args(&mut entries, a),
+        }
+        let refs: Vec<(&[u8], &[u8])> = entries
+            .iter()
+            .map(|(k, v)| (&k[..], &v[..(v.len().min(65535))]))
+            .collect();
+        let mut out = Vec::new();
+        crate::wire(&refs, &mut out);
+        out
+    }
+
+    fn call(&mut self, b: bool, name: Name, args: Args, notify: bool) {
+        let pair = self.pair;
+        let i = self.side_of(b);
+        let side = &mut self.sides[i];
+        let name = if pair && matches!(name, Name::StartTls | Name::Switch) {
+            // An honest driver negotiates only through switch/start_tls.
+            Name::Sum
+        } else {
+            name
+        };
+        let mut args: Vec<(Vec<u8>, Vec<u8>)> = args
+            .iter()
+            .map(|(k, v)| (k.bytes(false), v.clone()))
+            .filter(|(k, _)| k != b"n")
+            .collect();
+        let id = (pair && !notify).then(|| {
+            side.next_id += 1;
+            side.next_id
+        });
+        if let Some(id) = id {
+            args.push((b"n".to_vec(), id.to_string().into_bytes()));
+        }
+        let ok_args = encodable(&args);
+        let check = side.s.check_call();
+        let before = side.s.phase();
+        let r = if notify {
+            side.s
+                .notify(name.bytes(), |w| put_args(w, &args))
+                .map(|()| side.next_tag)
+        } else {
+            side.s.call(name.bytes(), |w| put_args(w, &args))
+        };
+        if ok_args {
+            assert_eq!(
+                check.is_ok(),
+                r.is_ok(),
+                "{}: check_call {check:?}, call {r:?}",
+                side.name
+            );
+        } else {
+            assert!(r.is_err(), "{}: unencodable call accepted", side.name);
+        }
+        let Ok(tag) = r else {
+            assert_eq!(side.s.phase(), before);
+            return;
+        };
+        assert_eq!(tag, side.next_tag);
+        side.next_tag += 1;
+        let after = side.s.phase();
+        assert!(
+            after == before || after == Phase::Closing,
+            "{}: a call moved {before:?} to {after:?}",
+            side.name
+        );
+        if !notify {
+            side.issued.push(Issued {
+                tag,
+                name: name.bytes().to_vec(),
+                id,
+                plain: true,
+                abandoned: false,
+                answered: false,
+                finished: false,
+            });
+        }
+    }
+
+    fn conclude(&mut self, b: bool, idx: u8, how: How) {
+        let pair = self.pair;
+        let i = self.side_of(b);
+        let side = &mut self.sides[i];
+        if side.requests.is_empty() {
+            return;
+        }
+        let req = side.requests.remove(idx as usize % side.requests.len());
+        let tag = req.tag.as_deref();
+        let negotiation = matches!(req.name.as_ref(), b"StartTLS" | b"Switch");
+        // An honest driver answers a negotiation only by agreeing or
+        // failing, and a negotiation it does not handle with UNHANDLED.
+        let how = if !pair {
+            how
+        } else {
+            match (req.kind, how) {
+                (RequestKind::Switch, How::Answer(_) | How::AcceptStartTls) => How::AcceptSwitch,
+                (RequestKind::StartTls, How::Answer(_) | How::AcceptSwitch) => How::AcceptStartTls,
+                (RequestKind::Plain, How::Answer(_) | How::AcceptSwitch | How::AcceptStartTls)
+                    if negotiation =>
+                {
+                    How::Unhandled
+                }
+                (RequestKind::Plain, How::AcceptSwitch | How::AcceptStartTls) => {
+                    How::Answer(Vec::new())
+                }
+                (_, how) => how,
+            }
+        };
+        let before = side.s.phase();
+        let deciding_this = before == Phase::Deciding(req.kind) && req.kind != RequestKind::Plain;
+        let was_over = side.s.is_over();
+        match how {
+            How::Answer(args) => {
+                let mut args: Vec<(Vec<u8>, Vec<u8>)> = args
+                    .iter()
+                    .map(|(k, v)| (k.bytes(false), v.clone()))
+                    .filter(|(k, _)| k != b"n")
+                    .collect();
+                if pair {
+                    // Echo the call's id.
+                    if let Some(n) = req.args.get("n") {
+                        args.push((b"n".to_vec(), n.to_vec()));
+                    }
+                }
+                let ok_args = encodable(&args);
+                let r = side.s.answer(tag, &req.name, |w| put_args(w, &args));
+                if ok_args {
+                    assert!(r.is_ok(), "{}: {r:?}", side.name);
+                } else if tag.is_some() && !was_over {
+                    assert!(r.is_err());
+                    assert!(side.s.is_over());
+                }
+            }
+            How::AnswerBad => {
+                let r = side.s.answer(tag, &req.name, |w| w.put_raw(b"", b"x"));
+                if tag.is_some() && !was_over {
+                    assert!(r.is_err());
+                    assert!(
+                        side.s.is_over(),
+                        "{}: a bad answer leaves {:?}",
+                        side.name,
+                        side.s.phase()
+                    );
+                }
+            }
+            How::Fail { code, fatal } => {
+                let code = format!("E{code}");
+                side.s.fail(tag, &req.name, code.as_bytes(), "fuzz", fatal);
+                if fatal || tag.is_none() {
+                    assert!(side.s.is_over(), "{}", side.name);
+                }
+            }
+            How::FailUnknown => {
+                side.s.fail_unknown(tag, &req.name, "fuzz".into());
+                assert!(side.s.is_over(), "{}", side.name);
+            }
+            How::Unhandled => {
+                side.s.unhandled(tag, &req.name);
+                if tag.is_none() {
+                    assert!(side.s.is_over(), "{}", side.name);
+                }
+            }
+            How::AcceptSwitch => {
+                let agreed = side.s.accept_switch(tag);
+                if agreed {
+                    assert_eq!(side.s.phase(), Phase::HandingOver(Role::Responder));
+                } else if deciding_this && req.kind == RequestKind::Switch {
+                    panic!(
+                        "{}: accept_switch refused the switch being decided",
+                        side.name
+                    );
+                }
+            }
+            How::AcceptStartTls => {
+                let agreed = side.s.accept_start_tls(tag);
+                if agreed {
+                    assert_eq!(side.s.phase(), Phase::TlsFlushing(Role::Responder));
+                    assert!(side.s.tls_agreed());
+                } else if deciding_this && req.kind == RequestKind::StartTls {
+                    panic!(
+                        "{}: accept_start_tls refused the StartTLS being decided",
+                        side.name
+                    );
+                }
+            }
+        }
+        if deciding_this {
+            assert!(
+                !matches!(side.s.phase(), Phase::Deciding(_)),
+                "{}: still deciding after concluding",
+                side.name
+            );
+        }
+    }
+
+    fn tls(&mut self, b: bool, ok: bool) {
+        let i = self.side_of(b);
+        if self.pair {
+            let o = Self::other(i);
+            // A handshake that was overtaken (closed meanwhile) is over.
+            for s in &mut self.sides {
+                if s.tls_pending.is_some() && !matches!(s.s.phase(), Phase::TlsHandshake(_)) {
+                    s.tls_pending = None;
+                }
+            }
+            match (self.sides[i].tls_pending, self.sides[o].tls_pending) {
+                (Some(ri), Some(ro)) => {
+                    assert_ne!(ri, ro, "both sides are TLS {ri:?}");
+                    assert!(
+                        self.wire[0].is_empty() && self.wire[1].is_empty(),
+                        "plaintext on the wire at the TLS handshake: {:?}",
+                        self.wire
+                    );
+                    for k in [i, o] {
+                        let side = &mut self.sides[k];
+                        side.tls_pending = None;
+                        if ok {
+                            side.s.tls_established();
+                            assert_eq!(side.s.phase(), Phase::Open, "{}", side.name);
+                        } else {
+                            side.s
+                                .tls_failed(Arc::new(std::io::Error::other("fuzz handshake")));
+                            assert!(side.s.is_over());
+                        }
+                    }
+                }
+                (Some(_), None) if !ok => {
+                    let side = &mut self.sides[i];
+                    side.tls_pending = None;
+                    side.s
+                        .tls_failed(Arc::new(std::io::Error::other("fuzz handshake")));
+                    assert!(side.s.is_over());
+                }
+                _ => {}
+            }
+            return;
+        }
+        let side = &mut self.sides[i];
+        let phase = side.s.phase();
+        match side.tls_pending.take() {
+            Some(role) if phase == Phase::TlsHandshake(role) => {
+                if ok {
+                    side.s.tls_established();
+                    assert_eq!(side.s.phase(), Phase::Open);
+                } else {
+                    side.s
+                        .tls_failed(Arc::new(std::io::Error::other("fuzz handshake")));
+                    assert!(side.s.is_over());
+                }
+            }
+            _ => {
+                // Out of turn: tls_established changes nothing.
+                if ok {
+                    side.s.tls_established();
+                    assert_eq!(side.s.phase(), phase);
+                }
+            }
+        }
+    }
+}
+
+fn after_close(side: &Side, before: Phase) {
+    let after = side.s.phase();
+    match before {
+        Phase::Closing | Phase::Closed | Phase::Switched => assert_eq!(after, before),
+        _ => assert_eq!(
+            after,
+            Phase::Closing,
+            "{}: close from {before:?}",
+            side.name
+        ),
+    }
+}
+
+/// Move the clock: an early `handle_timeout` changes nothing; due ones
+/// make progress within a few calls.
+fn timeouts(side: &mut Side, now: Instant, pair: bool) {
+    if side.s.poll_timeout().is_none_or(|t| t > now) {
+        let phase = side.s.phase();
+        side.s.handle_timeout(now);
+        assert_eq!(
+            side.s.phase(),
+            phase,
+            "{}: an early handle_timeout acted",
+            side.name
+        );
+        return;
+    }
+    for _ in 0..8 {
+        match side.s.poll_timeout() {
+            Some(t) if t <= now => {
+                side.s.handle_timeout(now);
+                side.drain(pair);
+            }
+            _ => return,
+        }
+    }
+    panic!(
+        "{}: handle_timeout makes no progress ({:?}, deadline {:?}, now {:?})",
+        side.name,
+        side.s.phase(),
+        side.s.poll_timeout(),
+        now
+    );
+}
+
+/// `AMP_FUZZ_TRACE=1`: print every step and the phases after it.
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("AMP_FUZZ_TRACE").is_some())
+}
+
+pub fn run(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(h) = Header::arbitrary(&mut u) else {
+        return;
+    };
+    if trace() {
+        eprintln!("{h:?}");
+    }
+    let now = Instant::now();
+    let mut sides = vec![Side::new(
+        "A",
+        &h.a,
+        !h.pair && h.accepted,
+        h.a.tls,
+        h.a.switch,
+        now,
+    )];
+    if h.pair {
+        sides.push(Side::new("B", &h.b, h.accepted, h.a.tls, h.a.switch, now));
+    }
+    let mut w = World {
+        pair: h.pair,
+        now,
+        sides,
+        wire: [Vec::new(), Vec::new()],
+    };
+    for _ in 0..1000 {
+        if u.is_empty() {
+            break;
+        }
+        let Ok(op) = Op::arbitrary(&mut u) else {
+            break;
+        };
+        let shown = trace().then(|| format!("{op:?}"));
+        w.step(op);
+        let pair = w.pair;
+        for side in &mut w.sides {
+            side.drain(pair);
+            side.check(pair);
+        }
+        if let Some(op) = shown {
+            let phases: Vec<String> = w
+                .sides
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {:?} in_flight={} requests={} calls={} reason={:?}",
+                        s.name,
+                        s.s.phase(),
+                        s.s.in_flight(),
+                        s.requests.len(),
+                        s.issued.len(),
+                        s.s.close_reason()
+                    )
+                })
+                .collect();
+            eprintln!("{op}\n    -> {}", phases.join(" | "));
+        }
+    }
+}

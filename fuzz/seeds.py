@@ -1,0 +1,331 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seeds of fuzz/corpus/<target>/seed-*.
+
+    python3 fuzz/seeds.py
+
+Each seed is a meaningful input in the layout documented at the top of
+harness/src/<target>.rs. The `session` seeds are scripts encoded the way
+the `arbitrary` crate (1.x) reads the harness's types: integers
+little-endian, an enum variant as a u32 `v` with `(v * count) >> 32 ==
+index`, a bool as one byte, `Option` and every `Vec` element preceded by a
+bool byte. If the types in harness/src/session.rs change, change the
+encoders below to match (and check the seeds still do what they say with
+`AMP_FUZZ_TRACE=1 cargo run --release -p amp-fuzz-harness --bin replay --
+session fuzz/corpus/session/seed-*`).
+"""
+
+import os
+import struct
+
+FUZZ = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(target, name, data):
+    d = os.path.join(FUZZ, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def box(*entries):
+    """One AMP box from (key, value) pairs, in the order given."""
+    out = b""
+    for k, v in entries:
+        k = k.encode() if isinstance(k, str) else k
+        v = v.encode() if isinstance(v, str) else v
+        out += struct.pack(">H", len(k)) + k + struct.pack(">H", len(v)) + v
+    return out + b"\x00\x00"
+
+
+def listof(*items):
+    """A ListOf value."""
+    out = b""
+    for i in items:
+        i = i.encode() if isinstance(i, str) else i
+        out += struct.pack(">H", len(i)) + i
+    return out
+
+
+SUM_REQUEST = box(("_ask", "1"), ("_command", "Sum"), ("a", "13"), ("b", "81"))
+SUM_ANSWER = box(("_answer", "1"), ("total", "94"))
+ERROR = box(("_error", "2"), ("_error_code", "UNHANDLED"),
+            ("_error_description", "Unhandled Command: b'Nope'"))
+
+# ------------------------------------------------------------ box_decoder
+
+write("box_decoder", "sum-request", b"\x00" + SUM_REQUEST)
+write("box_decoder", "conversation",
+      b"\x00" + SUM_REQUEST + SUM_ANSWER + ERROR + box() + box(("_command", "Ping")))
+write("box_decoder", "unsorted-repeats",
+      b"\x00" + box(("b", "1"), ("a", "2"), ("b", "3"), ("_answer", "x"), ("z", "")))
+write("box_decoder", "partial", b"\x00" + SUM_ANSWER + SUM_REQUEST[:17])
+write("box_decoder", "key-too-long", b"\x00" + SUM_ANSWER + b"\x01\x00" + b"k" * 256)
+write("box_decoder", "large-value", b"\x00" + box(("data", bytes(range(256)) * 8)))
+# Small limits: 64 bytes, 3 entries; the second box breaks both.
+write("box_decoder", "small-limits",
+      b"\x01\x00\x40\x03" + box(("a", "1")) + box(("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")))
+# Chunks of 1, 3 and 7 bytes.
+write("box_decoder", "chunked", b"\x02\x02\x01\x03\x07" + SUM_REQUEST + SUM_ANSWER)
+write("box_decoder", "small-limits-chunked",
+      b"\x03\x01\x00\x08\x03\x00\x01\x05\x02" + SUM_REQUEST * 3 + box(("k", "v" * 300)))
+
+# ----------------------------------------------------------------- values
+
+TYPES = [
+    "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    "BigInt", "BigUint", "bool", "Bytes", "Vec<u8>", "String", "PathBuf", "f64", "f32",
+    "Decimal", "rust_decimal::Decimal", "DateTime<FixedOffset>", "DateTime<Utc>", "Vec<i64>",
+    "Vec<Vec<String>>", "Option<i64>", "Option<Vec<f64>>", "Vec<Decimal>",
+    "Vec<DateTime<Utc>>", "Vec<bool>", "Vec<Vec<u8>>", "Vec<u16>", "Vec<BigInt>",
+    "Vec<Option<i32>>", "Vec<f32>", "Vec<Vec<Vec<i64>>>", "Option<DateTime<FixedOffset>>",
+    "Vec<rust_decimal::Decimal>",
+]
+
+n = 0
+
+
+def value(ty, raw):
+    global n
+    raw = raw.encode() if isinstance(raw, str) else raw
+    n += 1
+    write("values", "%02d-%s" % (n, ty.replace("<", "-").replace(">", "").replace("::", ".")),
+          bytes([TYPES.index(ty)]) + raw)
+
+
+for ty, raw in [
+    ("i64", "13"), ("i64", " +1_000\x0b"), ("i64", "-9223372036854775808"),
+    ("i8", "-128"), ("u8", "255"), ("u128", "340282366920938463463374607431768211455"),
+    ("i128", "-170141183460469231731687303715884105728"), ("usize", "0"),
+    ("BigInt", "-123456789012345678901234567890123456789012345678901234567890"),
+    ("BigUint", "-0"),
+    ("bool", "True"), ("bool", "False"),
+    ("Bytes", b"\x00\xff binary"), ("String", "h\u00e9llo \u2603"), ("PathBuf", "/tmp/x y"),
+    ("f64", "1e+16"), ("f64", "nan"), ("f64", "-inf"), ("f64", "0.1"), ("f64", " 1_0.5 "),
+    ("f64", "5e-324"), ("f64", "1.7976931348623157e+308"), ("f64", "-0.0"), ("f64", "1E5"),
+    ("f64", "Infinity"), ("f64", "123456789012345.6"), ("f64", "1.5e-05"),
+    ("f32", "0.1"), ("f32", "3.4028235e+38"), ("f32", "1e-46"),
+    ("Decimal", "1.50"), ("Decimal", "-sNaN"), ("Decimal", "1E+2"), ("Decimal", " 1_0.50 "),
+    ("Decimal", "-0E-7"), ("Decimal", "NaN123"), ("Decimal", "-Infinity"),
+    ("Decimal", "1e999999999999999999"), ("Decimal", "0.000001"), ("Decimal", "-snan0012"),
+    ("rust_decimal::Decimal", "1.50"), ("rust_decimal::Decimal", "79228162514264337593543950335"),
+    ("rust_decimal::Decimal", "-0.0"), ("rust_decimal::Decimal", "1.5E+3"),
+    ("rust_decimal::Decimal", "0.0000000000000000000000000001000"),
+    ("DateTime<FixedOffset>", "2012-01-23T12:34:56.054321-01:23"),
+    ("DateTime<FixedOffset>", "0001-01-01T00:00:00.000000+05:30"),
+    ("DateTime<FixedOffset>", "9999-12-31T23:59:59.999999-00:01"),
+    ("DateTime<FixedOffset>", " 202-01-02T03:04:05.1_0000+ 1: 5"),
+    ("DateTime<FixedOffset>", "2020-01-02T03:04:05.000000+-1:00"),
+    ("DateTime<Utc>", "2012-01-23T12:34:56.054321-01:23"),
+    ("DateTime<Utc>", "0001-01-01T00:00:00.000000+05:30"),
+    ("DateTime<Utc>", "0001-01-01T05:30:00.000000+05:30"),
+    ("DateTime<Utc>", "9999-12-31T23:59:59.999999-00:01"),
+    ("DateTime<Utc>", "2000-01-01T00:00:00.000000+23:59"),
+    ("Vec<i64>", listof("1", "13", "-5", " 7 ")),
+    ("Vec<Vec<String>>", listof(listof("a", "b\u00e9"), listof(), listof(""))),
+    ("Option<i64>", "42"),
+    ("Option<Vec<f64>>", listof("1e+16", "nan", "0.5")),
+    ("Vec<Decimal>", listof("1.50", "-sNaN", "1E+2")),
+    ("Vec<DateTime<Utc>>", listof("2012-01-23T12:34:56.054321-01:23",
+                                  "0001-01-01T00:00:00.000000+05:30")),
+    ("Vec<bool>", listof("True", "False")),
+    ("Vec<Vec<u8>>", listof(b"\x00\x01", b"")),
+    ("Vec<u16>", listof("65535", "0")),
+    ("Vec<BigInt>", listof("1" * 50, "-0")),
+    ("Vec<Option<i32>>", listof("1", "-2147483648")),
+    ("Vec<f32>", listof("0.1", "inf")),
+    ("Vec<Vec<Vec<i64>>>", listof(listof(listof("1", "2"), listof()), listof())),
+    ("Option<DateTime<FixedOffset>>", "2024-02-29T13:05:09.000000+05:30"),
+    ("Vec<rust_decimal::Decimal>", listof("1.50", "-0.0")),
+]:
+    value(ty, raw)
+
+# ---------------------------------------------------------- typed_command
+
+
+def n_box(depth):
+    """N { k: [N { k: [...] }] } nested `depth` records deep."""
+    b = box()
+    for _ in range(depth - 1):
+        b = box(("k", b))
+    return b
+
+
+write("typed_command", "sum", b"\x00" + box(("a", "13"), ("b", "81")))
+write("typed_command", "sum-request", b"\x00" + SUM_REQUEST)
+write("typed_command", "sum-no-b", b"\x00" + box(("a", " -7 "), ("c", "ignored")))
+write("typed_command", "mixed", b"\x01" + box(
+    ("amount", "1.50"), ("big", "1" * 40), ("blob", b"\x00\x01"), ("flag", "True"),
+    ("name", "caf\u00e9"), ("path", "/tmp"), ("ratio", "1e+16"), ("small", "0.1"),
+    ("tags", listof("a", "b")), ("utc", "2012-01-23T12:34:56.054321-01:23"),
+    ("when", "2012-01-23T12:34:56.054321-01:23"), ("worth", "-0.0")))
+write("typed_command", "mixed-nan", b"\x01" + box(("name", ""), ("ratio", "nan"),
+                                                  ("amount", "-sNaN"), ("small", "-inf")))
+item = box(("k", "x"), ("v", listof("1", "2")))
+write("typed_command", "outer", b"\x02" + box(
+    ("grid", listof(listof(listof("1"), listof()), listof())),
+    ("items", item + box(("k", "y"))),
+    ("one", item),
+    ("pages", listof(item + item, b""))))
+for depth in [1, 3, 8, 9, 10, 64, 65, 66, 200]:
+    write("typed_command", "n-depth-%d" % depth, b"\x03" + n_box(depth))
+write("typed_command", "n-wide", b"\x03" + box(("k", n_box(2) * 5 + n_box(4))))
+
+# ---------------------------------------------------------------- session
+
+
+def u8(x): return bytes([x & 0xff])
+def u16(x): return struct.pack("<H", x)
+def boolean(x): return b"\x01" if x else b"\x00"
+
+
+def variant(index, count):
+    v = ((index << 32) + count - 1) // count
+    assert (v * count) >> 32 == index
+    return struct.pack("<I", v)
+
+
+def vec(items):
+    return b"".join(b"\x01" + i for i in items) + b"\x00"
+
+
+def option(x):
+    return b"\x00" if x is None else b"\x01" + x
+
+
+def cfg(small=False, box_size=0, entries=0, nesting=0, in_flight=0, high_water=0, held=0,
+        timeouts=0, tls=False, switch=False):
+    return (boolean(small) + u16(box_size) + u8(entries) + u8(nesting) + u8(in_flight)
+            + u16(high_water) + u16(held) + u8(timeouts) + boolean(tls) + boolean(switch))
+
+
+def header(pair, accepted, a, b=None):
+    return boolean(pair) + boolean(accepted) + a + (b if b is not None else cfg())
+
+
+NAMES = ["Sum", "Ping", "StartTLS", "Switch", "Nope"]
+def name(n): return variant(NAMES.index(n), 5)
+
+
+def key(k):
+    fixed = {"a": 0, "b": 1, "total": 2, "data": 3}
+    if k in fixed:
+        return variant(fixed[k], 6)
+    return variant(5, 6) + vec([u8(c) for c in k.encode()])
+
+
+def raw(b):
+    return vec([u8(c) for c in b])
+
+
+def args(*pairs):
+    return vec([key(k) + raw(v.encode() if isinstance(v, str) else v) for k, v in pairs])
+
+
+def tag_ours(i): return variant(0, 3) + u8(i)
+def tag_small(i): return variant(1, 3) + u8(i)
+
+
+OPS = 20
+def op(index, *fields): return variant(index, OPS) + b"".join(fields)
+
+
+def push_raw(b): return op(0, raw(b))
+def push_request(n, ask=None, *a): return op(1, variant(0, 4), name(n), option(ask), args(*a))
+def push_answer(tag, *a): return op(1, variant(1, 4), tag, args(*a))
+def push_error(tag, code, desc): return op(1, variant(2, 4), tag, option(raw(code)), option(raw(desc)))
+def deliver(n=0xffff, b=False, how=0): return op(2, boolean(b), u16(n), variant(how, 3))
+def call(n="Sum", b=False, *a): return op(3, boolean(b), name(n), args(*a))
+def notify(n="Ping", b=False, *a): return op(4, boolean(b), name(n), args(*a))
+def switch(b=False): return op(5, boolean(b))
+def start_tls(b=False): return op(6, boolean(b))
+def conclude(how, b=False, idx=0): return op(7, boolean(b), u8(idx), how)
+def transmit(n=0xffff, b=False): return op(8, boolean(b), u16(n))
+def poll_reply(idx=0, b=False): return op(9, boolean(b), u8(idx))
+def abandon(idx=0, b=False): return op(10, boolean(b), u8(idx))
+def poll_writable(b=False): return op(11, boolean(b))
+def advance(ms): return op(12, u16(ms // 16))
+def tls(ok=True, b=False): return op(13, boolean(b), boolean(ok))
+def handed_over(b=False): return op(14, boolean(b))
+def eof(b=False): return op(15, boolean(b))
+def close(b=False): return op(16, boolean(b))
+def shutdown(b=False): return op(17, boolean(b))
+def abort(b=False): return op(18, boolean(b))
+def finish(b=False): return op(19, boolean(b))
+
+
+def answer(*a): return variant(0, 7) + args(*a)
+ANSWER_BAD = variant(1, 7)
+def fail(code=1, fatal=False): return variant(2, 7) + u8(code) + boolean(fatal)
+FAIL_UNKNOWN = variant(3, 7)
+UNHANDLED = variant(4, 7)
+ACCEPT_SWITCH = variant(5, 7)
+ACCEPT_START_TLS = variant(6, 7)
+
+
+def session(name_, hdr, *ops):
+    write("session", name_, hdr + b"".join(ops))
+
+
+solo = header(False, True, cfg(tls=True, switch=True))
+session("solo-answer", solo,
+        push_request("Sum", tag_small(1), ("a", "13"), ("b", "81")), deliver(7), deliver(),
+        conclude(answer(("total", "94"))), transmit(5), transmit())
+session("solo-call", solo,
+        call("Sum", False, ("a", "1")), notify("Ping"), call("Nope"), transmit(),
+        push_answer(tag_ours(0), ("total", "3")), push_error(tag_ours(1), b"UNHANDLED", b"no"),
+        deliver(3, how=1), deliver(how=1), poll_reply(0), poll_reply(1), poll_reply(0),
+        poll_reply(255))
+session("solo-start-tls", solo,
+        push_request("StartTLS", tag_small(5)), push_request("Sum", tag_small(6)),
+        deliver(), conclude(answer()), conclude(ACCEPT_START_TLS), transmit(), tls(True),
+        deliver(), conclude(answer()), transmit(), start_tls(), transmit())
+session("solo-our-start-tls", solo,
+        call("Sum"), start_tls(), call("Ping"), transmit(), push_answer(tag_ours(1)),
+        deliver(), transmit(), tls(True), transmit(), push_answer(tag_ours(0)),
+        push_answer(tag_ours(2)), deliver(), poll_reply(1), poll_reply(0))
+session("solo-switch", solo,
+        call("Sum"), switch(), push_request("Sum", tag_small(9)), deliver(),
+        conclude(answer()), transmit(), push_answer(tag_ours(1)), push_raw(b"new protocol"),
+        deliver(), transmit(), handed_over(), poll_reply(1), poll_reply(0))
+session("solo-peer-switch", solo,
+        push_request("Switch", tag_small(3)), push_raw(b"\x00\x00rest"), deliver(),
+        conclude(ACCEPT_SWITCH), transmit(), handed_over())
+session("solo-limits", header(False, False, cfg(True, 0, 3, 1, 1, 64, 64, 0)),
+        push_request("Sum", tag_small(1), ("a", "1")), push_request("Sum", tag_small(2)),
+        deliver(), conclude(answer()), call("Sum", False, ("data", "x" * 200)),
+        push_raw(b"\x00\x01k\x04\x00"), deliver(), transmit())
+session("solo-timeouts", header(False, True, cfg(timeouts=16 | 32)),
+        push_raw(SUM_REQUEST[:10]), deliver(), advance(2000), advance(4000),
+        call("Sum"), transmit(3), advance(5000), advance(60000))
+session("solo-shutdown", solo,
+        call("Sum"), push_request("Sum", tag_small(1)), deliver(), shutdown(),
+        push_request("Ping", tag_small(2)), deliver(), conclude(answer()), transmit(),
+        push_answer(tag_ours(0)), deliver(), transmit(), finish(), eof())
+session("solo-garbage", solo,
+        push_raw(b"\x00\x05hello\x00\x05world\x00\x00"), push_answer(tag_small(7)),
+        push_error(tag_ours(0), b"", b""), deliver(), close(), transmit(), finish())
+
+pair = header(True, True, cfg(tls=True, switch=True), cfg())
+session("pair-calls", pair,
+        call("Sum", False, ("a", "1")), call("Ping"), notify("Ping"), transmit(),
+        deliver(b=True), conclude(answer(("total", "2")), True, 1),
+        conclude(fail(3), True, 0), conclude(answer(), True, 0), transmit(b=True), deliver(),
+        poll_reply(0), poll_reply(1), call("Sum", True), transmit(b=True), deliver(),
+        conclude(answer()), transmit(), deliver(b=True), poll_reply(0, True))
+session("pair-start-tls", pair,
+        call("Sum"), start_tls(), call("Ping"), transmit(), deliver(b=True),
+        conclude(answer(), True, 0), conclude(answer(), True, 0), transmit(b=True), deliver(),
+        transmit(), tls(True), transmit(), deliver(b=True), conclude(answer(), True, 0),
+        transmit(b=True), deliver(), poll_reply(0), poll_reply(1), poll_reply(2))
+session("pair-switch", pair,
+        call("Sum"), switch(), transmit(), deliver(b=True), conclude(answer(), True, 0),
+        conclude(answer(), True, 0), transmit(b=True), deliver(), transmit(),
+        handed_over(), handed_over(True), poll_reply(1))
+session("pair-shutdown", pair,
+        call("Sum"), call("Sum", True), transmit(), transmit(b=True), shutdown(True),
+        deliver(b=True), deliver(), conclude(answer()), transmit(), deliver(b=True),
+        transmit(b=True), deliver(), finish(True), eof())
+session("pair-close-timeouts", header(True, True, cfg(timeouts=16 | 32), cfg(True, 100, 4, 2, 1, 200, 200, 32)),
+        call("Sum"), call("Sum"), transmit(40), deliver(b=True), advance(3000), transmit(),
+        deliver(b=True), conclude(answer(), True), transmit(b=True), advance(3000), abort(True),
+        finish(True), transmit(b=True), deliver(), eof(), advance(60000))
