@@ -110,6 +110,8 @@ struct View {
     ready_to_close: bool,
     closed: Option<Disconnect>,
     over: bool,
+    /// Calls await answers, or requests are being answered.
+    busy: bool,
 }
 
 fn now() -> Instant {
@@ -137,7 +139,13 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
         for _ in 0..POLL_BUDGET {
             match this.step(cx) {
                 Step::Progress => {}
-                Step::Idle => return Poll::Pending,
+                Step::Idle => {
+                    // Kicked while we ran (a caller on another thread):
+                    // look again rather than sleep on it.
+                    if !this.shared.with(|st| st.driver_sleeping()) {
+                        return Poll::Pending;
+                    }
+                }
                 Step::Done(reason) => {
                     this.ended = Some(reason.clone());
                     this.io = Transport::Gone; // nothing is left half-open
@@ -151,6 +159,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
                 }
             }
         }
+        this.shared.with(|st| st.driver_sleeping());
         cx.waker().wake_by_ref();
         Poll::Pending
     }
@@ -187,7 +196,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         progress |= self.write(cx, now);
         progress |= self.perform_action();
         if view.wants_read && !self.io.handshaking() {
-            progress |= self.read(cx);
+            progress |= self.read(cx, view.busy);
         }
         progress |= self.poll_timer(view.deadline, cx);
         if let Some(reason) = view.closed {
@@ -224,7 +233,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         } = self;
         let abandoned = shared.handles() == 0;
         shared.with_wakers(wakers, |st| {
-            st.register_driver(cx.waker());
+            st.driver_running(cx.waker());
             if abandoned && st.abandonable && st.session.is_idle() {
                 // Nobody can call, nothing is answered: close.
                 st.session.close();
@@ -249,6 +258,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     .then(|| st.session.close_reason().cloned())
                     .flatten(),
                 over: st.session.is_over(),
+                busy: st.session.unanswered_calls() > 0 || st.session.in_flight() > 0,
             }
         })
     }
@@ -317,15 +327,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
 
     /// Read once if the transport has bytes; returns whether anything
     /// moved.
-    fn read(&mut self, cx: &mut TaskCx<'_>) -> bool {
+    fn read(&mut self, cx: &mut TaskCx<'_>, expecting: bool) -> bool {
         let mut buf = self.shared.with(|st| st.session.take_input());
         if buf.capacity() - buf.len() < READ_RESERVE / 2 {
             buf.reserve(READ_RESERVE);
         }
         let polled = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut buf);
-        if polled.is_pending() && buf.is_empty() {
+        if polled.is_pending() && buf.is_empty() && !expecting {
             // Idle: give the read buffer back (an idle connection then
-            // costs a few hundred bytes).
+            // costs a few hundred bytes). While an answer or a request is
+            // awaited it is kept, to be read into without a new allocation.
             buf = BytesMut::new();
         }
         let now = now();

@@ -30,6 +30,12 @@ pub(crate) struct State {
     driver: Option<Waker>,
     /// Wake the driver when the lock is released.
     kick: bool,
+    /// The driver is polling: it will see any change itself, waking it
+    /// would only schedule it again (and, on a multi-threaded runtime, wake
+    /// another worker for nothing).
+    running: bool,
+    /// Kicked while running: the driver looks again before it sleeps.
+    kicked: bool,
     /// The router answers nothing: with no handle left and nothing going
     /// on, the connection is useless and closes.
     pub(crate) abandonable: bool,
@@ -56,12 +62,21 @@ impl State {
         self.kick = true;
     }
 
-    /// Remember the driver's waker (it polls with this one now).
-    pub(crate) fn register_driver(&mut self, waker: &Waker) {
+    /// The driver is polling, with `waker`: kicks from now on are noted,
+    /// not woken.
+    pub(crate) fn driver_running(&mut self, waker: &Waker) {
+        self.running = true;
         match &self.driver {
             Some(w) if w.will_wake(waker) => {}
             _ => self.driver = Some(waker.clone()),
         }
+    }
+
+    /// The driver is about to sleep: from now on kicks wake it. Returns
+    /// whether it was kicked meanwhile (then it must look again).
+    pub(crate) fn driver_sleeping(&mut self) -> bool {
+        self.running = false;
+        std::mem::take(&mut self.kicked)
     }
 }
 
@@ -86,6 +101,8 @@ impl Shared {
                 session,
                 driver: None,
                 kick: false,
+                running: false,
+                kicked: false,
                 abandonable,
                 #[cfg(feature = "tls")]
                 tls_client: None,
@@ -117,7 +134,11 @@ impl Shared {
             let r = f(&mut st);
             st.session.drain_wakers(&mut wakers);
             if std::mem::take(&mut st.kick) {
-                driver = st.driver.take();
+                if st.running {
+                    st.kicked = true;
+                } else {
+                    driver = st.driver.take();
+                }
             }
             r
         };
@@ -140,7 +161,9 @@ impl Shared {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         let r = f(&mut st);
         st.session.drain_wakers(wakers);
-        st.kick = false;
+        if std::mem::take(&mut st.kick) {
+            st.kicked = true;
+        }
         r
     }
 
