@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # The one test command: installs the pinned Twisted peers, then runs every
-# check CI runs (formatting, lints, unit/property/golden/interop tests,
-# doctests). Run from anywhere: scripts/test.sh
+# check CI runs: formatting, lints (default features and each feature
+# alone), documentation (warnings denied), unit/property/golden/interop/
+# hostile-peer tests and doctests, and a short run of every fuzz target.
+# Run from anywhere: scripts/test.sh
+#
+# FUZZ_SECONDS (default 20) sets each fuzz target's run; 0 skips fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
+step() { echo "== $* ($(( $(date +%s) - start )) s)"; }
+
+step setup-interop
 scripts/setup-interop.sh
 export AMP_PYTHON="$PWD/interop/.venv/bin/python"
-echo "== cargo fmt --check"
+step cargo fmt --check
 cargo fmt --all -- --check
-echo "== cargo clippy"
+step cargo clippy
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+for features in "" tls unix; do
+  step "cargo clippy -p amp --no-default-features ${features:+--features $features}"
+  cargo clippy -p amp --all-targets --locked --no-default-features ${features:+--features "$features"} -- -D warnings
+done
+step cargo doc
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+step cargo test
 cargo test --workspace --locked
+if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
+  step "fuzz smoke (${FUZZ_SECONDS:-20} s a target)"
+  scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-20}"
+fi
+step done

@@ -34,11 +34,12 @@ pub use session::{Disconnect, Timeout};
 pub use types::{from_value, to_value, Argument, Context, Decimal, Descriptor, Descriptors};
 
 /// Printable form of a byte string: the text itself when it is printable
-/// ASCII, Python-style `b'...'` escapes otherwise.
+/// ASCII, Python's `repr()` of the bytes otherwise.
 ///
 /// ```
 /// assert_eq!(amp_wire::display_bytes(b"Sum"), "Sum");
 /// assert_eq!(amp_wire::display_bytes(b"a\x00"), "b'a\\x00'");
+/// assert_eq!(amp_wire::display_bytes(b"it's\n"), "b\"it's\\n\"");
 /// ```
 pub fn display_bytes(b: &[u8]) -> String {
     if b.iter().all(|c| (0x20..0x7f).contains(c)) {
@@ -58,11 +59,7 @@ pub fn unhandled_description(name: &[u8]) -> String {
 }
 
 /// Python's `repr()` of a `bytes` object.
-///
-/// ```
-/// assert_eq!(amp_wire::python_bytes_repr(b"it's"), "b\"it's\"");
-/// ```
-pub fn python_bytes_repr(b: &[u8]) -> String {
+fn python_bytes_repr(b: &[u8]) -> String {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
         '"'
     } else {

@@ -131,6 +131,23 @@
 //!   pairs of descriptors or stdin/stdout ([`pipes::Pipes`]), as Twisted's
 //!   process pool `ampoule` uses.
 //!
+//! # Limits, timeouts, shutdown
+//!
+//! Every input from the peer is bounded by a [`Config`] (box size and
+//! entries, list nesting, requests in flight, output waiting, deadlines for
+//! a first box, a box in progress, writes, a TLS handshake, idleness); a
+//! peer that passes one gets a typed error or a closed connection, whose
+//! [`Disconnect`] says which. A [`Server`] retries failed `accept`s, may cap
+//! connections, and shuts down gracefully. The protocol itself, limits
+//! included, is [`session::Session`]: a state machine with no I/O, which
+//! the connection's task only feeds.
+//!
+//! # Cargo features
+//!
+//! * `tls` (default): StartTLS on rustls ([`tls`], [`Connection::start_tls`]).
+//! * `unix` (default): UNIX sockets with descriptor passing, and AMP over
+//!   pipes and stdio ([`pipes`], [`UnixFdStream`]).
+//!
 //! # Performance
 //!
 //! Decoding is zero-copy (values are [`bytes::Bytes`] slices of the read

@@ -55,7 +55,7 @@ use tokio::net::{TcpStream, UnixStream};
 /// Both descriptors are marked close-on-exec, so that child processes do
 /// not keep the pipes open behind our back.
 ///
-/// Shutting the writer down ([`AsyncWriteExt::shutdown`], which a
+/// Shutting the writer down ([`AsyncWrite::poll_shutdown`], which a
 /// [`Connection`](crate::Connection) does when it closes) closes the
 /// written descriptor (a socket is also `shutdown(SHUT_WR)`), so the peer
 /// reads end-of-file, provided no other process holds the same pipe open.
@@ -92,7 +92,7 @@ use tokio::net::{TcpStream, UnixStream};
 /// # }
 /// ```
 ///
-/// [`AsyncWriteExt::shutdown`]: tokio::io::AsyncWriteExt::shutdown
+/// [`AsyncWrite::poll_shutdown`]: tokio::io::AsyncWrite::poll_shutdown
 pub struct Pipes {
     read: Reader,
     /// `None` once shut down (the descriptor is closed).

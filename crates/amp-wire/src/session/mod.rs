@@ -5,7 +5,7 @@
 //! calls; whether a box is an answer, an error or a request; Twisted's
 //! rules for what closes a connection; the switch lock and the hand-over
 //! point; the StartTLS phases and the boxes held meanwhile; and every
-//! limit, budget and deadline of [`Config`](crate::Config). Whoever runs it
+//! limit, budget and deadline of [`Config`]. Whoever runs it
 //! (the `amp` crate's tokio driver, a test, a fuzzer) only moves bytes,
 //! runs responders and keeps a timer.
 //!
@@ -99,7 +99,7 @@
 //!
 //! # Limits and deadlines
 //!
-//! Every input from the peer is bounded by [`Config`](crate::Config): the
+//! Every input from the peer is bounded by [`Config`]: the
 //! decoder refuses boxes over the size or entry limits from their length
 //! prefixes; requests past `max_in_flight` wait unread; output past
 //! `write_high_water` stops reading and holds callers back; held boxes past

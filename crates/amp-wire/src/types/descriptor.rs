@@ -28,13 +28,6 @@ pub trait Descriptors {
 #[derive(Debug)]
 pub struct Descriptor(pub OwnedFd);
 
-impl Descriptor {
-    /// The ordinal text written on the wire for ordinal `n`.
-    pub fn ordinal_text(n: u64) -> String {
-        n.to_string()
-    }
-}
-
 impl From<OwnedFd> for Descriptor {
     fn from(fd: OwnedFd) -> Self {
         Descriptor(fd)

@@ -1,8 +1,8 @@
 //! Argument types: how Rust values become AMP values and back.
 //!
 //! Every type usable as a command argument or response value implements
-//! [`Argument`]. The encodings are exactly Twisted's (see the table in
-//! `AMP-PROTOCOL.md` §3):
+//! [`Argument`]. The encodings are exactly Twisted's (`docs/PROTOCOL.md`
+//! §3 has the wire format of each):
 //!
 //! | Twisted | Rust |
 //! |---|---|

@@ -10,7 +10,7 @@ use super::*;
 ///
 /// The same value serves both as a client (the side that sends `StartTLS`,
 /// `Connection::start_tls`) and as a server (the side that answers it,
-/// `Router::start_tls`); see the [module documentation](self) for what each
+/// `Router::start_tls`); see the [module documentation](crate::tls) for what each
 /// combination does.
 ///
 /// Cloning is cheap, and clones share the temporary certificate generated
