@@ -55,6 +55,9 @@ pub struct Driver<T> {
     action: Option<Event>,
     timer: Option<Pin<Box<Sleep>>>,
     timer_at: Option<Instant>,
+    /// The session's earliest deadline, as of the last look under the lock
+    /// (after writing: a write that completes at once arms no timer).
+    deadline: Option<Instant>,
     /// The protocol switched to, run by this task to completion.
     after: Option<BoxFuture<'static, ()>>,
     wakers: Vec<Waker>,
@@ -75,6 +78,7 @@ impl<T> Driver<T> {
             action: None,
             timer: None,
             timer_at: None,
+            deadline: None,
             after: None,
             wakers: Vec::new(),
             ended: None,
@@ -169,6 +173,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
     fn step(&mut self, cx: &mut TaskCx<'_>) -> Step {
         let now = now();
         let view = self.session_round(cx, now);
+        self.deadline = view.deadline;
         let mut progress = !self.wakers.is_empty() || !self.requests.is_empty();
         for w in self.wakers.drain(..) {
             w.wake();
@@ -198,7 +203,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if view.wants_read && !self.io.handshaking() {
             progress |= self.read(cx, view.busy);
         }
-        progress |= self.poll_timer(view.deadline, cx);
+        progress |= self.poll_timer(cx);
         if let Some(reason) = view.closed {
             if self.action.is_none() {
                 return Step::Done(reason);
@@ -320,6 +325,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     self.out.clear();
                     st.session.abort(io_disconnect(e));
                 }
+                self.deadline = st.session.poll_timeout();
             });
         }
         progress
@@ -348,14 +354,15 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 Poll::Ready(Err(e)) => st.session.abort(io_disconnect(e)),
                 _ => {}
             }
+            self.deadline = st.session.poll_timeout();
         });
         ready
     }
 
     /// Keep the timer armed for the session's earliest deadline; returns
     /// whether it fired (the session was told).
-    fn poll_timer(&mut self, deadline: Option<Instant>, cx: &mut TaskCx<'_>) -> bool {
-        let Some(at) = deadline else {
+    fn poll_timer(&mut self, cx: &mut TaskCx<'_>) -> bool {
+        let Some(at) = self.deadline else {
             return false;
         };
         let wake_at = tokio::time::Instant::from_std(at);
