@@ -162,6 +162,7 @@ mod connection;
 mod error;
 #[cfg(feature = "unix")]
 mod fd;
+mod open;
 mod panics;
 #[cfg(feature = "unix")]
 pub mod pipes;

@@ -13,14 +13,13 @@ use super::request::{Kind, ReplyFuture, SendRequest};
 use super::responding::Dispatch;
 use super::shared::{FdsArg, Shared};
 use crate::error::CallError;
-use crate::router::Router;
 use crate::switch::Switched;
 
 /// A handle on an AMP connection: call the peer with it. Cheap to clone;
 /// all clones share the connection.
 ///
 /// The connection itself runs as one task (see [`Connection::spawn`]) that
-/// reads and writes the stream and runs the [`Router`]'s responders for the
+/// reads and writes the stream and runs the [`Router`](crate::Router)'s responders for the
 /// peer's requests, concurrently. Either side may call at any time; answers
 /// come back in any order. Calls write their request straight into the
 /// connection's output (no queue, no allocation), so a refusal (the
@@ -76,51 +75,6 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Start a connection over `io` on the current tokio runtime (which
-    /// must have its timer enabled, as `#[tokio::main]` does), answering
-    /// the peer's requests with `router`.
-    pub fn spawn<T, S>(io: T, router: Router<S>) -> Connection
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
-    {
-        Self::spawn_with(io, router, Config::default())
-    }
-
-    /// [`Connection::spawn`] with explicit [`Config`].
-    pub fn spawn_with<T, S>(io: T, router: Router<S>, config: Config) -> Connection
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
-    {
-        let (conn, driver) = Self::new(io, router, config);
-        tokio::spawn(driver);
-        conn
-    }
-
-    /// Build a connection without spawning it: poll the returned [`Driver`]
-    /// (a future) to run it. It resolves with the reason the connection
-    /// ended.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use amp::{Config, Connection, Disconnect, Router};
-    ///
-    /// let (a, b) = tokio::io::duplex(1024);
-    /// let (conn, driver) = Connection::new(a, Router::new(), Config::default());
-    /// drop(b); // the peer goes away
-    /// assert!(matches!(driver.await, Disconnect::PeerClosed));
-    /// assert!(conn.is_closed());
-    /// # }
-    /// ```
-    pub fn new<T, S>(io: T, router: Router<S>, config: Config) -> (Connection, Driver<T>)
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
-    {
-        Self::build(io, Arc::new(router), config, None, false)
-    }
-
     /// The one constructor: `accepted` for connections a server accepted
     /// (they must send a first box in time).
     pub(crate) fn build<T>(
@@ -148,27 +102,6 @@ impl Connection {
         let shared = Shared::new(session, router.is_empty(), fds);
         let driver = Driver::new(shared.clone(), io, router);
         (Connection { shared }, driver)
-    }
-
-    /// Connect to an AMP server over TCP (with `TCP_NODELAY`) as a pure
-    /// client (nothing is answered: the peer's requests get `UNHANDLED`).
-    pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Connection> {
-        Self::connect_with(addr, Router::new(), Config::default()).await
-    }
-
-    /// Connect over TCP, serving `router` to the server as well, with
-    /// `config`.
-    pub async fn connect_with<S>(
-        addr: impl tokio::net::ToSocketAddrs,
-        router: Router<S>,
-        config: Config,
-    ) -> std::io::Result<Connection>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Connection::spawn_with(stream, router, config))
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
