@@ -328,7 +328,11 @@ struct Side {
     max_in_flight: usize,
     /// The driver's write buffer: given by `poll_transmit`, not written.
     out: BytesMut,
-    requests: Vec<Request>,
+    /// Requests given out and not concluded, each with an id.
+    requests: Vec<(u64, Request)>,
+    next_request: u64,
+    /// The id of the negotiation (switch, StartTLS) being decided.
+    deciding: Option<u64>,
     issued: Vec<Issued>,
     next_tag: u64,
     next_id: u64,
@@ -381,6 +385,8 @@ impl Side {
             max_in_flight,
             out: BytesMut::new(),
             requests: Vec::new(),
+            next_request: 0,
+            deciding: None,
             issued: Vec::new(),
             next_tag: 1,
             next_id: 1,
@@ -425,11 +431,13 @@ impl Side {
                     assert!(!self.s.is_over(), "{}: request while over", self.name);
                     assert_eq!(r.args.get("_command"), Some(&r.name[..]));
                     assert_eq!(r.args.get_bytes("_ask"), r.tag);
+                    self.next_request += 1;
                     if r.kind != RequestKind::Plain {
                         assert_eq!(self.s.phase(), Phase::Deciding(r.kind), "{}", self.name);
                         assert!(r.tag.is_some());
+                        self.deciding = Some(self.next_request);
                     }
-                    self.requests.push(r);
+                    self.requests.push((self.next_request, r));
                 }
                 Event::StartTls(role) => {
                     assert_eq!(self.s.phase(), Phase::TlsHandshake(role), "{}", self.name);
@@ -1083,7 +1091,7 @@ impl World {
         if side.requests.is_empty() {
             return;
         }
-        let req = side.requests.remove(idx as usize % side.requests.len());
+        let (id, req) = side.requests.remove(idx as usize % side.requests.len());
         let tag = req.tag.as_deref();
         let negotiation = matches!(req.name.as_ref(), b"StartTLS" | b"Switch");
         // An honest driver answers a negotiation only by agreeing or
@@ -1106,7 +1114,8 @@ impl World {
             }
         };
         let before = side.s.phase();
-        let deciding_this = before == Phase::Deciding(req.kind) && req.kind != RequestKind::Plain;
+        let deciding = matches!(before, Phase::Deciding(_));
+        let deciding_this = deciding && side.deciding == Some(id);
         let was_over = side.s.is_over();
         match how {
             How::Answer(args) => {
@@ -1183,12 +1192,29 @@ impl World {
                 }
             }
         }
+        let still = matches!(side.s.phase(), Phase::Deciding(_));
         if deciding_this {
+            assert!(!still, "{}: still deciding after concluding", side.name);
+        } else if deciding && !still && !side.s.is_over() {
+            // Concluding another request ended the decision. Known issue
+            // (fuzz/regressions/session/open/README.md): the session
+            // matches the decision by tag, so a request with the same
+            // `_ask` tag as the negotiation ends it. Tolerated unless
+            // AMP_FUZZ_KNOWN_ISSUES=check.
+            let same_tag = side
+                .requests
+                .iter()
+                .any(|(i, r)| Some(*i) == side.deciding && r.tag.as_deref() == tag);
             assert!(
-                !matches!(side.s.phase(), Phase::Deciding(_)),
-                "{}: still deciding after concluding",
-                side.name
+                same_tag && !known_issues_checked(),
+                "{}: concluding request {id} (tag {:?}) ended the decision on request {:?}",
+                side.name,
+                tag.map(String::from_utf8_lossy),
+                side.deciding
             );
+        }
+        if !still {
+            side.deciding = None;
         }
     }
 
@@ -1306,6 +1332,13 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
 /// Steps run per input at most (longer scripts mostly repeat themselves
 /// and slow the fuzzer down).
 const MAX_OPS: usize = 300;
+
+/// `AMP_FUZZ_KNOWN_ISSUES=check`: fail on the known, still open issues
+/// too (the reproducers in fuzz/regressions/<target>/open/).
+fn known_issues_checked() -> bool {
+    static CHECK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CHECK.get_or_init(|| std::env::var("AMP_FUZZ_KNOWN_ISSUES").is_ok_and(|v| v == "check"))
+}
 
 /// `AMP_FUZZ_TRACE=1`: print every step and the phases after it.
 fn trace() -> bool {

@@ -23,7 +23,7 @@ fn files(path: &Path, out: &mut Vec<PathBuf>) {
         for e in entries {
             files(&e, out);
         }
-    } else if path.is_file() {
+    } else if path.is_file() && path.extension().is_none_or(|e| e != "md") {
         out.push(path.to_path_buf());
     }
 }
