@@ -16,6 +16,8 @@
 # regressions through the same checks built on stable (the `replay`
 # binary of fuzz/harness), and exits 0 if they pass.
 #
+# FUZZ_SMOKE_TOOLCHAIN names the nightly toolchain (default: nightly).
+#
 # New inputs found go to a temporary directory, not into the committed
 # corpus; a crash is written to fuzz/artifacts/<target>/ (see fuzz/README.md
 # for what to do with it).
@@ -32,14 +34,15 @@ esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$root/fuzz
 targets=(box_decoder values typed_command session)
+nightly=${FUZZ_SMOKE_TOOLCHAIN:-nightly}
 
 replay_on_stable() {
     cargo run --locked --release --manifest-path "$fuzz/Cargo.toml" \
         -p amp-fuzz-harness --bin replay
 }
 
-if ! cargo +nightly --version >/dev/null 2>&1; then
-    echo "fuzz-smoke: no nightly toolchain ('cargo +nightly' fails), so no fuzzing:"
+if ! cargo "+$nightly" --version >/dev/null 2>&1; then
+    echo "fuzz-smoke: no nightly toolchain ('cargo +$nightly' fails), so no fuzzing:"
     echo "fuzz-smoke: libFuzzer needs nightly (rustup toolchain install nightly)."
     echo "fuzz-smoke: replaying the committed corpus and regressions on stable instead."
     replay_on_stable
@@ -47,7 +50,7 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
     exit 0
 fi
 
-triple=$(rustc +nightly -vV | sed -n 's/^host: //p')
+triple=$(rustc "+$nightly" -vV | sed -n 's/^host: //p')
 # The flags of `cargo fuzz build -s none` (cargo-fuzz 0.13): coverage
 # instrumentation for libFuzzer, `cfg(fuzzing)`, debug assertions and
 # overflow checks in an optimised build.
@@ -58,7 +61,7 @@ export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4
 -Cdebug-assertions -Ccodegen-units=1"
 echo "fuzz-smoke: building ${targets[*]} (nightly, $triple)"
 build_start=$SECONDS
-cargo +nightly build --locked --manifest-path "$fuzz/Cargo.toml" --target "$triple" \
+cargo "+$nightly" build --locked --manifest-path "$fuzz/Cargo.toml" --target "$triple" \
     --release --config 'profile.release.debug="line-tables-only"' \
     -p amp-wire-fuzz --bins
 echo "fuzz-smoke: built in $((SECONDS - build_start)) s"
@@ -68,7 +71,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 failed=()
 for t in "${targets[@]}"; do
-    bin=$fuzz/target/$triple/release/$t
+    bin=${CARGO_TARGET_DIR:-$fuzz/target}/$triple/release/$t
     mkdir -p "$scratch/$t" "$fuzz/artifacts/$t"
     inputs=("$fuzz/corpus/$t")
     if [ -d "$fuzz/regressions/$t" ]; then
