@@ -279,6 +279,20 @@ impl AmpBox {
         }
     }
 
+    /// Where `key` is, if present (a lookup: no insertion point needed).
+    fn position(&self, key: &[u8]) -> Option<usize> {
+        match &self.repr {
+            Repr::Wire {
+                frame,
+                index: Index::Inline { len, spans },
+                ..
+            } => spans[..*len as usize]
+                .iter()
+                .position(|s| s.klen as usize == key.len() && s.key(frame) == key),
+            _ => self.find(key).ok(),
+        }
+    }
+
     /// Set `key` to `value`, replacing any previous value.
     pub fn insert(&mut self, key: impl IntoBytes, value: impl IntoBytes) {
         let key = key.into_bytes();
@@ -293,7 +307,7 @@ impl AmpBox {
 
     /// The value of `key`, as a view into the box.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Option<&[u8]> {
-        let i = self.find(key.as_ref()).ok()?;
+        let i = self.position(key.as_ref())?;
         Some(match &self.repr {
             Repr::Wire { frame, index, .. } => index.as_slice()[i].value(frame),
             Repr::Owned(v) => &v[i].1,
@@ -302,7 +316,7 @@ impl AmpBox {
 
     /// The value of `key` as [`Bytes`] sharing the box's memory (no copy).
     pub fn get_bytes(&self, key: impl AsRef<[u8]>) -> Option<Bytes> {
-        let i = self.find(key.as_ref()).ok()?;
+        let i = self.position(key.as_ref())?;
         Some(match &self.repr {
             Repr::Wire { frame, index, .. } => frame.slice(index.as_slice()[i].value_range()),
             Repr::Owned(v) => v[i].1.clone(),
@@ -311,7 +325,7 @@ impl AmpBox {
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: impl AsRef<[u8]>) -> bool {
-        self.find(key.as_ref()).is_ok()
+        self.position(key.as_ref()).is_some()
     }
 
     /// Remove `key`, returning its value.

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -85,7 +85,7 @@ type Fallback<S> = Arc<
 /// ```
 pub struct Router<S = ()> {
     state: S,
-    routes: HashMap<Bytes, Route<S>>,
+    routes: FxHashMap<Bytes, Route<S>>,
     fallback: Option<Fallback<S>>,
 }
 
@@ -137,7 +137,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     pub fn with_state(state: S) -> Self {
         Router {
             state,
-            routes: HashMap::new(),
+            routes: FxHashMap::default(),
             fallback: None,
         }
     }

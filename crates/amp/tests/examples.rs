@@ -232,11 +232,15 @@ async fn the_servers_stop_cleanly_on_ctrl_c() {
     for name in ["math_server", "switch_server"] {
         let (mut child, addr, mut stderr) = server_with_stderr(name, &[]).await;
         let conn = Connection::connect(&addr).await.unwrap();
+        // A round trip: the server has accepted the connection.
         if name == "math_server" {
             assert_eq!(
                 conn.call(Sum { a: 1, b: 2 }).await.unwrap(),
                 Total { total: 3 }
             );
+        } else {
+            let r = conn.call_raw("Ping", amp::AmpBox::new()).await;
+            assert!(matches!(r, Err(CallError::Unhandled { .. })), "{r:?}");
         }
         let pid = rustix::process::Pid::from_raw(child.id().unwrap() as i32).unwrap();
         rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();

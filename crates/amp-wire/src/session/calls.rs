@@ -1,7 +1,7 @@
 //! Our outstanding requests: tags, who waits for each, and the replies.
 
 use bytes::Bytes;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::task::Waker;
 
 use super::Disconnect;
@@ -52,7 +52,7 @@ struct Call {
 #[derive(Debug, Default)]
 pub(crate) struct Calls {
     counter: u64,
-    table: HashMap<u64, Call>,
+    table: FxHashMap<u64, Call>,
     /// Calls whose reply has not come (waiting or abandoned).
     unanswered: usize,
 }

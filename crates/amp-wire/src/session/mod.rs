@@ -350,8 +350,11 @@ impl Session {
 
     /// Move the wakers of callers whose reply (or room to write) came into
     /// `out`, to be woken once the session is no longer borrowed.
+    #[inline]
     pub fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
-        out.append(&mut self.wake);
+        if !self.wake.is_empty() {
+            out.append(&mut self.wake);
+        }
     }
 
     fn output_flushed(&self) -> bool {

@@ -8,54 +8,59 @@ impl Session {
     /// The earliest deadline, if any: call [`Session::handle_timeout`] then
     /// (calling it earlier does no harm).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.deadlines().map(|(at, _)| at).min()
+        let mut next: Option<Instant> = None;
+        self.each_deadline(|at, _| next = Some(next.map_or(at, |n| n.min(at))));
+        next
     }
 
-    /// Every deadline in force, with what passing it means.
-    fn deadlines(&self) -> impl Iterator<Item = (Instant, Option<Timeout>)> {
-        let c = &self.config;
-        let reading = self.wants_read();
-        let first_box = self.first_box_deadline.filter(|_| reading);
-        let in_box = self
-            .box_started
-            .filter(|_| reading && !self.rbuf.is_empty())
-            .zip(c.box_timeout())
-            .map(|(t, d)| t + d);
-        let write = match self.state {
-            State::TlsHandshake { .. } | State::Closing { .. } | State::Closed { .. } => None,
-            _ => self.write_since.zip(c.write_timeout()).map(|(t, d)| t + d),
-        };
-        let idle = if self.is_idle() {
-            c.idle_timeout().map(|d| self.last_activity + d)
-        } else {
-            None
-        };
-        let phase = match &self.state {
-            State::TlsHandshake { deadline, .. } => {
-                deadline.map(|d| (d, Some(Timeout::TlsHandshake)))
+    /// Every deadline in force, with what passing it means (`None`: the
+    /// end of a close).
+    fn each_deadline(&self, mut f: impl FnMut(Instant, Option<Timeout>)) {
+        match &self.state {
+            State::Closing { deadline, .. } => {
+                if let Some(d) = deadline {
+                    f(*d, None);
+                }
+                return;
             }
-            // Passing a closing deadline ends the close, with its reason.
-            State::Closing { deadline, .. } => deadline.map(|d| (d, None)),
-            _ => None,
-        };
-        [
-            first_box.map(|d| (d, Some(Timeout::FirstBox))),
-            in_box.map(|d| (d, Some(Timeout::Box))),
-            write.map(|d| (d, Some(Timeout::Write))),
-            idle.map(|d| (d, Some(Timeout::Idle))),
-            phase,
-        ]
-        .into_iter()
-        .flatten()
+            State::Closed { .. } | State::Switched { .. } => return,
+            State::TlsHandshake {
+                deadline: Some(d), ..
+            } => f(*d, Some(Timeout::TlsHandshake)),
+            _ => {}
+        }
+        let c = &self.config;
+        if (self.first_box_deadline.is_some() || self.box_started.is_some()) && self.wants_read() {
+            if let Some(d) = self.first_box_deadline {
+                f(d, Some(Timeout::FirstBox));
+            }
+            // (`box_started` is set exactly while part of a box is
+            // buffered, even when the driver holds the buffer to read into.)
+            if let (Some(t), Some(d)) = (self.box_started, c.box_timeout()) {
+                f(t + d, Some(Timeout::Box));
+            }
+        }
+        if !matches!(self.state, State::TlsHandshake { .. }) {
+            if let (Some(t), Some(d)) = (self.write_since, c.write_timeout()) {
+                f(t + d, Some(Timeout::Write));
+            }
+        }
+        if let Some(d) = c.idle_timeout() {
+            if self.is_idle() {
+                f(self.last_activity + d, Some(Timeout::Idle));
+            }
+        }
     }
 
-    /// The time is `now`: act on every deadline that has passed.
+    /// The time is `now`: act on the earliest deadline that has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        let expired = self
-            .deadlines()
-            .filter(|(at, _)| *at <= now)
-            .min_by_key(|(at, _)| *at);
+        let mut expired: Option<(Instant, Option<Timeout>)> = None;
+        self.each_deadline(|at, t| {
+            if at <= now && expired.is_none_or(|(e, _)| at < e) {
+                expired = Some((at, t));
+            }
+        });
         match expired {
             None => {}
             Some((_, None)) => self.finish(),

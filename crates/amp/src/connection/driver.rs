@@ -50,14 +50,17 @@ pub struct Driver<T> {
     requests: Vec<Request>,
     /// Bytes being written.
     out: BytesMut,
+    /// The session's read buffer while it is being read into; given back
+    /// (with how the read ended) at the next look under the lock.
+    input: Option<(BytesMut, Option<std::io::Result<()>>)>,
+    /// A read came back `Pending` in this poll: the waker is registered,
+    /// no need to try again before the next wake.
+    read_blocked: bool,
     flush_needed: bool,
     /// What the session asked for, done once the output is flushed.
     action: Option<Event>,
     timer: Option<Pin<Box<Sleep>>>,
     timer_at: Option<Instant>,
-    /// The session's earliest deadline, as of the last look under the lock
-    /// (after writing: a write that completes at once arms no timer).
-    deadline: Option<Instant>,
     /// The protocol switched to, run by this task to completion.
     after: Option<BoxFuture<'static, ()>>,
     wakers: Vec<Waker>,
@@ -74,11 +77,12 @@ impl<T> Driver<T> {
             responders: FuturesUnordered::new(),
             requests: Vec::new(),
             out: BytesMut::new(),
+            input: None,
+            read_blocked: false,
             flush_needed: false,
             action: None,
             timer: None,
             timer_at: None,
-            deadline: None,
             after: None,
             wakers: Vec::new(),
             ended: None,
@@ -109,8 +113,6 @@ enum Step {
 
 /// The session's view after a round under the lock.
 struct View {
-    wants_read: bool,
-    deadline: Option<Instant>,
     ready_to_close: bool,
     closed: Option<Disconnect>,
     over: bool,
@@ -140,15 +142,25 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
         if let Some(reason) = &this.ended {
             return Poll::Ready(reason.clone());
         }
+        // One clock reading a poll: a poll lasts microseconds.
+        let now = now();
+        this.read_blocked = false;
         for _ in 0..POLL_BUDGET {
-            match this.step(cx) {
+            match this.step(cx, now) {
                 Step::Progress => {}
                 Step::Idle => {
                     // Kicked while we ran (a caller on another thread):
                     // look again rather than sleep on it.
-                    if !this.shared.with(|st| st.driver_sleeping()) {
-                        return Poll::Pending;
+                    let (kicked, deadline) = this
+                        .shared
+                        .with(|st| (st.driver_sleeping(), st.session.poll_timeout()));
+                    if kicked {
+                        continue;
                     }
+                    if this.poll_timer(deadline, cx) {
+                        continue; // a deadline passed: the session acted
+                    }
+                    return Poll::Pending;
                 }
                 Step::Done(reason) => {
                     this.ended = Some(reason.clone());
@@ -163,20 +175,24 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
                 }
             }
         }
-        this.shared.with(|st| st.driver_sleeping());
+        let deadline = this.shared.with(|st| {
+            st.driver_sleeping();
+            st.session.poll_timeout()
+        });
+        this.poll_timer(deadline, cx);
         cx.waker().wake_by_ref();
         Poll::Pending
     }
 }
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
-    fn step(&mut self, cx: &mut TaskCx<'_>) -> Step {
-        let now = now();
+    fn step(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> Step {
         let view = self.session_round(cx, now);
-        self.deadline = view.deadline;
         let mut progress = !self.wakers.is_empty() || !self.requests.is_empty();
-        for w in self.wakers.drain(..) {
-            w.wake();
+        if !self.wakers.is_empty() {
+            for w in self.wakers.drain(..) {
+                w.wake();
+            }
         }
         if view.over {
             // AMP is over: requests being answered are dropped.
@@ -189,21 +205,25 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 self.responders = FuturesUnordered::new();
             }
         }
-        let mut requests = std::mem::take(&mut self.requests);
-        for req in requests.drain(..) {
-            self.start(req, cx);
+        if !self.requests.is_empty() {
+            let mut requests = std::mem::take(&mut self.requests);
+            for req in requests.drain(..) {
+                self.start(req, cx);
+            }
+            self.requests = requests;
         }
-        self.requests = requests;
-        while let Poll::Ready(Some(())) = self.responders.poll_next_unpin(cx) {
-            progress = true;
+        while !self.responders.is_empty() {
+            match self.responders.poll_next_unpin(cx) {
+                Poll::Ready(Some(())) => progress = true,
+                _ => break,
+            }
         }
         progress |= self.poll_handshake(cx);
         progress |= self.write(cx, now);
         progress |= self.perform_action();
-        if view.wants_read && !self.io.handshaking() {
+        if self.input.is_some() {
             progress |= self.read(cx, view.busy);
         }
-        progress |= self.poll_timer(cx);
         if let Some(reason) = view.closed {
             if self.action.is_none() {
                 return Step::Done(reason);
@@ -234,11 +254,22 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             out,
             action,
             wakers,
+            input,
+            read_blocked,
+            io,
             ..
         } = self;
         let abandoned = shared.handles() == 0;
         shared.with_wakers(wakers, |st| {
             st.driver_running(cx.waker());
+            if let Some((buf, ended)) = input.take() {
+                st.session.handle_input(buf, now);
+                match ended {
+                    Some(Ok(())) => st.session.handle_eof(),
+                    Some(Err(e)) => st.session.abort(io_disconnect(e)),
+                    None => {}
+                }
+            }
             if abandoned && st.abandonable && st.session.is_idle() {
                 // Nobody can call, nothing is answered: close.
                 st.session.close();
@@ -253,9 +284,10 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 out.clear();
             }
             st.session.poll_transmit(out, now);
+            if !*read_blocked && !io.handshaking() && st.session.wants_read() {
+                *input = Some((st.session.take_input(), None));
+            }
             View {
-                wants_read: st.session.wants_read(),
-                deadline: st.session.poll_timeout(),
                 ready_to_close: st.session.ready_to_close(),
                 closed: st
                     .session
@@ -325,44 +357,48 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     self.out.clear();
                     st.session.abort(io_disconnect(e));
                 }
-                self.deadline = st.session.poll_timeout();
             });
         }
         progress
     }
 
-    /// Read once if the transport has bytes; returns whether anything
-    /// moved.
+    /// Read once into the session's buffer (taken at the last look); it
+    /// goes back at the next look. Returns whether anything moved.
     fn read(&mut self, cx: &mut TaskCx<'_>, expecting: bool) -> bool {
-        let mut buf = self.shared.with(|st| st.session.take_input());
+        let Some((buf, ended)) = &mut self.input else {
+            return false;
+        };
         if buf.capacity() - buf.len() < READ_RESERVE / 2 {
             buf.reserve(READ_RESERVE);
         }
-        let polled = tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, &mut buf);
-        if polled.is_pending() && buf.is_empty() && !expecting {
-            // Idle: give the read buffer back (an idle connection then
-            // costs a few hundred bytes). While an answer or a request is
-            // awaited it is kept, to be read into without a new allocation.
-            buf = BytesMut::new();
-        }
-        let now = now();
-        let ready = polled.is_ready();
-        self.shared.with(|st| {
-            st.session.handle_input(buf, now);
-            match polled {
-                Poll::Ready(Ok(0)) => st.session.handle_eof(),
-                Poll::Ready(Err(e)) => st.session.abort(io_disconnect(e)),
-                _ => {}
+        match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
+            Poll::Pending => {
+                self.read_blocked = true;
+                if buf.is_empty() && !expecting {
+                    // Idle: give the read buffer back (an idle connection
+                    // then costs a few hundred bytes). While an answer or
+                    // a request is awaited it is kept, to be read into
+                    // without a new allocation.
+                    self.input = None;
+                }
+                false
             }
-            self.deadline = st.session.poll_timeout();
-        });
-        ready
+            Poll::Ready(Ok(0)) => {
+                *ended = Some(Ok(()));
+                true
+            }
+            Poll::Ready(Ok(_)) => true,
+            Poll::Ready(Err(e)) => {
+                *ended = Some(Err(e));
+                true
+            }
+        }
     }
 
     /// Keep the timer armed for the session's earliest deadline; returns
     /// whether it fired (the session was told).
-    fn poll_timer(&mut self, cx: &mut TaskCx<'_>) -> bool {
-        let Some(at) = self.deadline else {
+    fn poll_timer(&mut self, deadline: Option<Instant>, cx: &mut TaskCx<'_>) -> bool {
+        let Some(at) = deadline else {
             return false;
         };
         let wake_at = tokio::time::Instant::from_std(at);
