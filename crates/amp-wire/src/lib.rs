@@ -88,7 +88,5 @@ fn python_bytes_repr(b: &[u8]) -> String {
 
 /// Support for derived code; not a public API.
 #[doc(hidden)]
-pub mod __private {
-    pub use crate::types::{get_arg, record_decode, record_decode_items, record_encode};
-    pub use bytes::{Bytes, BytesMut};
-}
+#[path = "private.rs"]
+pub mod __private;
