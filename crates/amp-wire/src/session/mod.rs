@@ -357,6 +357,16 @@ impl Session {
         }
     }
 
+    /// Drop the capacity of empty buffers (the read buffer, the output
+    /// buffer, the held-boxes buffer): for a connection about to sit idle.
+    pub fn release_idle_buffers(&mut self) {
+        for buf in [&mut self.rbuf, &mut self.wbuf, &mut self.held] {
+            if buf.is_empty() && buf.capacity() > 0 {
+                *buf = BytesMut::new();
+            }
+        }
+    }
+
     fn output_flushed(&self) -> bool {
         self.wbuf.is_empty() && self.in_transit == 0
     }

@@ -45,7 +45,9 @@ pub struct Driver<T> {
     shared: Arc<Shared>,
     io: Transport<T>,
     router: Arc<dyn Dispatch>,
-    responders: FuturesUnordered<BoxFuture<'static, ()>>,
+    /// Responders still running (made when one first is: most finish at
+    /// once, and an idle connection then holds no set).
+    responders: Option<FuturesUnordered<BoxFuture<'static, ()>>>,
     /// Requests taken from the session, to start once the lock is released.
     requests: Vec<Request>,
     /// Bytes being written.
@@ -74,7 +76,7 @@ impl<T> Driver<T> {
             shared,
             io: Transport::Plain(io),
             router,
-            responders: FuturesUnordered::new(),
+            responders: None,
             requests: Vec::new(),
             out: BytesMut::new(),
             input: None,
@@ -116,8 +118,6 @@ struct View {
     ready_to_close: bool,
     closed: Option<Disconnect>,
     over: bool,
-    /// Calls await answers, or requests are being answered.
-    busy: bool,
 }
 
 fn now() -> Instant {
@@ -151,11 +151,19 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
                 Step::Idle => {
                     // Kicked while we ran (a caller on another thread):
                     // look again rather than sleep on it.
-                    let (kicked, deadline) = this
-                        .shared
-                        .with(|st| (st.driver_sleeping(), st.session.poll_timeout()));
+                    let (kicked, deadline, idle) = this.shared.with(|st| {
+                        let idle =
+                            st.session.unanswered_calls() == 0 && st.session.in_flight() == 0;
+                        if idle {
+                            st.session.release_idle_buffers();
+                        }
+                        (st.driver_sleeping(), st.session.poll_timeout(), idle)
+                    });
                     if kicked {
                         continue;
+                    }
+                    if idle {
+                        this.release_idle_buffers();
                     }
                     if this.poll_timer(deadline, cx) {
                         continue; // a deadline passed: the session acted
@@ -197,12 +205,8 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if view.over {
             // AMP is over: requests being answered are dropped.
             self.requests.clear();
-            if !self.responders.is_empty() {
-                tracing::debug!(
-                    running = self.responders.len(),
-                    "responders dropped: AMP is over"
-                );
-                self.responders = FuturesUnordered::new();
+            if let Some(running) = self.responders.take() {
+                tracing::debug!(running = running.len(), "responders dropped: AMP is over");
             }
         }
         if !self.requests.is_empty() {
@@ -212,17 +216,19 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             }
             self.requests = requests;
         }
-        while !self.responders.is_empty() {
-            match self.responders.poll_next_unpin(cx) {
-                Poll::Ready(Some(())) => progress = true,
-                _ => break,
+        if let Some(running) = &mut self.responders {
+            while !running.is_empty() {
+                match running.poll_next_unpin(cx) {
+                    Poll::Ready(Some(())) => progress = true,
+                    _ => break,
+                }
             }
         }
         progress |= self.poll_handshake(cx);
         progress |= self.write(cx, now);
         progress |= self.perform_action();
         if self.input.is_some() {
-            progress |= self.read(cx, view.busy);
+            progress |= self.read(cx);
         }
         if let Some(reason) = view.closed {
             if self.action.is_none() {
@@ -295,7 +301,6 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     .then(|| st.session.close_reason().cloned())
                     .flatten(),
                 over: st.session.is_over(),
-                busy: st.session.unanswered_calls() > 0 || st.session.in_flight() > 0,
             }
         })
     }
@@ -310,7 +315,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         match self.router.dispatch(args, Responding::new(conn, tag, name)) {
             Ok(mut fut) => {
                 if fut.as_mut().poll(cx).is_pending() {
-                    self.responders.push(fut);
+                    self.responders
+                        .get_or_insert_with(FuturesUnordered::new)
+                        .push(fut);
                 }
             }
             Err(responding) => responding.unhandled(),
@@ -362,9 +369,20 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         progress
     }
 
+    /// Nothing is awaited and we are about to sleep: give back the memory
+    /// kept for traffic (an idle connection then costs a few KiB at most).
+    fn release_idle_buffers(&mut self) {
+        if self.out.is_empty() && self.out.capacity() > 0 {
+            self.out = BytesMut::new();
+        }
+        if self.requests.capacity() > 1 {
+            self.requests.shrink_to(1);
+        }
+    }
+
     /// Read once into the session's buffer (taken at the last look); it
     /// goes back at the next look. Returns whether anything moved.
-    fn read(&mut self, cx: &mut TaskCx<'_>, expecting: bool) -> bool {
+    fn read(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let Some((buf, ended)) = &mut self.input else {
             return false;
         };
@@ -373,14 +391,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         }
         match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
             Poll::Pending => {
+                // Kept (it goes back to the session at the next look); an
+                // idle connection gives it up before it sleeps.
                 self.read_blocked = true;
-                if buf.is_empty() && !expecting {
-                    // Idle: give the read buffer back (an idle connection
-                    // then costs a few hundred bytes). While an answer or
-                    // a request is awaited it is kept, to be read into
-                    // without a new allocation.
-                    self.input = None;
-                }
                 false
             }
             Poll::Ready(Ok(0)) => {
