@@ -313,10 +313,8 @@ fn typed(c: &mut Criterion) {
                     let r = SumResult {
                         total: sum.a + sum.b,
                     };
-                    s.answer(req.tag.as_deref(), &req.name, |w| {
-                        r.write_fields(w, &mut Context::none())
-                    })
-                    .unwrap();
+                    s.answer(req.id, |w| r.write_fields(w, &mut Context::none()))
+                        .unwrap();
                 }
                 s.poll_transmit(&mut out, now);
                 black_box(&out);

@@ -126,6 +126,7 @@ use std::time::Instant;
 pub use calls::Reply;
 pub use disconnect::{Disconnect, Timeout};
 pub use phase::{Phase, RequestKind, Role};
+pub(crate) use respond::Answering;
 pub use send::SendError;
 
 use crate::codec::BoxDecoder;
@@ -166,10 +167,17 @@ pub mod keys {
     pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 }
 
+/// Names one request from the peer until it is concluded (the peer's tag
+/// cannot: a peer may reuse it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RequestId(u64);
+
 /// A request from the peer, to be concluded by one of the session's
-/// answering methods.
+/// answering methods, given its [`id`](Request::id).
 #[derive(Debug)]
 pub struct Request {
+    /// What concludes it.
+    pub id: RequestId,
     /// `_command`.
     pub name: Bytes,
     /// `_ask`, or `None` for a request that wants no answer.
@@ -234,7 +242,9 @@ pub struct Session {
 
     switch_commands: Vec<Bytes>,
     answers_start_tls: bool,
-    in_flight: usize,
+    /// Requests being answered, by id: their tag and command.
+    in_flight: rustc_hash::FxHashMap<u64, Answering>,
+    next_request: u64,
     parked: VecDeque<Request>,
     last_activity: Instant,
 }
@@ -263,7 +273,8 @@ impl Session {
             wake: Vec::new(),
             switch_commands: Vec::new(),
             answers_start_tls: false,
-            in_flight: 0,
+            in_flight: Default::default(),
+            next_request: 0,
             parked: VecDeque::new(),
             last_activity: now,
         }
@@ -330,7 +341,7 @@ impl Session {
     /// Requests being answered (counted against
     /// [`Config::max_in_flight`]).
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight.len()
     }
 
     /// Our calls without a reply yet.
@@ -342,7 +353,7 @@ impl Session {
     /// no call unanswered, nothing to write, and AMP is open.
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Open)
-            && self.in_flight == 0
+            && self.in_flight.is_empty()
             && self.parked.is_empty()
             && self.calls.unanswered() == 0
             && self.output_flushed()

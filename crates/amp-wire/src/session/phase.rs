@@ -1,6 +1,5 @@
 //! The session's phase: one enum, with what each phase needs to remember.
 
-use bytes::Bytes;
 use std::time::Instant;
 
 use super::Disconnect;
@@ -68,7 +67,8 @@ pub(crate) enum State {
     TlsRequested,
     Deciding {
         kind: RequestKind,
-        tag: Bytes,
+        /// The request being decided.
+        id: u64,
     },
     TlsFlushing {
         role: Role,

@@ -8,7 +8,7 @@ use super::keys::{
     ANSWER, ASK, COMMAND, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ONLY_ONE_TLS, PROTOCOL_SWITCHED,
     SHUTTING_DOWN, START_TLS, TLS_ERROR,
 };
-use super::{Disconnect, Event, Request, RequestKind, Role, Session, State};
+use super::{Answering, Disconnect, Event, Request, RequestId, RequestKind, Role, Session, State};
 use crate::ambox::AmpBox;
 use crate::error::ProtocolError;
 
@@ -73,7 +73,7 @@ impl Session {
         self.state.phase().reads()
             && !self.eof
             && self.parked.is_empty()
-            && self.in_flight < self.config.max_in_flight()
+            && self.in_flight.len() < self.config.max_in_flight()
             && self.wbuf.len() + self.in_transit < self.config.write_high_water()
     }
 
@@ -85,7 +85,9 @@ impl Session {
             match &self.state {
                 State::Open | State::Switching | State::TlsRequested => {}
                 State::Draining => {
-                    if self.in_flight == 0 && self.parked.is_empty() && self.calls.unanswered() == 0
+                    if self.in_flight.is_empty()
+                        && self.parked.is_empty()
+                        && self.calls.unanswered() == 0
                     {
                         self.begin_close(Disconnect::Shutdown, true);
                         return None;
@@ -128,7 +130,7 @@ impl Session {
             }
             // Requests parked at the in-flight limit go first.
             if !self.parked.is_empty() {
-                if self.in_flight < self.config.max_in_flight() {
+                if self.in_flight.len() < self.config.max_in_flight() {
                     if let Some(req) = self.parked.pop_front() {
                         match self.start(req) {
                             Some(ev) => return Some(ev),
@@ -203,12 +205,13 @@ impl Session {
                 Some(_) => RequestKind::Plain,
             };
             let req = Request {
+                id: RequestId(0), // given when it starts
                 name,
                 tag,
                 args: b,
                 kind,
             };
-            if self.in_flight >= self.config.max_in_flight() || !self.parked.is_empty() {
+            if self.in_flight.len() >= self.config.max_in_flight() || !self.parked.is_empty() {
                 self.parked.push_back(req);
                 return None;
             }
@@ -289,17 +292,26 @@ impl Session {
         };
         if let Some((code, description)) = refusal {
             if let Some(tag) = &req.tag {
-                self.write_error(tag, code.as_bytes(), description);
+                // Written at once, even while our own negotiation holds our
+                // boxes: a peer negotiating at the same time as us must
+                // hear the refusal, or both would wait for ever.
+                super::respond::error_box(&mut self.wbuf, tag, code.as_bytes(), description);
             }
             return None;
         }
-        self.in_flight += 1;
+        self.next_request += 1;
+        let id = self.next_request;
+        let mut req = req;
+        req.id = RequestId(id);
+        self.in_flight.insert(
+            id,
+            Answering {
+                tag: req.tag.clone(),
+                name: req.name.clone(),
+            },
+        );
         if req.kind != RequestKind::Plain {
-            let tag = req.tag.clone().unwrap_or_default();
-            self.state = State::Deciding {
-                kind: req.kind,
-                tag,
-            };
+            self.state = State::Deciding { kind: req.kind, id };
         }
         Some(Event::Request(req))
     }
@@ -307,6 +319,6 @@ impl Session {
     /// AMP is over: requests waiting or being answered are dropped.
     pub(crate) fn end_requests(&mut self) {
         self.parked.clear();
-        self.in_flight = 0;
+        self.in_flight.clear();
     }
 }

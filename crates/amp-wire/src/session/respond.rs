@@ -1,44 +1,54 @@
 //! Concluding the peer's requests: answers, errors, and Twisted's rules for
 //! which failures close the connection.
 
+use bytes::{Bytes, BytesMut};
+
 use super::keys::{
     ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
 };
-use super::{Disconnect, RequestKind, Role, Session, State};
+use super::{Disconnect, RequestId, RequestKind, Role, Session, State};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
 
+/// A request being answered: what its conclusion needs.
+#[derive(Debug)]
+pub(crate) struct Answering {
+    pub(crate) tag: Option<Bytes>,
+    pub(crate) name: Bytes,
+}
+
 impl Session {
-    /// One request is concluded: it no longer counts as in flight, and if
-    /// it was the negotiation being decided, decoding resumes.
-    fn conclude(&mut self, tag: Option<&[u8]>) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        if let State::Deciding { tag: deciding, .. } = &self.state {
-            if tag == Some(&deciding[..]) {
-                self.state = State::Open;
-            }
+    /// Request `id` is concluded: it no longer counts as in flight, and if
+    /// it was the negotiation being decided, decoding resumes. `None` if it
+    /// was concluded already, or AMP is over (nothing more is written).
+    fn conclude(&mut self, id: RequestId) -> Option<Answering> {
+        let answering = self.in_flight.remove(&id.0)?;
+        if matches!(self.state, State::Deciding { id: deciding, .. } if deciding == id.0) {
+            self.state = State::Open;
         }
+        Some(answering)
     }
 
-    /// Answer request `tag` (of command `command`) with the fields `write`
-    /// writes. A request that wanted no answer (`tag` `None`) is simply
-    /// concluded. If the fields cannot be encoded, the peer gets `UNKNOWN`
-    /// and the connection closes (Twisted's `BadLocalReturn`); the error is
-    /// returned for logging.
+    /// Answer request `id` with the fields `write` writes. A request that
+    /// wanted no answer is simply concluded. If the fields cannot be
+    /// encoded, the peer gets `UNKNOWN` and the connection closes (Twisted's
+    /// `BadLocalReturn`); the error is returned for logging.
     pub fn answer(
         &mut self,
-        tag: Option<&[u8]>,
-        command: &[u8],
+        id: RequestId,
         write: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        self.conclude(tag);
-        let Some(tag) = tag else {
+        let Some(Answering {
+            tag: Some(tag),
+            name,
+        }) = self.conclude(id)
+        else {
             return Ok(());
         };
         let Some(out) = self.out() else {
             return Ok(()); // AMP is over: the answer is dropped
         };
-        let extras = [(ANSWER.as_bytes(), tag)];
+        let extras = [(ANSWER.as_bytes(), &tag[..])];
         let mut w = FieldWriter::new(out, &extras);
         match write(&mut w).and_then(|()| w.finish()) {
             Ok(()) => {
@@ -46,32 +56,24 @@ impl Session {
                 Ok(())
             }
             Err(e) => {
-                self.unknown_error(
-                    Some(tag),
-                    command,
-                    format!("response could not be encoded: {e}"),
-                );
+                let reason = format!("response could not be encoded: {e}");
+                self.unknown_error(Some(&tag), &name, reason);
                 Err(e)
             }
         }
     }
 
-    /// Answer request `tag` with error `code` (Twisted's declared
-    /// `errors`); `fatal` closes the connection once it is written
-    /// (`fatalErrors`). For a request that wanted no answer, any error
-    /// closes the connection, as in Twisted.
-    pub fn fail(
-        &mut self,
-        tag: Option<&[u8]>,
-        command: &[u8],
-        code: &[u8],
-        description: &str,
-        fatal: bool,
-    ) {
-        self.conclude(tag);
+    /// Answer request `id` with error `code` (Twisted's declared `errors`);
+    /// `fatal` closes the connection once it is written (`fatalErrors`).
+    /// For a request that wanted no answer, any error closes the
+    /// connection, as in Twisted.
+    pub fn fail(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
+        let Some(Answering { tag, name }) = self.conclude(id) else {
+            return;
+        };
         match tag {
             Some(tag) => {
-                self.write_error(tag, code, description);
+                self.write_error(&tag, code, description);
                 if fatal {
                     self.begin_close(
                         Disconnect::FatalError {
@@ -84,7 +86,7 @@ impl Session {
             }
             None => self.begin_close(
                 Disconnect::NoAnswerFailed {
-                    command: crate::display_bytes(command),
+                    command: crate::display_bytes(&name),
                     reason: format!("{}: {description}", crate::display_bytes(code)),
                 },
                 true,
@@ -95,9 +97,10 @@ impl Session {
     /// The responder failed in a way the command does not declare (bad
     /// arguments, a panic, an undeclared error): `UNKNOWN` is sent and the
     /// connection closes, as in Twisted.
-    pub fn fail_unknown(&mut self, tag: Option<&[u8]>, command: &[u8], reason: String) {
-        self.conclude(tag);
-        self.unknown_error(tag, command, reason);
+    pub fn fail_unknown(&mut self, id: RequestId, reason: String) {
+        if let Some(Answering { tag, name }) = self.conclude(id) {
+            self.unknown_error(tag.as_deref(), &name, reason);
+        }
     }
 
     fn unknown_error(&mut self, tag: Option<&[u8]>, command: &[u8], reason: String) {
@@ -111,18 +114,20 @@ impl Session {
         }
     }
 
-    /// Nothing answers `command`: `UNHANDLED` (the connection stays), or for
-    /// a request that wanted no answer, the connection closes.
-    pub fn unhandled(&mut self, tag: Option<&[u8]>, command: &[u8]) {
-        self.conclude(tag);
+    /// Nothing answers request `id`: `UNHANDLED` (the connection stays),
+    /// or for a request that wanted no answer, the connection closes.
+    pub fn unhandled(&mut self, id: RequestId) {
+        let Some(Answering { tag, name }) = self.conclude(id) else {
+            return;
+        };
         match tag {
             Some(tag) => {
-                let description = crate::unhandled_description(command);
-                self.write_error(tag, UNHANDLED.as_bytes(), &description);
+                let description = crate::unhandled_description(&name);
+                self.write_error(&tag, UNHANDLED.as_bytes(), &description);
             }
             None => self.begin_close(
                 Disconnect::NoAnswerFailed {
-                    command: crate::display_bytes(command),
+                    command: crate::display_bytes(&name),
                     reason: "no responder".into(),
                 },
                 true,
@@ -130,13 +135,13 @@ impl Session {
         }
     }
 
-    /// Agree to the peer's switch request `tag` (being decided): the answer
+    /// Agree to the peer's switch request `id` (being decided): the answer
     /// (just `_answer`) is written, AMP is over, and once it is written the
     /// session hands the transport over ([`Event::HandOver`](super::Event::HandOver)).
-    /// Returns `false` (and does nothing but conclude the request) when
-    /// `tag` is not the switch being decided.
-    pub fn accept_switch(&mut self, tag: Option<&[u8]>) -> bool {
-        if !self.agree(tag, RequestKind::Switch) {
+    /// Returns `false` (and only concludes the request) when `id` is not
+    /// the switch being decided.
+    pub fn accept_switch(&mut self, id: RequestId) -> bool {
+        if !self.agree(id, RequestKind::Switch) {
             return false;
         }
         self.calls
@@ -150,13 +155,13 @@ impl Session {
         true
     }
 
-    /// Agree to the peer's StartTLS request `tag` (being decided): the
+    /// Agree to the peer's StartTLS request `id` (being decided): the
     /// answer is written in clear, our boxes are held from now on, and once
     /// the answer is written the session asks for the handshake
     /// ([`Event::StartTls`](super::Event::StartTls)). Returns `false` when
-    /// `tag` is not the StartTLS being decided.
-    pub fn accept_start_tls(&mut self, tag: Option<&[u8]>) -> bool {
-        if !self.agree(tag, RequestKind::StartTls) {
+    /// `id` is not the StartTLS being decided.
+    pub fn accept_start_tls(&mut self, id: RequestId) -> bool {
+        if !self.agree(id, RequestKind::StartTls) {
             return false;
         }
         self.tls_agreed = true;
@@ -167,47 +172,48 @@ impl Session {
         true
     }
 
-    /// Agree to the negotiation `tag` if it is the one of kind `want`
-    /// being decided: its (empty) answer is written. Otherwise the request
-    /// is just concluded, and nothing is agreed.
-    fn agree(&mut self, tag: Option<&[u8]>, want: RequestKind) -> bool {
-        let deciding = matches!(
-            (&self.state, tag),
-            (State::Deciding { kind, tag: t }, Some(tag)) if *kind == want && t[..] == *tag
-        );
-        let (true, Some(tag)) = (deciding, tag) else {
-            self.conclude(tag);
+    /// Agree to negotiation `id` if it is the one of kind `want` being
+    /// decided: its (empty) answer is written. Otherwise the request is just
+    /// concluded, and nothing is agreed.
+    fn agree(&mut self, id: RequestId, want: RequestKind) -> bool {
+        let deciding =
+            matches!(self.state, State::Deciding { kind, id: d } if kind == want && d == id.0);
+        let answering = self.conclude(id);
+        let (true, Some(Answering { tag: Some(tag), .. })) = (deciding, answering) else {
             return false;
         };
-        self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(out) = self.out() {
-            let extras = [(ANSWER.as_bytes(), tag)];
+            let extras = [(ANSWER.as_bytes(), &tag[..])];
             let _ = FieldWriter::new(out, &extras).finish();
         }
         true
     }
 
-    /// Write an error box for `tag` (code and description cut to AMP's
-    /// value limit).
+    /// Write an error box for `tag` where boxes go now.
     pub(crate) fn write_error(&mut self, tag: &[u8], code: &[u8], description: &str) {
-        let mut desc = description;
-        if desc.len() > MAX_VALUE_LENGTH {
-            let mut end = MAX_VALUE_LENGTH;
-            while !desc.is_char_boundary(end) {
-                end -= 1;
-            }
-            desc = &desc[..end];
+        if let Some(out) = self.out() {
+            error_box(out, tag, code, description);
+            self.check_held();
         }
-        let code = &code[..code.len().min(MAX_VALUE_LENGTH)];
-        let Some(out) = self.out() else {
-            return;
-        };
-        let extras = [
-            (ERROR.as_bytes(), tag),
-            (ERROR_CODE.as_bytes(), code),
-            (ERROR_DESCRIPTION.as_bytes(), desc.as_bytes()),
-        ];
-        let _ = FieldWriter::new(out, &extras).finish();
-        self.check_held();
     }
+}
+
+/// Append an error box for `tag` to `out` (code and description cut to
+/// AMP's value limit).
+pub(crate) fn error_box(out: &mut BytesMut, tag: &[u8], code: &[u8], description: &str) {
+    let mut desc = description;
+    if desc.len() > MAX_VALUE_LENGTH {
+        let mut end = MAX_VALUE_LENGTH;
+        while !desc.is_char_boundary(end) {
+            end -= 1;
+        }
+        desc = &desc[..end];
+    }
+    let code = &code[..code.len().min(MAX_VALUE_LENGTH)];
+    let extras = [
+        (ERROR.as_bytes(), tag),
+        (ERROR_CODE.as_bytes(), code),
+        (ERROR_DESCRIPTION.as_bytes(), desc.as_bytes()),
+    ];
+    let _ = FieldWriter::new(out, &extras).finish();
 }

@@ -13,6 +13,8 @@ use crate::{Config, ConfigBuilder, ProtocolError};
 struct H {
     s: Session,
     now: Instant,
+    /// Every request the session let through, in order.
+    ids: Vec<RequestId>,
 }
 
 fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
@@ -33,7 +35,11 @@ impl H {
         let mut s = Session::new(config, now);
         s.negotiates_switch("Switch");
         s.negotiates_start_tls();
-        H { s, now }
+        H {
+            s,
+            now,
+            ids: Vec::new(),
+        }
     }
 
     fn new() -> H {
@@ -51,7 +57,18 @@ impl H {
 
     /// Every event now.
     fn events(&mut self) -> Vec<Event> {
-        std::iter::from_fn(|| self.s.poll_event()).collect()
+        let evs: Vec<Event> = std::iter::from_fn(|| self.s.poll_event()).collect();
+        for e in &evs {
+            if let Event::Request(r) = e {
+                self.ids.push(r.id);
+            }
+        }
+        evs
+    }
+
+    /// The last request let through.
+    fn last(&self) -> RequestId {
+        *self.ids.last().expect("a request")
     }
 
     /// Feed a request and take it.
@@ -153,7 +170,7 @@ fn tls_handshake_requester() -> H {
 
 fn tls_handshake_responder() -> H {
     let mut h = deciding_tls();
-    assert!(h.s.accept_start_tls(Some(b"t1")));
+    assert!(h.s.accept_start_tls(h.last()));
     h.out();
     let evs = h.events();
     assert!(
@@ -279,7 +296,7 @@ fn transitions() {
         Case {
             name: "deciding: accept the switch",
             from: deciding_switch,
-            on: |h| assert!(h.s.accept_switch(Some(b"s1"))),
+            on: |h| assert!(h.s.accept_switch(h.last())),
             to: HandingOver(Role::Responder),
             then: |h| {
                 let out = h.out();
@@ -291,14 +308,14 @@ fn transitions() {
         Case {
             name: "deciding: refuse the switch, reading resumes",
             from: deciding_switch,
-            on: |h| h.s.fail(Some(b"s1"), b"Switch", b"NO", "no", false),
+            on: |h| h.s.fail(h.last(), b"NO", "no", false),
             to: Open,
             then: |h| assert!(h.s.wants_read()),
         },
         Case {
             name: "deciding: accept StartTLS",
             from: deciding_tls,
-            on: |h| assert!(h.s.accept_start_tls(Some(b"t1"))),
+            on: |h| assert!(h.s.accept_start_tls(h.last())),
             to: TlsFlushing(Role::Responder),
             then: |h| {
                 assert!(h.s.tls_agreed());
@@ -321,11 +338,22 @@ fn transitions() {
             },
         },
         Case {
-            name: "deciding: an answer for another tag does not end it",
-            from: deciding_switch,
-            on: |h| assert!(!h.s.accept_switch(Some(b"other"))),
+            name: "deciding: a request reusing the decided one's tag does not end it",
+            from: open,
+            on: |h| {
+                let mut b = wire(&[("_command", "Ping"), ("_ask", "3")]);
+                b.extend_from_slice(&wire(&[("_command", "Switch"), ("_ask", "3")]));
+                b.extend_from_slice(b"not AMP");
+                h.s.feed(&b, h.now);
+                assert_eq!(h.events().len(), 2);
+                let (ping, switch) = (h.ids[0], h.ids[1]);
+                h.s.answer(ping, |_| Ok(())).unwrap();
+                assert!(h.events().is_empty(), "nothing after the switch is decoded");
+                assert!(!h.s.accept_switch(ping), "not the switch");
+                h.ids.push(switch);
+            },
             to: Deciding(RequestKind::Switch),
-            then: none,
+            then: |h| assert!(h.s.accept_switch(h.last())),
         },
         // Switching
         Case {
@@ -343,8 +371,7 @@ fn transitions() {
             from: switching,
             on: |h| {
                 let r = h.requested("Sum", Some("p1"));
-                h.s.answer(r.tag.as_deref(), &r.name, |w| w.put_raw(b"total", b"3"))
-                    .unwrap();
+                h.s.answer(r.id, |w| w.put_raw(b"total", b"3")).unwrap();
                 assert!(h.out().is_empty(), "held while locked");
                 h.feed(&[
                     ("_error", "1"),
@@ -367,7 +394,12 @@ fn transitions() {
                 assert!(h.events().is_empty());
             },
             to: Switching,
-            then: |h| assert!(h.out().is_empty(), "the refusal is held"),
+            then: |h| {
+                // Written at once (not held): a peer negotiating at the same
+                // time must hear it.
+                let out = h.out();
+                assert_eq!(get(&out[0], "_error_code"), b"TLS_ERROR");
+            },
         },
         Case {
             name: "switching: start_tls is refused",
@@ -542,7 +574,7 @@ fn transitions() {
             name: "draining: the last answer closes",
             from: draining,
             on: |h| {
-                h.s.answer(Some(b"a"), b"Sum", |_| Ok(())).unwrap();
+                h.s.answer(h.last(), |_| Ok(())).unwrap();
                 h.events();
             },
             to: Closing,
@@ -681,7 +713,7 @@ fn dispatch_and_close_rules() {
 
 #[test]
 fn conclusions_of_a_request() {
-    type Conclude = fn(&mut Session, Option<&[u8]>);
+    type Conclude = fn(&mut Session, RequestId);
     struct Row {
         name: &'static str,
         conclude: Conclude,
@@ -692,43 +724,43 @@ fn conclusions_of_a_request() {
     let rows = [
         Row {
             name: "answer",
-            conclude: |s, t| s.answer(t, b"Sum", |_| Ok(())).unwrap(),
+            conclude: |s, id| s.answer(id, |_| Ok(())).unwrap(),
             tagged_error: None,
             tagged_closes: false,
             untagged_closes: false,
         },
         Row {
             name: "declared error",
-            conclude: |s, t| s.fail(t, b"Sum", b"BAD", "bad", false),
+            conclude: |s, id| s.fail(id, b"BAD", "bad", false),
             tagged_error: Some("BAD"),
             tagged_closes: false,
             untagged_closes: true,
         },
         Row {
             name: "fatal error",
-            conclude: |s, t| s.fail(t, b"Sum", b"BAD", "bad", true),
+            conclude: |s, id| s.fail(id, b"BAD", "bad", true),
             tagged_error: Some("BAD"),
             tagged_closes: true,
             untagged_closes: true,
         },
         Row {
             name: "unknown error",
-            conclude: |s, t| s.fail_unknown(t, b"Sum", "boom".into()),
+            conclude: |s, id| s.fail_unknown(id, "boom".into()),
             tagged_error: Some("UNKNOWN"),
             tagged_closes: true,
             untagged_closes: true,
         },
         Row {
             name: "unhandled",
-            conclude: |s, t| s.unhandled(t, b"Sum"),
+            conclude: |s, id| s.unhandled(id),
             tagged_error: Some("UNHANDLED"),
             tagged_closes: false,
             untagged_closes: true,
         },
         Row {
             name: "an answer that cannot be encoded",
-            conclude: |s, t| {
-                let _ = s.answer(t, b"Sum", |w| w.put_raw(b"", b"x"));
+            conclude: |s, id| {
+                let _ = s.answer(id, |w| w.put_raw(b"", b"x"));
             },
             tagged_error: Some("UNKNOWN"),
             tagged_closes: true,
@@ -739,7 +771,7 @@ fn conclusions_of_a_request() {
         // Asked: the box written, and whether the connection closes.
         let mut h = H::new();
         let r = h.requested("Sum", Some("5"));
-        (row.conclude)(&mut h.s, r.tag.as_deref());
+        (row.conclude)(&mut h.s, r.id);
         let out = h.out();
         match row.tagged_error {
             None => assert_eq!(get(&out[0], "_answer"), b"5", "{}", row.name),
@@ -753,7 +785,7 @@ fn conclusions_of_a_request() {
         // Not asked: nothing written; failures close (Twisted).
         let mut h = H::new();
         let r = h.requested("Sum", None);
-        (row.conclude)(&mut h.s, r.tag.as_deref());
+        (row.conclude)(&mut h.s, r.id);
         assert!(h.out().is_empty(), "{} (no answer)", row.name);
         assert_eq!(
             h.s.is_over(),
@@ -809,7 +841,7 @@ fn requests_past_max_in_flight_wait_unread_but_answers_still_arrive() {
     assert_eq!(h.s.in_flight(), 2);
     assert!(!h.s.wants_read(), "reading stops while requests wait");
     assert!(matches!(h.reply(ours), Poll::Ready(Reply::Answer(_))));
-    h.s.answer(Some(b"a"), b"Sum", |_| Ok(())).unwrap();
+    h.s.answer(h.ids[0], |_| Ok(())).unwrap();
     let next = h.events();
     assert!(matches!(next.as_slice(), [Event::Request(r)] if r.tag.as_deref() == Some(&b"c"[..])));
 }
@@ -834,10 +866,8 @@ fn boxes_held_past_max_held_end_the_connection() {
     for i in 0..10 {
         let tag = format!("p{i}");
         let r = h.requested("Sum", Some(&tag));
-        h.s.answer(r.tag.as_deref(), &r.name, |w| {
-            w.put_raw(b"total", b"12345678")
-        })
-        .unwrap();
+        h.s.answer(r.id, |w| w.put_raw(b"total", b"12345678"))
+            .unwrap();
         if h.s.is_over() {
             break;
         }
@@ -964,7 +994,11 @@ fn deadlines() {
         } else {
             Session::new(config, now)
         };
-        let mut h = H { s, now };
+        let mut h = H {
+            s,
+            now,
+            ids: Vec::new(),
+        };
         (row.setup)(&mut h);
         // Just before: nothing; just after: the expected timeout.
         h.advance(row.after - Duration::from_millis(1) - secs(1).min(row.after / 2));
@@ -988,6 +1022,7 @@ fn the_first_box_clears_the_first_box_deadline() {
     let mut h = H {
         s: Session::new_accepted(Config::default(), now),
         now,
+        ids: Vec::new(),
     };
     h.feed(&[("_command", "Ping")]);
     let _ = h.events();
@@ -1014,6 +1049,7 @@ fn every_split_of_a_conversation_gives_the_same_result() {
             h.s.feed(part, h.now);
             events.extend(h.events());
         }
+        assert_eq!(h.ids.len(), 2, "cut {cut}");
         let names: Vec<_> = events
             .iter()
             .map(|e| match e {
@@ -1030,14 +1066,50 @@ fn every_split_of_a_conversation_gives_the_same_result() {
             matches!(h.reply(tag), Poll::Ready(Reply::Answer(_))),
             "cut {cut}"
         );
-        h.s.answer(Some(b"x"), b"Sum", |_| Ok(())).unwrap();
-        assert!(h.s.accept_switch(Some(b"y")));
+        h.s.answer(h.ids[0], |_| Ok(())).unwrap();
+        assert!(h.s.accept_switch(h.ids[1]));
         h.out();
         match h.events().as_slice() {
             [Event::HandOver { buffered, .. }] => {
                 assert_eq!(&buffered[..], b"after the switch", "cut {cut}")
             }
             other => panic!("cut {cut}: {other:?}"),
+        }
+    }
+}
+
+/// Two sessions, each the other's peer.
+fn pipe(from: &mut H, to: &mut H) {
+    let mut out = BytesMut::new();
+    let n = from.s.poll_transmit(&mut out, from.now);
+    from.s.transmitted(n, from.now);
+    to.s.feed(&out, to.now);
+}
+
+#[test]
+fn simultaneous_negotiations_are_refused_not_deadlocked() {
+    type Start = fn(&mut Session) -> u64;
+    let starts: [(&str, Start); 2] = [
+        ("switch", |s| s.switch(b"Switch", |_| Ok(())).unwrap()),
+        ("StartTLS", |s| s.start_tls().unwrap()),
+    ];
+    for (what, start) in starts {
+        let (mut a, mut b) = (H::new(), H::new());
+        let (ta, tb) = (start(&mut a.s), start(&mut b.s));
+        // Each reads the other's request and refuses it at once; then each
+        // reads the refusal of its own.
+        for _ in 0..3 {
+            pipe(&mut a, &mut b);
+            pipe(&mut b, &mut a);
+            a.events();
+            b.events();
+        }
+        for (h, tag) in [(&mut a, ta), (&mut b, tb)] {
+            assert_eq!(h.phase(), Phase::Open, "{what}");
+            assert!(
+                matches!(h.reply(tag), Poll::Ready(Reply::Error { .. })),
+                "{what}"
+            );
         }
     }
 }

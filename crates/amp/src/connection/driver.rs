@@ -309,10 +309,17 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
     /// a trip through the responder set.
     fn start(&mut self, req: Request, cx: &mut TaskCx<'_>) {
         let Request {
-            name, tag, args, ..
+            id,
+            name,
+            tag,
+            args,
+            ..
         } = req;
         let conn = Connection::from_shared(self.shared.clone());
-        match self.router.dispatch(args, Responding::new(conn, tag, name)) {
+        match self
+            .router
+            .dispatch(args, Responding::new(conn, id, tag, name))
+        {
             Ok(mut fut) => {
                 if fut.as_mut().poll(cx).is_pending() {
                     self.responders

@@ -6,6 +6,7 @@ use futures_util::future::BoxFuture;
 #[cfg(feature = "tls")]
 use std::sync::Arc;
 
+use amp_wire::session::RequestId;
 use amp_wire::{AmpBox, Context, DecodeError, EncodeError, FieldWriter, Record};
 
 use super::handle::Connection;
@@ -33,13 +34,19 @@ pub(crate) trait Dispatch: Send + Sync {
 /// One request being answered: consumed by exactly one conclusion.
 pub(crate) struct Responding {
     conn: Connection,
+    id: RequestId,
     tag: Option<Bytes>,
     name: Bytes,
 }
 
 impl Responding {
-    pub(crate) fn new(conn: Connection, tag: Option<Bytes>, name: Bytes) -> Self {
-        Responding { conn, tag, name }
+    pub(crate) fn new(conn: Connection, id: RequestId, tag: Option<Bytes>, name: Bytes) -> Self {
+        Responding {
+            conn,
+            id,
+            tag,
+            name,
+        }
     }
 
     /// The command being answered.
@@ -74,16 +81,16 @@ impl Responding {
         write: impl FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError>,
     ) {
         let shared = self.conn.shared();
-        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        let id = self.id;
         let failed = shared.with(|st| {
             st.kick();
             st.session
-                .answer(tag, name, |w| shared.with_context(|cx| write(w, cx)))
+                .answer(id, |w| shared.with_context(|cx| write(w, cx)))
                 .err()
         });
         if let Some(e) = failed {
             tracing::error!(
-                command = %amp_wire::display_bytes(name),
+                command = %amp_wire::display_bytes(&self.name),
                 error = %e,
                 "response could not be encoded; sending UNKNOWN and closing"
             );
@@ -92,10 +99,10 @@ impl Responding {
 
     /// Answer with an error.
     pub(crate) fn fail(self, e: &RawError) {
-        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.fail(tag, name, &e.code, &e.description, e.fatal);
+            st.session.fail(id, &e.code, &e.description, e.fatal);
         });
     }
 
@@ -110,10 +117,10 @@ impl Responding {
     }
 
     fn unknown_quietly(self, reason: String) {
-        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.fail_unknown(tag, name, reason);
+            st.session.fail_unknown(id, reason);
         });
     }
 
@@ -135,20 +142,20 @@ impl Responding {
 
     /// Nothing answers this command.
     pub(crate) fn unhandled(self) {
-        let (tag, name) = (self.tag.as_deref(), &self.name[..]);
+        let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.unhandled(tag, name);
+            st.session.unhandled(id);
         });
     }
 
     /// Agree to the peer's protocol switch: the answer is written, then the
     /// connection runs `to`.
     pub(crate) fn accept_switch(self, to: SwitchTo) {
-        let tag = self.tag.as_deref();
+        let id = self.id;
         let agreed = self.conn.shared().with(|st| {
             st.kick();
-            let agreed = st.session.accept_switch(tag);
+            let agreed = st.session.accept_switch(id);
             if agreed {
                 st.switch_to = Some(to);
             }
@@ -166,10 +173,10 @@ impl Responding {
     /// the handshake runs as server with `config`.
     #[cfg(feature = "tls")]
     pub(crate) fn accept_start_tls(self, config: Arc<rustls::ServerConfig>) {
-        let tag = self.tag.as_deref();
+        let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            if st.session.accept_start_tls(tag) {
+            if st.session.accept_start_tls(id) {
                 st.tls_server = Some(config);
             }
         });
