@@ -1131,7 +1131,7 @@ impl World {
                     }
                 }
                 let ok_args = encodable(&args);
-                let r = side.s.answer(tag, &req.name, |w| put_args(w, &args));
+                let r = side.s.answer(req.id, |w| put_args(w, &args));
                 if ok_args {
                     assert!(r.is_ok(), "{}: {r:?}", side.name);
                 } else if tag.is_some() && !was_over {
@@ -1140,7 +1140,7 @@ impl World {
                 }
             }
             How::AnswerBad => {
-                let r = side.s.answer(tag, &req.name, |w| w.put_raw(b"", b"x"));
+                let r = side.s.answer(req.id, |w| w.put_raw(b"", b"x"));
                 if tag.is_some() && !was_over {
                     assert!(r.is_err());
                     assert!(
@@ -1153,23 +1153,23 @@ impl World {
             }
             How::Fail { code, fatal } => {
                 let code = format!("E{code}");
-                side.s.fail(tag, &req.name, code.as_bytes(), "fuzz", fatal);
+                side.s.fail(req.id, code.as_bytes(), "fuzz", fatal);
                 if fatal || tag.is_none() {
                     assert!(side.s.is_over(), "{}", side.name);
                 }
             }
             How::FailUnknown => {
-                side.s.fail_unknown(tag, &req.name, "fuzz".into());
+                side.s.fail_unknown(req.id, "fuzz".into());
                 assert!(side.s.is_over(), "{}", side.name);
             }
             How::Unhandled => {
-                side.s.unhandled(tag, &req.name);
+                side.s.unhandled(req.id);
                 if tag.is_none() {
                     assert!(side.s.is_over(), "{}", side.name);
                 }
             }
             How::AcceptSwitch => {
-                let agreed = side.s.accept_switch(tag);
+                let agreed = side.s.accept_switch(req.id);
                 if agreed {
                     assert_eq!(side.s.phase(), Phase::HandingOver(Role::Responder));
                 } else if deciding_this && req.kind == RequestKind::Switch {
@@ -1180,7 +1180,7 @@ impl World {
                 }
             }
             How::AcceptStartTls => {
-                let agreed = side.s.accept_start_tls(tag);
+                let agreed = side.s.accept_start_tls(req.id);
                 if agreed {
                     assert_eq!(side.s.phase(), Phase::TlsFlushing(Role::Responder));
                     assert!(side.s.tls_agreed());
@@ -1196,21 +1196,12 @@ impl World {
         if deciding_this {
             assert!(!still, "{}: still deciding after concluding", side.name);
         } else if deciding && !still && !side.s.is_over() {
-            // Concluding another request ended the decision. Known issue
-            // (fuzz/regressions/session/open/README.md): the session
-            // matches the decision by tag, so a request with the same
-            // `_ask` tag as the negotiation ends it. Tolerated unless
-            // AMP_FUZZ_KNOWN_ISSUES=check.
-            let same_tag = side
-                .requests
-                .iter()
-                .any(|(i, r)| Some(*i) == side.deciding && r.tag.as_deref() == tag);
-            assert!(
-                same_tag && !known_issues_checked(),
-                "{}: concluding request {id} (tag {:?}) ended the decision on request {:?}",
-                side.name,
-                tag.map(String::from_utf8_lossy),
-                side.deciding
+            // Concluding another request must not end the decision, even
+            // one with the same `_ask` tag (regressions/session/
+            // deciding-ended-by-same-tag).
+            panic!(
+                "{}: concluding request {id} ended the decision on request {:?}",
+                side.name, side.deciding
             );
         }
         if !still {
@@ -1332,13 +1323,6 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
 /// Steps run per input at most (longer scripts mostly repeat themselves
 /// and slow the fuzzer down).
 const MAX_OPS: usize = 300;
-
-/// `AMP_FUZZ_KNOWN_ISSUES=check`: fail on the known, still open issues
-/// too (the reproducers in fuzz/regressions/<target>/open/).
-fn known_issues_checked() -> bool {
-    static CHECK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CHECK.get_or_init(|| std::env::var("AMP_FUZZ_KNOWN_ISSUES").is_ok_and(|v| v == "check"))
-}
 
 /// `AMP_FUZZ_TRACE=1`: print every step and the phases after it.
 fn trace() -> bool {

@@ -1,5 +1,5 @@
-//! Open issues found by fuzzing, as tests of the behaviour they should
-//! have once fixed (ignored until then; see fuzz/regressions/*/open/).
+//! Issues found by fuzzing, as tests of the behaviour they now have (the
+//! reproducers are in fuzz/regressions/<target>/).
 
 use amp_wire::session::{Event, Phase, RequestKind, Session};
 use amp_wire::Config;
@@ -16,13 +16,13 @@ fn wire(entries: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-/// fuzz/regressions/session/open/deciding-ended-by-same-tag: the peer asks
+/// fuzz/regressions/session/deciding-ended-by-same-tag: the peer asks
 /// `Ping` and then `Switch` with the same `_ask` tag. Answering the `Ping`
-/// ends the decision on the switch: the session decodes what follows the
-/// switch request (which may not be AMP) before the switch is decided, and
-/// `accept_switch` for the switch then fails and writes no answer.
+/// ended the decision on the switch (the session matched it by tag): what
+/// follows the switch request (which may not be AMP) was decoded before the
+/// switch was decided, and `accept_switch` then failed and wrote no answer.
+/// Requests are now concluded by their `RequestId`.
 #[test]
-#[ignore = "open issue: Session matches the decision by tag"]
 fn answering_another_request_with_the_negotiations_tag_keeps_the_decision() {
     let now = Instant::now();
     let mut s = Session::new(Config::default(), now);
@@ -42,8 +42,7 @@ fn answering_another_request_with_the_negotiations_tag_keeps_the_decision() {
     assert_eq!(s.phase(), Phase::Deciding(RequestKind::Switch));
     assert!(s.poll_event().is_none(), "nothing is read while deciding");
 
-    s.answer(ping.tag.as_deref(), &ping.name, |_| Ok(()))
-        .unwrap();
+    s.answer(ping.id, |_| Ok(())).unwrap();
     assert_eq!(
         s.phase(),
         Phase::Deciding(RequestKind::Switch),
@@ -53,7 +52,7 @@ fn answering_another_request_with_the_negotiations_tag_keeps_the_decision() {
         s.poll_event().is_none(),
         "the bytes after the switch request are not read as AMP"
     );
-    assert!(s.accept_switch(switch.tag.as_deref()));
+    assert!(s.accept_switch(switch.id));
     let mut out = BytesMut::new();
     s.poll_transmit(&mut out, now);
     assert!(out.ends_with(&wire(&[("_answer", "3")])));
