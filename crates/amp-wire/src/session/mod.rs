@@ -26,7 +26,8 @@
 //! * **Calls.** [`Session::call`], [`Session::notify`], [`Session::switch`],
 //!   [`Session::start_tls`] write a request at once (or refuse it); the
 //!   reply is taken with [`Session::poll_reply`].
-//! * **Answers.** Each [`Event::Request`] is concluded by one of
+//! * **Answers.** Each [`Event::Request`] is concluded, by its
+//!   [`RequestId`], with one of
 //!   [`Session::answer`], [`Session::fail`], [`Session::fail_unknown`],
 //!   [`Session::unhandled`], [`Session::accept_switch`],
 //!   [`Session::accept_start_tls`].
@@ -48,7 +49,7 @@
 //! s.feed(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Sum\x00\x01a\x00\x011\x00\x01b\x00\x012\x00\x00", now);
 //! let Some(Event::Request(req)) = s.poll_event() else { panic!() };
 //! assert_eq!(&req.name[..], b"Sum");
-//! s.answer(req.tag.as_deref(), &req.name, |w| w.put_raw(b"total", b"3"));
+//! s.answer(req.id, |w| w.put_raw(b"total", b"3")).unwrap();
 //! let mut out = bytes::BytesMut::new();
 //! s.poll_transmit(&mut out, now);
 //! assert_eq!(&out[..], b"\x00\x07_answer\x00\x011\x00\x05total\x00\x013\x00\x00");
