@@ -12,8 +12,11 @@ pub mod session;
 pub mod typed_command;
 pub mod values;
 
+/// A fuzz target: its name and its entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// The fuzz targets, by name, with their entry points.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[Target] = &[
     ("box_decoder", box_decoder::run),
     ("values", values::run),
     ("typed_command", typed_command::run),

@@ -543,18 +543,16 @@ impl Side {
                 self.s.handle_input(buf, now);
             }
         }
-        match self.input.push(bytes) {
-            Ok(boxes) => {
-                for b in boxes {
-                    if b.contains_key("_answer") || b.contains_key("_error") {
-                        continue;
-                    }
-                    if let (true, Some(t)) = (b.contains_key("_command"), b.get("_ask")) {
-                        *self.asked.entry(t.to_vec()).or_default() += 1;
-                    }
+        // (Once the stream stops being AMP, nothing more is counted.)
+        if let Ok(boxes) = self.input.push(bytes) {
+            for b in boxes {
+                if b.contains_key("_answer") || b.contains_key("_error") {
+                    continue;
+                }
+                if let (true, Some(t)) = (b.contains_key("_command"), b.get("_ask")) {
+                    *self.asked.entry(t.to_vec()).or_default() += 1;
                 }
             }
-            Err(()) => {}
         }
     }
 

@@ -31,7 +31,7 @@ fn files(path: &Path, out: &mut Vec<PathBuf>) {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut jobs: Vec<(&str, fn(&[u8]), Vec<PathBuf>)> = Vec::new();
+    let mut jobs: Vec<(amp_fuzz_harness::Target, Vec<PathBuf>)> = Vec::new();
     match args.split_first() {
         None => {
             for &(name, f) in amp_fuzz_harness::TARGETS {
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
                 for dir in ["corpus", "regressions"] {
                     files(&fuzz_dir.join(dir).join(name), &mut v);
                 }
-                jobs.push((name, f, v));
+                jobs.push(((name, f), v));
             }
         }
         Some((target, paths)) => {
@@ -58,12 +58,12 @@ fn main() -> ExitCode {
             for p in paths {
                 files(Path::new(p), &mut v);
             }
-            jobs.push((name, f, v));
+            jobs.push(((name, f), v));
         }
     }
     let verbose = std::env::var_os("REPLAY_VERBOSE").is_some();
     let mut failed = 0;
-    for (name, f, inputs) in jobs {
+    for ((name, f), inputs) in jobs {
         let start = std::time::Instant::now();
         for path in &inputs {
             let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
