@@ -30,12 +30,8 @@ while [ $# -gt 0 ]; do
 done
 
 root=$PWD
-wt=$root/target/ab/base
-if [ ! -d "$wt" ]; then
-  git worktree add --detach -f "$wt" "$BASE_REV" >/dev/null
-else
-  git -C "$wt" checkout -q --detach "$BASE_REV"
-fi
+. bench/worktree.sh
+wt=$(base_worktree "$BASE_REV")
 echo "building base ($BASE_REV) and new release examples..." >&2
 (cd "$wt" && cargo build -q --release -p amp --example math_server --example math_client)
 cargo build -q --release -p amp --example math_server --example math_client --example raw_pingpong

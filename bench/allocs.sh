@@ -20,12 +20,8 @@ BASE_REV=$1
 CALLS=${2:-100000}
 
 root=$PWD
-wt=$root/target/ab/base
-if [ ! -d "$wt" ]; then
-  git worktree add --detach -f "$wt" "$BASE_REV" >/dev/null
-else
-  git -C "$wt" checkout -q --detach "$BASE_REV"
-fi
+. bench/worktree.sh
+wt=$(base_worktree "$BASE_REV")
 example=crates/amp/examples/alloc_count.rs
 copied=
 if [ ! -e "$wt/$example" ]; then
