@@ -25,6 +25,15 @@ def stop_when_stdin_closes():
     stdio.StandardIO(_StdinWatcher())
 
 
+def serve_tcp(factory):
+    """Listen on 127.0.0.1, port 0; print ``PORT <n>`` (flushed) once
+    listening; serve until stdin closes."""
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    stop_when_stdin_closes()
+    print("PORT %d" % (port.getHost().port,), flush=True)
+    reactor.run()
+
+
 def log_to_stderr():
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
 

@@ -41,7 +41,6 @@ from twisted.python.failure import Failure
 from twisted.python.filepath import FilePath
 
 import harness
-from harness import stop_when_stdin_closes
 
 SIDE = "python"
 CALL_TIMEOUT = 20.0
@@ -406,11 +405,7 @@ class Peer(amp.AMP):
 
 
 def serve():
-    f = protocol.Factory.forProtocol(Peer)
-    port = reactor.listenTCP(0, f, interface="127.0.0.1")
-    stop_when_stdin_closes()
-    print("PORT %d" % (port.getHost().port,), flush=True)
-    reactor.run()
+    harness.serve_tcp(protocol.Factory.forProtocol(Peer))
 
 
 class _StdioPeer(Peer):

@@ -37,7 +37,7 @@ from twisted.protocols import amp
 from OpenSSL import crypto
 
 import harness
-from harness import Checker, stop_when_stdin_closes, timed
+from harness import Checker, timed
 
 
 class Switch(amp.ProtocolSwitchCommand):
@@ -240,10 +240,7 @@ class Peer(amp.AMP):
 def serve(opts):
     f = protocol.Factory()
     f.buildProtocol = lambda addr: Peer(opts)
-    port = reactor.listenTCP(0, f, interface="127.0.0.1")
-    stop_when_stdin_closes()
-    print("PORT %d" % (port.getHost().port,), flush=True)
-    reactor.run()
+    harness.serve_tcp(f)
 
 
 # ---------------------------------------------------------------------------

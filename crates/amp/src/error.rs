@@ -196,3 +196,81 @@ impl fmt::Display for RawError {
 }
 
 impl std::error::Error for RawError {}
+
+/// How a typed responder of [`Router::route_fallible`](crate::Router::route_fallible)
+/// fails: with one of the command's declared errors (sent, and the
+/// connection stays unless it is fatal), or in a way the command does not
+/// declare, which is logged with its causes and answered `UNKNOWN`, then
+/// the connection closes — what Twisted does when a responder raises an
+/// exception its command does not declare.
+///
+/// `?` turns a declared error into a `Fail` (`From<E>`); turn any other
+/// error into one with [`Fail::unknown`] (`.map_err(Fail::unknown)?`).
+///
+/// ```
+/// use amp::{AmpError, Fail};
+///
+/// #[derive(AmpError, Debug)]
+/// enum ReadError {
+///     #[amp(code = "NO_SUCH_FILE")]
+///     NoSuchFile,
+/// }
+///
+/// let declared: Fail<ReadError> = ReadError::NoSuchFile.into();
+/// assert!(matches!(declared, Fail::Declared(ReadError::NoSuchFile)));
+///
+/// let io = std::io::Error::other("disk on fire");
+/// let undeclared: Fail<ReadError> = Fail::unknown(io);
+/// assert!(matches!(undeclared, Fail::Unknown(e) if e.to_string() == "disk on fire"));
+/// ```
+#[derive(Debug)]
+pub enum Fail<E> {
+    /// One of the command's declared errors.
+    Declared(E),
+    /// Anything else: the peer gets `UNKNOWN` and the connection closes.
+    Unknown(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl<E> Fail<E> {
+    /// An undeclared failure, from any error (or a message:
+    /// `Fail::unknown("no database")`).
+    pub fn unknown(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Fail::Unknown(e.into())
+    }
+}
+
+impl<E> From<E> for Fail<E> {
+    fn from(e: E) -> Self {
+        Fail::Declared(e)
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for Fail<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fail::Declared(e) => e.fmt(f),
+            Fail::Unknown(_) => f.write_str("undeclared error"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for Fail<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Fail::Declared(e) => e.source(),
+            Fail::Unknown(e) => Some(&**e),
+        }
+    }
+}
+
+/// `e` and each of its causes, joined with `: ` (for a log line).
+pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

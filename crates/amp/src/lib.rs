@@ -94,6 +94,11 @@
 //! | `ProtocolSwitched`, `OnlyOneTLS` | [`CallError::ProtocolSwitched`], [`CallError::OnlyOneTls`] |
 //! | `connectUNIX`/`listenUNIX` with `Descriptor` | [`Connection::connect_unix`], [`Connection::spawn_unix`], [`serve_unix`] |
 //! | AMP over a child's pipes (`ampoule`) or stdio | [`pipes::Pipes`] |
+//! | `transport.getPeer()` / `getHost()` | [`Ctx::peer_addr`] / [`Ctx::local_addr`], [`Connection::peer_addr`] |
+//! | a protocol instance per connection | [`Router::with_connection_state`] |
+//! | `responseType = QuitBox` | [`Ctx::close_after_reply`] |
+//! | a responder raising an undeclared exception | [`Router::route_fallible`] with [`Fail::unknown`] |
+//! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
 //! # Rules kept exactly as Twisted keeps them
 //!
@@ -158,6 +163,7 @@
 
 #![warn(missing_docs)]
 
+mod addr;
 mod connection;
 mod error;
 #[cfg(feature = "unix")]
@@ -174,8 +180,9 @@ mod switch;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use addr::{Addr, ConnectionInfo};
 pub use connection::{Connection, Driver};
-pub use error::{CallError, RawError};
+pub use error::{CallError, Fail, RawError};
 #[cfg(feature = "unix")]
 pub use fd::UnixFdStream;
 pub use router::{Ctx, Router};

@@ -1,11 +1,11 @@
 //! Opening connections: over any byte stream, TCP, or a UNIX socket, with
 //! a [`Router`] to answer the peer.
 
-use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use amp_wire::Config;
 
+use crate::addr::ConnectionInfo;
 use crate::connection::{Connection, Driver};
 use crate::router::Router;
 
@@ -52,7 +52,37 @@ impl Connection {
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
         S: Clone + Send + Sync + 'static,
     {
-        Self::build(io, Arc::new(router), config, None, false)
+        Self::build(io, &router, config, None, false, ConnectionInfo::default())
+    }
+
+    /// [`Connection::new`] for a transport whose addresses you know (a
+    /// stream amp-rs cannot ask, such as a TLS stream or a proxy's): they
+    /// are what [`Connection::peer_addr`] and
+    /// [`Router::with_connection_state`] see.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Addr, Config, Connection, ConnectionInfo, Router};
+    ///
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let peer = Addr::Tcp("192.0.2.7:4000".parse().unwrap());
+    /// let info = ConnectionInfo::new(Some(peer.clone()), None);
+    /// let (conn, driver) = Connection::new_with_info(a, Router::new(), Config::default(), info);
+    /// tokio::spawn(driver);
+    /// assert_eq!(conn.peer_addr(), Some(&peer));
+    /// # }
+    /// ```
+    pub fn new_with_info<T, S>(
+        io: T,
+        router: Router<S>,
+        config: Config,
+        info: ConnectionInfo,
+    ) -> (Connection, Driver<T>)
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        Self::build(io, &router, config, None, false, info)
     }
 
     /// Connect to an AMP server over TCP (with `TCP_NODELAY`) as a pure
@@ -73,14 +103,15 @@ impl Connection {
     {
         let stream = tokio::net::TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Connection::spawn_with(stream, router, config))
+        let info = ConnectionInfo::of_tcp(&stream);
+        let (conn, driver) = Self::new_with_info(stream, router, config, info);
+        tokio::spawn(driver);
+        Ok(conn)
     }
 }
 
 #[cfg(feature = "unix")]
 mod unix {
-    use std::sync::Arc;
-
     use amp_wire::Config;
 
     use crate::connection::{Connection, Driver};
@@ -149,7 +180,7 @@ mod unix {
         where
             S: Clone + Send + Sync + 'static,
         {
-            Self::build_unix(stream, Arc::new(router), config, false)
+            Self::build_unix(stream, &router, config, false)
         }
 
         /// Connect to an AMP server on a UNIX socket (descriptor passing on) as

@@ -8,10 +8,12 @@ use std::future::Future;
 use std::sync::Arc;
 use tracing::Instrument;
 
+use amp_wire::session::RequestId;
 use amp_wire::{AmpBox, Command, Record};
 
-use crate::connection::{Connection, Dispatch, Responding};
-use crate::error::RawError;
+use crate::addr::{Addr, ConnectionInfo};
+use crate::connection::{Bind, Connection, Dispatch, Responding};
+use crate::error::{with_causes, Fail, RawError};
 use crate::panics;
 use crate::switch::SwitchTo;
 #[cfg(feature = "tls")]
@@ -26,12 +28,75 @@ pub struct Ctx<S> {
     /// The state given to [`Router::with_state`].
     pub state: S,
     peer: Connection,
+    request: RequestId,
 }
 
 impl<S> Ctx<S> {
     /// The connection this request arrived on.
     pub fn peer(&self) -> &Connection {
         &self.peer
+    }
+
+    /// The peer's address, if known (Twisted's `transport.getPeer()`; see
+    /// [`Connection::peer_addr`]).
+    ///
+    /// ```
+    /// use amp::{Command, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Me)]
+    /// struct WhoAmI;
+    /// #[derive(Record)]
+    /// struct Me { addr: String }
+    ///
+    /// let router = Router::new().route(|_: WhoAmI, ctx| async move {
+    ///     Ok(Me { addr: ctx.peer_addr().map(|a| a.to_string()).unwrap_or_default() })
+    /// });
+    /// # let _ = router;
+    /// ```
+    pub fn peer_addr(&self) -> Option<&Addr> {
+        self.peer.peer_addr()
+    }
+
+    /// This side's address, if known (Twisted's `transport.getHost()`).
+    pub fn local_addr(&self) -> Option<&Addr> {
+        self.peer.local_addr()
+    }
+
+    /// Close the connection once this request's reply is written
+    /// (Twisted's `QuitBox`): the reply (answer or error) goes out, then
+    /// the connection closes with [`Disconnect::Quit`](crate::Disconnect::Quit), in the same
+    /// step, so no request the peer sends meanwhile is answered. Other
+    /// responders still running are not waited for (their replies are
+    /// dropped), and our calls still outstanding fail. Unlike Twisted,
+    /// which sends no `QuitBox` for a request that asked for no answer,
+    /// the connection closes then too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{CallError, Command, Connection, Disconnect, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Bye)]
+    /// struct Quit;
+    /// #[derive(Record, Debug)]
+    /// struct Bye { done: String }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route(|_: Quit, ctx| async move {
+    ///     ctx.close_after_reply();
+    ///     Ok(Bye { done: "done".into() })
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// assert_eq!(client.call(Quit).await.unwrap().done, "done");
+    /// client.closed().await;
+    /// assert!(matches!(client.call(Quit).await, Err(CallError::ConnectionLost(Disconnect::PeerClosed))));
+    /// # }
+    /// ```
+    pub fn close_after_reply(&self) {
+        self.peer
+            .shared()
+            .with(|st| st.session.close_after_reply(self.request));
     }
 }
 
@@ -84,9 +149,27 @@ type Fallback<S> = Arc<
 /// assert!(router.handles("Sum"));
 /// ```
 pub struct Router<S = ()> {
-    state: S,
-    routes: FxHashMap<Bytes, Route<S>>,
+    state: StateSource<S>,
+    routes: Arc<FxHashMap<Bytes, Route<S>>>,
     fallback: Option<Fallback<S>>,
+}
+
+/// Where a connection's responders get their state.
+enum StateSource<S> {
+    /// One state for every connection ([`Router::with_state`]).
+    Shared(S),
+    /// A state made for each connection as it opens
+    /// ([`Router::with_connection_state`]).
+    PerConnection(Arc<dyn Fn(&ConnectionInfo) -> S + Send + Sync>),
+}
+
+impl<S: Clone> Clone for StateSource<S> {
+    fn clone(&self) -> Self {
+        match self {
+            StateSource::Shared(s) => StateSource::Shared(s.clone()),
+            StateSource::PerConnection(f) => StateSource::PerConnection(f.clone()),
+        }
+    }
 }
 
 impl<S: Clone> Clone for Router<S> {
@@ -136,8 +219,56 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// ```
     pub fn with_state(state: S) -> Self {
         Router {
-            state,
-            routes: FxHashMap::default(),
+            state: StateSource::Shared(state),
+            routes: Arc::default(),
+            fallback: None,
+        }
+    }
+
+    /// A router whose responders get a state made for their connection:
+    /// `make` runs once as each connection opens (before any request of
+    /// it is read), with what is known of it, and its result is cloned
+    /// into each request's [`Ctx`] on that connection, as Twisted's
+    /// protocol instance per connection is. Wrap it in an `Arc` (with a
+    /// `Mutex` or atomics for what changes) so the clones share it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Command, Connection, Record, Router};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Count)]
+    /// struct Hit;
+    /// #[derive(Record)]
+    /// struct Count { n: u64 }
+    ///
+    /// // A counter per connection, not one for the whole server.
+    /// let router = Router::with_connection_state(|info| {
+    ///     println!("connection from {:?}", info.peer_addr());
+    ///     Arc::new(AtomicU64::new(0))
+    /// })
+    /// .route(|_: Hit, ctx| async move {
+    ///     Ok(Count { n: ctx.state.fetch_add(1, Ordering::Relaxed) + 1 })
+    /// });
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(amp::serve(listener, router));
+    /// let (one, two) = (Connection::connect(addr).await?, Connection::connect(addr).await?);
+    /// assert_eq!(one.call(Hit).await.unwrap().n, 1);
+    /// assert_eq!(one.call(Hit).await.unwrap().n, 2);
+    /// assert_eq!(two.call(Hit).await.unwrap().n, 1); // its own counter
+    /// # Ok(()) }
+    /// ```
+    pub fn with_connection_state<F>(make: F) -> Self
+    where
+        F: Fn(&ConnectionInfo) -> S + Send + Sync + 'static,
+    {
+        Router {
+            state: StateSource::PerConnection(Arc::new(make)),
+            routes: Arc::default(),
             fallback: None,
         }
     }
@@ -155,6 +286,45 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<C::Response, C::Error>> + Send + 'static,
     {
+        self.route_fallible(move |cmd: C, ctx| f(cmd, ctx).map(|r| r.map_err(Fail::Declared)))
+    }
+
+    /// Answer command `C` with `f`, which may also fail in a way `C` does
+    /// not declare ([`Fail::Unknown`]): that is logged with its causes,
+    /// the peer gets `UNKNOWN` and the connection closes, as when a
+    /// Twisted responder raises an undeclared exception. Otherwise as
+    /// [`Router::route`].
+    ///
+    /// ```
+    /// use amp::{AmpError, Command, Fail, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Content, error = ReadError)]
+    /// struct Read { path: String }
+    /// #[derive(Record)]
+    /// struct Content { text: String }
+    /// #[derive(AmpError, Debug)]
+    /// enum ReadError {
+    ///     #[amp(code = "NOT_ALLOWED")]
+    ///     NotAllowed,
+    /// }
+    ///
+    /// let router = Router::new().route_fallible(|r: Read, _| async move {
+    ///     if r.path.starts_with("/etc") {
+    ///         return Err(ReadError::NotAllowed.into()); // declared: sent, connection stays
+    ///     }
+    ///     // Anything else: UNKNOWN, and the connection closes.
+    ///     let text = std::fs::read_to_string(&r.path).map_err(Fail::unknown)?;
+    ///     Ok(Content { text })
+    /// });
+    /// assert!(router.handles("Read"));
+    /// ```
+    pub fn route_fallible<C, F, Fut>(self, f: F) -> Self
+    where
+        C: Command,
+        F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Response, Fail<C::Error>>> + Send + 'static,
+    {
         let f = Arc::new(f);
         let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
             let f = f.clone();
@@ -168,7 +338,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 tokio::pin!(fut);
                 match panics::catch(fut).await {
                     Ok(Ok(r)) => resp.answer(|w, cx| r.write_fields(w, cx)),
-                    Ok(Err(e)) => resp.fail(&RawError::from_table(&e)),
+                    Ok(Err(Fail::Declared(e))) => resp.fail(&RawError::from_table(&e)),
+                    Ok(Err(Fail::Unknown(e))) => resp.unknown(with_causes(&*e)),
                     Err(panic) => resp.panicked(panic),
                 }
             }
@@ -179,7 +350,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     fn insert(mut self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
-        self.routes.insert(name, Route { handler, kind });
+        Arc::make_mut(&mut self.routes).insert(name, Route { handler, kind });
         self
     }
 
@@ -387,7 +558,28 @@ async fn raw_answer(fut: impl Future<Output = Result<AmpBox, RawError>>, resp: R
     }
 }
 
-impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
+impl<S: Clone + Send + Sync + 'static> Bind for Router<S> {
+    fn bind(&self, info: &ConnectionInfo) -> Arc<dyn Dispatch> {
+        let state = match &self.state {
+            StateSource::Shared(s) => s.clone(),
+            StateSource::PerConnection(make) => make(info),
+        };
+        Arc::new(Bound {
+            state,
+            routes: self.routes.clone(),
+            fallback: self.fallback.clone(),
+        })
+    }
+}
+
+/// A router bound to one connection: its responders and their state.
+struct Bound<S> {
+    state: S,
+    routes: Arc<FxHashMap<Bytes, Route<S>>>,
+    fallback: Option<Fallback<S>>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
     fn dispatch(
         &self,
         args: AmpBox,
@@ -400,6 +592,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
         let ctx = Ctx {
             state: self.state.clone(),
             peer: resp.connection(),
+            request: resp.id(),
         };
         let fut = match (route, &self.fallback) {
             (Some(r), _) => (r.handler)(args, ctx, resp),
@@ -415,7 +608,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Router<S> {
     }
 
     fn is_empty(&self) -> bool {
-        Router::is_empty(self)
+        self.routes.is_empty() && self.fallback.is_none()
     }
 
     fn switch_commands(&self) -> Vec<Bytes> {

@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 
 use amp_wire::{Config, Disconnect, Timeout};
 
-use crate::connection::{Connection, Control, Dispatch};
+use crate::addr::ConnectionInfo;
+use crate::connection::{Bind, Connection, Control};
 use crate::router::Router;
 
 /// A listening socket a [`Server`] accepts connections on.
@@ -76,7 +77,7 @@ pub struct ShutdownReport {
 /// # Ok(()) }
 /// ```
 pub struct Server {
-    router: Arc<dyn Dispatch>,
+    router: Arc<dyn Bind>,
     config: Config,
     max_connections: Option<usize>,
     grace: Duration,
@@ -158,24 +159,22 @@ impl Server {
                         tracing::debug!(%peer, "set_nodelay failed: {e}");
                     }
                     tracing::debug!(%peer, "AMP connection accepted");
+                    let info = ConnectionInfo::of_tcp(&stream);
                     let (conn, driver) = Connection::build(
                         stream,
-                        self.router.clone(),
+                        &*self.router,
                         self.config.clone(),
                         None,
                         true,
+                        info,
                     );
                     (conn, driver.boxed())
                 }
                 #[cfg(feature = "unix")]
                 Ok(Accepted::Unix(stream)) => {
                     tracing::debug!("AMP connection accepted on a UNIX socket");
-                    let (conn, driver) = Connection::build_unix(
-                        stream,
-                        self.router.clone(),
-                        self.config.clone(),
-                        true,
-                    );
+                    let (conn, driver) =
+                        Connection::build_unix(stream, &*self.router, self.config.clone(), true);
                     (conn, driver.boxed())
                 }
                 Err(e) => {

@@ -61,6 +61,13 @@ pub enum Disconnect {
         /// What went wrong.
         reason: String,
     },
+    /// A responder here answered and asked for the connection to close
+    /// once the answer was written (Twisted's `QuitBox`).
+    #[error("connection closed after answering {command}, as its responder asked")]
+    Quit {
+        /// The command answered.
+        command: String,
+    },
     /// A request that wanted no answer failed here (any error, or no
     /// responder): Twisted closes the connection in that case, and so do we.
     #[error("connection closed: no-answer request {command} failed: {reason}")]

@@ -91,6 +91,7 @@
 //! | `TlsHandshake` | [`tls_established`](Session::tls_established) | `Open` | held boxes written; our StartTLS call answered |
 //! | `TlsHandshake` | [`tls_failed`](Session::tls_failed) | `Closing` | [`Disconnect::Tls`] |
 //! | `HandingOver` | all output written | `Switched` | [`Event::HandOver`] with the bytes read past the switch |
+//! | `Open`, `Draining`, `Deciding` | a request marked [`close_after_reply`](Session::close_after_reply) concluded | `Closing` | its reply written; [`Disconnect::Quit`] |
 //! | `Draining` | nothing in flight, no call unanswered | `Closing` | [`Disconnect::Shutdown`] |
 //! | any but `Closing`, `Closed`, `Switched` | a protocol violation, end of stream, [`close`](Session::close), [`abort`](Session::abort), a deadline, a fatal or unknown error | `Closing` | calls fail with the reason; held boxes dropped |
 //! | `Closing` | [`finish`](Session::finish), or its deadline | `Closed` | |

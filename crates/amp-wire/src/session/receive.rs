@@ -308,6 +308,7 @@ impl Session {
             Answering {
                 tag: req.tag.clone(),
                 name: req.name.clone(),
+                quit: false,
             },
         );
         if req.kind != RequestKind::Plain {

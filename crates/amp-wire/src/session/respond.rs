@@ -15,9 +15,47 @@ use crate::fields::FieldWriter;
 pub(crate) struct Answering {
     pub(crate) tag: Option<Bytes>,
     pub(crate) name: Bytes,
+    /// Close the connection once this request is concluded
+    /// ([`Session::close_after_reply`]).
+    pub(crate) quit: bool,
 }
 
 impl Session {
+    /// Close the connection once request `id` is concluded and its reply
+    /// (answer or error, if it wanted one) is written: Twisted's `QuitBox`
+    /// (an answer that closes the connection), for any conclusion. The
+    /// reply and the close are one step, so nothing the peer sends
+    /// meanwhile is answered. The connection ends with
+    /// [`Disconnect::Quit`] (unless it ends for another reason first, such
+    /// as a fatal error in the reply). Returns `false` if `id` is not in
+    /// flight (concluded already).
+    ///
+    /// (Twisted sends no `QuitBox` for a request that asked for no answer,
+    /// so it does not close then; here asking is explicit, and it closes.)
+    pub fn close_after_reply(&mut self, id: RequestId) -> bool {
+        match self.in_flight.get_mut(&id.0) {
+            Some(a) => {
+                a.quit = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The command of request `id` if it is to close the connection once
+    /// concluded; to be passed to [`Session::quit`] after concluding it.
+    fn quitting(&self, id: RequestId) -> Option<String> {
+        let a = self.in_flight.get(&id.0)?;
+        a.quit.then(|| crate::display_bytes(&a.name))
+    }
+
+    /// Close after a request that asked for it was concluded.
+    fn quit(&mut self, command: Option<String>) {
+        if let Some(command) = command {
+            self.begin_close(Disconnect::Quit { command }, true);
+        }
+    }
+
     /// Request `id` is concluded: it no longer counts as in flight, and if
     /// it was the negotiation being decided, decoding resumes. `None` if it
     /// was concluded already, or AMP is over (nothing more is written).
@@ -38,9 +76,21 @@ impl Session {
         id: RequestId,
         write: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
+        let quit = self.quitting(id);
+        let r = self.write_answer(id, write);
+        self.quit(quit);
+        r
+    }
+
+    fn write_answer(
+        &mut self,
+        id: RequestId,
+        write: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
+    ) -> Result<(), EncodeError> {
         let Some(Answering {
             tag: Some(tag),
             name,
+            ..
         }) = self.conclude(id)
         else {
             return Ok(());
@@ -68,7 +118,13 @@ impl Session {
     /// For a request that wanted no answer, any error closes the
     /// connection, as in Twisted.
     pub fn fail(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
-        let Some(Answering { tag, name }) = self.conclude(id) else {
+        let quit = self.quitting(id);
+        self.write_failure(id, code, description, fatal);
+        self.quit(quit);
+    }
+
+    fn write_failure(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
+        let Some(Answering { tag, name, .. }) = self.conclude(id) else {
             return;
         };
         match tag {
@@ -98,7 +154,7 @@ impl Session {
     /// arguments, a panic, an undeclared error): `UNKNOWN` is sent and the
     /// connection closes, as in Twisted.
     pub fn fail_unknown(&mut self, id: RequestId, reason: String) {
-        if let Some(Answering { tag, name }) = self.conclude(id) {
+        if let Some(Answering { tag, name, .. }) = self.conclude(id) {
             self.unknown_error(tag.as_deref(), &name, reason);
         }
     }
@@ -117,7 +173,8 @@ impl Session {
     /// Nothing answers request `id`: `UNHANDLED` (the connection stays),
     /// or for a request that wanted no answer, the connection closes.
     pub fn unhandled(&mut self, id: RequestId) {
-        let Some(Answering { tag, name }) = self.conclude(id) else {
+        let quit = self.quitting(id);
+        let Some(Answering { tag, name, .. }) = self.conclude(id) else {
             return;
         };
         match tag {
@@ -133,6 +190,7 @@ impl Session {
                 true,
             ),
         }
+        self.quit(quit);
     }
 
     /// Agree to the peer's switch request `id` (being decided): the answer

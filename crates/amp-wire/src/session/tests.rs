@@ -793,6 +793,31 @@ fn conclusions_of_a_request() {
             "{} (no answer)",
             row.name
         );
+        // Marked close_after_reply (Twisted's QuitBox): the same reply,
+        // then the connection closes, with its own reason if it had one.
+        for tag in [Some("5"), None] {
+            let mut h = H::new();
+            let r = h.requested("Sum", tag);
+            assert!(h.s.close_after_reply(r.id), "{}", row.name);
+            (row.conclude)(&mut h.s, r.id);
+            let out = h.out();
+            assert_eq!(out.len(), usize::from(tag.is_some()), "{}", row.name);
+            assert!(h.s.is_over(), "{} (quit, tag {tag:?})", row.name);
+            let closes_anyway = if tag.is_some() {
+                row.tagged_closes
+            } else {
+                row.untagged_closes
+            };
+            let quit = matches!(h.reason(), Disconnect::Quit { ref command } if command == "Sum");
+            assert_eq!(
+                quit,
+                !closes_anyway,
+                "{} (quit, tag {tag:?}): {:?}",
+                row.name,
+                h.reason()
+            );
+            assert!(!h.s.close_after_reply(r.id), "concluded already");
+        }
     }
 }
 

@@ -10,8 +10,9 @@ use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoErr
 
 use super::driver::Driver;
 use super::request::{Kind, ReplyFuture, SendRequest};
-use super::responding::Dispatch;
+use super::responding::Bind;
 use super::shared::{FdsArg, Shared};
+use crate::addr::{Addr, ConnectionInfo};
 use crate::error::CallError;
 use crate::switch::Switched;
 
@@ -79,14 +80,16 @@ impl Connection {
     /// (they must send a first box in time).
     pub(crate) fn build<T>(
         io: T,
-        router: Arc<dyn Dispatch>,
+        router: &dyn Bind,
         config: Config,
         fds: Option<FdsArg>,
         accepted: bool,
+        info: ConnectionInfo,
     ) -> (Connection, Driver<T>)
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
+        let router = router.bind(&info);
         let now = tokio::time::Instant::now().into_std();
         let mut session = if accepted {
             Session::new_accepted(config, now)
@@ -99,9 +102,36 @@ impl Connection {
         if router.answers_start_tls() {
             session.negotiates_start_tls();
         }
-        let shared = Shared::new(session, router.is_empty(), fds);
+        let shared = Shared::new(session, router.is_empty(), fds, info);
         let driver = Driver::new(shared.clone(), io, router);
         (Connection { shared }, driver)
+    }
+
+    /// The peer's address, if known (Twisted's `transport.getPeer()`):
+    /// always for connections over TCP or a UNIX socket that amp-rs opened
+    /// or accepted; see [`ConnectionInfo`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(amp::serve(listener, amp::Router::new()));
+    /// let conn = amp::Connection::connect(addr).await?;
+    /// assert_eq!(conn.peer_addr().and_then(|a| a.as_tcp()), Some(addr));
+    /// # Ok(()) }
+    /// ```
+    pub fn peer_addr(&self) -> Option<&Addr> {
+        self.shared.info.peer_addr()
+    }
+
+    /// This side's address, if known (Twisted's `transport.getHost()`).
+    pub fn local_addr(&self) -> Option<&Addr> {
+        self.shared.info.local_addr()
+    }
+
+    /// What is known of the connection's two ends.
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.shared.info
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {

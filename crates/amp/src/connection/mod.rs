@@ -17,4 +17,4 @@ mod unix;
 pub use driver::Driver;
 pub use handle::Connection;
 pub(crate) use handle::Control;
-pub(crate) use responding::{Dispatch, Responding};
+pub(crate) use responding::{Bind, Dispatch, Responding};

@@ -3,18 +3,26 @@
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-#[cfg(feature = "tls")]
 use std::sync::Arc;
 
 use amp_wire::session::RequestId;
 use amp_wire::{AmpBox, Context, DecodeError, EncodeError, FieldWriter, Record};
 
 use super::handle::Connection;
+use crate::addr::ConnectionInfo;
 use crate::error::RawError;
 use crate::switch::SwitchTo;
 
 /// A router as the driver sees it: something that starts a responder for
 /// a request.
+/// What a connection is opened with (a router): a [`Dispatch`] for each
+/// connection.
+pub(crate) trait Bind: Send + Sync {
+    /// The responders of the connection described by `info`, with their
+    /// state (made now, for a router with per-connection state).
+    fn bind(&self, info: &ConnectionInfo) -> Arc<dyn Dispatch>;
+}
+
 pub(crate) trait Dispatch: Send + Sync {
     /// Start answering the request `responding` describes; give it back if
     /// nothing answers it.
@@ -47,6 +55,11 @@ impl Responding {
             tag,
             name,
         }
+    }
+
+    /// The request being answered.
+    pub(crate) fn id(&self) -> RequestId {
+        self.id
     }
 
     /// The command being answered.

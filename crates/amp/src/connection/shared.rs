@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use amp_wire::session::Session;
 use amp_wire::{Context, Disconnect};
 
+use crate::addr::ConnectionInfo;
 #[cfg(feature = "unix")]
 use crate::fd::FdChannel;
 use crate::switch::{SwitchTo, Switched};
@@ -89,10 +90,17 @@ pub(crate) struct Shared {
     #[cfg(feature = "unix")]
     fds: Option<Arc<FdChannel>>,
     max_nesting: usize,
+    /// The two ends' addresses, as known when the connection opened.
+    pub(crate) info: ConnectionInfo,
 }
 
 impl Shared {
-    pub(crate) fn new(session: Session, abandonable: bool, fds: Option<FdsArg>) -> Arc<Shared> {
+    pub(crate) fn new(
+        session: Session,
+        abandonable: bool,
+        fds: Option<FdsArg>,
+        info: ConnectionInfo,
+    ) -> Arc<Shared> {
         let max_nesting = session.config().max_nesting();
         #[cfg(not(feature = "unix"))]
         let _ = fds;
@@ -121,6 +129,7 @@ impl Shared {
             #[cfg(feature = "unix")]
             fds,
             max_nesting,
+            info,
         })
     }
 

@@ -1,21 +1,21 @@
 //! The UNIX-socket transport of a connection: descriptor passing.
 
-use std::sync::Arc;
-
 use amp_wire::Config;
 
-use super::{Connection, Dispatch, Driver};
+use super::{Bind, Connection, Driver};
+use crate::addr::ConnectionInfo;
 use crate::fd::UnixFdStream;
 
 impl Connection {
     pub(crate) fn build_unix(
         stream: tokio::net::UnixStream,
-        router: Arc<dyn Dispatch>,
+        router: &dyn Bind,
         config: Config,
         accepted: bool,
     ) -> (Connection, Driver<UnixFdStream>) {
+        let info = ConnectionInfo::of_unix(&stream);
         let io = UnixFdStream::new(stream);
         let fds = io.channel();
-        Self::build(io, router, config, Some(fds), accepted)
+        Self::build(io, router, config, Some(fds), accepted, info)
     }
 }

@@ -1,0 +1,263 @@
+//! Per-connection features against a live Twisted peer
+//! (interop/conn_peer.py), both directions, and over UNIX sockets: the
+//! peer's address (Twisted's `getPeer`/`getHost`), state per connection
+//! (`Router::with_connection_state`), answering then closing (Twisted's
+//! `QuitBox`, our `Ctx::close_after_reply`), and undeclared failures of
+//! typed responders (`Router::route_fallible` with `Fail::unknown`).
+
+mod common;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use amp::{
+    Addr, CallError, Command, Connection, Disconnect, Fail, NoError, Record, Router, Server,
+};
+use common::{within, Py};
+
+#[derive(Command)]
+#[amp(response = Seen)]
+struct WhoAmI;
+
+#[derive(Record, Debug)]
+struct Seen {
+    peer: String,
+    host: String,
+}
+
+#[derive(Command)]
+#[amp(response = Hits)]
+struct Hit;
+
+#[derive(Record, Debug)]
+struct Hits {
+    n: i64,
+}
+
+#[derive(Command)]
+#[amp(response = Farewell)]
+struct Goodbye;
+
+#[derive(Record, Debug)]
+struct Farewell {
+    goodbye: String,
+}
+
+#[derive(Command)]
+#[amp(response = Nothing, error = NoError)]
+struct Explode;
+
+/// A command that asks for no answer.
+#[derive(Command)]
+#[amp(requires_answer = false)]
+struct Note;
+
+#[derive(Record, Debug)]
+struct Nothing {}
+
+fn addr(a: Option<&Addr>) -> String {
+    a.map(|a| a.to_string()).unwrap_or_default()
+}
+
+/// Answers as conn_peer.py's `serve` does.
+fn router() -> Router<Arc<AtomicU64>> {
+    Router::with_connection_state(|_| Arc::new(AtomicU64::new(0)))
+        .route(|_: WhoAmI, ctx| async move {
+            Ok(Seen {
+                peer: addr(ctx.peer_addr()),
+                host: addr(ctx.local_addr()),
+            })
+        })
+        .route(|_: Hit, ctx| async move {
+            Ok(Hits {
+                n: ctx.state.fetch_add(1, Ordering::Relaxed) as i64 + 1,
+            })
+        })
+        .route(|_: Goodbye, ctx| async move {
+            ctx.close_after_reply();
+            Ok(Farewell {
+                goodbye: "so long".into(),
+            })
+        })
+        .route_fallible(|_: Explode, _| async move {
+            Err(Fail::unknown(std::io::Error::other(
+                "the responder blew up",
+            )))
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let server = tokio::spawn(Server::new(router()).serve(listener));
+    let py = Py::spawn("conn_peer.py", &["client", &port]);
+    let out = py.finish(Duration::from_secs(60)).await;
+    out.assert_success("conn_peer.py client");
+    for check in [
+        "PASS WhoAmI.peer is our host",
+        "PASS WhoAmI.host is our peer",
+        "PASS Hit counts per connection",
+        "PASS Goodbye then closed",
+        "PASS the other connection still works",
+        "PASS Explode fails with UnknownRemoteError",
+        "PASS Explode then closed",
+    ] {
+        assert!(
+            out.stdout.lines().any(|l| l.starts_with(check)),
+            "no {check:?} in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout.ends_with("8 passed, 0 failed\n"),
+        "{}",
+        out.stdout
+    );
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_client_against_twisted_addresses_state_and_quitbox() {
+    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let one = Connection::connect(("127.0.0.1", port)).await.unwrap();
+    let two = Connection::connect(("127.0.0.1", port)).await.unwrap();
+
+    // Twisted's getPeer() is our local address, its getHost() our peer's.
+    let seen = within("WhoAmI", one.call(WhoAmI)).await.unwrap();
+    assert_eq!(seen.peer, addr(one.local_addr()));
+    assert_eq!(seen.host, addr(one.peer_addr()));
+    assert_eq!(one.peer_addr().and_then(Addr::as_tcp).unwrap().port(), port);
+
+    // A protocol instance per connection on the Twisted side.
+    let mut got = Vec::new();
+    for c in [&one, &one, &two, &one] {
+        got.push(within("Hit", c.call(Hit)).await.unwrap().n);
+    }
+    assert_eq!(got, [1, 2, 1, 3]);
+
+    // QuitBox: the answer arrives, then Twisted closes the connection.
+    let bye = within("Goodbye", one.call(Goodbye)).await.unwrap();
+    assert_eq!(bye.goodbye, "so long");
+    let reason = within("the QuitBox close", one.closed()).await;
+    assert!(matches!(reason, Disconnect::PeerClosed), "{reason:?}");
+    assert!(matches!(
+        one.call(Hit).await,
+        Err(CallError::ConnectionLost(_))
+    ));
+    // Twisted's callRemote of a no-answer command returns nothing on a
+    // lost connection; ours says the connection is lost.
+    assert!(matches!(
+        one.send(Note).await,
+        Err(CallError::ConnectionLost(Disconnect::PeerClosed))
+    ));
+    assert!(matches!(
+        one.notify(Note).await,
+        Err(CallError::ConnectionLost(Disconnect::PeerClosed))
+    ));
+    assert_eq!(within("Hit", two.call(Hit)).await.unwrap().n, 2);
+
+    // An exception Twisted's responder does not declare: UNKNOWN, closed.
+    let err = within("Explode", two.call(Explode)).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::UnknownRemote { ref code, .. } if &code[..] == b"UNKNOWN"),
+        "{err:?}"
+    );
+    within("the close after UNKNOWN", two.closed()).await;
+    py.close_stdin();
+    py.finish(Duration::from_secs(20))
+        .await
+        .assert_success("conn_peer.py serve");
+}
+
+#[tokio::test]
+async fn the_reply_and_the_close_are_one_step() {
+    // A request pipelined right after Goodbye is never answered: the
+    // connection closes as soon as Goodbye's answer is written.
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let (server, driver) = Connection::new(a, router(), amp::Config::default());
+    let ended = tokio::spawn(driver);
+    let client = Connection::spawn(b, Router::new());
+    let bye = client.call(Goodbye);
+    let after = client.call(Hit);
+    assert_eq!(bye.await.unwrap().goodbye, "so long");
+    assert!(matches!(
+        after.await,
+        Err(CallError::ConnectionLost(Disconnect::PeerClosed))
+    ));
+    let reason = ended.await.unwrap();
+    assert!(
+        matches!(reason, Disconnect::Quit { ref command } if command == "Goodbye"),
+        "{reason:?}"
+    );
+    assert!(server.is_closed());
+}
+
+#[tokio::test]
+async fn an_undeclared_failure_is_unknown_and_closes_with_its_cause() {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    let (_server, driver) = Connection::new(a, router(), amp::Config::default());
+    let ended = tokio::spawn(driver);
+    let client = Connection::spawn(b, Router::new());
+    let err = client.call(Explode).await.unwrap_err();
+    assert!(
+        matches!(err, CallError::UnknownRemote { ref code, .. } if &code[..] == b"UNKNOWN"),
+        "{err:?}"
+    );
+    match ended.await.unwrap() {
+        Disconnect::UnknownError { command, reason } => {
+            assert_eq!(command, "Explode");
+            assert_eq!(reason, "the responder blew up");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unix_sockets_know_their_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("amp.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(amp::serve_unix(listener, router()));
+    let conn = Connection::connect_unix(&path).await.unwrap();
+    // The server's end is the named socket; the client's is unnamed.
+    assert_eq!(conn.peer_addr(), Some(&Addr::Unix(Some(path.clone()))));
+    assert_eq!(conn.local_addr(), Some(&Addr::Unix(None)));
+    let seen = conn.call(WhoAmI).await.unwrap();
+    assert_eq!(seen.peer, "unix:(unnamed)");
+    assert_eq!(seen.host, format!("unix:{}", path.display()));
+    // State per connection over UNIX sockets too.
+    let other = Connection::connect_unix(&path).await.unwrap();
+    assert_eq!(conn.call(Hit).await.unwrap().n, 1);
+    assert_eq!(conn.call(Hit).await.unwrap().n, 2);
+    assert_eq!(other.call(Hit).await.unwrap().n, 1);
+}
+
+#[tokio::test]
+async fn a_stream_without_addresses_has_none_and_state_is_still_per_connection() {
+    let made = Arc::new(AtomicU64::new(0));
+    let m = made.clone();
+    let router = Router::with_connection_state(move |info| {
+        assert!(info.peer_addr().is_none());
+        m.fetch_add(1, Ordering::Relaxed);
+        Arc::new(AtomicU64::new(0))
+    })
+    .route(|_: Hit, ctx| async move {
+        Ok(Hits {
+            n: ctx.state.fetch_add(1, Ordering::Relaxed) as i64 + 1,
+        })
+    });
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        let (a, b) = tokio::io::duplex(4096);
+        let server = Connection::spawn(a, router.clone());
+        assert!(server.peer_addr().is_none() && server.local_addr().is_none());
+        clients.push(Connection::spawn(b, Router::new()));
+    }
+    for c in &clients {
+        assert_eq!(c.call(Hit).await.unwrap().n, 1);
+        assert_eq!(c.call(Hit).await.unwrap().n, 2);
+    }
+    assert_eq!(made.load(Ordering::Relaxed), 3, "one state per connection");
+}

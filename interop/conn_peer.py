@@ -1,0 +1,172 @@
+#!/usr/bin/env python
+"""A Twisted AMP peer for the per-connection features of amp-rs: the peer's
+address (``transport.getPeer()``/``getHost()``), state per connection (a
+protocol instance per connection), ``QuitBox`` (a response that closes the
+connection) and undeclared errors (``UNKNOWN``, then the connection closes).
+
+Modes:
+
+``conn_peer.py serve``
+    Listen on 127.0.0.1, port 0; print ``PORT <n>``; serve until stdin
+    closes. ``WhoAmI`` answers what Twisted sees of the connection, ``Hit``
+    counts per connection, ``Goodbye`` answers with a ``QuitBox``,
+    ``Explode`` raises an exception it does not declare.
+
+``conn_peer.py client <port>``
+    Check a Rust server that answers the same commands the same way: the
+    addresses it reports against Twisted's own view, a counter per
+    connection, the connection closed after ``Goodbye``'s answer, and
+    ``UNKNOWN`` then a closed connection for ``Explode``. Prints ``PASS`` /
+    ``FAIL`` lines and a summary; exits 0 only if everything passed.
+"""
+
+import sys
+
+from twisted.internet import defer, protocol, reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.protocols import amp
+
+import harness
+from harness import timed
+
+
+class WhoAmI(amp.Command):
+    """``WhoAmI() -> (peer, host)``: the answering side's view, as
+    ``host:port`` strings."""
+
+    arguments = []
+    response = [(b"peer", amp.Unicode()), (b"host", amp.Unicode())]
+
+
+class Hit(amp.Command):
+    """``Hit() -> (n)``: how many times this connection has hit."""
+
+    arguments = []
+    response = [(b"n", amp.Integer())]
+
+
+class Goodbye(amp.Command):
+    """Answered with a ``QuitBox``: the answer, then the connection closes."""
+
+    arguments = []
+    response = [(b"goodbye", amp.Unicode())]
+    responseType = amp.QuitBox
+
+
+class Explode(amp.Command):
+    """Fails with an error it does not declare."""
+
+    arguments = []
+    response = []
+
+
+def addr(a):
+    return "%s:%d" % (a.host, a.port)
+
+
+class Peer(amp.AMP):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.hits = 0
+        self.lost = defer.Deferred()
+
+    def connectionLost(self, reason):
+        super().connectionLost(reason)
+        if not self.lost.called:
+            self.lost.callback(None)
+
+    @WhoAmI.responder
+    def who(self):
+        t = self.transport
+        return {"peer": addr(t.getPeer()), "host": addr(t.getHost())}
+
+    @Hit.responder
+    def hit(self):
+        self.hits += 1
+        return {"n": self.hits}
+
+    @Goodbye.responder
+    def goodbye(self):
+        return {"goodbye": "so long"}
+
+    @Explode.responder
+    def explode(self):
+        raise RuntimeError("the responder blew up")
+
+
+def serve():
+    harness.serve_tcp(protocol.Factory.forProtocol(Peer))
+
+
+async def connect(port):
+    return await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port), Peer())
+
+
+async def closed_within(p, seconds=10):
+    try:
+        await timed(p.lost, seconds)
+        return True
+    except defer.TimeoutError:
+        return False
+
+
+async def check_rust(c, port):
+    # The addresses: what the Rust responder sees is what Twisted sees,
+    # the other way round.
+    p = await connect(port)
+    r = await timed(p.callRemote(WhoAmI))
+    c.eq("WhoAmI.peer is our host", r["peer"], addr(p.transport.getHost()))
+    c.eq("WhoAmI.host is our peer", r["host"], addr(p.transport.getPeer()))
+
+    # State per connection: each connection counts from 1.
+    q = await connect(port)
+    got = []
+    for conn in (p, p, q, p, q):
+        got.append((await timed(conn.callRemote(Hit)))["n"])
+    c.eq("Hit counts per connection", got, [1, 2, 1, 3, 2])
+
+    # Goodbye: the answer arrives, then the Rust side closes.
+    r = await timed(p.callRemote(Goodbye))
+    c.eq("Goodbye answered", r["goodbye"], "so long")
+    c.ok("Goodbye then closed", await closed_within(p))
+    r = await timed(q.callRemote(Hit))
+    c.eq("the other connection still works", r["n"], 3)
+
+    # An undeclared failure: UNKNOWN, then the connection closes.
+    try:
+        await timed(q.callRemote(Explode))
+        c.fail("Explode fails", "it answered")
+    except amp.UnknownRemoteError:
+        c.ok("Explode fails with UnknownRemoteError", True)
+    except Exception as e:  # noqa: BLE001 - reported, not hidden
+        c.fail("Explode fails with UnknownRemoteError", repr(e))
+    c.ok("Explode then closed", await closed_within(q))
+
+
+def client(port):
+    c = harness.Checker()
+
+    async def main():
+        try:
+            await check_rust(c, port)
+        except Exception as e:  # noqa: BLE001
+            import traceback
+
+            traceback.print_exc()
+            c.fail("client", repr(e))
+        finally:
+            reactor.stop()
+
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(main()))
+    reactor.run()
+    c.summary()
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode == "serve":
+        serve()
+    elif mode == "client":
+        client(int(sys.argv[2]))
+    else:
+        sys.exit(__doc__)
