@@ -31,16 +31,18 @@
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls::{
-    CertificateError, DigitallySignedStruct, RootCertStore, SignatureScheme,
+    CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme,
     SupportedProtocolVersion,
 };
 
@@ -48,6 +50,7 @@ mod der;
 mod error;
 mod keys;
 mod options;
+mod pinning;
 #[cfg(test)]
 mod tests;
 mod verify;
@@ -55,6 +58,7 @@ mod verify;
 pub use error::TlsError;
 use keys::*;
 pub use options::TlsOptions;
+use pinning::{Pinned, Pins};
 use verify::*;
 
 pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -237,6 +237,7 @@ impl TlsOptions {
         } else {
             Arc::new(AuthorityServerVerifier {
                 roots: Arc::new(root_store(&self.authorities)?),
+                pins: Pins::new(&self.authorities),
                 algorithms,
                 check_name: self.server_name.is_some(),
             })
@@ -269,10 +270,14 @@ impl TlsOptions {
             builder.with_no_client_auth()
         } else {
             let roots = Arc::new(root_store(&self.authorities)?);
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+            let webpki = WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
                 .build()
                 .map_err(|e| TlsError::Config(rustls::Error::General(e.to_string())))?;
-            builder.with_client_cert_verifier(verifier)
+            builder.with_client_cert_verifier(Arc::new(AuthorityClientVerifier {
+                webpki,
+                pins: Pins::new(&self.authorities),
+                algorithms: provider.signature_verification_algorithms,
+            }))
         };
         let key = self.local_key(&provider)?;
         let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));

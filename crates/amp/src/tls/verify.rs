@@ -2,11 +2,14 @@
 
 use super::*;
 
-/// Verifies the server against the authorities: the chain, validity dates
-/// and key usage always, the name only when asked (Twisted checks no names).
+/// Verifies the server against the authorities: a certificate that is one
+/// of them is pinned (see [`pinning`](super::pinning)); any other must chain
+/// to one, with webpki checking the chain, validity dates and key usage.
+/// The name is checked only when asked (Twisted checks no names).
 #[derive(Debug)]
 pub(super) struct AuthorityServerVerifier {
     pub(super) roots: Arc<RootCertStore>,
+    pub(super) pins: Pins,
     pub(super) algorithms: WebPkiSupportedAlgorithms,
     pub(super) check_name: bool,
 }
@@ -20,6 +23,12 @@ impl ServerCertVerifier for AuthorityServerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.pins.check(end_entity, now)? == Pinned::Yes {
+            if self.check_name {
+                pinning::check_name(end_entity, server_name)?;
+            }
+            return Ok(ServerCertVerified::assertion());
+        }
         let cert = ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_cert_signed_by_trust_anchor(
             &cert,
@@ -40,7 +49,7 @@ impl ServerCertVerifier for AuthorityServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+        verify_any_signature(message, cert, dss, &self.algorithms, false)
     }
 
     fn verify_tls13_signature(
@@ -49,7 +58,67 @@ impl ServerCertVerifier for AuthorityServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+        verify_any_signature(message, cert, dss, &self.algorithms, true)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Requires a client certificate and verifies it against the authorities:
+/// pinned (see [`pinning`](super::pinning)) or, for any other, webpki's
+/// client verifier (chain, validity dates, key usage).
+#[derive(Debug)]
+pub(super) struct AuthorityClientVerifier {
+    pub(super) webpki: Arc<dyn ClientCertVerifier>,
+    pub(super) pins: Pins,
+    pub(super) algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for AuthorityClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        self.webpki.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.webpki.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.webpki.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self.pins.check(end_entity, now)? {
+            Pinned::Yes => Ok(ClientCertVerified::assertion()),
+            Pinned::No => self
+                .webpki
+                .verify_client_cert(end_entity, intermediates, now),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_any_signature(message, cert, dss, &self.algorithms, false)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_any_signature(message, cert, dss, &self.algorithms, true)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
