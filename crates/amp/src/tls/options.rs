@@ -153,6 +153,16 @@ impl TlsOptions {
     /// to one of them, and a server requires a client certificate that
     /// does. Malformed certificates make the configuration fail at StartTLS;
     /// the `_pem` and `_file` variants check at once.
+    ///
+    /// A peer certificate that is exactly one of them (the same DER) is
+    /// accepted *pinned*, whatever its X.509 version: the way to trust a
+    /// peer's self-signed certificate, including the v1 certificates
+    /// Twisted's `selfSignedCert` makes. A pinned certificate must still be
+    /// within its validity dates, be backed by its private key (the
+    /// handshake signature), and match the server name if one is
+    /// configured (subjectAltName only, which v1 certificates lack); its own
+    /// signature, key usage and any intermediates sent with it are not
+    /// checked. See the [module documentation](crate::tls#chains-and-pinned-certificates).
     pub fn with_authorities(
         mut self,
         cas: impl IntoIterator<Item = CertificateDer<'static>>,
@@ -181,7 +191,10 @@ impl TlsOptions {
     /// `name` (a DNS name or an IP address), and sends it as SNI.
     ///
     /// Twisted's StartTLS does not check host names, and by default neither
-    /// do we. A name is only meaningful for a verified certificate:
+    /// do we. The name is matched against the certificate's subjectAltName
+    /// extension (never its common name), pinned certificates included; an
+    /// X.509 v1 certificate has none, so never matches. A name is only
+    /// meaningful for a verified certificate:
     /// configuring one without authorities makes the client configuration
     /// fail with [`TlsError::ServerNameWithoutAuthorities`]. A server
     /// ignores it.

@@ -17,7 +17,10 @@
 //!   its subjectAltName extension, as webpki and Twisted's
 //!   `service_identity` require: no fallback to the subject's common name,
 //!   so a v1 certificate (which has no extensions) never matches a name;
-//! * intermediates sent after it are ignored.
+//! * its key usage, extended key usage and basic constraints are not
+//!   checked (a pinned self-signed CA certificate is accepted as a peer's);
+//! * intermediates sent after it are ignored: pinning applies to the
+//!   end-entity certificate only.
 //!
 //! The handshake signature is always checked by the verifiers
 //! ([`verify_any_signature`](super::verify::verify_any_signature)), with the
