@@ -22,7 +22,7 @@ Modes:
 
 import sys
 
-from twisted.internet import defer, protocol, reactor
+from twisted.internet import defer, protocol, reactor, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.protocols import amp
 
@@ -60,6 +60,26 @@ class Explode(amp.Command):
     response = []
 
 
+class Slow(amp.Command):
+    """``Slow(seconds) -> (slept)``: answers after ``seconds``."""
+
+    arguments = [(b"seconds", amp.Float())]
+    response = [(b"slept", amp.Float())]
+
+
+class TooSlow(Exception):
+    pass
+
+
+class Lookup(amp.Command):
+    """``Lookup(key) -> (value)``; the Rust side answers ``TOO_SLOW`` when
+    its responder passes its deadline (key ``stuck`` never finishes)."""
+
+    arguments = [(b"key", amp.Unicode())]
+    response = [(b"value", amp.Unicode())]
+    errors = {TooSlow: b"TOO_SLOW"}
+
+
 def addr(a):
     return "%s:%d" % (a.host, a.port)
 
@@ -92,6 +112,10 @@ class Peer(amp.AMP):
     @Explode.responder
     def explode(self):
         raise RuntimeError("the responder blew up")
+
+    @Slow.responder
+    def slow(self, seconds):
+        return task.deferLater(reactor, seconds, lambda: {"slept": seconds})
 
 
 def serve():
@@ -131,6 +155,17 @@ async def check_rust(c, port):
     c.ok("Goodbye then closed", await closed_within(p))
     r = await timed(q.callRemote(Hit))
     c.eq("the other connection still works", r["n"], 3)
+
+    # A responder past its deadline: the declared error, and the
+    # connection goes on.
+    start = reactor.seconds()
+    try:
+        await timed(q.callRemote(Lookup, key="stuck"))
+        c.fail("Lookup past its deadline fails", "it answered")
+    except TooSlow:
+        c.ok("Lookup past its deadline fails with TooSlow", reactor.seconds() - start < 5)
+    r = await timed(q.callRemote(Lookup, key="k"))
+    c.eq("Lookup within its deadline answers", r["value"], "value of k")
 
     # An undeclared failure: UNKNOWN, then the connection closes.
     try:

@@ -14,6 +14,7 @@
 //! | [`write_timeout`](Config::write_timeout) | 30 s | output that the peer stops reading (also bounds the flush when closing) |
 //! | [`tls_handshake_timeout`](Config::tls_handshake_timeout) | 10 s | a StartTLS handshake left silent |
 //! | [`idle_timeout`](Config::idle_timeout) | off | connections with nothing to do |
+//! | [`call_timeout`](Config::call_timeout) | off | our calls waiting forever on a peer that never answers (a call's own timeout overrides it) |
 //!
 //! A setting that would stall a connection (a zero limit, a zero timeout)
 //! is refused by [`ConfigBuilder::build`] with a [`ConfigError`].
@@ -64,6 +65,7 @@ pub struct Config {
     write_timeout: Option<Duration>,
     tls_handshake_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    call_timeout: Option<Duration>,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             write_timeout: Some(Duration::from_secs(30)),
             tls_handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
+            call_timeout: None,
         }
     }
 }
@@ -172,6 +175,14 @@ impl Config {
     pub fn idle_timeout(&self) -> Option<Duration> {
         self.idle_timeout
     }
+
+    /// Our calls fail with a timeout after waiting this long for their
+    /// answer (writing included), unless the call sets its own; the tag is
+    /// remembered, so a late answer is dropped quietly. Off by default, as
+    /// in Twisted.
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.call_timeout
+    }
 }
 
 /// Builds a [`Config`] (see [`Config::builder`]); [`ConfigBuilder::build`]
@@ -219,6 +230,8 @@ setters! {
     tls_handshake_timeout: Option<Duration>;
     /// See [`Config::idle_timeout`]: `None` or more than zero.
     idle_timeout: Option<Duration>;
+    /// See [`Config::call_timeout`]: `None` or more than zero.
+    call_timeout: Option<Duration>;
 }
 
 impl ConfigBuilder {
@@ -256,6 +269,7 @@ impl ConfigBuilder {
             ("write_timeout", c.write_timeout),
             ("tls_handshake_timeout", c.tls_handshake_timeout),
             ("idle_timeout", c.idle_timeout),
+            ("call_timeout", c.call_timeout),
         ];
         for (setting, v) in timeouts {
             if v == Some(Duration::ZERO) {
@@ -336,6 +350,10 @@ mod tests {
             (
                 "idle_timeout",
                 Config::builder().idle_timeout(Some(Duration::ZERO)),
+            ),
+            (
+                "call_timeout",
+                Config::builder().call_timeout(Some(Duration::ZERO)),
             ),
         ];
         for (setting, b) in cases {

@@ -40,6 +40,11 @@ pub enum CallError<E> {
     /// The local TLS options could not be used. Nothing was sent.
     #[cfg(feature = "tls")]
     Tls(crate::tls::TlsError),
+    /// No answer came within the call's timeout ([`CallOptions::timeout`](crate::CallOptions::timeout)
+    /// or [`Config::call_timeout`](amp_wire::Config::call_timeout)). The
+    /// connection goes on; the answer, if it comes later, is dropped
+    /// quietly.
+    Timeout(std::time::Duration),
 }
 
 impl<E: ErrorTable> fmt::Display for CallError<E> {
@@ -61,6 +66,7 @@ impl<E: ErrorTable> fmt::Display for CallError<E> {
             CallError::OnlyOneTls => f.write_str("TLS was already started on this connection"),
             #[cfg(feature = "tls")]
             CallError::Tls(_) => f.write_str("the TLS options could not be used"),
+            CallError::Timeout(after) => write!(f, "no answer within {after:?}"),
         }
     }
 }
@@ -123,6 +129,7 @@ impl<E: ErrorTable> CallError<E> {
             CallError::BadResponse(e) => CallError::BadResponse(e),
             CallError::ProtocolSwitched => CallError::ProtocolSwitched,
             CallError::OnlyOneTls => CallError::OnlyOneTls,
+            CallError::Timeout(after) => CallError::Timeout(after),
             #[cfg(feature = "tls")]
             CallError::Tls(e) => CallError::Tls(e),
         }

@@ -98,6 +98,8 @@
 //! | a protocol instance per connection | [`Router::with_connection_state`] |
 //! | `responseType = QuitBox` | [`Ctx::close_after_reply`] |
 //! | a responder raising an undeclared exception | [`Router::route_fallible`] with [`Fail::unknown`] |
+//! | `callRemote(..).addTimeout(..)` | [`Connection::call_with`] with [`CallOptions::timeout`], or [`Config::call_timeout`]: [`CallError::Timeout`], the late answer dropped quietly |
+//! | a responder that must answer in time | [`Router::route_with_deadline`] |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
 //! # Rules kept exactly as Twisted keeps them
@@ -181,7 +183,7 @@ mod switch;
 pub mod tls;
 
 pub use addr::{Addr, ConnectionInfo};
-pub use connection::{Connection, Driver};
+pub use connection::{CallOptions, Connection, Driver};
 pub use error::{CallError, Fail, RawError};
 #[cfg(feature = "unix")]
 pub use fd::UnixFdStream;

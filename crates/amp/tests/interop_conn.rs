@@ -2,8 +2,10 @@
 //! (interop/conn_peer.py), both directions, and over UNIX sockets: the
 //! peer's address (Twisted's `getPeer`/`getHost`), state per connection
 //! (`Router::with_connection_state`), answering then closing (Twisted's
-//! `QuitBox`, our `Ctx::close_after_reply`), and undeclared failures of
-//! typed responders (`Router::route_fallible` with `Fail::unknown`).
+//! `QuitBox`, our `Ctx::close_after_reply`), undeclared failures of
+//! typed responders (`Router::route_fallible` with `Fail::unknown`), and
+//! deadlines: call timeouts whose late answers are dropped quietly, and
+//! responders past their deadline answering a declared error.
 
 mod common;
 
@@ -12,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amp::{
-    Addr, CallError, Command, Connection, Disconnect, Fail, NoError, Record, Router, Server,
+    Addr, CallError, CallOptions, Command, Connection, Disconnect, Fail, NoError, Record, Router,
+    Server,
 };
 use common::{within, Py};
 
@@ -48,6 +51,34 @@ struct Farewell {
 #[amp(response = Nothing, error = NoError)]
 struct Explode;
 
+#[derive(Command)]
+#[amp(response = Slept)]
+struct Slow {
+    seconds: f64,
+}
+
+#[derive(Record, Debug)]
+struct Slept {
+    slept: f64,
+}
+
+#[derive(Command)]
+#[amp(response = Found, error = LookupError)]
+struct Lookup {
+    key: String,
+}
+
+#[derive(Record, Debug)]
+struct Found {
+    value: String,
+}
+
+#[derive(amp::AmpError, Debug, PartialEq)]
+enum LookupError {
+    #[amp(code = "TOO_SLOW")]
+    TooSlow,
+}
+
 /// A command that asks for no answer.
 #[derive(Command)]
 #[amp(requires_answer = false)]
@@ -80,6 +111,18 @@ fn router() -> Router<Arc<AtomicU64>> {
                 goodbye: "so long".into(),
             })
         })
+        .route_with_deadline(
+            Duration::from_millis(300),
+            || LookupError::TooSlow,
+            |l: Lookup, _| async move {
+                if l.key == "stuck" {
+                    std::future::pending::<()>().await;
+                }
+                Ok(Found {
+                    value: format!("value of {}", l.key),
+                })
+            },
+        )
         .route_fallible(|_: Explode, _| async move {
             Err(Fail::unknown(std::io::Error::other(
                 "the responder blew up",
@@ -101,6 +144,8 @@ async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
         "PASS Hit counts per connection",
         "PASS Goodbye then closed",
         "PASS the other connection still works",
+        "PASS Lookup past its deadline fails with TooSlow",
+        "PASS Lookup within its deadline answers",
         "PASS Explode fails with UnknownRemoteError",
         "PASS Explode then closed",
     ] {
@@ -111,7 +156,7 @@ async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
         );
     }
     assert!(
-        out.stdout.ends_with("8 passed, 0 failed\n"),
+        out.stdout.ends_with("10 passed, 0 failed\n"),
         "{}",
         out.stdout
     );
@@ -260,4 +305,52 @@ async fn a_stream_without_addresses_has_none_and_state_is_still_per_connection()
         assert_eq!(c.call(Hit).await.unwrap().n, 2);
     }
     assert_eq!(made.load(Ordering::Relaxed), 3, "one state per connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_call_timeouts_against_twisted_drop_late_answers_quietly() {
+    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    // The connection's default timeout, and a call's own.
+    let config = amp::Config::builder()
+        .call_timeout(Some(Duration::from_millis(100)))
+        .build()
+        .unwrap();
+    let conn = Connection::connect_with(("127.0.0.1", port), Router::new(), config)
+        .await
+        .unwrap();
+    let err = within(
+        "a call past the default timeout",
+        conn.call(Slow { seconds: 0.5 }),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, CallError::Timeout(d) if d == Duration::from_millis(100)),
+        "{err:?}"
+    );
+    let err = within(
+        "a call past its own timeout",
+        conn.call_with(
+            Slow { seconds: 0.5 },
+            CallOptions::new().timeout(Duration::from_millis(50)),
+        ),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CallError::Timeout(_)), "{err:?}");
+    // Both late answers arrive meanwhile and are dropped quietly: the
+    // connection lives (Twisted's rule would close it on an unknown tag).
+    let slept = within(
+        "a call with no timeout",
+        conn.call_with(Slow { seconds: 0.8 }, CallOptions::new().no_timeout()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(slept.slept, 0.8);
+    assert!(!conn.is_closed());
+    assert_eq!(within("Hit", conn.call(Hit)).await.unwrap().n, 1);
+    py.close_stdin();
+    py.finish(Duration::from_secs(20))
+        .await
+        .assert_success("conn_peer.py serve");
 }

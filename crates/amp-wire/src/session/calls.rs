@@ -1,7 +1,8 @@
 //! Our outstanding requests: tags, who waits for each, and the replies.
 
 use bytes::Bytes;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
 use std::task::Waker;
 
 use super::Disconnect;
@@ -37,8 +38,9 @@ enum Slot {
     Waiting(Option<Waker>),
     /// Replied; kept until the caller takes it.
     Ready(Reply),
-    /// The caller gave up (its future was dropped): a late answer is
-    /// dropped quietly, the tag is forgotten then.
+    /// The caller of a switch or StartTLS gave up: its answer still
+    /// decides what the connection does, so the call stays until it
+    /// comes. (An abandoned plain call leaves the table for [`Late`].)
     Abandoned,
 }
 
@@ -49,15 +51,75 @@ struct Call {
 }
 
 /// Twisted's tags: a per-connection counter from 1, in lower-case hex.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Calls {
     counter: u64,
     table: FxHashMap<u64, Call>,
     /// Calls whose reply has not come (waiting or abandoned).
     unanswered: usize,
+    /// Tags of plain calls given up before their answer came.
+    late: Late,
+}
+
+/// The tags of calls given up (dropped or timed out) whose answer may
+/// still come: it is dropped quietly, where an answer to a tag we never
+/// used closes the connection (Twisted's rule). The most recent
+/// `capacity` are remembered exactly; older ones only as "at or below
+/// `below`", so the memory stays bounded whatever the peer does.
+#[derive(Debug)]
+struct Late {
+    tags: FxHashSet<u64>,
+    order: VecDeque<u64>,
+    capacity: usize,
+    /// Every tag given up and then evicted is at or below this.
+    below: u64,
+}
+
+impl Late {
+    fn remember(&mut self, tag: u64) {
+        if self.tags.len() >= self.capacity {
+            while let Some(old) = self.order.pop_front() {
+                if self.tags.remove(&old) {
+                    self.below = self.below.max(old);
+                    break;
+                }
+            }
+        }
+        self.tags.insert(tag);
+        self.order.push_back(tag);
+    }
+
+    /// Whether `tag` is one given up (forgotten now if it was
+    /// remembered exactly).
+    fn take(&mut self, tag: u64) -> bool {
+        if self.tags.remove(&tag) {
+            if self.order.len() > 2 * self.tags.len() + 16 {
+                let tags = &self.tags;
+                self.order.retain(|t| tags.contains(t));
+            }
+            return true;
+        }
+        tag <= self.below
+    }
 }
 
 impl Calls {
+    /// No calls yet; up to `late_capacity` given-up tags are remembered
+    /// exactly.
+    pub(crate) fn new(late_capacity: usize) -> Self {
+        Calls {
+            counter: 0,
+            table: FxHashMap::default(),
+            unanswered: 0,
+            late: Late {
+                tags: FxHashSet::default(),
+                order: VecDeque::new(),
+                capacity: late_capacity.max(1),
+                below: 0,
+            },
+        }
+    }
+
     /// Use the next tag number (a no-answer request uses one too, as in
     /// Twisted).
     pub(crate) fn next_tag(&mut self) -> u64 {
@@ -165,19 +227,38 @@ impl Calls {
         !self.table.contains_key(&tag)
     }
 
-    /// The caller of `tag` gave up. Returns whether anyone still cares
-    /// about it (false: forgotten at once, or its answer is already in).
+    /// The caller of `tag` gave up. A plain call is forgotten (its
+    /// answer, if it comes, is dropped quietly: see [`Late`]); a switch or
+    /// StartTLS stays until its answer, which still decides what the
+    /// connection does.
     pub(crate) fn abandon(&mut self, tag: u64) {
         let Some(call) = self.table.get_mut(&tag) else {
             return;
         };
-        match call.slot {
-            Slot::Waiting(_) => call.slot = Slot::Abandoned,
-            Slot::Ready(_) => {
+        match (call.kind, &call.slot) {
+            (CallKind::Plain, Slot::Waiting(_)) => {
+                self.table.remove(&tag);
+                self.unanswered -= 1;
+                self.late.remember(tag);
+            }
+            (_, Slot::Waiting(_)) => call.slot = Slot::Abandoned,
+            (_, Slot::Ready(_)) => {
                 self.table.remove(&tag);
             }
-            Slot::Abandoned => {}
+            (_, Slot::Abandoned) => {}
         }
+    }
+
+    /// Whether `tag`, which no call waits for, is one of ours given up:
+    /// its answer is then dropped quietly.
+    pub(crate) fn is_late(&mut self, tag: u64) -> bool {
+        tag <= self.counter && self.late.take(tag)
+    }
+
+    /// How many given-up tags are remembered exactly (for tests).
+    #[cfg(test)]
+    pub(crate) fn late_remembered(&self) -> usize {
+        self.late.tags.len()
     }
 
     /// Whether the caller of `tag` still waits for it.
@@ -240,15 +321,48 @@ mod tests {
     }
 
     #[test]
-    fn an_abandoned_call_is_forgotten_when_its_answer_comes() {
-        let mut c = Calls::default();
+    fn an_abandoned_call_is_forgotten_and_its_tag_is_late() {
+        let mut c = Calls::new(8);
         let t = c.next_tag();
         c.register(t, CallKind::Plain);
         c.abandon(t);
+        assert_eq!(c.unanswered(), 0);
+        assert!(c.is_gone(t));
+        assert!(c.is_late(t), "its answer is dropped quietly");
+        let never = c.peek_tag();
+        assert!(!c.is_late(never), "a tag never used is not late");
+    }
+
+    #[test]
+    fn an_abandoned_negotiation_waits_for_its_answer() {
+        let mut c = Calls::new(8);
+        let t = c.next_tag();
+        c.register(t, CallKind::Switch);
+        c.abandon(t);
         assert_eq!(c.unanswered(), 1);
+        assert_eq!(c.kind_of(t), Some(CallKind::Switch));
         let mut wake = Vec::new();
         c.resolve(t, Reply::Answer(AmpBox::new()), &mut wake);
         assert_eq!(c.unanswered(), 0);
         assert!(c.is_gone(t));
+    }
+
+    #[test]
+    fn given_up_tags_take_bounded_memory_and_stay_late() {
+        let cap = 16;
+        let mut c = Calls::new(cap);
+        let mut tags = Vec::new();
+        for _ in 0..10_000 {
+            let t = c.next_tag();
+            c.register(t, CallKind::Plain);
+            c.abandon(t);
+            tags.push(t);
+            assert!(c.late_remembered() <= cap);
+            assert!(c.late.order.len() <= 2 * cap + 16);
+        }
+        // The oldest (evicted) and the newest (remembered) are both late.
+        assert!(c.is_late(tags[0]));
+        assert!(c.is_late(tags[9_999]));
+        assert!(!c.is_late(c.peek_tag()));
     }
 }

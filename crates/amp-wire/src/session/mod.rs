@@ -255,6 +255,7 @@ impl Session {
     /// A session for a connection this side opened (or any connection not
     /// accepted by a server).
     pub fn new(config: Config, now: Instant) -> Session {
+        let calls = Calls::new(config.max_in_flight());
         Session {
             decoder: BoxDecoder::with_limits(config.max_box_size(), config.max_box_entries()),
             config,
@@ -271,7 +272,7 @@ impl Session {
             in_transit: 0,
             write_since: None,
             write_waiters: Vec::new(),
-            calls: Calls::default(),
+            calls,
             wake: Vec::new(),
             switch_commands: Vec::new(),
             answers_start_tls: false,

@@ -228,6 +228,9 @@ impl Session {
     }
 
     fn unknown_tag(&mut self, tag: &[u8]) {
+        if parse_tag(tag).is_some_and(|n| self.calls.is_late(n)) {
+            return; // the answer to a call we gave up: dropped quietly
+        }
         let tag = Bytes::copy_from_slice(tag);
         self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);
     }

@@ -853,6 +853,40 @@ fn answers_come_back_in_any_order_and_an_abandoned_call_is_dropped_quietly() {
 // --- budgets ------------------------------------------------------------
 
 #[test]
+fn calls_given_up_by_the_thousand_cost_bounded_memory_and_their_answers_stay_quiet() {
+    // A peer that never answers while our callers keep giving up (dropped
+    // futures, timeouts): what is remembered of them stays bounded, and
+    // every late answer, however old, is still dropped quietly.
+    let mut h = H::with(Config::builder().max_in_flight(8).build().unwrap());
+    let tags: Vec<u64> = (0..1_000)
+        .map(|_| {
+            let t = h.call();
+            h.s.abandon(t);
+            t
+        })
+        .collect();
+    h.out();
+    assert_eq!(h.s.calls.unanswered(), 0);
+    assert!(h.s.calls.late_remembered() <= 8);
+    for t in [tags[0], tags[500]] {
+        h.feed(&[("_answer", &format!("{t:x}"))]);
+    }
+    h.feed(&[
+        ("_error", &format!("{:x}", tags[999])),
+        ("_error_code", "X"),
+    ]);
+    assert!(h.events().is_empty());
+    assert_eq!(h.phase(), Phase::Open);
+    // A tag we never used is still the peer's protocol error.
+    h.feed(&[("_answer", &format!("{:x}", tags[999] + 1))]);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::UnknownTag { .. })
+    ));
+}
+
+#[test]
 fn requests_past_max_in_flight_wait_unread_but_answers_still_arrive() {
     let mut h = H::with(Config::builder().max_in_flight(2).build().unwrap());
     let ours = h.call();

@@ -9,6 +9,7 @@ use amp_wire::session::{Reply, SendError, Session};
 use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError, Record};
 
 use super::driver::Driver;
+use super::options::{with_timeout, CallOptions};
 use super::request::{Kind, ReplyFuture, SendRequest};
 use super::responding::Bind;
 use super::shared::{FdsArg, Shared};
@@ -150,10 +151,22 @@ impl Connection {
     /// [`Connection::send`] for Twisted's exact behaviour and
     /// [`Connection::notify`] to never ask. Arguments that cannot be encoded
     /// fail here, before anything is written. Dropping the returned future
-    /// forgets the call: its answer, if it comes, is dropped quietly.
+    /// forgets the call: its answer, if it comes, is dropped quietly. The
+    /// connection's [`Config::call_timeout`] applies, if set.
     pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
+        self.call_with(cmd, CallOptions::new()).await
+    }
+
+    /// [`Connection::call`] with options: a timeout of its own (see
+    /// [`CallOptions`] for an example).
+    pub async fn call_with<C: Command>(
+        &self,
+        cmd: C,
+        options: CallOptions,
+    ) -> Result<C::Response, CallError<C::Error>> {
         let span = tracing::debug_span!("amp.call", command = C::NAME);
-        async move {
+        let limit = options.timeout_or(self.shared.call_timeout);
+        with_timeout(limit, async move {
             let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Call, |w, cx| {
                 cmd.write_fields(w, cx)
             });
@@ -165,7 +178,7 @@ impl Connection {
                     .map_err(CallError::BadResponse),
                 other => Err(reply_error(other)),
             }
-        }
+        })
         .instrument(span)
         .await
     }
@@ -245,9 +258,20 @@ impl Connection {
         name: impl IntoBytes,
         args: AmpBox,
     ) -> Result<AmpBox, CallError<NoError>> {
+        self.call_raw_with(name, args, CallOptions::new()).await
+    }
+
+    /// [`Connection::call_raw`] with options (a timeout of its own).
+    pub async fn call_raw_with(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+        options: CallOptions,
+    ) -> Result<AmpBox, CallError<NoError>> {
         let name = name.into_bytes();
         let span = tracing::debug_span!("amp.call", command = %amp_wire::display_bytes(&name));
-        async move {
+        let limit = options.timeout_or(self.shared.call_timeout);
+        with_timeout(limit, async move {
             let send = SendRequest::new(&self.shared, &name, Kind::Call, |w, _| {
                 args.write_entries(w)
             });
@@ -259,7 +283,7 @@ impl Connection {
                 }
                 other => Err(reply_error(other)),
             }
-        }
+        })
         .instrument(span)
         .await
     }

@@ -5,6 +5,7 @@
 
 mod driver;
 mod handle;
+mod options;
 mod request;
 pub(crate) mod responding;
 mod shared;
@@ -17,4 +18,5 @@ mod unix;
 pub use driver::Driver;
 pub use handle::Connection;
 pub(crate) use handle::Control;
+pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};

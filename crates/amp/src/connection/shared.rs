@@ -90,6 +90,8 @@ pub(crate) struct Shared {
     #[cfg(feature = "unix")]
     fds: Option<Arc<FdChannel>>,
     max_nesting: usize,
+    /// [`Config::call_timeout`](amp_wire::Config::call_timeout).
+    pub(crate) call_timeout: Option<std::time::Duration>,
     /// The two ends' addresses, as known when the connection opened.
     pub(crate) info: ConnectionInfo,
 }
@@ -102,6 +104,7 @@ impl Shared {
         info: ConnectionInfo,
     ) -> Arc<Shared> {
         let max_nesting = session.config().max_nesting();
+        let call_timeout = session.config().call_timeout();
         #[cfg(not(feature = "unix"))]
         let _ = fds;
         Arc::new(Shared {
@@ -129,6 +132,7 @@ impl Shared {
             #[cfg(feature = "unix")]
             fds,
             max_nesting,
+            call_timeout,
             info,
         })
     }

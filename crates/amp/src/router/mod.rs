@@ -1,104 +1,29 @@
 //! The responder side: which code answers which command.
 
+mod bound;
+mod ctx;
+
+use bound::raw_answer;
+pub use ctx::Ctx;
+
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
-use amp_wire::session::RequestId;
 use amp_wire::{AmpBox, Command, Record};
 
-use crate::addr::{Addr, ConnectionInfo};
-use crate::connection::{Bind, Connection, Dispatch, Responding};
+use crate::addr::ConnectionInfo;
+use crate::connection::Responding;
 use crate::error::{with_causes, Fail, RawError};
 use crate::panics;
 use crate::switch::SwitchTo;
 #[cfg(feature = "tls")]
 use crate::tls::TlsOptions;
-
-/// Per-request context handed to every responder.
-///
-/// It carries the router's shared state and a handle on the connection the
-/// request came in on, so a responder can call the peer back (AMP is
-/// symmetric).
-pub struct Ctx<S> {
-    /// The state given to [`Router::with_state`].
-    pub state: S,
-    peer: Connection,
-    request: RequestId,
-}
-
-impl<S> Ctx<S> {
-    /// The connection this request arrived on.
-    pub fn peer(&self) -> &Connection {
-        &self.peer
-    }
-
-    /// The peer's address, if known (Twisted's `transport.getPeer()`; see
-    /// [`Connection::peer_addr`]).
-    ///
-    /// ```
-    /// use amp::{Command, Record, Router};
-    ///
-    /// #[derive(Command)]
-    /// #[amp(response = Me)]
-    /// struct WhoAmI;
-    /// #[derive(Record)]
-    /// struct Me { addr: String }
-    ///
-    /// let router = Router::new().route(|_: WhoAmI, ctx| async move {
-    ///     Ok(Me { addr: ctx.peer_addr().map(|a| a.to_string()).unwrap_or_default() })
-    /// });
-    /// # let _ = router;
-    /// ```
-    pub fn peer_addr(&self) -> Option<&Addr> {
-        self.peer.peer_addr()
-    }
-
-    /// This side's address, if known (Twisted's `transport.getHost()`).
-    pub fn local_addr(&self) -> Option<&Addr> {
-        self.peer.local_addr()
-    }
-
-    /// Close the connection once this request's reply is written
-    /// (Twisted's `QuitBox`): the reply (answer or error) goes out, then
-    /// the connection closes with [`Disconnect::Quit`](crate::Disconnect::Quit), in the same
-    /// step, so no request the peer sends meanwhile is answered. Other
-    /// responders still running are not waited for (their replies are
-    /// dropped), and our calls still outstanding fail. Unlike Twisted,
-    /// which sends no `QuitBox` for a request that asked for no answer,
-    /// the connection closes then too.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use amp::{CallError, Command, Connection, Disconnect, Record, Router};
-    ///
-    /// #[derive(Command)]
-    /// #[amp(response = Bye)]
-    /// struct Quit;
-    /// #[derive(Record, Debug)]
-    /// struct Bye { done: String }
-    ///
-    /// let (a, b) = tokio::io::duplex(4096);
-    /// Connection::spawn(a, Router::new().route(|_: Quit, ctx| async move {
-    ///     ctx.close_after_reply();
-    ///     Ok(Bye { done: "done".into() })
-    /// }));
-    /// let client = Connection::spawn(b, Router::new());
-    /// assert_eq!(client.call(Quit).await.unwrap().done, "done");
-    /// client.closed().await;
-    /// assert!(matches!(client.call(Quit).await, Err(CallError::ConnectionLost(Disconnect::PeerClosed))));
-    /// # }
-    /// ```
-    pub fn close_after_reply(&self) {
-        self.peer
-            .shared()
-            .with(|st| st.session.close_after_reply(self.request));
-    }
-}
 
 type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>, Responding) -> BoxFuture<'static, ()> + Send + Sync>;
 
@@ -325,28 +250,71 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<C::Response, Fail<C::Error>>> + Send + 'static,
     {
-        let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
-            let f = f.clone();
-            let span = resp.span();
-            async move {
-                let cmd = match resp.decode::<C>(&args) {
-                    Ok(c) => c,
-                    Err(e) => return resp.unknown(format!("bad arguments: {e}")),
-                };
-                let fut = f(cmd, ctx);
-                tokio::pin!(fut);
-                match panics::catch(fut).await {
-                    Ok(Ok(r)) => resp.answer(|w, cx| r.write_fields(w, cx)),
-                    Ok(Err(Fail::Declared(e))) => resp.fail(&RawError::from_table(&e)),
-                    Ok(Err(Fail::Unknown(e))) => resp.unknown(with_causes(&*e)),
-                    Err(panic) => resp.panicked(panic),
-                }
-            }
-            .instrument(span)
-            .boxed()
+        let h = typed_handler(f, |resp, r: Result<C::Response, Fail<C::Error>>| match r {
+            Ok(r) => resp.answer(|w, cx| r.write_fields(w, cx)),
+            Err(Fail::Declared(e)) => resp.fail(&RawError::from_table(&e)),
+            Err(Fail::Unknown(e)) => resp.unknown(with_causes(&*e)),
         });
         self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Plain)
+    }
+
+    /// Answer command `C` with `f`, but within `limit`: a responder still
+    /// running then is dropped (cancelled at its next `.await`) and the
+    /// peer gets the declared error `on_deadline` makes, instead of
+    /// waiting forever. Otherwise as [`Router::route`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpError, CallError, Command, Connection, Record, Router};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Found, error = LookupError)]
+    /// struct Lookup { key: String }
+    /// #[derive(Record)]
+    /// struct Found { value: String }
+    /// #[derive(AmpError, Debug, PartialEq)]
+    /// enum LookupError {
+    ///     #[amp(code = "TOO_SLOW")]
+    ///     TooSlow,
+    /// }
+    ///
+    /// let router = Router::new().route_with_deadline(
+    ///     Duration::from_millis(50),
+    ///     || LookupError::TooSlow,
+    ///     |_: Lookup, _| async {
+    ///         tokio::time::sleep(Duration::from_secs(3600)).await; // a stuck backend
+    ///         Ok(Found { value: String::new() })
+    ///     },
+    /// );
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, router);
+    /// let client = Connection::spawn(b, Router::new());
+    /// let r = client.call(Lookup { key: "k".into() }).await;
+    /// assert!(matches!(r, Err(CallError::Remote(LookupError::TooSlow))));
+    /// # }
+    /// ```
+    pub fn route_with_deadline<C, D, F, Fut>(self, limit: Duration, on_deadline: D, f: F) -> Self
+    where
+        C: Command,
+        D: Fn() -> C::Error + Send + Sync + 'static,
+        F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<C::Response, C::Error>> + Send + 'static,
+    {
+        let on_deadline = Arc::new(on_deadline);
+        self.route(move |cmd: C, ctx| {
+            let answer = f(cmd, ctx);
+            let on_deadline = on_deadline.clone();
+            async move {
+                match tokio::time::timeout(limit, answer).await {
+                    Ok(r) => r,
+                    Err(_) => {
+                        tracing::debug!(command = C::NAME, ?limit, "responder past its deadline");
+                        Err(on_deadline())
+                    }
+                }
+            }
+        })
     }
 
     fn insert(mut self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
@@ -374,25 +342,9 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<SwitchTo, C::Error>> + Send + 'static,
     {
-        let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
-            let f = f.clone();
-            let span = resp.span();
-            async move {
-                let cmd = match resp.decode::<C>(&args) {
-                    Ok(c) => c,
-                    Err(e) => return resp.unknown(format!("bad arguments: {e}")),
-                };
-                let fut = f(cmd, ctx);
-                tokio::pin!(fut);
-                match panics::catch(fut).await {
-                    Ok(Ok(to)) => resp.accept_switch(to),
-                    Ok(Err(e)) => resp.fail(&RawError::from_table(&e)),
-                    Err(panic) => resp.panicked(panic),
-                }
-            }
-            .instrument(span)
-            .boxed()
+        let h = typed_handler(f, |resp, r: Result<SwitchTo, C::Error>| match r {
+            Ok(to) => resp.accept_switch(to),
+            Err(e) => resp.fail(&RawError::from_table(&e)),
         });
         self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Switch)
     }
@@ -548,85 +500,34 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 }
 
-/// Run a raw responder and conclude its request with what it returns.
-async fn raw_answer(fut: impl Future<Output = Result<AmpBox, RawError>>, resp: Responding) {
-    tokio::pin!(fut);
-    match panics::catch(fut).await {
-        Ok(Ok(b)) => resp.answer(|w, _| b.write_entries(w)),
-        Ok(Err(e)) => resp.fail(&e),
-        Err(panic) => resp.panicked(panic),
-    }
-}
-
-impl<S: Clone + Send + Sync + 'static> Bind for Router<S> {
-    fn bind(&self, info: &ConnectionInfo) -> Arc<dyn Dispatch> {
-        let state = match &self.state {
-            StateSource::Shared(s) => s.clone(),
-            StateSource::PerConnection(make) => make(info),
-        };
-        Arc::new(Bound {
-            state,
-            routes: self.routes.clone(),
-            fallback: self.fallback.clone(),
-        })
-    }
-}
-
-/// A router bound to one connection: its responders and their state.
-struct Bound<S> {
-    state: S,
-    routes: Arc<FxHashMap<Bytes, Route<S>>>,
-    fallback: Option<Fallback<S>>,
-}
-
-impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
-    fn dispatch(
-        &self,
-        args: AmpBox,
-        resp: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding> {
-        let route = self.routes.get(resp.name());
-        if route.is_none() && self.fallback.is_none() {
-            return Err(resp);
-        }
-        let ctx = Ctx {
-            state: self.state.clone(),
-            peer: resp.connection(),
-            request: resp.id(),
-        };
-        let fut = match (route, &self.fallback) {
-            (Some(r), _) => (r.handler)(args, ctx, resp),
-            (None, Some(f)) => {
-                let span = resp.span();
-                raw_answer(f(resp.name().clone(), args, ctx), resp)
-                    .instrument(span)
-                    .boxed()
+/// A responder for typed command `C`: decode its arguments (undecodable
+/// ones: `UNKNOWN`), run `f` with panics caught, and conclude the request
+/// with `done`.
+fn typed_handler<S, C, T, F, Fut>(f: F, done: fn(Responding, T)) -> Handler<S>
+where
+    S: Send + 'static,
+    C: Command,
+    T: Send + 'static,
+    F: Fn(C, Ctx<S>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let f = Arc::new(f);
+    Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
+        let f = f.clone();
+        let span = resp.span();
+        async move {
+            let cmd = match resp.decode::<C>(&args) {
+                Ok(c) => c,
+                Err(e) => return resp.unknown(format!("bad arguments: {e}")),
+            };
+            let fut = f(cmd, ctx);
+            tokio::pin!(fut);
+            match panics::catch(fut).await {
+                Ok(t) => done(resp, t),
+                Err(panic) => resp.panicked(panic),
             }
-            (None, None) => return Err(resp),
-        };
-        Ok(fut)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.routes.is_empty() && self.fallback.is_none()
-    }
-
-    fn switch_commands(&self) -> Vec<Bytes> {
-        self.routes
-            .iter()
-            .filter(|(_, r)| r.kind == Kind::Switch)
-            .map(|(n, _)| n.clone())
-            .collect()
-    }
-
-    fn answers_start_tls(&self) -> bool {
-        #[cfg(feature = "tls")]
-        {
-            self.routes.values().any(|r| r.kind == Kind::StartTls)
         }
-        #[cfg(not(feature = "tls"))]
-        {
-            false
-        }
-    }
+        .instrument(span)
+        .boxed()
+    })
 }

@@ -1,0 +1,104 @@
+//! A router bound to one connection: its state made, its responders
+//! dispatched.
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+use rustc_hash::FxHashMap;
+use std::future::Future;
+use std::sync::Arc;
+use tracing::Instrument;
+
+use amp_wire::AmpBox;
+
+use super::{Ctx, Fallback, Kind, Route, Router, StateSource};
+use crate::addr::ConnectionInfo;
+use crate::connection::{Bind, Dispatch, Responding};
+use crate::error::RawError;
+use crate::panics;
+
+/// Run a raw responder and conclude its request with what it returns.
+pub(super) async fn raw_answer(
+    fut: impl Future<Output = Result<AmpBox, RawError>>,
+    resp: Responding,
+) {
+    tokio::pin!(fut);
+    match panics::catch(fut).await {
+        Ok(Ok(b)) => resp.answer(|w, _| b.write_entries(w)),
+        Ok(Err(e)) => resp.fail(&e),
+        Err(panic) => resp.panicked(panic),
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Bind for Router<S> {
+    fn bind(&self, info: &ConnectionInfo) -> Arc<dyn Dispatch> {
+        let state = match &self.state {
+            StateSource::Shared(s) => s.clone(),
+            StateSource::PerConnection(make) => make(info),
+        };
+        Arc::new(Bound {
+            state,
+            routes: self.routes.clone(),
+            fallback: self.fallback.clone(),
+        })
+    }
+}
+
+/// A router bound to one connection: its responders and their state.
+struct Bound<S> {
+    state: S,
+    routes: Arc<FxHashMap<Bytes, Route<S>>>,
+    fallback: Option<Fallback<S>>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
+    fn dispatch(
+        &self,
+        args: AmpBox,
+        resp: Responding,
+    ) -> Result<BoxFuture<'static, ()>, Responding> {
+        let route = self.routes.get(resp.name());
+        if route.is_none() && self.fallback.is_none() {
+            return Err(resp);
+        }
+        let ctx = Ctx {
+            state: self.state.clone(),
+            peer: resp.connection(),
+            request: resp.id(),
+        };
+        let fut = match (route, &self.fallback) {
+            (Some(r), _) => (r.handler)(args, ctx, resp),
+            (None, Some(f)) => {
+                let span = resp.span();
+                raw_answer(f(resp.name().clone(), args, ctx), resp)
+                    .instrument(span)
+                    .boxed()
+            }
+            (None, None) => return Err(resp),
+        };
+        Ok(fut)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.routes.is_empty() && self.fallback.is_none()
+    }
+
+    fn switch_commands(&self) -> Vec<Bytes> {
+        self.routes
+            .iter()
+            .filter(|(_, r)| r.kind == Kind::Switch)
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    fn answers_start_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        {
+            self.routes.values().any(|r| r.kind == Kind::StartTls)
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            false
+        }
+    }
+}
