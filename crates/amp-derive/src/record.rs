@@ -192,7 +192,7 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
     let puts = fields.iter().map(|f| {
         let Field { ident, ty, wire } = f;
         quote_spanned! {ty.span()=>
-            #amp_writer.put::<#ty>(#wire, &self.#ident, #amp_cx)?;
+            #amp_writer.put_field::<#ty>(#wire, &self.#ident, #amp_cx)?;
         }
     });
     let vars: Vec<Ident> = (0..fields.len())

@@ -105,7 +105,21 @@ impl<'a> FieldWriter<'a> {
         Ok(())
     }
 
-    /// Write `key = value` as raw bytes.
+    /// Write the argument `name`: what [`Argument::write_field`] writes
+    /// (for most types [`FieldWriter::put`]; the chunked types write
+    /// `name`, `name.2`, ...). Derived records call this for every field.
+    pub fn put_field<T: Argument>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        value.write_field(self, name, cx)
+    }
+
+    /// Write `key = value` as raw bytes. The key may be built at run time
+    /// (as the chunk keys `name.2`, `name.3`, ... are); keys given out of
+    /// order are sorted when the box is finished.
     pub fn put_raw(&mut self, key: &[u8], value: &[u8]) -> Result<(), EncodeError> {
         check_entry(key, value)?;
         if self.shadowed(key) {

@@ -31,7 +31,11 @@ pub use config::{Config, ConfigBuilder, ConfigError, MAX_MAX_BOX_SIZE, MIN_MAX_B
 pub use error::{DecodeError, EncodeError, ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 pub use fields::FieldWriter;
 pub use session::{Disconnect, Timeout};
-pub use types::{from_value, to_value, Argument, Context, Decimal, Descriptor, Descriptors};
+pub use types::{
+    from_value, to_value, Argument, BigBytes, BigString, Context, Decimal, Descriptor, Descriptors,
+};
+#[cfg(feature = "compress")]
+pub use types::{Compressed, CompressedString};
 
 /// Printable form of a byte string: the text itself when it is printable
 /// ASCII, Python's `repr()` of the bytes otherwise.

@@ -12,10 +12,7 @@ pub fn get_arg<T: Argument>(
     name: &'static str,
     cx: &mut Context<'_>,
 ) -> Result<T, DecodeError> {
-    match b.get_bytes(name) {
-        Some(v) => T::decode(v, cx).map_err(|e| e.with_key(name)),
-        None => T::absent().ok_or_else(|| DecodeError::missing(name)),
-    }
+    T::read_field(b, name, cx)
 }
 
 /// `Argument::encode` for a record used as a value: the record as one

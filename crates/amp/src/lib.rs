@@ -198,10 +198,11 @@ pub use switch::{Io, SwitchTo, Switched};
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::session::{self, Phase};
 pub use amp_wire::{
-    boxes, decode_all, display_bytes, from_value, to_value, types, AmpBox, Argument, BoxDecoder,
-    Command, Config, ConfigBuilder, ConfigError, Context, Decimal, DecodeError, Descriptor,
-    Descriptors, Disconnect, EncodeError, ErrorTable, FieldWriter, NoError, ProtocolError, Record,
-    Timeout, MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
+    boxes, decode_all, display_bytes, from_value, to_value, types, AmpBox, Argument, BigBytes,
+    BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,
+    ConfigError, Context, Decimal, DecodeError, Descriptor, Descriptors, Disconnect, EncodeError,
+    ErrorTable, FieldWriter, NoError, ProtocolError, Record, Timeout, MAX_KEY_LENGTH,
+    MAX_VALUE_LENGTH,
 };
 
 /// Support for derived code; not a public API.

@@ -532,3 +532,41 @@ fn no_implicit_prelude_is_fine() {
     assert_eq!(no_prelude::E::A("x".into()).to_string(), "x");
     assert_eq!(no_prelude::R::FIELDS, &["l", "x"]);
 }
+
+/// Chunked arguments in a derived record: `data` spans `data`, `data.2`;
+/// `note` (optional) is absent or chunked likewise.
+#[derive(Debug, PartialEq, Record)]
+struct Big {
+    data: amp::BigBytes,
+    #[amp(name = "data-len")]
+    data_len: i64,
+    note: Option<amp::BigString>,
+    zipped: amp::Compressed,
+}
+
+#[test]
+fn derived_records_chunk_big_values() {
+    let r = Big {
+        data: vec![9u8; 65_536].into(),
+        data_len: 65_536,
+        note: None,
+        zipped: vec![1u8; 10].into(),
+    };
+    let b = r.to_box().unwrap();
+    let keys: Vec<&[u8]> = b.keys().collect();
+    assert_eq!(keys, [&b"data"[..], b"data-len", b"data.2", b"zipped"]);
+    assert_eq!(b.get("data.2"), Some(&[9u8][..]));
+    assert_eq!(Big::from_box(&b).unwrap(), r);
+
+    let mut b = b;
+    b.insert("note", "é".as_bytes()[..1].to_vec());
+    b.insert("note.2", "é".as_bytes()[1..].to_vec());
+    let got = Big::from_box(&b).unwrap();
+    assert_eq!(got.note.as_deref().map(String::as_str), Some("é"));
+    // Without `data`, the record is missing it, even with `data.2` there.
+    b.remove("data");
+    assert!(matches!(
+        Big::from_box(&b),
+        Err(DecodeError::Missing { key }) if key == "data"
+    ));
+}

@@ -18,19 +18,28 @@
 //! | `Path` | `std::path::PathBuf` |
 //! | `Descriptor` | [`Descriptor`] |
 //! | `optional=True` | `Option<T>` (absent key = `None`) |
+//! | `BigString` / `BigUnicode` (Evennia, JoinMarket, clj-amp: chunks under `k`, `k.2`, ...) | [`BigBytes`], [`BigString`] |
+//! | Evennia's `Compressed` (the same chunks, each zlib-compressed) | [`Compressed`], [`CompressedString`] (feature `compress`) |
 //!
 //! Implement [`Argument`] for your own types to extend the set.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError, MAX_VALUE_LENGTH};
+use crate::{AmpBox, FieldWriter};
 
 mod basic;
+mod big;
+#[cfg(feature = "compress")]
+mod compressed;
 mod datetime;
 mod decimal;
 mod descriptor;
 mod float;
 
+pub use big::{BigBytes, BigString};
+#[cfg(feature = "compress")]
+pub use compressed::{Compressed, CompressedString};
 pub use decimal::Decimal;
 pub use descriptor::{Descriptor, Descriptors};
 pub use float::{format_python_float, parse_python_float};
@@ -43,6 +52,7 @@ pub struct Context<'a> {
     pub(crate) descriptors: Option<&'a mut dyn Descriptors>,
     depth: usize,
     max_depth: usize,
+    max_value_size: usize,
 }
 
 impl<'a> Context<'a> {
@@ -54,6 +64,7 @@ impl<'a> Context<'a> {
             descriptors: None,
             depth: 0,
             max_depth: crate::config::DEFAULT_MAX_NESTING,
+            max_value_size: crate::config::DEFAULT_MAX_BOX_SIZE,
         }
     }
 
@@ -80,6 +91,29 @@ impl<'a> Context<'a> {
     pub fn with_max_nesting(mut self, max: usize) -> Self {
         self.max_depth = max;
         self
+    }
+
+    /// Allow values reassembled or decompressed by an argument type (the
+    /// chunked [`BigBytes`] family, and [`Compressed`] above all: a few
+    /// kilobytes of zlib can inflate to gigabytes) to reach at most `max`
+    /// bytes. Connections set it to
+    /// [`Config::max_box_size`](crate::Config::max_box_size); the default is
+    /// that setting's default, 4 MiB.
+    ///
+    /// ```
+    /// use amp_wire::Context;
+    /// assert_eq!(Context::none().max_value_size(), 4 << 20);
+    /// assert_eq!(Context::none().with_max_value_size(1000).max_value_size(), 1000);
+    /// ```
+    pub fn with_max_value_size(mut self, max: usize) -> Self {
+        self.max_value_size = max;
+        self
+    }
+
+    /// The most bytes a reassembled or decompressed value may have (see
+    /// [`Context::with_max_value_size`]).
+    pub fn max_value_size(&self) -> usize {
+        self.max_value_size
     }
 
     /// Run `f` one list level deeper; past the nesting limit, fail with
@@ -118,7 +152,11 @@ impl<'a> Context<'a> {
 /// * `is_present`/`absent` implement optional arguments (`Option<T>`);
 /// * `encode_item`/`decode_items` define how a `Vec<Self>` is laid out:
 ///   by default `ListOf`'s `u16`-length-prefixed elements; records override
-///   them to produce `AmpList`'s concatenated boxes.
+///   them to produce `AmpList`'s concatenated boxes;
+/// * `write_field`/`read_field` define how the value sits in a box as a
+///   named argument: by default one entry, `name = encode(value)`; the
+///   chunked types ([`BigBytes`] and friends) override them to spread a
+///   value over the entries `name`, `name.2`, `name.3`, ...
 ///
 /// ```
 /// use amp_wire::{Argument, Context, DecodeError, EncodeError};
@@ -164,6 +202,35 @@ pub trait Argument: Sized {
     /// required (the default).
     fn absent() -> Option<Self> {
         None
+    }
+
+    /// Write `self` as the argument `name` of the box being written
+    /// (derived records call this for every field). The default writes
+    /// one entry with [`FieldWriter::put`] (nothing for `None`); a type that
+    /// needs several entries writes them all here, with
+    /// [`FieldWriter::put_raw`].
+    fn write_field(
+        &self,
+        w: &mut FieldWriter<'_>,
+        name: &'static str,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        w.put(name, self, cx)
+    }
+
+    /// Read the argument `name` from a received box (derived records call
+    /// this for every field). The default decodes the entry `name`, or
+    /// uses [`Argument::absent`] when there is none (an error naming the
+    /// missing argument unless the type is optional).
+    fn read_field(
+        b: &AmpBox,
+        name: &'static str,
+        cx: &mut Context<'_>,
+    ) -> Result<Self, DecodeError> {
+        match b.get_bytes(name) {
+            Some(v) => Self::decode(v, cx).map_err(|e| e.with_key(name)),
+            None => Self::absent().ok_or_else(|| DecodeError::missing(name)),
+        }
     }
 
     /// Append `self` as one element of a `Vec<Self>` value.
@@ -242,6 +309,28 @@ impl<T: Argument> Argument for Option<T> {
     }
     fn absent() -> Option<Self> {
         Some(None)
+    }
+    fn write_field(
+        &self,
+        w: &mut FieldWriter<'_>,
+        name: &'static str,
+        cx: &mut Context<'_>,
+    ) -> Result<(), EncodeError> {
+        match self {
+            Some(v) => v.write_field(w, name, cx),
+            None => Ok(()),
+        }
+    }
+    fn read_field(
+        b: &AmpBox,
+        name: &'static str,
+        cx: &mut Context<'_>,
+    ) -> Result<Self, DecodeError> {
+        if b.contains_key(name) {
+            T::read_field(b, name, cx).map(Some)
+        } else {
+            Ok(None)
+        }
     }
 }
 

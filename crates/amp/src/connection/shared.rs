@@ -94,6 +94,7 @@ pub(crate) struct Shared {
     pub(crate) call_timeout: Option<std::time::Duration>,
     /// The two ends' addresses, as known when the connection opened.
     pub(crate) info: ConnectionInfo,
+    max_value_size: usize,
 }
 
 impl Shared {
@@ -105,6 +106,7 @@ impl Shared {
     ) -> Arc<Shared> {
         let max_nesting = session.config().max_nesting();
         let call_timeout = session.config().call_timeout();
+        let max_value_size = session.config().max_box_size();
         #[cfg(not(feature = "unix"))]
         let _ = fds;
         Arc::new(Shared {
@@ -134,6 +136,7 @@ impl Shared {
             max_nesting,
             call_timeout,
             info,
+            max_value_size,
         })
     }
 
@@ -181,14 +184,19 @@ impl Shared {
     }
 
     /// Run `f` with this connection's argument context: its descriptor
-    /// channel (UNIX sockets) and nesting limit.
+    /// channel (UNIX sockets), nesting limit, and the bound on reassembled
+    /// and decompressed values (the box size limit).
     pub(crate) fn with_context<R>(&self, f: impl FnOnce(&mut Context<'_>) -> R) -> R {
         #[cfg(feature = "unix")]
         if let Some(chan) = &self.fds {
             let mut d: &FdChannel = chan;
-            return f(&mut Context::with_descriptors(&mut d).with_max_nesting(self.max_nesting));
+            return f(&mut Context::with_descriptors(&mut d)
+                .with_max_nesting(self.max_nesting)
+                .with_max_value_size(self.max_value_size));
         }
-        f(&mut Context::none().with_max_nesting(self.max_nesting))
+        f(&mut Context::none()
+            .with_max_nesting(self.max_nesting)
+            .with_max_value_size(self.max_value_size))
     }
 
     pub(crate) fn add_handle(&self) {
