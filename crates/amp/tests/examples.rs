@@ -260,3 +260,84 @@ async fn the_servers_stop_cleanly_on_ctrl_c() {
         ));
     }
 }
+
+// ---------------------------------------------------------------------------
+// big_transfer: values over 64 KiB
+// ---------------------------------------------------------------------------
+
+/// `big_transfer send` uploads a 10 MB file in one argument; the server's
+/// size and SHA-256 are the file's. `fetch` downloads the pattern back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_transfer_sends_a_ten_megabyte_file() {
+    use sha2::{Digest, Sha256};
+    let hex = |d: &[u8]| -> String {
+        Sha256::digest(d)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let exe = example_binary("big_transfer");
+    let mut server = Command::new(&exe)
+        .args(["serve", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start big_transfer serve");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let line = within_ready(lines.next_line())
+        .await
+        .unwrap()
+        .expect("a line");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    assert!(!addr.ends_with(":0"), "not the bound address: {addr}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("upload.bin");
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<u8> = (0..10_500_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&file, &data).unwrap();
+
+    let run = |args: Vec<String>| {
+        let exe = exe.clone();
+        async move {
+            let out = common::within_for(
+                Duration::from_secs(120),
+                "big_transfer",
+                Command::new(exe).args(args).output(),
+            )
+            .await
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "big_transfer failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        }
+    };
+    let out = run(vec!["send".into(), addr.clone(), s(&file).into()]).await;
+    assert_eq!(
+        out,
+        format!("size: {}\nsha256: {}\n", data.len(), hex(&data)),
+        "send"
+    );
+
+    let pattern: Vec<u8> = (0..200_000).map(|i| i as u8).collect();
+    let out = run(vec!["fetch".into(), addr, "200000".into()]).await;
+    assert_eq!(
+        out,
+        format!("size: 200000\nsha256: {}\n", hex(&pattern)),
+        "fetch"
+    );
+}
