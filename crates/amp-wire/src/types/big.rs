@@ -1,35 +1,8 @@
 //! Values over 64 KiB: [`BigBytes`] and [`BigString`], chunked over several
 //! box entries.
 //!
-//! An AMP value is at most 65,535 bytes. The scheme that Twisted programs in
-//! the wild use to go past that (Evennia, JoinMarket and clj-amp call it
-//! `BigString`/`BigUnicode`) spreads one argument `k` over the entries
-//!
-//! * `k`: the first 65,535 bytes,
-//! * `k.2`: the next 65,535 bytes,
-//! * `k.3`, `k.4`, ...: and so on, the last chunk holding what remains.
-//!
-//! The edge cases, settled as those Python implementations settle them:
-//!
-//! * `k` is always written, so an empty value is the single entry `k = ""`;
-//! * a value of exactly 65,535 bytes is the single entry `k` (no empty
-//!   `k.2`); 65,536 bytes are `k` (65,535) and `k.2` (1);
-//! * the reader takes `k` (which must be there, unless the argument is
-//!   optional) and then `k.N` from N = 2 upward until one is missing: a gap
-//!   ends the value, whatever entries follow it (they are ignored, as any
-//!   unknown key is);
-//! * the reader accepts chunks of any size (it only concatenates);
-//! * the entries are written, like every box, in bytewise key order, so
-//!   `k.10` comes before `k.2` on the wire, exactly as Twisted serialises
-//!   the box.
-//!
-//! The whole value is bounded by the box it travels in
-//! ([`Config::max_box_size`](crate::Config::max_box_size)).
-//!
-//! Inside a `ListOf` (`Vec<BigBytes>`) or as a field of a record sent in an
-//! `AmpList`, the Python types are not chunked either (they only chunk as
-//! top-level arguments of a box): there a big value is one ordinary value,
-//! at most 65,535 bytes, and a longer one is an encoding error.
+//! The byte format and its edge cases are documented on the
+//! [`types`](crate::types) module (section "Values over 64 KiB").
 
 use bytes::{Bytes, BytesMut};
 
@@ -130,8 +103,8 @@ fn single(len: usize) -> Result<(), EncodeError> {
 
 /// Bytes of any length as a box argument: Twisted's `String`, chunked
 /// over `k`, `k.2`, `k.3`, ... as the `BigString` argument of Evennia,
-/// JoinMarket and clj-amp does (the module documentation of
-/// [`types`](crate::types) has the byte format and its edge cases).
+/// JoinMarket and clj-amp does (the [`types`](crate::types) module has the
+/// byte format and its edge cases, under "Values over 64 KiB").
 ///
 /// A value that fits in one chunk is a zero-copy slice of the received
 /// frame; a longer one is joined in one copy. As an element of a list (or a

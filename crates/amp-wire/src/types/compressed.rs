@@ -1,34 +1,7 @@
 //! [`Compressed`] and [`CompressedString`]: Evennia's `Compressed` argument,
 //! the chunks of [`BigBytes`](super::BigBytes) each compressed with zlib.
 //!
-//! The byte format, as Evennia's portal/server link writes it:
-//!
-//! * the value (for [`CompressedString`], its UTF-8) is cut into chunks of
-//!   65,535 bytes *before* compression, as for `BigBytes` (an empty value is
-//!   one empty chunk, a value of exactly 65,535 bytes one chunk);
-//! * each chunk is compressed on its own into a complete zlib stream (RFC
-//!   1950: header, deflate data, Adler-32), at level 9, and stored under
-//!   `k`, `k.2`, `k.3`, ... (so `k` for an empty value is the zlib stream of
-//!   nothing, 8 bytes);
-//! * the reader decompresses `k`, `k.2`, ... (up to the first missing key)
-//!   one by one and concatenates the results. As with Python's
-//!   `zlib.decompress`, a truncated or corrupt stream is an error and bytes
-//!   after the end of a stream are ignored.
-//!
-//! Two things differ from Evennia, neither visible to a reader:
-//!
-//! * The deflate data is this crate's (a pure-Rust zlib), not CPython's
-//!   zlib: both are valid streams of the same bytes and each side reads the
-//!   other's, but the compressed bytes need not be identical.
-//! * A chunk that does not compress (random data) is a few bytes *longer*
-//!   than 65,535 once compressed, which no AMP value can be: Evennia fails to
-//!   send it. Here such a chunk is cut in halves (again, if need be), each
-//!   compressed separately: more entries, read back by Evennia's reader
-//!   exactly as any others.
-//!
-//! Decompression is bounded: the joined value may be at most
-//! [`Context::max_value_size`] bytes (on a connection, the box size limit),
-//! so a small "zip bomb" cannot make the reader allocate more than that.
+//! The byte format is documented on [`Compressed`].
 
 use std::io::Read;
 
@@ -130,11 +103,36 @@ fn single_decode(raw: &[u8], cx: &Context<'_>) -> Result<Vec<u8>, DecodeError> {
 
 /// Bytes of any length, zlib-compressed, as a box argument: Evennia's
 /// `Compressed` (the chunks of [`BigBytes`](super::BigBytes), each
-/// compressed separately; the [module documentation](self) has the byte
-/// format). Needs the `compress` feature (on by default).
+/// compressed separately). Needs the `compress` feature (on by default).
 ///
-/// The received value may inflate to at most [`Context::max_value_size`]
-/// bytes (on a connection, [`Config::max_box_size`](crate::Config)).
+/// The byte format, as Evennia's portal/server link writes it:
+///
+/// * the value (for [`CompressedString`], its UTF-8) is cut into chunks of
+///   65,535 bytes *before* compression, as for `BigBytes` (an empty value is
+///   one empty chunk, a value of exactly 65,535 bytes one chunk);
+/// * each chunk is compressed on its own into a complete zlib stream (RFC
+///   1950: header, deflate data, Adler-32), at level 9, and stored under
+///   `k`, `k.2`, `k.3`, ... (so `k` for an empty value is the zlib stream of
+///   nothing, 8 bytes);
+/// * the reader decompresses `k`, `k.2`, ... (up to the first missing key)
+///   one by one and concatenates the results. As with Python's
+///   `zlib.decompress`, a truncated or corrupt stream is an error and bytes
+///   after the end of a stream are ignored.
+///
+/// Two things differ from Evennia, neither visible to a reader:
+///
+/// * The deflate data is this crate's (a pure-Rust zlib), not CPython's
+///   zlib: both are valid streams of the same bytes and each side reads the
+///   other's, but the compressed bytes need not be identical.
+/// * A chunk that does not compress (random data) is a few bytes *longer*
+///   than 65,535 once compressed, which no AMP value can be: Evennia fails to
+///   send it. Here such a chunk is cut in halves (again, if need be), each
+///   compressed separately: more entries, read back by Evennia's reader
+///   exactly as any others.
+///
+/// Decompression is bounded: the joined value may be at most
+/// [`Context::max_value_size`] bytes (on a connection, the box size limit),
+/// so a small "zip bomb" cannot make the reader allocate more than that.
 ///
 /// As an element of a list it is one zlib stream of at most 65,535 bytes.
 ///

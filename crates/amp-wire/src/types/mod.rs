@@ -22,6 +22,42 @@
 //! | Evennia's `Compressed` (the same chunks, each zlib-compressed) | [`Compressed`], [`CompressedString`] (feature `compress`) |
 //!
 //! Implement [`Argument`] for your own types to extend the set.
+//!
+//! ## Values over 64 KiB
+//!
+//! An AMP value is at most 65,535 bytes. The scheme that Twisted programs in
+//! the wild use to go past that (Evennia, JoinMarket and clj-amp call it
+//! `BigString`/`BigUnicode`) spreads one argument `k` over the entries
+//!
+//! * `k`: the first 65,535 bytes,
+//! * `k.2`: the next 65,535 bytes,
+//! * `k.3`, `k.4`, ...: and so on, the last chunk holding what remains.
+//!
+//! The edge cases, settled as those Python implementations settle them:
+//!
+//! * `k` is always written, so an empty value is the single entry `k = ""`;
+//! * a value of exactly 65,535 bytes is the single entry `k` (no empty
+//!   `k.2`); 65,536 bytes are `k` (65,535) and `k.2` (1);
+//! * the reader takes `k` (which must be there, unless the argument is
+//!   optional) and then `k.N` from N = 2 upward until one is missing: a gap
+//!   ends the value, whatever entries follow it (they are ignored, as any
+//!   unknown key is);
+//! * the reader accepts chunks of any size (it only concatenates);
+//! * the entries are written, like every box, in bytewise key order, so
+//!   `k.10` comes before `k.2` on the wire, exactly as Twisted serialises
+//!   the box.
+//!
+//! The whole value is bounded by the box it travels in
+//! ([`Config::max_box_size`](crate::Config::max_box_size)).
+//!
+//! [`Compressed`] and [`CompressedString`] (Evennia's `Compressed`) use
+//! the same keys, each chunk compressed on its own (their documentation has
+//! the details).
+//!
+//! Inside a `ListOf` (`Vec<BigBytes>`) or as a field of a record sent in an
+//! `AmpList`, the Python types are not chunked either (they only chunk as
+//! top-level arguments of a box): there a big value is one ordinary value,
+//! at most 65,535 bytes, and a longer one is an encoding error.
 
 use bytes::{BufMut, Bytes, BytesMut};
 
