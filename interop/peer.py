@@ -179,6 +179,18 @@ class ChildFail(BaseFail):
     errors = {ChildError: b"CHILD"}
 
 
+class UnknownProtocol(Exception):
+    """Declared with AMP's own UNKNOWN code, as in Twisted's test_amp."""
+
+
+class Choose(amp.Command):
+    """name: known (answers) | crash (undeclared failure) | else UnknownProtocol."""
+
+    arguments = [(b"name", amp.Unicode())]
+    response = [(b"chosen", amp.Unicode())]
+    errors = {UnknownProtocol: b"UNKNOWN"}
+
+
 class NegativeError(Exception):
     pass
 
@@ -343,6 +355,14 @@ class Peer(amp.AMP):
 
     BaseFail.responder(base_fail)
     ChildFail.responder(base_fail)
+
+    @Choose.responder
+    def choose(self, name):
+        if name == "known":
+            return {"chosen": name}
+        if name == "crash":
+            raise RuntimeError("deliberate undeclared failure")
+        raise UnknownProtocol(name)
 
     @Record.responder
     def record(self, key, value):
@@ -715,6 +735,22 @@ async def scenario_baddata(c, p):
     await expect_closed(c, "Sum.baddata", p)
 
 
+async def scenario_declared_unknown(c, p):
+    # Choose declares UNKNOWN as its own code: the declared class, and the
+    # connection stays open.
+    r = await timed(p.callRemote(Choose, name="known"))
+    c.eq("Choose.known", r["chosen"], "known")
+    await expect_error(
+        c, "Choose.declared", p.callRemote(Choose, name="bogus \xe9"), UnknownProtocol, "bogus \xe9"
+    )
+    await still_works(c, "Choose.declared", p)
+    # An undeclared failure is sent as UNKNOWN / Unknown Error; with UNKNOWN
+    # declared, the caller gets the declared class with that text, then the
+    # responder closes the connection.
+    await expect_error(c, "Choose.crash", p.callRemote(Choose, name="crash"), UnknownProtocol, "Unknown Error")
+    await expect_closed(c, "Choose.crash", p)
+
+
 async def scenario_noanswer(c, p):
     r = p.callRemote(Record, key="k1", value=7)
     c.ok("Record.returns-none", r is None, repr(r))
@@ -936,6 +972,7 @@ SCENARIOS = {
     "unknown": scenario_unknown,
     "badreturn": scenario_badreturn,
     "baddata": scenario_baddata,
+    "declared_unknown": scenario_declared_unknown,
     "noanswer": scenario_noanswer,
     "noanswer_fail": scenario_noanswer_fail,
     "noanswer_unhandled": scenario_noanswer_unhandled,

@@ -9,8 +9,13 @@ use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 use crate::attr::{self, Errors, Site};
 use crate::record::{default_crate, no_generics, MAX_VALUE_LENGTH};
 
-/// Codes AMP itself sends; a declared error cannot use them.
-const RESERVED_CODES: &[&str] = &["UNHANDLED", "UNKNOWN"];
+/// Codes a declared error cannot use. `UNKNOWN` is allowed (Twisted's own
+/// tests declare it): a received `UNKNOWN` is looked up in the declared
+/// errors first and is the generic unknown error only when undeclared.
+/// `UNHANDLED` is not: a received `UNHANDLED` always means "no responder"
+/// (Twisted maps it before looking at the declared errors), so a variant
+/// declared with it could be sent but never received as itself.
+const RESERVED_CODES: &[&str] = &["UNHANDLED"];
 
 enum Kind {
     /// `#[amp(code = "..")] Unit`: fixed description.
@@ -392,8 +397,9 @@ fn check_code(
         errors.spanned(
             lit,
             format_args!(
-                "error code `{code}` is reserved by AMP (it reports unhandled commands and \
-                 undeclared errors); choose another code"
+                "error code `{code}` is reserved by AMP: a received `{code}` always means \
+                 the peer has no responder for the command, so this variant could never be \
+                 received; choose another code"
             ),
         );
     } else if let Some(prev) = seen.get(code) {

@@ -148,7 +148,18 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// a fatal error: the connection is closed after it is sent.
 ///
 /// Codes must be 1 to 65535 bytes, unique within the enum, and not
-/// `UNHANDLED` or `UNKNOWN` (AMP's own codes).
+/// `UNHANDLED`: a received `UNHANDLED` always means the peer has no
+/// responder for the command, so such a variant could never be received.
+///
+/// `UNKNOWN` may be declared, as Twisted allows (`errors =
+/// {UnknownProtocol: b"UNKNOWN"}`). A received `_error_code` is looked up
+/// in the declared errors first, so a declared `UNKNOWN` decodes to its
+/// variant (`CallError::Remote`), with the received description; only an
+/// undeclared `UNKNOWN` is `CallError::UnknownRemote`. This includes the
+/// `UNKNOWN` / `Unknown Error` the peer sends when its responder fails in an
+/// undeclared way (the peer then closes the connection), exactly as a
+/// Twisted caller would see it. Sending the declared variant is an ordinary
+/// declared error: the connection stays open unless the variant is `fatal`.
 ///
 /// Container attributes: `#[amp(display)]` also implements `Display`
 /// (the description, or the code when the description is empty);

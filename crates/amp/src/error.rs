@@ -18,7 +18,8 @@ pub enum CallError<E> {
         description: String,
     },
     /// The peer answered with an error code the command does not declare
-    /// (`UNKNOWN` included: the peer failed in an undeclared way).
+    /// (`UNKNOWN` included, unless the command declares it: the peer failed
+    /// in an undeclared way).
     UnknownRemote {
         /// `_error_code`.
         code: Bytes,
@@ -92,7 +93,11 @@ impl<E> From<EncodeError> for CallError<E> {
 
 impl<E: ErrorTable> CallError<E> {
     /// Map a received error box onto the command's error table (Twisted's
-    /// `_errorReceived` + `_massageError`).
+    /// `_errorReceived` + `_massageError`), in Twisted's order: `UNHANDLED`
+    /// is always [`CallError::Unhandled`]; any other code is looked up in
+    /// the declared errors (so a declared `UNKNOWN` is
+    /// [`CallError::Remote`]); what is left is
+    /// [`CallError::UnknownRemote`].
     pub fn from_wire(code: Bytes, description: String) -> Self {
         if code.as_ref() == keys::UNHANDLED.as_bytes() {
             return CallError::Unhandled { description };

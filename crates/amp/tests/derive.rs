@@ -1,7 +1,11 @@
 //! Behaviour of `#[derive(Record)]`, `#[derive(Command)]` and
 //! `#[derive(AmpError)]`.
 
-use amp::{AmpBox, AmpError, Argument, Command, DecodeError, ErrorTable, NoError, Record};
+use amp::{
+    AmpBox, AmpError, Argument, CallError, Command, DecodeError, ErrorTable, NoError, RawError,
+    Record,
+};
+use bytes::Bytes;
 
 /// Serialise `entries` (already in wire order) as one box, by hand.
 fn wire(entries: &[(&str, &[u8])]) -> Vec<u8> {
@@ -428,6 +432,73 @@ fn own_codes_are_tried_first() {
         Shadowing::from_wire(b"BAD", "b"),
         Some(Shadowing::Other(MidError::Bad { .. }))
     ));
+}
+
+/// Twisted's own tests: `errors = {UnknownProtocol: b"UNKNOWN"}`.
+#[derive(Debug, AmpError)]
+enum SwitchError {
+    #[amp(code = "UNKNOWN")]
+    UnknownProtocol(String),
+    #[amp(code = "GONE", fatal)]
+    Gone,
+}
+
+#[derive(Debug, AmpError)]
+enum ExtendsSwitch {
+    #[amp(code = "MINE")]
+    Mine,
+    #[amp(extends)]
+    Switch(SwitchError),
+}
+
+#[test]
+fn declared_unknown_code_decodes_to_its_variant() {
+    assert_eq!(SwitchError::codes(), [("UNKNOWN", false), ("GONE", true)]);
+    match SwitchError::from_wire(b"UNKNOWN", "no such protocol") {
+        Some(SwitchError::UnknownProtocol(d)) => assert_eq!(d, "no such protocol"),
+        other => panic!("{other:?}"),
+    }
+    // Through an `extends` table too.
+    assert!(matches!(
+        ExtendsSwitch::from_wire(b"UNKNOWN", "x"),
+        Some(ExtendsSwitch::Switch(SwitchError::UnknownProtocol(_)))
+    ));
+
+    // The caller's view, in Twisted's order: declared first, then generic.
+    match CallError::<SwitchError>::from_wire(Bytes::from_static(b"UNKNOWN"), "why".into()) {
+        CallError::Remote(SwitchError::UnknownProtocol(d)) => assert_eq!(d, "why"),
+        other => panic!("{other:?}"),
+    }
+    // Undeclared: still the generic unknown error.
+    match CallError::<BaseError>::from_wire(Bytes::from_static(b"UNKNOWN"), "Unknown Error".into())
+    {
+        CallError::UnknownRemote { code, description } => {
+            assert_eq!(&code[..], b"UNKNOWN");
+            assert_eq!(description, "Unknown Error");
+        }
+        other => panic!("{other:?}"),
+    }
+    // UNHANDLED is never looked up in the table.
+    assert!(matches!(
+        CallError::<SwitchError>::from_wire(Bytes::from_static(b"UNHANDLED"), "u".into()),
+        CallError::Unhandled { .. }
+    ));
+}
+
+#[test]
+fn declared_unknown_code_round_trips_and_is_not_fatal() {
+    let sent = RawError::from_table(&SwitchError::UnknownProtocol("bogus".into()));
+    assert_eq!(&sent.code[..], b"UNKNOWN");
+    assert_eq!(sent.description, "bogus");
+    assert!(
+        !sent.fatal,
+        "a declared, non-fatal UNKNOWN keeps the connection"
+    );
+    match CallError::<SwitchError>::from_wire(sent.code, sent.description) {
+        CallError::Remote(SwitchError::UnknownProtocol(d)) => assert_eq!(d, "bogus"),
+        other => panic!("{other:?}"),
+    }
+    assert!(RawError::from_table(&SwitchError::Gone).fatal);
 }
 
 #[test]

@@ -227,6 +227,25 @@ enum ChildFailError {
     Base(BaseFailError),
 }
 
+/// Twisted: `errors = {UnknownProtocol: b"UNKNOWN"}` (AMP's own code,
+/// declared by the command, as in Twisted's test_amp).
+#[derive(Debug, Clone, amp::Command)]
+#[amp(response = ChooseResult, error = ChooseError)]
+struct Choose {
+    name: String,
+}
+
+#[derive(Debug, Clone, amp::Record)]
+struct ChooseResult {
+    chosen: String,
+}
+
+#[derive(Debug, amp::AmpError)]
+enum ChooseError {
+    #[amp(code = "UNKNOWN")]
+    UnknownProtocol(String),
+}
+
 #[derive(Debug, Clone, amp::Command)]
 #[amp(error = RecordError, requires_answer = false)]
 struct Record {
@@ -384,6 +403,14 @@ fn rust_router(state: State) -> Router<State> {
             ))),
             "child" => Err(ChildFailError::Child("child failure".into())),
             _ => Ok(()),
+        }
+    })
+    .route(|c: Choose, _| async move {
+        match c.name.as_str() {
+            "known" => Ok(ChooseResult { chosen: c.name }),
+            // Undeclared: UNKNOWN / Unknown Error, then the connection closes.
+            "crash" => panic!("deliberate undeclared failure"),
+            _ => Err(ChooseError::UnknownProtocol(c.name)),
         }
     })
     .route(|c: Record, ctx: Ctx<State>| async move {
@@ -1114,6 +1141,61 @@ async fn rust_calls_twisted_declared_errors_keep_the_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_calls_twisted_command_declaring_unknown_gets_the_declared_error() {
+    let (_py, conn, _) = twisted_peer().await;
+    let r = within(
+        "Choose known",
+        conn.call(Choose {
+            name: "known".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.chosen, "known");
+    match within(
+        "Choose bogus",
+        conn.call(Choose {
+            name: "bogus é".into(),
+        }),
+    )
+    .await
+    {
+        Err(CallError::Remote(ChooseError::UnknownProtocol(t))) => assert_eq!(t, "bogus é"),
+        other => panic!("{other:?}"),
+    }
+    // A declared, non-fatal error: the connection stays open.
+    let sum = Sum {
+        a: big("2"),
+        b: big("3"),
+    };
+    assert_eq!(
+        within("Sum after declared UNKNOWN", conn.call(sum))
+            .await
+            .unwrap()
+            .total,
+        big("5")
+    );
+    // Twisted's undeclared failure is UNKNOWN / Unknown Error: declared here,
+    // so it decodes as the declared variant (as Twisted's own caller would
+    // see it), and Twisted closes the connection after sending it.
+    match within(
+        "Choose crash",
+        conn.call(Choose {
+            name: "crash".into(),
+        }),
+    )
+    .await
+    {
+        Err(CallError::Remote(ChooseError::UnknownProtocol(t))) => {
+            assert_eq!(t, "Unknown Error")
+        }
+        other => panic!("{other:?}"),
+    }
+    let why = within("the connection to close after UNKNOWN", conn.closed()).await;
+    assert!(matches!(why, Disconnect::PeerClosed), "{why:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_calls_twisted_fatal_error_closes_the_connection() {
     let (_py, conn, _) = twisted_peer().await;
     match within(
@@ -1812,6 +1894,18 @@ async fn twisted_calls_rust_panicking_responder_is_unknown_and_closes() {
     out.assert_line("PASS Fail.unknown: UnknownRemoteError('Code<UNKNOWN>: Unknown Error')");
     out.assert_line("PASS Fail.unknown.later-call-fails-at-once");
     expect_unknown_disconnect(&mut server, "deliberate responder failure: boom").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_calls_rust_command_declaring_unknown_gets_the_declared_error() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["declared_unknown"]).await;
+    out.assert_line("PASS Choose.known: 'known'");
+    out.assert_line("PASS Choose.declared: UnknownProtocol('bogus é')");
+    out.assert_line("PASS Choose.declared.still-open: 5");
+    out.assert_line("PASS Choose.crash: UnknownProtocol('Unknown Error')");
+    out.assert_line("PASS Choose.crash.closed");
+    expect_unknown_disconnect(&mut server, "deliberate undeclared failure").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -45,6 +45,13 @@ struct List {
 #[amp(requires_answer = false)]
 struct Ping;
 
+// Twisted allows a command to declare `UNKNOWN` as its own error code.
+#[derive(Debug, AmpError)]
+enum SwitchError {
+    #[amp(code = "UNKNOWN")]
+    UnknownProtocol(String),
+}
+
 #[derive(Debug, Record)]
 struct Empty {}
 
@@ -92,4 +99,5 @@ fn main() {
     let _ = (Empty {}, Clash { b: 1, cx: 2 }.to_box());
     let _ = (ViaShim { x: 1 }.to_box(), ViaShimCommand::NAME, Shim::S.code());
     let _ = Item { name: String::new() };
+    assert!(SwitchError::from_wire(b"UNKNOWN", "").is_some());
 }
