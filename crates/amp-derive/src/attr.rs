@@ -36,7 +36,7 @@ impl Errors {
     }
 }
 
-/// A flag attribute (`fatal`, `extends`, `display`) and where it was written.
+/// A flag attribute (`fatal`, `extends`, `display`, `flatten`) and where it was written.
 pub(crate) type Flag = Option<Span>;
 
 /// Every key an `#[amp(...)]` attribute may carry; which ones are allowed
@@ -53,6 +53,7 @@ pub(crate) struct AmpAttrs {
     pub(crate) description: Option<LitStr>,
     pub(crate) fatal: Flag,
     pub(crate) extends: Flag,
+    pub(crate) flatten: Flag,
 }
 
 /// Where an attribute is written, for the allowed keys and the messages.
@@ -72,7 +73,7 @@ impl Site {
             Site::RecordStruct => &["crate"],
             Site::CommandStruct => &["crate", "name", "response", "error", "requires_answer"],
             Site::ErrorEnum => &["crate", "display"],
-            Site::Field => &["name"],
+            Site::Field => &["name", "flatten"],
             Site::Variant => &["code", "fatal", "extends", "description"],
             Site::VariantField => &[],
         }
@@ -159,6 +160,7 @@ pub(crate) fn parse(attrs: &[Attribute], site: Site, errors: &mut Errors) -> Amp
                 "display" => flag(&meta, &key, &mut out.display, errors)?,
                 "fatal" => flag(&meta, &key, &mut out.fatal, errors)?,
                 "extends" => flag(&meta, &key, &mut out.extends, errors)?,
+                "flatten" => flag(&meta, &key, &mut out.flatten, errors)?,
                 _ => unreachable!("key listed as allowed but not handled"),
             }
             Ok(())

@@ -31,6 +31,12 @@ struct Field {
     wire: String,
 }
 
+/// An `#[amp(flatten)]` field: a record whose fields go in the same box.
+struct Flat {
+    ident: Ident,
+    ty: Type,
+}
+
 /// Reject generic parameters and where clauses.
 pub(crate) fn no_generics(input: &DeriveInput, derive: &str, errors: &mut Errors) {
     let g = &input.generics;
@@ -101,10 +107,19 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
     };
 
     let mut fields = Vec::new();
+    let mut flats = Vec::new();
     let mut seen: HashMap<String, Ident> = HashMap::new();
     for f in named.unwrap_or_default() {
         let fa = attr::parse(&f.attrs, Site::Field, &mut errors);
         let ident = f.ident.clone().expect("named field");
+        if let Some(span) = fa.flatten {
+            check_flatten(&fa, span, &f.ty, &mut errors);
+            flats.push(Flat {
+                ident,
+                ty: f.ty.clone(),
+            });
+            continue;
+        }
         let (wire, span) = match &fa.name {
             Some(lit) => (lit.value(), lit.span()),
             None => (ident.unraw().to_string(), ident.span()),
@@ -172,18 +187,21 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
     let krate = attrs.krate.clone().unwrap_or_else(default_crate);
     let ident = &input.ident;
     let wires: Vec<&str> = fields.iter().map(|f| f.wire.as_str()).collect();
+    let field_list = flat_fields(&krate, &wires, &flats);
+    let flat_checks = flat_checks(&krate, &fields, &flats);
+    let empty = fields.is_empty() && flats.is_empty();
 
     // Locals use mixed-site hygiene: they cannot clash with the user's
     // names (for instance a constant called `amp_box`).
     let amp_box = Ident::new("__amp_box", Span::mixed_site());
     let amp_cx = Ident::new("__amp_cx", Span::mixed_site());
-    let (b, cx) = if fields.is_empty() {
+    let (b, cx) = if empty {
         (quote!(_), quote!(_))
     } else {
         (quote!(#amp_box), quote!(#amp_cx))
     };
     let amp_writer = Ident::new("__amp_writer", Span::mixed_site());
-    let w = if fields.is_empty() {
+    let w = if empty {
         quote!(_)
     } else {
         quote!(#amp_writer)
@@ -208,11 +226,30 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
         let i = &f.ident;
         quote!(#i: #v)
     });
+    // Flattened records write into / read from the same box (the writer
+    // puts their entries in key order when the box is finished).
+    let flat_puts = flats.iter().map(|Flat { ident, ty }| {
+        quote_spanned! {ty.span()=>
+            <#ty as #krate::Record>::write_fields(&self.#ident, #amp_writer, #amp_cx)?;
+        }
+    });
+    let flat_vars: Vec<Ident> = (0..flats.len())
+        .map(|i| format_ident!("__amp_flat_{}", i, span = Span::mixed_site()))
+        .collect();
+    let flat_gets = flats.iter().zip(&flat_vars).map(|(Flat { ty, .. }, v)| {
+        quote_spanned! {ty.span()=>
+            let #v: #ty = <#ty as #krate::Record>::read_fields(#amp_box, #amp_cx)?;
+        }
+    });
+    let flat_inits = flats.iter().zip(&flat_vars).map(|(f, v)| {
+        let i = &f.ident;
+        quote!(#i: #v)
+    });
 
     let mut out = quote! {
         #[automatically_derived]
         impl #krate::Record for #ident {
-            const FIELDS: &'static [&'static str] = &[#(#wires),*];
+            const FIELDS: &'static [&'static str] = #field_list;
 
             fn write_fields(
                 &self,
@@ -220,6 +257,7 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
                 #cx: &mut #krate::Context<'_>,
             ) -> ::core::result::Result<(), #krate::EncodeError> {
                 #(#puts)*
+                #(#flat_puts)*
                 ::core::result::Result::Ok(())
             }
 
@@ -228,9 +266,12 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
                 #cx: &mut #krate::Context<'_>,
             ) -> ::core::result::Result<Self, #krate::DecodeError> {
                 #(#gets)*
-                ::core::result::Result::Ok(Self { #(#inits),* })
+                #(#flat_gets)*
+                ::core::result::Result::Ok(Self { #(#inits,)* #(#flat_inits),* })
             }
         }
+
+        #flat_checks
     };
 
     if command {
@@ -291,4 +332,97 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
         });
     }
     Ok(out)
+}
+
+/// `#[amp(flatten)]` takes no other key and a record type, not an `Option`.
+fn check_flatten(fa: &attr::AmpAttrs, span: Span, ty: &Type, errors: &mut Errors) {
+    if let Some(name) = &fa.name {
+        errors.spanned(
+            name,
+            "`name` cannot be combined with `flatten`: a flattened record's fields keep \
+             their own wire names",
+        );
+    }
+    if last_segment_is(ty, "Option") {
+        errors.at(
+            span,
+            "`#[amp(flatten)]` does not support `Option<_>`: a flattened record is always \
+             read from the box; make the inner record's fields `Option`s instead",
+        );
+    }
+}
+
+fn last_segment_is(ty: &Type, name: &str) -> bool {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().is_some_and(|s| s.ident == name)
+        }
+        Type::Group(g) => last_segment_is(&g.elem, name),
+        Type::Paren(p) => last_segment_is(&p.elem, name),
+        _ => false,
+    }
+}
+
+/// The `FIELDS` value: the own wire names (already sorted), or, with
+/// flattened records, every name merged and sorted at compile time.
+fn flat_fields(krate: &Path, wires: &[&str], flats: &[Flat]) -> TokenStream {
+    if flats.is_empty() {
+        return quote!(&[#(#wires),*]);
+    }
+    let n = wires.len();
+    let tys: Vec<&Type> = flats.iter().map(|f| &f.ty).collect();
+    quote! {
+        &#krate::__private::merge_fields::<{
+            #n #(+ <#tys as #krate::Record>::FIELDS.len())*
+        }>(&[&[#(#wires),*], #(<#tys as #krate::Record>::FIELDS),*])
+    }
+}
+
+/// Compile-time checks that no wire name appears twice across the record's
+/// own fields and its flattened records (a constant that fails to evaluate).
+fn flat_checks(krate: &Path, fields: &[Field], flats: &[Flat]) -> TokenStream {
+    if flats.is_empty() {
+        return quote!();
+    }
+    let mut checks = Vec::new();
+    for (i, flat) in flats.iter().enumerate() {
+        let Flat { ident: fi, ty } = flat;
+        let ty_text = quote!(#ty).to_string();
+        for f in fields {
+            let (wire, ident) = (&f.wire, &f.ident);
+            let msg = format!(
+                "duplicate wire name `{wire}`: field `{ident}` and the flattened field \
+                 `{fi}` (`{ty_text}`) both use it"
+            );
+            checks.push(quote_spanned! {ident.span()=>
+                ::core::assert!(
+                    !#krate::__private::has_field(<#ty as #krate::Record>::FIELDS, #wire),
+                    #msg
+                );
+            });
+        }
+        for other in &flats[i + 1..] {
+            let Flat { ident: oi, ty: oty } = other;
+            let msg = format!(
+                "duplicate wire name: the flattened fields `{fi}` and `{oi}` share a wire name"
+            );
+            checks.push(quote_spanned! {oi.span()=>
+                ::core::assert!(
+                    !#krate::__private::share_field(
+                        <#ty as #krate::Record>::FIELDS,
+                        <#oty as #krate::Record>::FIELDS,
+                    ),
+                    #msg
+                );
+            });
+        }
+    }
+    if checks.is_empty() {
+        return quote!();
+    }
+    quote! {
+        const _: () = {
+            #(#checks)*
+        };
+    }
 }

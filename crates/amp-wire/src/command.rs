@@ -12,11 +12,14 @@ use crate::types::Context;
 /// A set of named, typed AMP values: a command's arguments, a response, or
 /// one element of an `AmpList`. Usually derived with `#[derive(Record)]`.
 pub trait Record: Sized {
-    /// Wire names of the fields, in the order they are written.
+    /// Wire names of the fields, in the order they are written (bytewise
+    /// key order). A derived record lists the fields of its
+    /// `#[amp(flatten)]` records too, merged in at compile time.
     const FIELDS: &'static [&'static str];
 
     /// Write every present field into `w` (in key order, ideally: the
-    /// derive does).
+    /// derive does for its own fields; the entries of flattened records
+    /// come after them and are put in order by [`FieldWriter::finish`]).
     fn write_fields(
         &self,
         w: &mut FieldWriter<'_>,

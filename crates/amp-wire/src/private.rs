@@ -50,3 +50,77 @@ pub fn record_decode_items<R: crate::Record>(
         Ok(out)
     })
 }
+
+/// Whether wire name `a` sorts before `b` (bytewise, as Twisted sorts keys).
+const fn name_less(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+const fn name_eq(a: &str, b: &str) -> bool {
+    !name_less(a, b) && !name_less(b, a)
+}
+
+/// `Record::FIELDS` of a record with `#[amp(flatten)]` fields: its own wire
+/// names and those of each flattened record, as one bytewise-sorted list.
+/// `N` must be the total number of names (derived code computes it).
+pub const fn merge_fields<const N: usize>(parts: &[&'static [&'static str]]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut n = 0;
+    let mut i = 0;
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "merge_fields: wrong length");
+    // Insertion sort: the lists are short, and this runs at compile time.
+    let mut i = 1;
+    while i < N {
+        let mut j = i;
+        while j > 0 && name_less(out[j], out[j - 1]) {
+            let t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether `fields` contains wire name `name` (compile-time duplicate check
+/// of derived records with `#[amp(flatten)]` fields).
+pub const fn has_field(fields: &[&str], name: &str) -> bool {
+    let mut i = 0;
+    while i < fields.len() {
+        if name_eq(fields[i], name) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether two lists of wire names share one.
+pub const fn share_field(a: &[&str], b: &[&str]) -> bool {
+    let mut i = 0;
+    while i < a.len() {
+        if has_field(b, a[i]) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}

@@ -55,6 +55,17 @@ enum SwitchError {
 #[derive(Debug, Record)]
 struct Empty {}
 
+// Command inheritance: the parent's arguments in the same box.
+#[derive(Debug, Command)]
+#[amp(name = "List2", response = "Reply", error = Errors)]
+struct ListMore {
+    #[amp(flatten)]
+    base: List,
+    #[amp(flatten)]
+    empty: Empty,
+    extra: bool,
+}
+
 // Constants named like the parameters a derive might have picked.
 #[allow(non_upper_case_globals)]
 const amp_box: u8 = 0;
@@ -96,6 +107,7 @@ fn main() {
     assert_eq!(Errors::codes().len(), 3);
     assert_eq!(Errors::from_wire(b"A", "").unwrap().to_string(), "a");
     let _ = Reply::FIELDS;
+    assert_eq!(ListMore::FIELDS, &["extra", "page-size", "type"]);
     let _ = (Empty {}, Clash { b: 1, cx: 2 }.to_box());
     let _ = (ViaShim { x: 1 }.to_box(), ViaShimCommand::NAME, Shim::S.code());
     let _ = Item { name: String::new() };
