@@ -191,6 +191,23 @@ class Choose(amp.Command):
     errors = {UnknownProtocol: b"UNKNOWN"}
 
 
+class Greet(amp.Command):
+    arguments = [(b"name", amp.Unicode()), (b"polite", amp.Boolean(optional=True))]
+    response = [(b"greeting", amp.Unicode())]
+
+
+class GreetTwice(Greet):
+    """Command inheritance: Greet's arguments and response, plus some (the
+    Rust side flattens Greet). The added names sort around the inherited."""
+
+    arguments = Greet.arguments + [(b"times", amp.Integer()), (b"a-first", amp.Unicode())]
+    response = Greet.response + [(b"count", amp.Integer())]
+
+
+def greeting(name, polite):
+    return ("dear " if polite else "") + "hello " + name
+
+
 class NegativeError(Exception):
     pass
 
@@ -355,6 +372,14 @@ class Peer(amp.AMP):
 
     BaseFail.responder(base_fail)
     ChildFail.responder(base_fail)
+
+    @Greet.responder
+    def greet(self, name, polite=None):
+        return {"greeting": greeting(name, polite)}
+
+    @GreetTwice.responder
+    def greet_twice(self, name, times, a_first, polite=None):
+        return {"greeting": a_first + ":" + greeting(name, polite), "count": times * 2}
 
     @Choose.responder
     def choose(self, name):
@@ -751,6 +776,22 @@ async def scenario_declared_unknown(c, p):
     await expect_closed(c, "Choose.crash", p)
 
 
+async def scenario_flatten(c, p):
+    r = await timed(p.callRemote(Greet, name="Zo\xeb", polite=True))
+    c.eq("Greet", r["greeting"], "dear hello Zo\xeb")
+    r = await timed(p.callRemote(GreetTwice, name="Zo\xeb", polite=True, times=3, a_first="hi"))
+    c.eq("GreetTwice.greeting", r["greeting"], "hi:dear hello Zo\xeb")
+    c.eq("GreetTwice.count", r["count"], 6)
+    r = await timed(p.callRemote(GreetTwice, name="Al", times=0, a_first=""))
+    c.eq("GreetTwice.absent.greeting", r["greeting"], ":hello Al")
+    c.eq("GreetTwice.absent.count", r["count"], 0)
+    # The answer box as it came on the wire (the parsed dict keeps the wire
+    # order): inherited and added keys merged in key order, as Twisted sorts.
+    raw = await timed(p.callRemoteString(b"GreetTwice", name=b"B", times=b"1", **{"a-first": b"x"}))
+    c.eq("GreetTwice.raw-order", [k for k in raw], [b"_answer", b"count", b"greeting"])
+    c.eq("GreetTwice.raw-values", (raw[b"count"], raw[b"greeting"]), (b"2", b"x:hello B"))
+
+
 async def scenario_noanswer(c, p):
     r = p.callRemote(Record, key="k1", value=7)
     c.ok("Record.returns-none", r is None, repr(r))
@@ -973,6 +1014,7 @@ SCENARIOS = {
     "badreturn": scenario_badreturn,
     "baddata": scenario_baddata,
     "declared_unknown": scenario_declared_unknown,
+    "flatten": scenario_flatten,
     "noanswer": scenario_noanswer,
     "noanswer_fail": scenario_noanswer_fail,
     "noanswer_unhandled": scenario_noanswer_unhandled,

@@ -227,6 +227,43 @@ enum ChildFailError {
     Base(BaseFailError),
 }
 
+/// Twisted: `class Greet(Command)`.
+#[derive(Debug, Clone, amp::Command)]
+#[amp(response = GreetResult)]
+struct Greet {
+    name: String,
+    polite: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, amp::Record)]
+struct GreetResult {
+    greeting: String,
+}
+
+/// Twisted: `class GreetTwice(Greet)` with `arguments = Greet.arguments +
+/// [...]` and `response = Greet.response + [...]`: the parent flattened.
+#[derive(Debug, Clone, amp::Command)]
+#[amp(response = GreetTwiceResult)]
+struct GreetTwice {
+    #[amp(flatten)]
+    greet: Greet,
+    times: i64,
+    #[amp(name = "a-first")]
+    a_first: String,
+}
+
+#[derive(Debug, Clone, PartialEq, amp::Record)]
+struct GreetTwiceResult {
+    #[amp(flatten)]
+    base: GreetResult,
+    count: i64,
+}
+
+fn greeting(g: &Greet) -> String {
+    let dear = if g.polite == Some(true) { "dear " } else { "" };
+    format!("{dear}hello {}", g.name)
+}
+
 /// Twisted: `errors = {UnknownProtocol: b"UNKNOWN"}` (AMP's own code,
 /// declared by the command, as in Twisted's test_amp).
 #[derive(Debug, Clone, amp::Command)]
@@ -404,6 +441,19 @@ fn rust_router(state: State) -> Router<State> {
             "child" => Err(ChildFailError::Child("child failure".into())),
             _ => Ok(()),
         }
+    })
+    .route(|c: Greet, _| async move {
+        Ok(GreetResult {
+            greeting: greeting(&c),
+        })
+    })
+    .route(|c: GreetTwice, _| async move {
+        Ok(GreetTwiceResult {
+            base: GreetResult {
+                greeting: format!("{}:{}", c.a_first, greeting(&c.greet)),
+            },
+            count: c.times * 2,
+        })
     })
     .route(|c: Choose, _| async move {
         match c.name.as_str() {
@@ -1196,6 +1246,50 @@ async fn rust_calls_twisted_command_declaring_unknown_gets_the_declared_error() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_calls_twisted_inherited_command_with_flatten() {
+    let (_py, conn, _) = twisted_peer().await;
+    let zoe = Greet {
+        name: "Zoë".into(),
+        polite: Some(true),
+    };
+    let r = within("Greet", conn.call(zoe.clone())).await.unwrap();
+    assert_eq!(r.greeting, "dear hello Zoë");
+    let r = within(
+        "GreetTwice",
+        conn.call(GreetTwice {
+            greet: zoe,
+            times: 3,
+            a_first: "hi".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r,
+        GreetTwiceResult {
+            base: GreetResult {
+                greeting: "hi:dear hello Zoë".into()
+            },
+            count: 6
+        }
+    );
+    let r = within(
+        "GreetTwice absent",
+        conn.call(GreetTwice {
+            greet: Greet {
+                name: "Al".into(),
+                polite: None,
+            },
+            times: 0,
+            a_first: String::new(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.base.greeting.as_str(), r.count), (":hello Al", 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_calls_twisted_fatal_error_closes_the_connection() {
     let (_py, conn, _) = twisted_peer().await;
     match within(
@@ -1906,6 +2000,17 @@ async fn twisted_calls_rust_command_declaring_unknown_gets_the_declared_error() 
     out.assert_line("PASS Choose.crash: UnknownProtocol('Unknown Error')");
     out.assert_line("PASS Choose.crash.closed");
     expect_unknown_disconnect(&mut server, "deliberate undeclared failure").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twisted_calls_rust_inherited_command_with_flatten() {
+    let mut server = RustServer::start().await;
+    let out = server.run_twisted_client(&["flatten"]).await;
+    out.assert_line(r"PASS GreetTwice.greeting: 'hi:dear hello Zo\xeb'");
+    out.assert_line("PASS GreetTwice.count: 6");
+    out.assert_line("PASS GreetTwice.absent.greeting: ':hello Al'");
+    out.assert_line("PASS GreetTwice.raw-order: [b'_answer', b'count', b'greeting']");
+    all_peer_closed(&mut server, 1).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
