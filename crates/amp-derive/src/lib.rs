@@ -33,12 +33,23 @@ use syn::{parse_macro_input, DeriveInput};
 ///   `_ask`, `_answer`, `_error`, `_error_code`, `_error_description`).
 /// * Fields are written in bytewise order of their wire names, as Twisted
 ///   does; `Record::FIELDS` lists the wire names in that order.
+/// * `#[amp(flatten)]` on a field whose type is itself a `Record` (derived
+///   with `Record` or `Command`) writes that record's fields into this box,
+///   and reads them from it, instead of nesting it as one value: Twisted's
+///   command inheritance (`class Child(Parent)` with `arguments =
+///   Parent.arguments + [...]`). `FIELDS` includes the flattened names, and
+///   the box is still written in key order (the writer sorts the entries
+///   when the box is finished). A wire name used twice across the record
+///   and its flattened records is a compile-time error (a constant check
+///   that fails to evaluate, pointing at the field). `flatten` takes no
+///   `name`, and `Option<Record>` cannot be flattened: make the inner
+///   record's fields optional instead.
 /// * The `Argument` implementation makes the record usable as a value:
 ///   `Vec<TheRecord>` is Twisted's `AmpList` (boxes concatenated), and a
 ///   record field holds one serialised box.
 ///
 /// Container attributes: `#[amp(crate = "path")]`.
-/// Field attributes: `#[amp(name = "wire-name")]`.
+/// Field attributes: `#[amp(name = "wire-name")]`, `#[amp(flatten)]`.
 ///
 /// Unit structs and `struct Empty {}` are records with no fields. Generic
 /// structs, tuple structs, enums and unions are rejected.
@@ -65,7 +76,24 @@ use syn::{parse_macro_input, DeriveInput};
 /// assert!(b.get("point-label").is_none());
 /// assert_eq!(Point::from_box(&b).unwrap(), p);
 /// assert_eq!(Point::FIELDS, &["point-label", "x", "y"]);
+///
+/// // Twisted: `class Point3(Point): arguments = Point.arguments + [(b"z", Integer())]`
+/// #[derive(Debug, PartialEq, Record)]
+/// struct Point3 {
+///     #[amp(flatten)]
+///     point: Point,
+///     z: i64,
+/// }
+///
+/// let p3 = Point3 { point: p, z: 3 };
+/// let b = p3.to_box().unwrap();
+/// assert_eq!(b.get("x").unwrap(), &b"1"[..]); // not nested
+/// assert_eq!(Point3::FIELDS, &["point-label", "x", "y", "z"]);
+/// assert_eq!(Point3::from_box(&b).unwrap(), p3);
 /// ```
+///
+/// (A runnable version of the `flatten` example is in the `amp` crate's
+/// documentation, section "Command inheritance".)
 #[proc_macro_derive(Record, attributes(amp))]
 pub fn derive_record(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -78,7 +106,8 @@ pub fn derive_record(input: TokenStream) -> TokenStream {
 /// struct with named fields or a unit struct.
 ///
 /// The fields are the command's arguments, exactly as for
-/// [`Record`](macro@Record) (field attribute `#[amp(name = "wire-name")]`).
+/// [`Record`](macro@Record) (field attributes `#[amp(name = "wire-name")]`
+/// and `#[amp(flatten)]`: a subclass command flattens its parent command).
 /// The struct does not get an `Argument` implementation: derive `Record`
 /// on a separate type to send a record as a value.
 ///

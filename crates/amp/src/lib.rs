@@ -82,6 +82,8 @@
 //! | `commandName = b"x"` / argument named `b"dash-arg"` | `#[amp(name = "x")]` on the struct / on the field |
 //! | `errors = {E: b"CODE"}`, `fatalErrors = {...}` | `#[derive(AmpError)]` enum, variants `#[amp(code = "CODE")]`, `#[amp(code = "...", fatal)]` |
 //! | inherited `errors` of a parent command | a variant `#[amp(extends)] Base(ParentErrors)` |
+//! | `class Child(Parent)`, `arguments = Parent.arguments + [...]` | a field `#[amp(flatten)] parent: Parent` (see *Command inheritance* below) |
+//! | `errors = {UnknownProtocol: b"UNKNOWN"}` | a variant `#[amp(code = "UNKNOWN")]`: received `UNKNOWN` is that variant |
 //! | `requiresAnswer = False` | `#[amp(requires_answer = false)]`; [`Connection::send`] then sends no `_ask`; [`Connection::notify`] never asks |
 //! | `callRemote(Sum, a=1, b=2)` | `conn.call(Sum { a: 1, b: 2 }).await` |
 //! | `callRemoteString(b"Sum", a=b"1")` | [`Connection::call_raw`] |
@@ -101,6 +103,53 @@
 //! | `callRemote(..).addTimeout(..)` | [`Connection::call_with`] with [`CallOptions::timeout`], or [`Config::call_timeout`]: [`CallError::Timeout`], the late answer dropped quietly |
 //! | a responder that must answer in time | [`Router::route_with_deadline`] |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
+//!
+//! # Command inheritance: `#[amp(flatten)]`
+//!
+//! A Twisted command that subclasses another reuses the parent's arguments
+//! (and response). In Rust, put the parent in a field marked
+//! `#[amp(flatten)]`: its fields are written into, and read from, the same
+//! box, not nested as one value. Any type deriving `Record` or `Command`
+//! can be flattened, in a command's arguments, a response or a record.
+//!
+//! ```
+//! use amp::{Command, Record};
+//!
+//! /// Twisted: `class Hello(Command): arguments = [(b"hello", Unicode()),
+//! /// (b"print", Unicode(optional=True))]`
+//! #[derive(Command, Debug, PartialEq)]
+//! #[amp(name = "hello")]
+//! struct Hello {
+//!     hello: String,
+//!     print: Option<String>,
+//! }
+//!
+//! /// Twisted: `class LoudHello(Hello): commandName = b"loud";
+//! /// arguments = Hello.arguments + [(b"volume", Integer())]`
+//! #[derive(Command, Debug, PartialEq)]
+//! #[amp(name = "loud")]
+//! struct LoudHello {
+//!     #[amp(flatten)]
+//!     base: Hello,
+//!     volume: i64,
+//! }
+//!
+//! let c = LoudHello {
+//!     base: Hello { hello: "world".into(), print: None },
+//!     volume: 11,
+//! };
+//! assert_eq!(LoudHello::FIELDS, &["hello", "print", "volume"]);
+//! let b = c.to_box().unwrap();
+//! // One flat box, keys in Twisted's (sorted) order.
+//! assert_eq!(
+//!     &b.to_bytes().unwrap()[..],
+//!     b"\x00\x05hello\x00\x05world\x00\x06volume\x00\x0211\x00\x00"
+//! );
+//! assert_eq!(LoudHello::from_box(&b).unwrap(), c);
+//! ```
+//!
+//! A wire name used both by the record and by a flattened record (or by two
+//! flattened records) is a compile-time error.
 //!
 //! # Rules kept exactly as Twisted keeps them
 //!
