@@ -14,6 +14,8 @@
 //! | [`write_timeout`](Config::write_timeout) | 30 s | output that the peer stops reading (also bounds the flush when closing) |
 //! | [`tls_handshake_timeout`](Config::tls_handshake_timeout) | 10 s | a StartTLS handshake left silent |
 //! | [`idle_timeout`](Config::idle_timeout) | off | connections with nothing to do |
+//! | [`keepalive_interval`](Config::keepalive_interval) | off | a peer that died without closing (no FIN: a crashed host, a cut network): pinged after this long silent |
+//! | [`keepalive_timeout`](Config::keepalive_timeout) | 20 s | ... and closed if the ping gets no reply in time |
 //! | [`call_timeout`](Config::call_timeout) | off | our calls waiting forever on a peer that never answers (a call's own timeout overrides it) |
 //!
 //! A setting that would stall a connection (a zero limit, a zero timeout)
@@ -25,6 +27,9 @@ use std::time::Duration;
 pub(crate) const DEFAULT_MAX_BOX_SIZE: usize = 4 << 20;
 pub(crate) const DEFAULT_MAX_BOX_ENTRIES: usize = 65_536;
 pub(crate) const DEFAULT_MAX_NESTING: usize = 64;
+/// The command keepalive sends unless told otherwise: a peer without it
+/// answers `UNHANDLED`, which proves it alive just as well.
+pub const DEFAULT_KEEPALIVE_COMMAND: &str = "amp-rs.keepalive";
 
 /// The smallest box size limit accepted: room for a request with a short
 /// command name, a tag and a few small arguments.
@@ -66,6 +71,9 @@ pub struct Config {
     tls_handshake_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     call_timeout: Option<Duration>,
+    keepalive_interval: Option<Duration>,
+    keepalive_timeout: Option<Duration>,
+    keepalive_command: String,
 }
 
 impl Default for Config {
@@ -83,6 +91,9 @@ impl Default for Config {
             tls_handshake_timeout: Some(Duration::from_secs(10)),
             idle_timeout: None,
             call_timeout: None,
+            keepalive_interval: None,
+            keepalive_timeout: Some(Duration::from_secs(20)),
+            keepalive_command: DEFAULT_KEEPALIVE_COMMAND.to_owned(),
         }
     }
 }
@@ -183,6 +194,29 @@ impl Config {
     pub fn call_timeout(&self) -> Option<Duration> {
         self.call_timeout
     }
+
+    /// After this long with nothing received, send the peer the
+    /// [`keepalive_command`](Config::keepalive_command); off by default.
+    /// Detects a peer that died without closing, which TCP alone may not
+    /// notice for hours. Pings and their replies count as activity for
+    /// [`idle_timeout`](Config::idle_timeout).
+    pub fn keepalive_interval(&self) -> Option<Duration> {
+        self.keepalive_interval
+    }
+
+    /// A keepalive ping with no reply (answer or error) within this time
+    /// ends the connection ([`Timeout::Keepalive`](crate::Timeout::Keepalive)).
+    pub fn keepalive_timeout(&self) -> Option<Duration> {
+        self.keepalive_timeout
+    }
+
+    /// The command keepalive sends, with no arguments and asking for an
+    /// answer (default [`DEFAULT_KEEPALIVE_COMMAND`]). Any reply counts,
+    /// `UNHANDLED` included; with a Twisted peer, name one of its commands
+    /// that takes no arguments if its logs should stay quiet.
+    pub fn keepalive_command(&self) -> &str {
+        &self.keepalive_command
+    }
 }
 
 /// Builds a [`Config`] (see [`Config::builder`]); [`ConfigBuilder::build`]
@@ -232,6 +266,18 @@ setters! {
     idle_timeout: Option<Duration>;
     /// See [`Config::call_timeout`]: `None` or more than zero.
     call_timeout: Option<Duration>;
+    /// See [`Config::keepalive_interval`]: `None` or more than zero.
+    keepalive_interval: Option<Duration>;
+    /// See [`Config::keepalive_timeout`]: more than zero when keepalive is on.
+    keepalive_timeout: Option<Duration>;
+}
+
+impl ConfigBuilder {
+    /// See [`Config::keepalive_command`]: 1 to 255 bytes.
+    pub fn keepalive_command(mut self, name: impl Into<String>) -> Self {
+        self.config.keepalive_command = name.into();
+        self
+    }
 }
 
 impl ConfigBuilder {
@@ -270,6 +316,8 @@ impl ConfigBuilder {
             ("tls_handshake_timeout", c.tls_handshake_timeout),
             ("idle_timeout", c.idle_timeout),
             ("call_timeout", c.call_timeout),
+            ("keepalive_interval", c.keepalive_interval),
+            ("keepalive_timeout", c.keepalive_timeout),
         ];
         for (setting, v) in timeouts {
             if v == Some(Duration::ZERO) {
@@ -278,6 +326,21 @@ impl ConfigBuilder {
                     problem: "must be more than zero (use None to turn it off)".into(),
                 });
             }
+        }
+        if c.keepalive_interval.is_some() && c.keepalive_timeout.is_none() {
+            return Err(ConfigError {
+                setting: "keepalive_timeout",
+                problem:
+                    "must be set when keepalive_interval is (a dead peer would never be noticed)"
+                        .into(),
+            });
+        }
+        let name = c.keepalive_command.len();
+        if name == 0 || name > crate::MAX_VALUE_LENGTH {
+            return Err(ConfigError {
+                setting: "keepalive_command",
+                problem: format!("a command name of {name} bytes (1 to 65,535 allowed)"),
+            });
         }
         Ok(c)
     }
@@ -355,6 +418,17 @@ mod tests {
                 "call_timeout",
                 Config::builder().call_timeout(Some(Duration::ZERO)),
             ),
+            (
+                "keepalive_interval",
+                Config::builder().keepalive_interval(Some(Duration::ZERO)),
+            ),
+            (
+                "keepalive_timeout",
+                Config::builder()
+                    .keepalive_interval(Some(Duration::from_secs(1)))
+                    .keepalive_timeout(None),
+            ),
+            ("keepalive_command", Config::builder().keepalive_command("")),
         ];
         for (setting, b) in cases {
             let e = b.build().unwrap_err();

@@ -27,7 +27,10 @@ pub mod types;
 pub use ambox::{AmpBox, IntoBytes, Iter};
 pub use codec::{boxes, decode_all, BoxDecoder, Boxes};
 pub use command::{Command, ErrorTable, NoError, Record};
-pub use config::{Config, ConfigBuilder, ConfigError, MAX_MAX_BOX_SIZE, MIN_MAX_BOX_SIZE};
+pub use config::{
+    Config, ConfigBuilder, ConfigError, DEFAULT_KEEPALIVE_COMMAND, MAX_MAX_BOX_SIZE,
+    MIN_MAX_BOX_SIZE,
+};
 pub use error::{DecodeError, EncodeError, ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 pub use fields::FieldWriter;
 pub use session::{Disconnect, Timeout};

@@ -102,6 +102,7 @@
 //! | a responder raising an undeclared exception | [`Router::route_fallible`] with [`Fail::unknown`] |
 //! | `callRemote(..).addTimeout(..)` | [`Connection::call_with`] with [`CallOptions::timeout`], or [`Config::call_timeout`]: [`CallError::Timeout`], the late answer dropped quietly |
 //! | a responder that must answer in time | [`Router::route_with_deadline`] |
+//! | a hand-written keepalive loop | [`Config::keepalive_interval`] |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
 //! # Command inheritance: `#[amp(flatten)]`
@@ -250,8 +251,8 @@ pub use amp_wire::{
     boxes, decode_all, display_bytes, from_value, to_value, types, AmpBox, Argument, BigBytes,
     BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,
     ConfigError, Context, Decimal, DecodeError, Descriptor, Descriptors, Disconnect, EncodeError,
-    ErrorTable, FieldWriter, NoError, ProtocolError, Record, Timeout, MAX_KEY_LENGTH,
-    MAX_VALUE_LENGTH,
+    ErrorTable, FieldWriter, NoError, ProtocolError, Record, Timeout, DEFAULT_KEEPALIVE_COMMAND,
+    MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
 };
 
 /// Support for derived code; not a public API.

@@ -354,3 +354,66 @@ async fn rust_call_timeouts_against_twisted_drop_late_answers_quietly() {
         .await
         .assert_success("conn_peer.py serve");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalive_pings_twisted_and_any_reply_keeps_the_connection() {
+    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let keepalive = |command: &str| {
+        amp::Config::builder()
+            .keepalive_interval(Some(Duration::from_millis(100)))
+            .keepalive_timeout(Some(Duration::from_secs(5)))
+            .keepalive_command(command)
+            .build()
+            .unwrap()
+    };
+    // The default command: Twisted answers UNHANDLED, which is a reply.
+    let quiet = Connection::connect_with(
+        ("127.0.0.1", port),
+        Router::new(),
+        keepalive(amp::DEFAULT_KEEPALIVE_COMMAND),
+    )
+    .await
+    .unwrap();
+    // A command Twisted answers: its own counter shows the pings.
+    let pinging = Connection::connect_with(("127.0.0.1", port), Router::new(), keepalive("Hit"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!quiet.is_closed() && !pinging.is_closed());
+    assert_eq!(within("Hit", quiet.call(Hit)).await.unwrap().n, 1);
+    let n = within("Hit", pinging.call(Hit)).await.unwrap().n;
+    assert!(n >= 4, "Twisted answered {} pings", n - 1);
+    py.close_stdin();
+    py.finish(Duration::from_secs(20))
+        .await
+        .assert_success("conn_peer.py serve");
+}
+
+#[tokio::test]
+async fn keepalive_closes_a_peer_that_no_longer_replies() {
+    // A peer that takes the connection and never says anything again (a
+    // hung process; TCP alone would keep this connection forever).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hung = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(stream);
+    });
+    let config = amp::Config::builder()
+        .keepalive_interval(Some(Duration::from_millis(100)))
+        .keepalive_timeout(Some(Duration::from_millis(300)))
+        .build()
+        .unwrap();
+    let conn = Connection::connect_with(addr, Router::new(), config)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let reason = within("the keepalive close", conn.closed()).await;
+    assert!(
+        matches!(reason, Disconnect::Timeout(amp::Timeout::Keepalive)),
+        "{reason:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    hung.abort();
+}

@@ -152,6 +152,10 @@ pub enum Timeout {
     /// Nothing happened on the connection for
     /// [`Config::idle_timeout`](crate::Config::idle_timeout).
     Idle,
+    /// A keepalive ping got no reply in time
+    /// ([`Config::keepalive_timeout`](crate::Config::keepalive_timeout)):
+    /// the peer is gone.
+    Keepalive,
     /// A graceful shutdown's grace period ended with work still in flight:
     /// the connection was cut.
     Grace,
@@ -165,6 +169,7 @@ impl fmt::Display for Timeout {
             Timeout::Write => "the peer stopped reading what was written to it",
             Timeout::TlsHandshake => "the TLS handshake did not finish in time",
             Timeout::Idle => "the connection was idle too long",
+            Timeout::Keepalive => "the peer did not reply to a keepalive ping",
             Timeout::Grace => "the shutdown grace period ended with work in flight",
         })
     }

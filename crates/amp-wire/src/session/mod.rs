@@ -112,6 +112,7 @@
 mod calls;
 mod close;
 mod disconnect;
+mod keepalive;
 mod phase;
 mod receive;
 mod respond;
@@ -249,6 +250,8 @@ pub struct Session {
     next_request: u64,
     parked: VecDeque<Request>,
     last_activity: Instant,
+    /// The keepalive ping awaiting its reply: its tag, and when it went.
+    keepalive: Option<(u64, Instant)>,
 }
 
 impl Session {
@@ -280,6 +283,7 @@ impl Session {
             next_request: 0,
             parked: VecDeque::new(),
             last_activity: now,
+            keepalive: None,
         }
     }
 

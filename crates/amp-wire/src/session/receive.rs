@@ -228,8 +228,10 @@ impl Session {
     }
 
     fn unknown_tag(&mut self, tag: &[u8]) {
-        if parse_tag(tag).is_some_and(|n| self.calls.is_late(n)) {
-            return; // the answer to a call we gave up: dropped quietly
+        if let Some(n) = parse_tag(tag) {
+            if self.take_keepalive_reply(n) || self.calls.is_late(n) {
+                return; // the ping's reply, or a call we gave up: quietly
+            }
         }
         let tag = Bytes::copy_from_slice(tag);
         self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);

@@ -2,7 +2,19 @@
 
 use std::time::Instant;
 
+use super::keepalive::KeepaliveDue;
 use super::{Disconnect, Session, State, Timeout};
+
+/// What passing a deadline means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// The end of a close: the flush had its time.
+    CloseEnd,
+    /// A limit passed: the connection closes.
+    Timeout(Timeout),
+    /// A keepalive ping is to be sent.
+    Ping,
+}
 
 impl Session {
     /// The earliest deadline, if any: call [`Session::handle_timeout`] then
@@ -13,49 +25,53 @@ impl Session {
         next
     }
 
-    /// Every deadline in force, with what passing it means (`None`: the
-    /// end of a close).
-    fn each_deadline(&self, mut f: impl FnMut(Instant, Option<Timeout>)) {
+    /// Every deadline in force, with what passing it means.
+    fn each_deadline(&self, mut f: impl FnMut(Instant, Due)) {
         match &self.state {
             State::Closing { deadline, .. } => {
                 if let Some(d) = deadline {
-                    f(*d, None);
+                    f(*d, Due::CloseEnd);
                 }
                 return;
             }
             State::Closed { .. } | State::Switched { .. } => return,
             State::TlsHandshake {
                 deadline: Some(d), ..
-            } => f(*d, Some(Timeout::TlsHandshake)),
+            } => f(*d, Due::Timeout(Timeout::TlsHandshake)),
             _ => {}
         }
         let c = &self.config;
         if (self.first_box_deadline.is_some() || self.box_started.is_some()) && self.wants_read() {
             if let Some(d) = self.first_box_deadline {
-                f(d, Some(Timeout::FirstBox));
+                f(d, Due::Timeout(Timeout::FirstBox));
             }
             // (`box_started` is set exactly while part of a box is
             // buffered, even when the driver holds the buffer to read into.)
             if let (Some(t), Some(d)) = (self.box_started, c.box_timeout()) {
-                f(t + d, Some(Timeout::Box));
+                f(t + d, Due::Timeout(Timeout::Box));
             }
         }
         if !matches!(self.state, State::TlsHandshake { .. }) {
             if let (Some(t), Some(d)) = (self.write_since, c.write_timeout()) {
-                f(t + d, Some(Timeout::Write));
+                f(t + d, Due::Timeout(Timeout::Write));
             }
         }
         if let Some(d) = c.idle_timeout() {
             if self.is_idle() {
-                f(self.last_activity + d, Some(Timeout::Idle));
+                f(self.last_activity + d, Due::Timeout(Timeout::Idle));
             }
+        }
+        match self.keepalive_due() {
+            Some(KeepaliveDue::Ping(at)) => f(at, Due::Ping),
+            Some(KeepaliveDue::Reply(at)) => f(at, Due::Timeout(Timeout::Keepalive)),
+            None => {}
         }
     }
 
     /// The time is `now`: act on the earliest deadline that has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
-        let mut expired: Option<(Instant, Option<Timeout>)> = None;
+        let mut expired: Option<(Instant, Due)> = None;
         self.each_deadline(|at, t| {
             if at <= now && expired.is_none_or(|(e, _)| at < e) {
                 expired = Some((at, t));
@@ -63,11 +79,16 @@ impl Session {
         });
         match expired {
             None => {}
-            Some((_, None)) => self.finish(),
-            Some((_, Some(t))) => {
-                // A stalled writer or handshake cannot take more bytes;
-                // other stalls may still flush what is queued.
-                let flush = !matches!(t, Timeout::Write | Timeout::TlsHandshake);
+            Some((_, Due::CloseEnd)) => self.finish(),
+            Some((_, Due::Ping)) => self.send_keepalive(),
+            Some((_, Due::Timeout(t))) => {
+                // A stalled writer or handshake, or a dead peer, cannot
+                // take more bytes; other stalls may still flush what is
+                // queued.
+                let flush = !matches!(
+                    t,
+                    Timeout::Write | Timeout::TlsHandshake | Timeout::Keepalive
+                );
                 self.begin_close(Disconnect::Timeout(t), flush);
             }
         }
