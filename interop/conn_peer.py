@@ -80,6 +80,27 @@ class Lookup(amp.Command):
     errors = {TooSlow: b"TOO_SLOW"}
 
 
+class Stuck(amp.Command):
+    """Never answered by the Rust side (until cancelled)."""
+
+    arguments = []
+    response = []
+
+
+class Cancel(amp.Command):
+    """amp-rs's remote cancellation: ``tag`` of the call to cancel."""
+
+    arguments = [(b"tag", amp.String())]
+    response = [(b"cancelled", amp.Boolean())]
+
+
+class Dropped(amp.Command):
+    """How many of the Rust side's ``Stuck`` responders were dropped."""
+
+    arguments = []
+    response = [(b"n", amp.Integer())]
+
+
 def addr(a):
     return "%s:%d" % (a.host, a.port)
 
@@ -166,6 +187,29 @@ async def check_rust(c, port):
         c.ok("Lookup past its deadline fails with TooSlow", reactor.seconds() - start < 5)
     r = await timed(q.callRemote(Lookup, key="k"))
     c.eq("Lookup within its deadline answers", r["value"], "value of k")
+
+    # Remote cancellation: cancel our own Stuck call by its tag (Twisted's
+    # tags are its counter in hex), and the Rust responder is dropped.
+    # (Twisted needs an errback on a call before its error arrives, or it
+    # drops the connection: collect the outcome at once.)
+    stuck = []
+    q.callRemote(Stuck).addBoth(stuck.append)
+    tag = b"%x" % (q._counter,)
+    await timed(q.callRemote(Hit))  # answered after Stuck started running
+    r = await timed(q.callRemote(Cancel, tag=tag))
+    c.eq("Cancel of a running call", r["cancelled"], True)
+    failure = stuck[0] if stuck else None
+    c.ok(
+        "the cancelled call fails with CANCELLED",
+        failure is not None
+        and failure.check(amp.UnknownRemoteError)
+        and "cancelled by the caller" in str(failure.value),
+        repr(failure),
+    )
+    r = await timed(q.callRemote(Dropped))
+    c.eq("the Rust responder was dropped", r["n"], 1)
+    r = await timed(q.callRemote(Cancel, tag=b"ffff"))
+    c.eq("Cancel of an unknown tag", r["cancelled"], False)
 
     # An undeclared failure: UNKNOWN, then the connection closes.
     try:

@@ -103,6 +103,7 @@
 //! | `callRemote(..).addTimeout(..)` | [`Connection::call_with`] with [`CallOptions::timeout`], or [`Config::call_timeout`]: [`CallError::Timeout`], the late answer dropped quietly |
 //! | a responder that must answer in time | [`Router::route_with_deadline`] |
 //! | a hand-written keepalive loop | [`Config::keepalive_interval`] |
+//! | cancelling a call remotely | [`CallOptions::cancel_remotely`], [`Router::cancellable`] |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
 //! # Command inheritance: `#[amp(flatten)]`

@@ -79,6 +79,31 @@ enum LookupError {
     TooSlow,
 }
 
+#[derive(Command)]
+#[amp(response = Nothing)]
+struct Stuck;
+
+#[derive(Command)]
+#[amp(response = Hits)]
+struct Dropped;
+
+/// A connection's own state.
+#[derive(Default)]
+struct PerConnection {
+    hits: AtomicU64,
+    /// `Stuck` responders dropped (cancelled) so far.
+    dropped: AtomicU64,
+}
+
+/// Counts its drop in `dropped`.
+struct DropGuard(Arc<PerConnection>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// A command that asks for no answer.
 #[derive(Command)]
 #[amp(requires_answer = false)]
@@ -87,13 +112,21 @@ struct Note;
 #[derive(Record, Debug)]
 struct Nothing {}
 
+/// Stop conn_peer.py's server, and check it exited cleanly.
+async fn stop(mut py: Py) {
+    py.close_stdin();
+    py.finish(Duration::from_secs(20))
+        .await
+        .assert_success("conn_peer.py serve");
+}
+
 fn addr(a: Option<&Addr>) -> String {
     a.map(|a| a.to_string()).unwrap_or_default()
 }
 
 /// Answers as conn_peer.py's `serve` does.
-fn router() -> Router<Arc<AtomicU64>> {
-    Router::with_connection_state(|_| Arc::new(AtomicU64::new(0)))
+fn router() -> Router<Arc<PerConnection>> {
+    Router::with_connection_state(|_| Arc::new(PerConnection::default()))
         .route(|_: WhoAmI, ctx| async move {
             Ok(Seen {
                 peer: addr(ctx.peer_addr()),
@@ -102,7 +135,7 @@ fn router() -> Router<Arc<AtomicU64>> {
         })
         .route(|_: Hit, ctx| async move {
             Ok(Hits {
-                n: ctx.state.fetch_add(1, Ordering::Relaxed) as i64 + 1,
+                n: ctx.state.hits.fetch_add(1, Ordering::Relaxed) as i64 + 1,
             })
         })
         .route(|_: Goodbye, ctx| async move {
@@ -123,6 +156,17 @@ fn router() -> Router<Arc<AtomicU64>> {
                 })
             },
         )
+        .route(|_: Stuck, ctx| async move {
+            let _guard = DropGuard(ctx.state.clone());
+            std::future::pending::<()>().await;
+            Ok(Nothing {})
+        })
+        .route(|_: Dropped, ctx| async move {
+            Ok(Hits {
+                n: ctx.state.dropped.load(Ordering::SeqCst) as i64,
+            })
+        })
+        .cancellable()
         .route_fallible(|_: Explode, _| async move {
             Err(Fail::unknown(std::io::Error::other(
                 "the responder blew up",
@@ -146,6 +190,10 @@ async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
         "PASS the other connection still works",
         "PASS Lookup past its deadline fails with TooSlow",
         "PASS Lookup within its deadline answers",
+        "PASS Cancel of a running call",
+        "PASS the cancelled call fails with CANCELLED",
+        "PASS the Rust responder was dropped",
+        "PASS Cancel of an unknown tag",
         "PASS Explode fails with UnknownRemoteError",
         "PASS Explode then closed",
     ] {
@@ -156,7 +204,7 @@ async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
         );
     }
     assert!(
-        out.stdout.ends_with("10 passed, 0 failed\n"),
+        out.stdout.ends_with("14 passed, 0 failed\n"),
         "{}",
         out.stdout
     );
@@ -165,7 +213,7 @@ async fn twisted_client_sees_addresses_state_quit_and_unknown_from_rust() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_client_against_twisted_addresses_state_and_quitbox() {
-    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let (py, port) = Py::serve("conn_peer.py", &["serve"]).await;
     let one = Connection::connect(("127.0.0.1", port)).await.unwrap();
     let two = Connection::connect(("127.0.0.1", port)).await.unwrap();
 
@@ -210,10 +258,7 @@ async fn rust_client_against_twisted_addresses_state_and_quitbox() {
         "{err:?}"
     );
     within("the close after UNKNOWN", two.closed()).await;
-    py.close_stdin();
-    py.finish(Duration::from_secs(20))
-        .await
-        .assert_success("conn_peer.py serve");
+    stop(py).await;
 }
 
 #[tokio::test]
@@ -309,7 +354,7 @@ async fn a_stream_without_addresses_has_none_and_state_is_still_per_connection()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_call_timeouts_against_twisted_drop_late_answers_quietly() {
-    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let (py, port) = Py::serve("conn_peer.py", &["serve"]).await;
     // The connection's default timeout, and a call's own.
     let config = amp::Config::builder()
         .call_timeout(Some(Duration::from_millis(100)))
@@ -349,15 +394,12 @@ async fn rust_call_timeouts_against_twisted_drop_late_answers_quietly() {
     assert_eq!(slept.slept, 0.8);
     assert!(!conn.is_closed());
     assert_eq!(within("Hit", conn.call(Hit)).await.unwrap().n, 1);
-    py.close_stdin();
-    py.finish(Duration::from_secs(20))
-        .await
-        .assert_success("conn_peer.py serve");
+    stop(py).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keepalive_pings_twisted_and_any_reply_keeps_the_connection() {
-    let (mut py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let (py, port) = Py::serve("conn_peer.py", &["serve"]).await;
     let keepalive = |command: &str| {
         amp::Config::builder()
             .keepalive_interval(Some(Duration::from_millis(100)))
@@ -383,10 +425,7 @@ async fn keepalive_pings_twisted_and_any_reply_keeps_the_connection() {
     assert_eq!(within("Hit", quiet.call(Hit)).await.unwrap().n, 1);
     let n = within("Hit", pinging.call(Hit)).await.unwrap().n;
     assert!(n >= 4, "Twisted answered {} pings", n - 1);
-    py.close_stdin();
-    py.finish(Duration::from_secs(20))
-        .await
-        .assert_success("conn_peer.py serve");
+    stop(py).await;
 }
 
 #[tokio::test]
@@ -416,4 +455,54 @@ async fn keepalive_closes_a_peer_that_no_longer_replies() {
     );
     assert!(started.elapsed() < Duration::from_secs(5));
     hung.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_sent_to_a_plain_twisted_peer_is_harmless() {
+    // Twisted has no `Cancel`: it answers UNHANDLED (the `Cancel` asks for
+    // an answer, so Twisted does not close), and its late answer to the
+    // given-up call is dropped quietly.
+    let (py, port) = Py::serve("conn_peer.py", &["serve"]).await;
+    let conn = Connection::connect(("127.0.0.1", port)).await.unwrap();
+    let options = CallOptions::new()
+        .timeout(Duration::from_millis(100))
+        .cancel_remotely();
+    let err = within(
+        "a cancelled call",
+        conn.call_with(Slow { seconds: 0.4 }, options),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, CallError::Timeout(_)), "{err:?}");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!conn.is_closed());
+    assert_eq!(within("Hit", conn.call(Hit)).await.unwrap().n, 1);
+    stop(py).await;
+}
+
+#[tokio::test]
+async fn a_dropped_call_cancels_the_rust_responder() {
+    let (a, b) = tokio::io::duplex(1 << 16);
+    Connection::spawn(a, router());
+    let client = Connection::spawn(b, Router::new());
+    let dropped = || async { client.call(Dropped).await.unwrap().n };
+    let call = client.call_with(Stuck, CallOptions::new().cancel_remotely());
+    // Started, then given up.
+    assert!(tokio::time::timeout(Duration::from_millis(100), call)
+        .await
+        .is_err());
+    within("the responder to be dropped", async {
+        while dropped().await == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    // Without cancel_remotely, giving up only forgets the call.
+    let call = client.call(Stuck);
+    assert!(tokio::time::timeout(Duration::from_millis(100), call)
+        .await
+        .is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(dropped().await, 1);
+    assert!(!client.is_closed());
 }

@@ -375,6 +375,9 @@ impl Side {
         if tls {
             s.negotiates_start_tls();
         }
+        // Remote cancellation is always answered: the peer's `Cancel`
+        // boxes (scripted, or sent by the other session) take that path.
+        s.answers_cancel();
         if switch {
             s.negotiates_switch(&b"Switch"[..]);
         }
@@ -468,6 +471,18 @@ impl Side {
                     self.handover_pending = true;
                     self.handed = true;
                 }
+                Event::Cancel(id) => {
+                    // Concluded by the session already: forget it.
+                    let before = self.requests.len();
+                    self.requests.retain(|(_, r)| r.id != id);
+                    assert_eq!(
+                        self.requests.len() + 1,
+                        before,
+                        "{}: Cancel for a request not let through",
+                        self.name
+                    );
+                }
+                other => panic!("{}: unexpected event {other:?}", self.name),
             }
         }
         self.s.drain_wakers(&mut wakers);
@@ -856,7 +871,23 @@ impl World {
                 }
                 let p = idx as usize % side.issued.len();
                 side.issued[p].abandoned = true;
-                side.s.abandon(side.issued[p].tag);
+                // An odd index also asks the peer to cancel (`Cancel`,
+                // a request of its own whose reply nobody waits for).
+                if idx % 2 == 0 {
+                    side.s.abandon(side.issued[p].tag);
+                } else if side.s.cancel(side.issued[p].tag) {
+                    let tag = side.next_tag;
+                    side.next_tag += 1;
+                    side.issued.push(Issued {
+                        tag,
+                        name: b"Cancel".to_vec(),
+                        id: None,
+                        plain: true,
+                        abandoned: true,
+                        answered: false,
+                        finished: false,
+                    });
+                }
             }
             Op::PollWritable { b } => {
                 let i = self.side_of(b);

@@ -231,15 +231,18 @@ impl Calls {
     /// answer, if it comes, is dropped quietly: see [`Late`]); a switch or
     /// StartTLS stays until its answer, which still decides what the
     /// connection does.
-    pub(crate) fn abandon(&mut self, tag: u64) {
+    /// Returns whether it was a plain call still waiting for its reply
+    /// (one a remote cancellation can still stop).
+    pub(crate) fn abandon(&mut self, tag: u64) -> bool {
         let Some(call) = self.table.get_mut(&tag) else {
-            return;
+            return false;
         };
         match (call.kind, &call.slot) {
             (CallKind::Plain, Slot::Waiting(_)) => {
                 self.table.remove(&tag);
                 self.unanswered -= 1;
                 self.late.remember(tag);
+                return true;
             }
             (_, Slot::Waiting(_)) => call.slot = Slot::Abandoned,
             (_, Slot::Ready(_)) => {
@@ -247,6 +250,15 @@ impl Calls {
             }
             (_, Slot::Abandoned) => {}
         }
+        false
+    }
+
+    /// Use a tag for a request whose reply nobody waits for (a remote
+    /// cancellation): its reply is dropped quietly.
+    pub(crate) fn fire_and_forget(&mut self) -> u64 {
+        let tag = self.next_tag();
+        self.late.remember(tag);
+        tag
     }
 
     /// Whether `tag`, which no call waits for, is one of ours given up:

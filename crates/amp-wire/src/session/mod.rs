@@ -110,6 +110,7 @@
 //! [`Disconnect::Timeout`].
 
 mod calls;
+pub mod cancel;
 mod close;
 mod disconnect;
 mod keepalive;
@@ -193,6 +194,7 @@ pub struct Request {
 
 /// What the driver must act on.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Event {
     /// A request to answer.
     Request(Request),
@@ -210,6 +212,9 @@ pub enum Event {
         /// Bytes read past the switch box.
         buffered: Bytes,
     },
+    /// The peer cancelled this request (see [`cancel`]): it is concluded
+    /// already; stop (drop) its responder.
+    Cancel(RequestId),
 }
 
 /// One AMP connection's protocol state, with no I/O (see the
@@ -252,6 +257,8 @@ pub struct Session {
     last_activity: Instant,
     /// The keepalive ping awaiting its reply: its tag, and when it went.
     keepalive: Option<(u64, Instant)>,
+    /// `Cancel` requests are taken by the session.
+    answers_cancel: bool,
 }
 
 impl Session {
@@ -284,6 +291,7 @@ impl Session {
             parked: VecDeque::new(),
             last_activity: now,
             keepalive: None,
+            answers_cancel: false,
         }
     }
 

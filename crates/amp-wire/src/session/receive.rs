@@ -211,6 +211,9 @@ impl Session {
                 args: b,
                 kind,
             };
+            if self.answers_cancel && req.name == super::cancel::CANCEL.as_bytes() {
+                return self.on_cancel(&req);
+            }
             if self.in_flight.len() >= self.config.max_in_flight() || !self.parked.is_empty() {
                 self.parked.push_back(req);
                 return None;

@@ -5,8 +5,6 @@
 
 use bytes::{Buf, BytesMut};
 use futures_util::future::BoxFuture;
-use futures_util::stream::FuturesUnordered;
-use futures_util::StreamExt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,11 +13,12 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
-use amp_wire::session::{Event, Request, Role};
+use amp_wire::session::{Event, Request, RequestId, Role};
 use amp_wire::Disconnect;
 
 use super::handle::Connection;
 use super::responding::{Dispatch, Responding};
+use super::running::Running;
 use super::shared::Shared;
 use super::transport::Transport;
 use crate::switch::Switched;
@@ -45,11 +44,14 @@ pub struct Driver<T> {
     shared: Arc<Shared>,
     io: Transport<T>,
     router: Arc<dyn Dispatch>,
-    /// Responders still running (made when one first is: most finish at
-    /// once, and an idle connection then holds no set).
-    responders: Option<FuturesUnordered<BoxFuture<'static, ()>>>,
+    /// Responders still running.
+    responders: Running,
+    /// The router answers `Cancel`: responders can be cancelled.
+    cancellable: bool,
     /// Requests taken from the session, to start once the lock is released.
     requests: Vec<Request>,
+    /// Requests the peer cancelled, taken from the session likewise.
+    cancels: Vec<RequestId>,
     /// Bytes being written.
     out: BytesMut,
     /// The session's read buffer while it is being read into; given back
@@ -72,12 +74,15 @@ pub struct Driver<T> {
 
 impl<T> Driver<T> {
     pub(crate) fn new(shared: Arc<Shared>, io: T, router: Arc<dyn Dispatch>) -> Self {
+        let cancellable = router.answers_cancel();
         Driver {
             shared,
             io: Transport::Plain(io),
             router,
-            responders: None,
+            cancellable,
+            responders: Running::default(),
             requests: Vec::new(),
+            cancels: Vec::new(),
             out: BytesMut::new(),
             input: None,
             read_blocked: false,
@@ -205,8 +210,15 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if view.over {
             // AMP is over: requests being answered are dropped.
             self.requests.clear();
-            if let Some(running) = self.responders.take() {
-                tracing::debug!(running = running.len(), "responders dropped: AMP is over");
+            self.responders.clear();
+        }
+        for id in self.cancels.drain(..) {
+            // Cancelled before its responder started (both came in one
+            // read): it never starts.
+            let before = self.requests.len();
+            self.requests.retain(|r| r.id != id);
+            if self.requests.len() == before {
+                self.responders.cancel(id);
             }
         }
         if !self.requests.is_empty() {
@@ -216,14 +228,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             }
             self.requests = requests;
         }
-        if let Some(running) = &mut self.responders {
-            while !running.is_empty() {
-                match running.poll_next_unpin(cx) {
-                    Poll::Ready(Some(())) => progress = true,
-                    _ => break,
-                }
-            }
-        }
+        progress |= self.responders.poll(cx);
         progress |= self.poll_handshake(cx);
         progress |= self.write(cx, now);
         progress |= self.perform_action();
@@ -257,6 +262,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         let Driver {
             shared,
             requests,
+            cancels,
             out,
             action,
             wakers,
@@ -283,6 +289,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             while let Some(ev) = st.session.poll_event() {
                 match ev {
                     Event::Request(r) => requests.push(r),
+                    Event::Cancel(id) => cancels.push(id),
                     other => *action = Some(other),
                 }
             }
@@ -322,9 +329,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         {
             Ok(mut fut) => {
                 if fut.as_mut().poll(cx).is_pending() {
-                    self.responders
-                        .get_or_insert_with(FuturesUnordered::new)
-                        .push(fut);
+                    self.responders.push(id, fut, self.cancellable);
                 }
             }
             Err(responding) => responding.unhandled(),

@@ -103,6 +103,9 @@ impl Connection {
         if router.answers_start_tls() {
             session.negotiates_start_tls();
         }
+        if router.answers_cancel() {
+            session.answers_cancel();
+        }
         let shared = Shared::new(session, router.is_empty(), fds, info);
         let driver = Driver::new(shared.clone(), io, router);
         (Connection { shared }, driver)
@@ -171,7 +174,10 @@ impl Connection {
                 cmd.write_fields(w, cx)
             });
             let tag = send.await.map_err(send_error)?;
-            match ReplyFuture::new(&self.shared, tag, false).await {
+            match ReplyFuture::new(&self.shared, tag, false)
+                .cancelling_remotely(options.cancels_remotely())
+                .await
+            {
                 Reply::Answer(b) => self
                     .shared
                     .with_context(|cx| C::Response::read_fields(&b, cx))
@@ -276,7 +282,10 @@ impl Connection {
                 args.write_entries(w)
             });
             let tag = send.await.map_err(send_error)?;
-            match ReplyFuture::new(&self.shared, tag, false).await {
+            match ReplyFuture::new(&self.shared, tag, false)
+                .cancelling_remotely(options.cancels_remotely())
+                .await
+            {
                 Reply::Answer(mut b) => {
                     b.remove(ANSWER);
                     Ok(b)

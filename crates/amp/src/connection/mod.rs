@@ -8,6 +8,7 @@ mod handle;
 mod options;
 mod request;
 pub(crate) mod responding;
+mod running;
 mod shared;
 #[cfg(feature = "tls")]
 mod starttls;

@@ -34,6 +34,7 @@ use crate::error::CallError;
 pub struct CallOptions {
     /// `None`: the connection's [`Config::call_timeout`](amp_wire::Config::call_timeout).
     timeout: Option<Option<Duration>>,
+    cancel_remotely: bool,
 }
 
 impl CallOptions {
@@ -57,6 +58,23 @@ impl CallOptions {
     pub fn no_timeout(mut self) -> Self {
         self.timeout = Some(None);
         self
+    }
+
+    /// If the call is given up before its answer (its future dropped, or
+    /// its timeout passed), ask the peer to stop working on it: `Cancel`
+    /// with the call's tag is sent (with `_ask`, so a peer that does not
+    /// know `Cancel`, such as a plain Twisted peer, just answers
+    /// `UNHANDLED`). An amp-rs peer whose router is
+    /// [`cancellable`](crate::Router::cancellable) drops the responder.
+    /// Best effort; see [`Router::cancellable`](crate::Router::cancellable).
+    pub fn cancel_remotely(mut self) -> Self {
+        self.cancel_remotely = true;
+        self
+    }
+
+    /// Whether giving the call up sends `Cancel`.
+    pub(crate) fn cancels_remotely(&self) -> bool {
+        self.cancel_remotely
     }
 
     /// The timeout in force, given the connection's default.

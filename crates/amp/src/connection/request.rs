@@ -87,6 +87,8 @@ pub(crate) struct ReplyFuture<'a> {
     tag: u64,
     /// The call is our protocol switch.
     switch: bool,
+    /// Given up, it sends `Cancel` ([`CallOptions::cancel_remotely`](crate::CallOptions::cancel_remotely)).
+    cancel_remotely: bool,
     done: bool,
 }
 
@@ -96,8 +98,15 @@ impl<'a> ReplyFuture<'a> {
             shared,
             tag,
             switch,
+            cancel_remotely: false,
             done: false,
         }
+    }
+
+    /// Given up, send `Cancel` for the call.
+    pub(crate) fn cancelling_remotely(mut self, yes: bool) -> Self {
+        self.cancel_remotely = yes;
+        self
     }
 }
 
@@ -120,8 +129,14 @@ impl Drop for ReplyFuture<'_> {
     fn drop(&mut self) {
         if !self.done {
             let (tag, switch) = (self.tag, self.switch);
+            let cancel = self.cancel_remotely;
             self.shared.with(|st| {
-                st.session.abandon(tag);
+                if cancel {
+                    st.kick(); // the `Cancel` is to be written
+                    st.session.cancel(tag);
+                } else {
+                    st.session.abandon(tag);
+                }
                 if switch {
                     // A stream nobody will take is closed now.
                     st.switched = None;

@@ -37,6 +37,8 @@ pub(crate) trait Dispatch: Send + Sync {
     fn switch_commands(&self) -> Vec<Bytes>;
     /// Whether `StartTLS` is answered.
     fn answers_start_tls(&self) -> bool;
+    /// Whether `Cancel` is answered (responders may be cancelled).
+    fn answers_cancel(&self) -> bool;
 }
 
 /// One request being answered: consumed by exactly one conclusion.

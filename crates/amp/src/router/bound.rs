@@ -40,6 +40,7 @@ impl<S: Clone + Send + Sync + 'static> Bind for Router<S> {
             state,
             routes: self.routes.clone(),
             fallback: self.fallback.clone(),
+            cancellable: self.cancellable,
         })
     }
 }
@@ -49,6 +50,7 @@ struct Bound<S> {
     state: S,
     routes: Arc<FxHashMap<Bytes, Route<S>>>,
     fallback: Option<Fallback<S>>,
+    cancellable: bool,
 }
 
 impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
@@ -89,6 +91,10 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
             .filter(|(_, r)| r.kind == Kind::Switch)
             .map(|(n, _)| n.clone())
             .collect()
+    }
+
+    fn answers_cancel(&self) -> bool {
+        self.cancellable
     }
 
     fn answers_start_tls(&self) -> bool {

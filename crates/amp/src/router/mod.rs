@@ -77,6 +77,8 @@ pub struct Router<S = ()> {
     state: StateSource<S>,
     routes: Arc<FxHashMap<Bytes, Route<S>>>,
     fallback: Option<Fallback<S>>,
+    /// `Cancel` requests cancel responders ([`Router::cancellable`]).
+    cancellable: bool,
 }
 
 /// Where a connection's responders get their state.
@@ -103,6 +105,7 @@ impl<S: Clone> Clone for Router<S> {
             state: self.state.clone(),
             routes: self.routes.clone(),
             fallback: self.fallback.clone(),
+            cancellable: self.cancellable,
         }
     }
 }
@@ -147,6 +150,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             state: StateSource::Shared(state),
             routes: Arc::default(),
             fallback: None,
+            cancellable: false,
         }
     }
 
@@ -195,6 +199,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             state: StateSource::PerConnection(Arc::new(make)),
             routes: Arc::default(),
             fallback: None,
+            cancellable: false,
         }
     }
 
@@ -481,6 +486,55 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     {
         let f = Arc::new(f);
         self.fallback = Some(Arc::new(move |name, args, ctx| f(name, args, ctx).boxed()));
+        self
+    }
+
+    /// Let the peer cancel requests it gave up (opt-in remote
+    /// cancellation): a `Cancel` request naming the tag of one still being
+    /// answered drops its responder (at its next `.await`), concludes it
+    /// with the error `CANCELLED`, and is answered `cancelled: True`
+    /// (`False` if there was nothing to cancel). Best effort: a responder
+    /// may finish, or have done its work, before the `Cancel` arrives. A
+    /// negotiation being decided is not cancelled. The caller's side is
+    /// [`CallOptions::cancel_remotely`](crate::CallOptions::cancel_remotely).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{CallOptions, Command, Connection, Record, Router};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Done)]
+    /// struct Crunch;
+    /// #[derive(Record)]
+    /// struct Done {}
+    ///
+    /// let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel::<()>();
+    /// let dropped_tx = std::sync::Mutex::new(Some(dropped_tx));
+    /// let router = Router::with_state(std::sync::Arc::new(dropped_tx))
+    ///     .route(|_: Crunch, ctx| async move {
+    ///         // Tells us when this responder is dropped.
+    ///         struct Guard(Option<tokio::sync::oneshot::Sender<()>>);
+    ///         impl Drop for Guard {
+    ///             fn drop(&mut self) { let _ = self.0.take().map(|t| t.send(())); }
+    ///         }
+    ///         let _guard = Guard(ctx.state.lock().unwrap().take());
+    ///         tokio::time::sleep(Duration::from_secs(3600)).await;
+    ///         Ok(Done {})
+    ///     })
+    ///     .cancellable();
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, router);
+    /// let client = Connection::spawn(b, Router::new());
+    /// let options = CallOptions::new()
+    ///     .timeout(Duration::from_millis(50))
+    ///     .cancel_remotely();
+    /// assert!(client.call_with(Crunch, options).await.is_err()); // timed out
+    /// dropped_rx.await.unwrap(); // and the server stopped working on it
+    /// # }
+    /// ```
+    pub fn cancellable(mut self) -> Self {
+        self.cancellable = true;
         self
     }
 

@@ -1,0 +1,113 @@
+//! Remote cancellation, opt-in on both sides: a caller that gives up a
+//! call asks the peer to stop working on it.
+//!
+//! The caller sends `Cancel` with `tag` (the given-up call's `_ask`) and
+//! **with `_ask`** of its own: a peer that does not know `Cancel` (a plain
+//! Twisted peer) answers `UNHANDLED`, which is harmless, where a request
+//! without `_ask` that fails makes Twisted close the connection. Replies
+//! to both the given-up call and the `Cancel` are dropped quietly.
+//!
+//! A session that [`answers_cancel`](Session::answers_cancel) takes
+//! `Cancel` itself, ahead of any waiting request: the request with that
+//! tag, if still in flight (or waiting to start), is concluded with the
+//! error `CANCELLED`, the driver is told to drop its responder
+//! ([`Event::Cancel`]), and `Cancel` is answered
+//! `cancelled: True` (or `False` when there was nothing to cancel: already
+//! answered, or never seen). A negotiation being decided (a switch,
+//! StartTLS) is not cancelled. Best effort: the responder may have
+//! finished, or done its work, before the `Cancel` arrives.
+
+use bytes::Bytes;
+
+use super::calls::format_tag;
+use super::keys::{ANSWER, ASK, COMMAND};
+use super::{Event, Request, RequestId, Session, State};
+use crate::fields::FieldWriter;
+
+/// The cancellation command's name.
+pub const CANCEL: &str = "Cancel";
+/// Its argument: the tag of the call to cancel.
+pub const CANCEL_TAG: &str = "tag";
+/// Its answer's key: whether a request was cancelled (`True`/`False`).
+pub const CANCELLED_KEY: &str = "cancelled";
+/// The error code a cancelled request is concluded with.
+pub const CANCELLED: &str = "CANCELLED";
+const CANCELLED_DESCRIPTION: &str = "cancelled by the caller";
+
+impl Session {
+    /// This side answers `Cancel` by cancelling the peer's request (see
+    /// the [module documentation](self)).
+    pub fn answers_cancel(&mut self) {
+        self.answers_cancel = true;
+    }
+
+    /// Our caller of `tag` gave up, and wants the peer to stop: like
+    /// [`Session::abandon`], and if the call was still waiting, `Cancel`
+    /// is sent for it (using the next tag). Returns whether it was.
+    pub fn cancel(&mut self, tag: u64) -> bool {
+        if !self.calls.abandon(tag) || self.state.phase().is_over() {
+            return false;
+        }
+        let own = self.calls.fire_and_forget();
+        let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
+        let own = format_tag(own, &mut a);
+        let target = format_tag(tag, &mut b);
+        let extras = [
+            (ASK.as_bytes(), own),
+            (COMMAND.as_bytes(), CANCEL.as_bytes()),
+        ];
+        let Some(out) = self.out() else {
+            return false; // unreachable: AMP is not over
+        };
+        let mut w = FieldWriter::new(out, &extras);
+        // Short ASCII: writing cannot fail.
+        let _ = w.put_raw(CANCEL_TAG.as_bytes(), target);
+        let _ = w.finish();
+        self.check_held();
+        true
+    }
+
+    /// `Cancel` from the peer (when [`Session::answers_cancel`]): cancel
+    /// the request it names, answer it, and tell the driver.
+    pub(crate) fn on_cancel(&mut self, req: &Request) -> Option<Event> {
+        let target: Option<Bytes> = req.args.get_bytes(CANCEL_TAG);
+        let mut found = false;
+        let mut started = None;
+        if let Some(target) = &target {
+            let running = self
+                .in_flight
+                .iter()
+                .find(|(_, a)| a.tag.as_ref() == Some(target))
+                .map(|(&id, _)| id);
+            if let Some(id) = running {
+                let deciding = matches!(self.state, State::Deciding { id: d, .. } if d == id);
+                if !deciding {
+                    found = true;
+                    started = Some(RequestId(id));
+                }
+            } else if let Some(i) = self
+                .parked
+                .iter()
+                .position(|r| r.tag.as_ref() == Some(target))
+            {
+                // Not started yet: it never will be.
+                self.parked.remove(i);
+                self.write_error(target, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION);
+                found = true;
+            }
+        }
+        if let Some(id) = started {
+            self.fail(id, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION, false);
+        }
+        if let Some(tag) = &req.tag {
+            if let Some(out) = self.out() {
+                let extras = [(ANSWER.as_bytes(), &tag[..])];
+                let mut w = FieldWriter::new(out, &extras);
+                let value: &[u8] = if found { b"True" } else { b"False" };
+                let _ = w.put_raw(CANCELLED_KEY.as_bytes(), value);
+                let _ = w.finish();
+            }
+        }
+        started.map(Event::Cancel)
+    }
+}
