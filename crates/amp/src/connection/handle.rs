@@ -170,9 +170,14 @@ impl Connection {
         let span = tracing::debug_span!("amp.call", command = C::NAME);
         let limit = options.timeout_or(self.shared.call_timeout);
         with_timeout(limit, async move {
-            let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Call, |w, cx| {
-                cmd.write_fields(w, cx)
-            });
+            // `move`: the future owns the command, so it is `Send` when
+            // the command is (not only when it is `Sync`).
+            let send = SendRequest::new(
+                &self.shared,
+                C::NAME.as_bytes(),
+                Kind::Call,
+                move |w, cx| cmd.write_fields(w, cx),
+            );
             let tag = send.await.map_err(send_error)?;
             match ReplyFuture::new(&self.shared, tag, false)
                 .cancelling_remotely(options.cancels_remotely())

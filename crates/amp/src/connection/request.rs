@@ -41,9 +41,13 @@ where
     }
 }
 
+// `args` is never pinned (it is taken out and called by value), so the
+// request may move whatever the closure holds.
+impl<F> Unpin for SendRequest<'_, F> {}
+
 impl<F> Future for SendRequest<'_, F>
 where
-    F: FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError> + Unpin,
+    F: FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError>,
 {
     type Output = Result<u64, SendError>;
 
