@@ -205,6 +205,10 @@
 //! * `tls` (default): StartTLS on rustls ([`tls`], [`Connection::start_tls`]).
 //! * `unix` (default): UNIX sockets with descriptor passing, and AMP over
 //!   pipes and stdio ([`pipes`], [`UnixFdStream`]).
+//! * `tower` (off by default): a [`Connection`] is a `tower::Service`, and
+//!   [`Router::route_service`] answers a command with one, so tower's
+//!   timeouts, concurrency and rate limits and load shedding wrap either
+//!   side (see the `tower` module).
 //!
 //! # Performance
 //!
@@ -232,6 +236,8 @@ mod starttls;
 mod switch;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use addr::{Addr, ConnectionInfo};
 pub use connection::{CallOptions, Connection, Driver};

@@ -12,6 +12,8 @@ mod running;
 mod shared;
 #[cfg(feature = "tls")]
 mod starttls;
+#[cfg(feature = "tower")]
+mod tower;
 mod transport;
 #[cfg(feature = "unix")]
 mod unix;

@@ -2,6 +2,8 @@
 
 mod bound;
 mod ctx;
+#[cfg(feature = "tower")]
+mod tower;
 
 use bound::raw_answer;
 pub use ctx::Ctx;
