@@ -20,8 +20,6 @@ Modes:
     ``FAIL`` lines and a summary; exits 0 only if everything passed.
 """
 
-import sys
-
 from twisted.internet import defer, protocol, reactor, task
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.protocols import amp
@@ -222,30 +220,5 @@ async def check_rust(c, port):
     c.ok("Explode then closed", await closed_within(q))
 
 
-def client(port):
-    c = harness.Checker()
-
-    async def main():
-        try:
-            await check_rust(c, port)
-        except Exception as e:  # noqa: BLE001
-            import traceback
-
-            traceback.print_exc()
-            c.fail("client", repr(e))
-        finally:
-            reactor.stop()
-
-    reactor.callWhenRunning(lambda: defer.ensureDeferred(main()))
-    reactor.run()
-    c.summary()
-
-
 if __name__ == "__main__":
-    mode = sys.argv[1] if len(sys.argv) > 1 else ""
-    if mode == "serve":
-        serve()
-    elif mode == "client":
-        client(int(sys.argv[2]))
-    else:
-        sys.exit(__doc__)
+    harness.serve_or_check(__doc__, serve, check_rust)

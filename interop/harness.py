@@ -71,3 +71,39 @@ class Checker:
         """Print the final line; exit 0 only if something passed and nothing failed."""
         print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
         raise SystemExit(0 if self.failed == 0 and self.passed > 0 else 1)
+
+
+def run_checks(check, *args):
+    """Run ``await check(checker, *args)`` under the reactor, report an
+    exception it raises as a failure, then print the summary and exit (0
+    only if everything passed)."""
+    c = Checker()
+
+    async def main():
+        try:
+            await check(c, *args)
+        except Exception as e:  # noqa: BLE001 - reported, not hidden
+            import traceback
+
+            traceback.print_exc()
+            c.fail("client", repr(e))
+        finally:
+            reactor.stop()
+
+    reactor.callWhenRunning(lambda: defer.ensureDeferred(main()))
+    reactor.run()
+    c.summary()
+
+
+def serve_or_check(doc, serve, check):
+    """The command line of a peer script with two modes: ``serve`` runs
+    ``serve()``; ``client <port>`` runs the checks ``check`` against the
+    Rust server on that port (see ``run_checks``); anything else prints
+    ``doc`` and exits."""
+    mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    if mode == "serve":
+        serve()
+    elif mode == "client" and len(sys.argv) > 2:
+        run_checks(check, int(sys.argv[2]))
+    else:
+        sys.exit(doc)

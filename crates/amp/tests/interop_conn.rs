@@ -17,6 +17,7 @@ use amp::{
     Addr, CallError, CallOptions, Command, Connection, Disconnect, Fail, NoError, Record, Router,
     Server,
 };
+use common::raw::Slow;
 use common::{within, Py};
 
 #[derive(Command)]
@@ -50,17 +51,6 @@ struct Farewell {
 #[derive(Command)]
 #[amp(response = Nothing, error = NoError)]
 struct Explode;
-
-#[derive(Command)]
-#[amp(response = Slept)]
-struct Slow {
-    seconds: f64,
-}
-
-#[derive(Record, Debug)]
-struct Slept {
-    slept: f64,
-}
 
 #[derive(Command)]
 #[amp(response = Found, error = LookupError)]

@@ -18,6 +18,20 @@ pub struct Total {
     pub total: i64,
 }
 
+/// `Slow(seconds) -> slept`, as interop/conn_peer.py and
+/// interop/tower_peer.py declare it: answered after `seconds`.
+#[derive(amp::Command)]
+#[amp(response = Slept)]
+pub struct Slow {
+    pub seconds: f64,
+}
+
+/// The answer to [`Slow`].
+#[derive(amp::Record, Debug)]
+pub struct Slept {
+    pub slept: f64,
+}
+
 /// A protocol-switch command with no arguments.
 #[derive(amp::Command)]
 pub struct Switch;
