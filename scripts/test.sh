@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command: installs the pinned Twisted peers, then runs every
-# check CI runs: formatting, lints (default features and each feature
-# alone), documentation (warnings denied), unit/property/golden/interop/
-# hostile-peer tests and doctests, and a short run of every fuzz target.
+# check CI runs: formatting, lints (default features, each feature alone,
+# and the defaults with `tower`), documentation (warnings denied),
+# unit/property/golden/interop/hostile-peer tests and doctests (`tower`'s
+# too), and a short run of every fuzz target.
 # Run from anywhere: scripts/test.sh
 #
 # FUZZ_SECONDS (default 20) sets each fuzz target's run; 0 skips fuzzing.
@@ -18,14 +19,19 @@ step cargo fmt --check
 cargo fmt --all -- --check
 step cargo clippy
 cargo clippy --workspace --all-targets --locked -- -D warnings
-for features in "" tls unix; do
+for features in "" tls unix tower; do
   step "cargo clippy -p amp --no-default-features ${features:+--features $features}"
   cargo clippy -p amp --all-targets --locked --no-default-features ${features:+--features "$features"} -- -D warnings
 done
+step "cargo clippy -p amp --features tower"
+cargo clippy -p amp --all-targets --locked --features tower -- -D warnings
 step cargo doc
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --features amp/tower
 step cargo test
 cargo test --workspace --locked
+step "cargo test -p amp --features tower (its suites and doctests)"
+cargo test -p amp --locked --features tower --test tower_layers --test tower_interop
+cargo test -p amp --locked --features tower --doc tower
 if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
   step "fuzz smoke (${FUZZ_SECONDS:-20} s a target)"
   scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-20}"

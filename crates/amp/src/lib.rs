@@ -104,6 +104,7 @@
 //! | a responder that must answer in time | [`Router::route_with_deadline`] |
 //! | a hand-written keepalive loop | [`Config::keepalive_interval`] |
 //! | cancelling a call remotely | [`CallOptions::cancel_remotely`], [`Router::cancellable`] |
+//! | a responder throttled by a `DeferredSemaphore`, or refusing when busy | `Router::route_service` with tower layers (feature `tower`, see its module) |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
 //! # Command inheritance: `#[amp(flatten)]`
@@ -206,7 +207,7 @@
 //! * `unix` (default): UNIX sockets with descriptor passing, and AMP over
 //!   pipes and stdio ([`pipes`], [`UnixFdStream`]).
 //! * `tower` (off by default): a [`Connection`] is a `tower::Service`, and
-//!   [`Router::route_service`] answers a command with one, so tower's
+//!   `Router::route_service` answers a command with one, so tower's
 //!   timeouts, concurrency and rate limits and load shedding wrap either
 //!   side (see the `tower` module).
 //!

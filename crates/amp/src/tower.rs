@@ -1,6 +1,6 @@
-//! [tower](https://docs.rs/tower) integration (cargo feature `tower`): a
-//! [`Connection`](crate::Connection) is a [`tower::Service`] for calls, and
-//! a route may be answered by a tower service
+//! `tower` integration (cargo feature `tower`): a
+//! [`Connection`](crate::Connection) is a [`tower::Service`] for calls,
+//! and a route may be answered by a tower service
 //! ([`Router::route_service`](crate::Router::route_service)), so tower's
 //! layers (timeouts, concurrency and rate limits, load shedding) wrap
 //! either side.
