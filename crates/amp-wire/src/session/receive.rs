@@ -146,6 +146,7 @@ impl Session {
                     return None; // what follows it may not be AMP
                 }
             }
+            let buffered = self.rbuf.len();
             match self.decoder.decode(&mut self.rbuf) {
                 Ok(None) => {
                     self.note_box_start();
@@ -156,6 +157,8 @@ impl Session {
                     return None;
                 }
                 Ok(Some(b)) => {
+                    self.counters.boxes_received += 1;
+                    self.counters.bytes_received += (buffered - self.rbuf.len()) as u64;
                     self.box_started = None;
                     self.first_box_deadline = None;
                     self.last_activity = self.last_input;
@@ -170,6 +173,7 @@ impl Session {
     /// Twisted's dispatch order: `_answer`, then `_error`, then `_command`.
     fn on_box(&mut self, b: AmpBox) -> Option<Event> {
         if let Some(tag) = b.get(ANSWER) {
+            self.counters.answers_received += 1;
             match self.our_tag(tag) {
                 Some((n, kind)) => self.on_answer(n, kind, b),
                 None => self.unknown_tag(tag),
@@ -182,6 +186,7 @@ impl Session {
                 self.begin_close(ProtocolError::MissingErrorCode { tag }.into(), true);
                 return None;
             };
+            self.counters.errors_received.add(&code);
             match self.our_tag(tag) {
                 Some((n, kind)) => {
                     let description = b
@@ -195,6 +200,7 @@ impl Session {
             return None;
         }
         if let Some(name) = b.get_bytes(COMMAND) {
+            self.counters.requests_received += 1;
             let tag = b.get_bytes(ASK);
             let kind = match &tag {
                 None => RequestKind::Plain,
@@ -304,6 +310,7 @@ impl Session {
                 // boxes: a peer negotiating at the same time as us must
                 // hear the refusal, or both would wait for ever.
                 super::respond::error_box(&mut self.wbuf, tag, code.as_bytes(), description);
+                self.counters.error_sent(code.as_bytes());
             }
             return None;
         }

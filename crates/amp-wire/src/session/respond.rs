@@ -102,6 +102,8 @@ impl Session {
         let mut w = FieldWriter::new(out, &extras);
         match write(&mut w).and_then(|()| w.finish()) {
             Ok(()) => {
+                self.counters.answers_sent += 1;
+                self.counters.boxes_sent += 1;
                 self.check_held();
                 Ok(())
             }
@@ -243,6 +245,8 @@ impl Session {
         if let Some(out) = self.out() {
             let extras = [(ANSWER.as_bytes(), &tag[..])];
             let _ = FieldWriter::new(out, &extras).finish();
+            self.counters.answers_sent += 1;
+            self.counters.boxes_sent += 1;
         }
         true
     }
@@ -251,6 +255,7 @@ impl Session {
     pub(crate) fn write_error(&mut self, tag: &[u8], code: &[u8], description: &str) {
         if let Some(out) = self.out() {
             error_box(out, tag, code, description);
+            self.counters.error_sent(code);
             self.check_held();
         }
     }

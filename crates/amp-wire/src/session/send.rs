@@ -162,6 +162,8 @@ impl Session {
         args(&mut w).map_err(SendError::Encode)?;
         w.finish().map_err(SendError::Encode)?;
         self.calls.next_tag();
+        self.counters.requests_sent += 1;
+        self.counters.boxes_sent += 1;
         if let Some(kind) = kind {
             self.calls.register(tag, kind);
             match kind {
@@ -253,6 +255,7 @@ impl Session {
     /// `n` bytes given out by [`Session::poll_transmit`] were written.
     pub fn transmitted(&mut self, n: usize, now: Instant) {
         self.now = now;
+        self.counters.bytes_sent += n.min(self.in_transit) as u64;
         self.in_transit = self.in_transit.saturating_sub(n);
         if n > 0 {
             self.write_since = (self.in_transit > 0 || !self.wbuf.is_empty()).then_some(now);

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::{Config, ConfigBuilder, ProtocolError};
 
+mod stats;
+
 /// A session with a hand-driven clock, and the peer's view of its output.
 struct H {
     s: Session,
