@@ -254,7 +254,7 @@ pub use starttls::StartTlsError;
 pub use switch::{Io, SwitchTo, Switched};
 
 pub use amp_derive::{AmpError, Command, Record};
-pub use amp_wire::session::{self, Phase};
+pub use amp_wire::session::{self, ErrorCounts, Phase, Stats};
 pub use amp_wire::{
     boxes, decode_all, display_bytes, from_value, to_value, types, AmpBox, Argument, BigBytes,
     BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,

@@ -12,6 +12,7 @@ mod running;
 mod shared;
 #[cfg(feature = "tls")]
 mod starttls;
+mod stats;
 #[cfg(feature = "tower")]
 mod tower;
 mod transport;
