@@ -70,12 +70,20 @@ pub struct Driver<T> {
     wakers: Vec<Waker>,
     /// Why the connection ended, once it has.
     ended: Option<Disconnect>,
+    /// `amp.connection`, entered while the task runs (responders' spans
+    /// are its children).
+    span: tracing::Span,
 }
 
 impl<T> Driver<T> {
     pub(crate) fn new(shared: Arc<Shared>, io: T, router: Arc<dyn Dispatch>) -> Self {
         let cancellable = router.answers_cancel();
+        let span = tracing::debug_span!(
+            "amp.connection",
+            peer = super::spans::peer(shared.info.peer_addr())
+        );
         Driver {
+            span,
             shared,
             io: Transport::Plain(io),
             router,
@@ -134,6 +142,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Future for Driver<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
         let this = &mut *self;
+        // Taken out while entered (the rest of the driver is borrowed
+        // mutably meanwhile); a disabled span makes this two moves.
+        let span = std::mem::replace(&mut this.span, tracing::Span::none());
+        let r = span.in_scope(|| this.poll_entered(cx));
+        this.span = span;
+        r
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
+    fn poll_entered(&mut self, cx: &mut TaskCx<'_>) -> Poll<Disconnect> {
+        let this = self;
         if let Some(after) = &mut this.after {
             // Switched: run the new protocol to its end.
             return match after.as_mut().poll(cx) {

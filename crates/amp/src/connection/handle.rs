@@ -13,6 +13,7 @@ use super::options::{with_timeout, CallOptions};
 use super::request::{Kind, ReplyFuture, SendRequest};
 use super::responding::Bind;
 use super::shared::{FdsArg, Shared};
+use super::spans;
 use crate::addr::{Addr, ConnectionInfo};
 use crate::error::CallError;
 use crate::switch::Switched;
@@ -167,7 +168,8 @@ impl Connection {
         cmd: C,
         options: CallOptions,
     ) -> Result<C::Response, CallError<C::Error>> {
-        let span = tracing::debug_span!("amp.call", command = C::NAME);
+        let span = spans::request_span!("amp.call", self, command = C::NAME);
+        let call_span = span.clone();
         let limit = options.timeout_or(self.shared.call_timeout);
         with_timeout(limit, async move {
             // `move`: the future owns the command, so it is `Send` when
@@ -179,6 +181,7 @@ impl Connection {
                 move |w, cx| cmd.write_fields(w, cx),
             );
             let tag = send.await.map_err(send_error)?;
+            spans::record_tag(&call_span, tag);
             match ReplyFuture::new(&self.shared, tag, false)
                 .cancelling_remotely(options.cancels_remotely())
                 .await
@@ -280,13 +283,16 @@ impl Connection {
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
         let name = name.into_bytes();
-        let span = tracing::debug_span!("amp.call", command = %amp_wire::display_bytes(&name));
+        let span =
+            spans::request_span!("amp.call", self, command = %amp_wire::display_bytes(&name));
+        let call_span = span.clone();
         let limit = options.timeout_or(self.shared.call_timeout);
         with_timeout(limit, async move {
             let send = SendRequest::new(&self.shared, &name, Kind::Call, |w, _| {
                 args.write_entries(w)
             });
             let tag = send.await.map_err(send_error)?;
+            spans::record_tag(&call_span, tag);
             match ReplyFuture::new(&self.shared, tag, false)
                 .cancelling_remotely(options.cancels_remotely())
                 .await
@@ -334,12 +340,14 @@ impl Connection {
     ///
     /// See [`Switched`] for an example.
     pub async fn switch<C: Command>(&self, cmd: C) -> Result<Switched, CallError<C::Error>> {
-        let span = tracing::debug_span!("amp.switch", command = C::NAME);
+        let span = spans::request_span!("amp.switch", self, command = C::NAME);
+        let call_span = span.clone();
         async move {
             let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Switch, |w, cx| {
                 cmd.write_fields(w, cx)
             });
             let tag = send.await.map_err(send_error)?;
+            spans::record_tag(&call_span, tag);
             let reply = ReplyFuture::new(&self.shared, tag, true);
             match reply.await {
                 Reply::Answer(_) => self

@@ -10,6 +10,7 @@ mod request;
 pub(crate) mod responding;
 mod running;
 mod shared;
+mod spans;
 #[cfg(feature = "tls")]
 mod starttls;
 mod stats;

@@ -74,7 +74,8 @@ impl Responding {
         tracing::debug_span!(
             "amp.respond",
             command = %amp_wire::display_bytes(&self.name),
-            tag = %self.tag.as_deref().map(amp_wire::display_bytes).unwrap_or_default()
+            tag = %self.tag.as_deref().map(amp_wire::display_bytes).unwrap_or_default(),
+            peer = super::spans::peer(self.conn.peer_addr()),
         )
     }
 
