@@ -1,26 +1,11 @@
 //! `Connection::stats` on both ends of a connection: what one side sent is
 //! what the other received, call by call, error by error.
 
-use amp::{AmpError, CallError, Command, Connection, Disconnect, Record, Router, Stats};
+mod common;
+
+use amp::{CallError, Command, Connection, Disconnect, Router, Stats};
+use common::double::{self, Double, DoubleError};
 use std::time::Duration;
-
-/// `Double(n) -> (n)`, twice `n`; refuses negative numbers.
-#[derive(Command, Debug)]
-#[amp(response = Doubled, error = DoubleError)]
-struct Double {
-    n: i64,
-}
-
-#[derive(Record, Debug)]
-struct Doubled {
-    n: i64,
-}
-
-#[derive(AmpError, Debug, PartialEq)]
-enum DoubleError {
-    #[amp(code = "NEGATIVE")]
-    Negative,
-}
 
 #[derive(Command, Debug)]
 #[amp(requires_answer = false)]
@@ -31,14 +16,7 @@ struct Note {
 const LIMIT: Duration = Duration::from_secs(10);
 
 fn router() -> Router {
-    Router::new()
-        .route(|d: Double, _| async move {
-            if d.n < 0 {
-                return Err(DoubleError::Negative);
-            }
-            Ok(Doubled { n: 2 * d.n })
-        })
-        .route(|_: Note, _| async move { Ok(()) })
+    double::router().route(|_: Note, _| async move { Ok(()) })
 }
 
 /// One side's sent counts against the other's received ones.
@@ -80,9 +58,7 @@ async fn run(client: Connection, server: Connection) {
     assert_eq!(c.calls_in_flight, 0);
     assert_eq!(c.requests_sent, N + 3);
     assert_eq!(c.answers_received, N);
-    assert_eq!(c.errors_received.get("NEGATIVE"), 1);
-    assert_eq!(c.errors_received.get("UNHANDLED"), 1);
-    assert_eq!(c.errors_received.total(), 2);
+    double::assert_one_negative_one_unhandled(&c.errors_received);
     assert_eq!((c.requests_received, c.answers_sent), (1, 1));
     assert!(c.end.is_none());
 

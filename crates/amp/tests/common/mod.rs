@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod certs;
+pub mod double;
 mod examples;
 pub mod raw;
 
