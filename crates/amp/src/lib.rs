@@ -201,6 +201,14 @@
 //! included, is [`session::Session`]: a state machine with no I/O, which
 //! the connection's task only feeds.
 //!
+//! # Observability
+//!
+//! [`Connection::stats`] gives a connection's counters ([`Stats`]): calls
+//! and requests in flight, boxes and bytes each way, answers, errors by
+//! code, and why it ended. With a `tracing` subscriber, connections, calls
+//! and responders run in spans (`amp.connection`, `amp.call`,
+//! `amp.respond`) naming the peer, the command and the tag.
+//!
 //! # Cargo features
 //!
 //! * `tls` (default): StartTLS on rustls ([`tls`], [`Connection::start_tls`]).
