@@ -150,6 +150,13 @@ pub enum ProtocolError {
         /// The keys the box did carry.
         keys: Vec<Bytes>,
     },
+    /// A box named, in `_route`, a route not bound on this side (Epsilon's
+    /// router fails with `KeyError` and the connection is dropped).
+    #[error("peer sent an AMP box for unknown route {route:?}")]
+    UnknownRoute {
+        /// The route named.
+        route: Bytes,
+    },
     /// An answer or error box named a tag with no outstanding request.
     #[error("peer answered unknown AMP tag {tag:?}")]
     UnknownTag {

@@ -20,7 +20,7 @@
 use bytes::Bytes;
 
 use super::calls::format_tag;
-use super::keys::{ANSWER, ASK, COMMAND};
+use super::keys::{ANSWER, ASK, COMMAND, ROUTE};
 use super::{Event, Request, RequestId, Session, State};
 use crate::fields::FieldWriter;
 
@@ -45,6 +45,10 @@ impl Session {
     /// [`Session::abandon`], and if the call was still waiting, `Cancel`
     /// is sent for it (using the next tag). Returns whether it was.
     pub fn cancel(&mut self, tag: u64) -> bool {
+        // The `Cancel` goes on the route the call went on: the tag is
+        // that conversation's.
+        let route = self.route_of_call(tag);
+        self.forget_routed_call(tag);
         if !self.calls.abandon(tag) || self.state.phase().is_over() {
             return false;
         }
@@ -55,14 +59,18 @@ impl Session {
         let extras = [
             (ASK.as_bytes(), own),
             (COMMAND.as_bytes(), CANCEL.as_bytes()),
+            (ROUTE.as_bytes(), route.as_deref().unwrap_or_default()),
         ];
+        let extras = &extras[..if route.is_some() { 3 } else { 2 }];
         let Some(out) = self.out() else {
             return false; // unreachable: AMP is not over
         };
-        let mut w = FieldWriter::new(out, &extras);
+        let mut w = FieldWriter::new(out, extras);
         // Short ASCII: writing cannot fail.
         let _ = w.put_raw(CANCEL_TAG.as_bytes(), target);
         let _ = w.finish();
+        self.counters.requests_sent += 1;
+        self.counters.boxes_sent += 1;
         self.check_held();
         true
     }
@@ -71,13 +79,16 @@ impl Session {
     /// the request it names, answer it, and tell the driver.
     pub(crate) fn on_cancel(&mut self, req: &Request) -> Option<Event> {
         let target: Option<Bytes> = req.args.get_bytes(CANCEL_TAG);
+        // Tags are per conversation: only a request on the route the
+        // `Cancel` came on is cancelled, and the answer goes back on it.
+        let reply_route = self.reply_route(req.route.as_ref());
         let mut found = false;
         let mut started = None;
         if let Some(target) = &target {
             let running = self
                 .in_flight
                 .iter()
-                .find(|(_, a)| a.tag.as_ref() == Some(target))
+                .find(|(_, a)| a.tag.as_ref() == Some(target) && a.route == reply_route)
                 .map(|(&id, _)| id);
             if let Some(id) = running {
                 let deciding = matches!(self.state, State::Deciding { id: d, .. } if d == id);
@@ -88,11 +99,12 @@ impl Session {
             } else if let Some(i) = self
                 .parked
                 .iter()
-                .position(|r| r.tag.as_ref() == Some(target))
+                .position(|r| r.tag.as_ref() == Some(target) && r.route == req.route)
             {
                 // Not started yet: it never will be.
                 self.parked.remove(i);
-                self.write_error(target, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION);
+                let route = reply_route.as_deref();
+                self.write_error(target, route, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION);
                 found = true;
             }
         }
@@ -101,11 +113,17 @@ impl Session {
         }
         if let Some(tag) = &req.tag {
             if let Some(out) = self.out() {
-                let extras = [(ANSWER.as_bytes(), &tag[..])];
-                let mut w = FieldWriter::new(out, &extras);
+                let extras = [
+                    (ANSWER.as_bytes(), &tag[..]),
+                    (ROUTE.as_bytes(), reply_route.as_deref().unwrap_or_default()),
+                ];
+                let extras = &extras[..if reply_route.is_some() { 2 } else { 1 }];
+                let mut w = FieldWriter::new(out, extras);
                 let value: &[u8] = if found { b"True" } else { b"False" };
                 let _ = w.put_raw(CANCELLED_KEY.as_bytes(), value);
                 let _ = w.finish();
+                self.counters.answers_sent += 1;
+                self.counters.boxes_sent += 1;
             }
         }
         started.map(Event::Cancel)

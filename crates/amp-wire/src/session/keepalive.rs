@@ -61,6 +61,8 @@ impl Session {
         // A valid name (checked when the config was built) and no
         // arguments: writing cannot fail.
         let _ = FieldWriter::new(out, &extras).finish();
+        self.counters.requests_sent += 1;
+        self.counters.boxes_sent += 1;
         self.keepalive = Some((tag, self.now));
     }
 

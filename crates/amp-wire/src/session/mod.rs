@@ -124,6 +124,9 @@ mod keepalive;
 mod phase;
 mod receive;
 mod respond;
+mod routes;
+#[cfg(test)]
+mod routes_tests;
 mod send;
 mod stats;
 #[cfg(test)]
@@ -139,6 +142,7 @@ pub use calls::Reply;
 pub use disconnect::{Disconnect, Timeout};
 pub use phase::{Phase, RequestKind, Role};
 pub(crate) use respond::Answering;
+pub use routes::{RouteError, MAX_ROUTES};
 pub use send::SendError;
 pub use stats::{ErrorCounts, Stats, MAX_ERROR_CODES, MAX_ERROR_CODE_LEN};
 
@@ -178,6 +182,8 @@ pub mod keys {
     pub const PROTOCOL_SWITCHED: &str = "PROTOCOL_SWITCHED";
     /// Error code answered to requests during a graceful shutdown.
     pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
+    /// The route a box is for (see [`Session::bind_route`](super::Session::bind_route)).
+    pub const ROUTE: &str = "_route";
 }
 
 /// Names one request from the peer until it is concluded (the peer's tag
@@ -199,6 +205,9 @@ pub struct Request {
     pub args: AmpBox,
     /// Whether it negotiates a switch or StartTLS.
     pub kind: RequestKind,
+    /// The local name of the route it came on (its `_route`, removed from
+    /// `args`), or `None` for the default conversation.
+    pub route: Option<Bytes>,
 }
 
 /// What the driver must act on.
@@ -270,6 +279,8 @@ pub struct Session {
     answers_cancel: bool,
     /// What [`Session::stats`] reports.
     counters: stats::Counters,
+    /// Set once a route is bound (see [`Session::bind_route`]).
+    routes: Option<Box<routes::Routes>>,
 }
 
 impl Session {
@@ -304,6 +315,7 @@ impl Session {
             keepalive: None,
             answers_cancel: false,
             counters: Default::default(),
+            routes: None,
         }
     }
 

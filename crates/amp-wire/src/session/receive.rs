@@ -171,11 +171,19 @@ impl Session {
     }
 
     /// Twisted's dispatch order: `_answer`, then `_error`, then `_command`.
-    fn on_box(&mut self, b: AmpBox) -> Option<Event> {
+    fn on_box(&mut self, mut b: AmpBox) -> Option<Event> {
+        let via = if self.routes.is_some() {
+            self.demux(&mut b).ok()?
+        } else {
+            None
+        };
         if let Some(tag) = b.get(ANSWER) {
             self.counters.answers_received += 1;
             match self.our_tag(tag) {
-                Some((n, kind)) => self.on_answer(n, kind, b),
+                Some((n, kind)) if self.reply_route_matches(n, via.as_ref()) => {
+                    self.on_answer(n, kind, b)
+                }
+                Some(_) => self.misrouted_tag(tag),
                 None => self.unknown_tag(tag),
             }
             return None;
@@ -188,13 +196,14 @@ impl Session {
             };
             self.counters.errors_received.add(&code);
             match self.our_tag(tag) {
-                Some((n, kind)) => {
+                Some((n, kind)) if self.reply_route_matches(n, via.as_ref()) => {
                     let description = b
                         .get(ERROR_DESCRIPTION)
                         .map(|d| String::from_utf8_lossy(d).into_owned())
                         .unwrap_or_default();
                     self.on_error(n, kind, Reply::Error { code, description });
                 }
+                Some(_) => self.misrouted_tag(tag),
                 None => self.unknown_tag(tag),
             }
             return None;
@@ -204,6 +213,7 @@ impl Session {
             let tag = b.get_bytes(ASK);
             let kind = match &tag {
                 None => RequestKind::Plain,
+                Some(_) if via.is_some() => RequestKind::Plain, // routes never negotiate
                 Some(_) if self.answers_start_tls && name == START_TLS.as_bytes() => {
                     RequestKind::StartTls
                 }
@@ -216,6 +226,7 @@ impl Session {
                 tag,
                 args: b,
                 kind,
+                route: via.map(|v| v.local),
             };
             if self.answers_cancel && req.name == super::cancel::CANCEL.as_bytes() {
                 return self.on_cancel(&req);
@@ -234,6 +245,13 @@ impl Session {
     fn our_tag(&self, tag: &[u8]) -> Option<(u64, CallKind)> {
         let n = parse_tag(tag)?;
         Some((n, self.calls.kind_of(n)?))
+    }
+
+    /// An answer to our call came on another route than the call: the
+    /// tag is unknown in that route's conversation.
+    fn misrouted_tag(&mut self, tag: &[u8]) {
+        let tag = Bytes::copy_from_slice(tag);
+        self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);
     }
 
     fn unknown_tag(&mut self, tag: &[u8]) {
@@ -304,12 +322,14 @@ impl Session {
                 "a protocol switch or StartTLS is already under way",
             )),
         };
+        let route = self.reply_route(req.route.as_ref());
         if let Some((code, description)) = refusal {
             if let Some(tag) = &req.tag {
                 // Written at once, even while our own negotiation holds our
                 // boxes: a peer negotiating at the same time as us must
                 // hear the refusal, or both would wait for ever.
-                super::respond::error_box(&mut self.wbuf, tag, code.as_bytes(), description);
+                let (wbuf, route) = (&mut self.wbuf, route.as_deref());
+                super::respond::error_box(wbuf, tag, route, code.as_bytes(), description);
                 self.counters.error_sent(code.as_bytes());
             }
             return None;
@@ -323,6 +343,7 @@ impl Session {
             Answering {
                 tag: req.tag.clone(),
                 name: req.name.clone(),
+                route,
                 quit: false,
             },
         );

@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 
 use super::keys::{
-    ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
+    ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ROUTE, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
 };
 use super::{Disconnect, RequestId, RequestKind, Role, Session, State};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
@@ -15,6 +15,9 @@ use crate::fields::FieldWriter;
 pub(crate) struct Answering {
     pub(crate) tag: Option<Bytes>,
     pub(crate) name: Bytes,
+    /// The `_route` its reply carries (the remote name of the route it
+    /// came on), `None` on the default conversation.
+    pub(crate) route: Option<Bytes>,
     /// Close the connection once this request is concluded
     /// ([`Session::close_after_reply`]).
     pub(crate) quit: bool,
@@ -90,6 +93,7 @@ impl Session {
         let Some(Answering {
             tag: Some(tag),
             name,
+            route,
             ..
         }) = self.conclude(id)
         else {
@@ -98,8 +102,12 @@ impl Session {
         let Some(out) = self.out() else {
             return Ok(()); // AMP is over: the answer is dropped
         };
-        let extras = [(ANSWER.as_bytes(), &tag[..])];
-        let mut w = FieldWriter::new(out, &extras);
+        let extras = [
+            (ANSWER.as_bytes(), &tag[..]),
+            (ROUTE.as_bytes(), route.as_deref().unwrap_or_default()),
+        ];
+        let extras = &extras[..if route.is_some() { 2 } else { 1 }];
+        let mut w = FieldWriter::new(out, extras);
         match write(&mut w).and_then(|()| w.finish()) {
             Ok(()) => {
                 self.counters.answers_sent += 1;
@@ -109,7 +117,7 @@ impl Session {
             }
             Err(e) => {
                 let reason = format!("response could not be encoded: {e}");
-                self.unknown_error(Some(&tag), &name, reason);
+                self.unknown_error(Some(&tag), route.as_deref(), &name, reason);
                 Err(e)
             }
         }
@@ -126,12 +134,15 @@ impl Session {
     }
 
     fn write_failure(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
-        let Some(Answering { tag, name, .. }) = self.conclude(id) else {
+        let Some(Answering {
+            tag, name, route, ..
+        }) = self.conclude(id)
+        else {
             return;
         };
         match tag {
             Some(tag) => {
-                self.write_error(&tag, code, description);
+                self.write_error(&tag, route.as_deref(), code, description);
                 if fatal {
                     self.begin_close(
                         Disconnect::FatalError {
@@ -156,16 +167,25 @@ impl Session {
     /// arguments, a panic, an undeclared error): `UNKNOWN` is sent and the
     /// connection closes, as in Twisted.
     pub fn fail_unknown(&mut self, id: RequestId, reason: String) {
-        if let Some(Answering { tag, name, .. }) = self.conclude(id) {
-            self.unknown_error(tag.as_deref(), &name, reason);
+        if let Some(Answering {
+            tag, name, route, ..
+        }) = self.conclude(id)
+        {
+            self.unknown_error(tag.as_deref(), route.as_deref(), &name, reason);
         }
     }
 
-    fn unknown_error(&mut self, tag: Option<&[u8]>, command: &[u8], reason: String) {
+    fn unknown_error(
+        &mut self,
+        tag: Option<&[u8]>,
+        route: Option<&[u8]>,
+        command: &[u8],
+        reason: String,
+    ) {
         let command = crate::display_bytes(command);
         match tag {
             Some(tag) => {
-                self.write_error(tag, UNKNOWN.as_bytes(), UNKNOWN_DESCRIPTION);
+                self.write_error(tag, route, UNKNOWN.as_bytes(), UNKNOWN_DESCRIPTION);
                 self.begin_close(Disconnect::UnknownError { command, reason }, true);
             }
             None => self.begin_close(Disconnect::NoAnswerFailed { command, reason }, true),
@@ -176,13 +196,16 @@ impl Session {
     /// or for a request that wanted no answer, the connection closes.
     pub fn unhandled(&mut self, id: RequestId) {
         let quit = self.quitting(id);
-        let Some(Answering { tag, name, .. }) = self.conclude(id) else {
+        let Some(Answering {
+            tag, name, route, ..
+        }) = self.conclude(id)
+        else {
             return;
         };
         match tag {
             Some(tag) => {
                 let description = crate::unhandled_description(&name);
-                self.write_error(&tag, UNHANDLED.as_bytes(), &description);
+                self.write_error(&tag, route.as_deref(), UNHANDLED.as_bytes(), &description);
             }
             None => self.begin_close(
                 Disconnect::NoAnswerFailed {
@@ -251,19 +274,32 @@ impl Session {
         true
     }
 
-    /// Write an error box for `tag` where boxes go now.
-    pub(crate) fn write_error(&mut self, tag: &[u8], code: &[u8], description: &str) {
+    /// Write an error box for `tag` (on `route`, if any) where boxes go
+    /// now.
+    pub(crate) fn write_error(
+        &mut self,
+        tag: &[u8],
+        route: Option<&[u8]>,
+        code: &[u8],
+        description: &str,
+    ) {
         if let Some(out) = self.out() {
-            error_box(out, tag, code, description);
+            error_box(out, tag, route, code, description);
             self.counters.error_sent(code);
             self.check_held();
         }
     }
 }
 
-/// Append an error box for `tag` to `out` (code and description cut to
-/// AMP's value limit).
-pub(crate) fn error_box(out: &mut BytesMut, tag: &[u8], code: &[u8], description: &str) {
+/// Append an error box for `tag` (with `_route: route`, if any) to `out`
+/// (code and description cut to AMP's value limit).
+pub(crate) fn error_box(
+    out: &mut BytesMut,
+    tag: &[u8],
+    route: Option<&[u8]>,
+    code: &[u8],
+    description: &str,
+) {
     let mut desc = description;
     if desc.len() > MAX_VALUE_LENGTH {
         let mut end = MAX_VALUE_LENGTH;
@@ -277,6 +313,8 @@ pub(crate) fn error_box(out: &mut BytesMut, tag: &[u8], code: &[u8], description
         (ERROR.as_bytes(), tag),
         (ERROR_CODE.as_bytes(), code),
         (ERROR_DESCRIPTION.as_bytes(), desc.as_bytes()),
+        (ROUTE.as_bytes(), route.unwrap_or_default()),
     ];
-    let _ = FieldWriter::new(out, &extras).finish();
+    let extras = &extras[..if route.is_some() { 4 } else { 3 }];
+    let _ = FieldWriter::new(out, extras).finish();
 }

@@ -5,7 +5,7 @@ use std::task::{Poll, Waker};
 use std::time::Instant;
 
 use super::calls::{format_tag, CallKind, Reply};
-use super::keys::{ASK, COMMAND, START_TLS};
+use super::keys::{ASK, COMMAND, ROUTE, START_TLS};
 use super::{Disconnect, Session, State};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
@@ -101,7 +101,7 @@ impl Session {
         name: &[u8],
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
-        self.send(name, Some(CallKind::Plain), args)
+        self.send(name, Some(CallKind::Plain), None, args)
     }
 
     /// Send command `name` without asking for an answer (no `_ask`). Like
@@ -111,7 +111,7 @@ impl Session {
         name: &[u8],
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<(), SendError> {
-        self.send(name, None, args).map(|_| ())
+        self.send(name, None, None, args).map(|_| ())
     }
 
     /// Ask the peer to switch protocols with command `name`: the
@@ -123,20 +123,24 @@ impl Session {
         name: &[u8],
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
-        self.send(name, Some(CallKind::Switch), args)
+        self.send(name, Some(CallKind::Switch), None, args)
     }
 
     /// Ask the peer for StartTLS: our boxes are held from now on; on the
     /// answer the session asks for the handshake ([`Event::StartTls`](super::Event::StartTls)),
     /// and the call is answered once TLS is up.
     pub fn start_tls(&mut self) -> Result<u64, SendError> {
-        self.send(START_TLS.as_bytes(), Some(CallKind::StartTls), |_| Ok(()))
+        self.send(START_TLS.as_bytes(), Some(CallKind::StartTls), None, |_| {
+            Ok(())
+        })
     }
 
-    fn send(
+    /// Write a request; `route` is the `_route` it carries, if any.
+    pub(super) fn send(
         &mut self,
         name: &[u8],
         kind: Option<CallKind>,
+        route: Option<&[u8]>,
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
         self.may_send(kind.unwrap_or(CallKind::Plain))?;
@@ -149,11 +153,16 @@ impl Session {
         let tag = self.calls.peek_tag();
         let mut digits = [0u8; 16];
         let hex = format_tag(tag, &mut digits);
-        let with_ask = [(ASK.as_bytes(), hex), (COMMAND.as_bytes(), name)];
+        let with_ask = [
+            (ASK.as_bytes(), hex),
+            (COMMAND.as_bytes(), name),
+            (ROUTE.as_bytes(), route.unwrap_or_default()),
+        ];
+        let end = if route.is_some() { 3 } else { 2 };
         let extras: &[(&[u8], &[u8])] = if kind.is_some() {
-            &with_ask
+            &with_ask[..end]
         } else {
-            &with_ask[1..]
+            &with_ask[1..end]
         };
         let Some(out) = self.out() else {
             return Err(SendError::Switched); // unreachable: may_send checked
@@ -199,6 +208,7 @@ impl Session {
     /// quietly (the peer is not told).
     pub fn abandon(&mut self, tag: u64) {
         self.calls.abandon(tag);
+        self.forget_routed_call(tag);
     }
 
     /// Where boxes go now: written, held back, or nowhere (AMP is over).

@@ -19,7 +19,7 @@ struct H {
     ids: Vec<RequestId>,
 }
 
-fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
+pub(super) fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
     let mut out = BytesMut::new();
     for (k, v) in pairs {
         out.put_u16(k.len() as u16);
