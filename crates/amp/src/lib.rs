@@ -239,6 +239,7 @@ mod panics;
 #[cfg(feature = "unix")]
 pub mod pipes;
 mod router;
+mod routes;
 mod serve;
 #[cfg(feature = "tls")]
 mod starttls;
@@ -249,11 +250,12 @@ pub mod tls;
 pub mod tower;
 
 pub use addr::{Addr, ConnectionInfo};
-pub use connection::{CallOptions, Connection, Driver};
+pub use connection::{CallOptions, Connection, Driver, Route};
 pub use error::{CallError, Fail, RawError};
 #[cfg(feature = "unix")]
 pub use fd::UnixFdStream;
 pub use router::{Ctx, Router};
+pub use routes::Routes;
 pub use serve::{serve, serve_with, Listener, Server, ShutdownReport};
 #[cfg(feature = "unix")]
 pub use serve::{serve_unix, serve_unix_with};

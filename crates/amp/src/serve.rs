@@ -87,8 +87,13 @@ impl Server {
     /// A server answering with `router`, with the default [`Config`], no
     /// connection limit and a 30 s grace period.
     pub fn new<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Server {
+        Server::from_bind(Arc::new(router))
+    }
+
+    /// A server answering with any [`Bind`] (a router, [`Routes`](crate::Routes)).
+    pub(crate) fn from_bind(router: Arc<dyn Bind>) -> Server {
         Server {
-            router: Arc::new(router),
+            router,
             config: Config::default(),
             max_connections: None,
             grace: Duration::from_secs(30),

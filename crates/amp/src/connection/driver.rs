@@ -340,13 +340,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             name,
             tag,
             args,
+            route,
             ..
         } = req;
         let conn = Connection::from_shared(self.shared.clone());
-        match self
-            .router
-            .dispatch(args, Responding::new(conn, id, tag, name))
-        {
+        let responding = Responding::new(conn, id, tag, name);
+        let started = match &route {
+            None => self.router.dispatch(args, responding),
+            Some(local) => self.router.dispatch_on(local, args, responding),
+        };
+        match started {
             Ok(mut fut) => {
                 if fut.as_mut().poll(cx).is_pending() {
                     self.responders.push(id, fut, self.cancellable);

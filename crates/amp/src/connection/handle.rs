@@ -4,12 +4,11 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
-use amp_wire::session::keys::ANSWER;
 use amp_wire::session::{Reply, SendError, Session};
-use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError, Record};
+use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError};
 
 use super::driver::Driver;
-use super::options::{with_timeout, CallOptions};
+use super::options::CallOptions;
 use super::request::{Kind, ReplyFuture, SendRequest};
 use super::responding::Bind;
 use super::shared::{FdsArg, Shared};
@@ -107,6 +106,10 @@ impl Connection {
         if router.answers_cancel() {
             session.answers_cancel();
         }
+        for (local, remote) in router.routes() {
+            // Checked as the routes were bound (`Routes::bind_route_to`).
+            let _ = session.bind_route(local, remote);
+        }
         let shared = Shared::new(session, router.is_empty(), fds, info);
         let driver = Driver::new(shared.clone(), io, router);
         (Connection { shared }, driver)
@@ -168,33 +171,7 @@ impl Connection {
         cmd: C,
         options: CallOptions,
     ) -> Result<C::Response, CallError<C::Error>> {
-        let span = spans::request_span!("amp.call", self, command = C::NAME);
-        let call_span = span.clone();
-        let limit = options.timeout_or(self.shared.call_timeout);
-        with_timeout(limit, async move {
-            // `move`: the future owns the command, so it is `Send` when
-            // the command is (not only when it is `Sync`).
-            let send = SendRequest::new(
-                &self.shared,
-                C::NAME.as_bytes(),
-                Kind::Call,
-                move |w, cx| cmd.write_fields(w, cx),
-            );
-            let tag = send.await.map_err(send_error)?;
-            spans::record_tag(&call_span, tag);
-            match ReplyFuture::new(&self.shared, tag, false)
-                .cancelling_remotely(options.cancels_remotely())
-                .await
-            {
-                Reply::Answer(b) => self
-                    .shared
-                    .with_context(|cx| C::Response::read_fields(&b, cx))
-                    .map_err(CallError::BadResponse),
-                other => Err(reply_error(other)),
-            }
-        })
-        .instrument(span)
-        .await
+        super::calling::call(&self.shared, None, cmd, options).await
     }
 
     /// Call `C` as Twisted's `callRemote` does: ask for an answer only if
@@ -240,10 +217,7 @@ impl Connection {
     /// # }
     /// ```
     pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
-        let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Notify, |w, cx| {
-            cmd.write_fields(w, cx)
-        });
-        send.await.map(|_| ()).map_err(send_error)
+        super::calling::notify(&self.shared, None, cmd).await
     }
 
     /// Call a command by name with an already-encoded box (Twisted's
@@ -282,30 +256,7 @@ impl Connection {
         args: AmpBox,
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
-        let name = name.into_bytes();
-        let span =
-            spans::request_span!("amp.call", self, command = %amp_wire::display_bytes(&name));
-        let call_span = span.clone();
-        let limit = options.timeout_or(self.shared.call_timeout);
-        with_timeout(limit, async move {
-            let send = SendRequest::new(&self.shared, &name, Kind::Call, |w, _| {
-                args.write_entries(w)
-            });
-            let tag = send.await.map_err(send_error)?;
-            spans::record_tag(&call_span, tag);
-            match ReplyFuture::new(&self.shared, tag, false)
-                .cancelling_remotely(options.cancels_remotely())
-                .await
-            {
-                Reply::Answer(mut b) => {
-                    b.remove(ANSWER);
-                    Ok(b)
-                }
-                other => Err(reply_error(other)),
-            }
-        })
-        .instrument(span)
-        .await
+        super::calling::call_raw(&self.shared, None, &name.into_bytes(), args, options).await
     }
 
     /// Send a raw request that wants no answer.
@@ -314,11 +265,7 @@ impl Connection {
         name: impl IntoBytes,
         args: AmpBox,
     ) -> Result<(), CallError<NoError>> {
-        let name = name.into_bytes();
-        let send = SendRequest::new(&self.shared, &name, Kind::Notify, |w, _| {
-            args.write_entries(w)
-        });
-        send.await.map(|_| ()).map_err(send_error)
+        super::calling::notify_raw(&self.shared, None, &name.into_bytes(), args).await
     }
 
     /// Call the protocol-switch command `C` (Twisted's

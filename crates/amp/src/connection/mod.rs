@@ -3,11 +3,13 @@
 //! [`amp_wire::session::Session`]; this module only moves bytes, runs
 //! responders and keeps time.
 
+mod calling;
 mod driver;
 mod handle;
 mod options;
 mod request;
 pub(crate) mod responding;
+mod route;
 mod running;
 mod shared;
 mod spans;
@@ -25,3 +27,4 @@ pub use handle::Connection;
 pub(crate) use handle::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
+pub use route::Route;

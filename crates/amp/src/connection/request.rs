@@ -22,6 +22,8 @@ pub(crate) enum Kind {
 /// notification), or the refusal. `args` runs under the session lock.
 pub(crate) struct SendRequest<'a, F> {
     shared: &'a Shared,
+    /// The local name of the route it goes on (`None`: the default one).
+    route: Option<&'a [u8]>,
     name: &'a [u8],
     kind: Kind,
     args: Option<F>,
@@ -32,8 +34,20 @@ where
     F: FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError>,
 {
     pub(crate) fn new(shared: &'a Shared, name: &'a [u8], kind: Kind, args: F) -> Self {
+        Self::on(shared, None, name, kind, args)
+    }
+
+    /// A request on route `route` (bound under that local name).
+    pub(crate) fn on(
+        shared: &'a Shared,
+        route: Option<&'a [u8]>,
+        name: &'a [u8],
+        kind: Kind,
+        args: F,
+    ) -> Self {
         SendRequest {
             shared,
+            route,
             name,
             kind,
             args: Some(args),
@@ -71,10 +85,12 @@ where
                 ))));
             };
             let write = |w: &mut FieldWriter<'_>| shared.with_context(|cx| args(w, cx));
-            let r = match this.kind {
-                Kind::Call => st.session.call(this.name, write),
-                Kind::Notify => st.session.notify(this.name, write).map(|()| 0),
-                Kind::Switch => st.session.switch(this.name, write),
+            let r = match (this.kind, this.route) {
+                (Kind::Call, None) => st.session.call(this.name, write),
+                (Kind::Call, Some(r)) => st.session.call_on(r, this.name, write),
+                (Kind::Notify, None) => st.session.notify(this.name, write).map(|()| 0),
+                (Kind::Notify, Some(r)) => st.session.notify_on(r, this.name, write).map(|()| 0),
+                (Kind::Switch, _) => st.session.switch(this.name, write),
             };
             if r.is_ok() {
                 st.kick();

@@ -39,6 +39,20 @@ pub(crate) trait Dispatch: Send + Sync {
     fn answers_start_tls(&self) -> bool;
     /// Whether `Cancel` is answered (responders may be cancelled).
     fn answers_cancel(&self) -> bool;
+    /// The routes served: (local name, remote name) pairs to bind.
+    fn routes(&self) -> Vec<(Bytes, Bytes)> {
+        Vec::new()
+    }
+    /// [`Dispatch::dispatch`] for a request that came on route `local`.
+    fn dispatch_on(
+        &self,
+        local: &Bytes,
+        args: AmpBox,
+        responding: Responding,
+    ) -> Result<BoxFuture<'static, ()>, Responding> {
+        let _ = (local, args);
+        Err(responding)
+    }
 }
 
 /// One request being answered: consumed by exactly one conclusion.

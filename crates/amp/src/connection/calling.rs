@@ -1,0 +1,119 @@
+//! The calls every handle makes, on the default conversation or on a route:
+//! one body for [`Connection`](super::Connection) and
+//! [`Route`](super::Route).
+
+use tracing::Instrument;
+
+use amp_wire::session::keys::ANSWER;
+use amp_wire::session::Reply;
+use amp_wire::{AmpBox, Command, NoError, Record};
+
+use super::handle::{reply_error, send_error};
+use super::options::{with_timeout, CallOptions};
+use super::request::{Kind, ReplyFuture, SendRequest};
+use super::shared::Shared;
+use super::spans;
+use crate::error::CallError;
+
+/// Call `C` on `route` (`None`: the default conversation) and decode its
+/// answer.
+pub(crate) async fn call<C: Command>(
+    shared: &Shared,
+    route: Option<&[u8]>,
+    cmd: C,
+    options: CallOptions,
+) -> Result<C::Response, CallError<C::Error>> {
+    let span = spans::request_span!("amp.call", shared.info, command = C::NAME);
+    let call_span = span.clone();
+    let limit = options.timeout_or(shared.call_timeout);
+    with_timeout(limit, async move {
+        // `move`: the future owns the command, so it is `Send` when the
+        // command is (not only when it is `Sync`).
+        let send = SendRequest::on(
+            shared,
+            route,
+            C::NAME.as_bytes(),
+            Kind::Call,
+            move |w, cx| cmd.write_fields(w, cx),
+        );
+        let tag = send.await.map_err(send_error)?;
+        spans::record_tag(&call_span, tag);
+        match ReplyFuture::new(shared, tag, false)
+            .cancelling_remotely(options.cancels_remotely())
+            .await
+        {
+            Reply::Answer(b) => shared
+                .with_context(|cx| C::Response::read_fields(&b, cx))
+                .map_err(CallError::BadResponse),
+            other => Err(reply_error(other)),
+        }
+    })
+    .instrument(span)
+    .await
+}
+
+/// Send `C` on `route` without asking for an answer.
+pub(crate) async fn notify<C: Command>(
+    shared: &Shared,
+    route: Option<&[u8]>,
+    cmd: C,
+) -> Result<(), CallError<NoError>> {
+    let send = SendRequest::on(
+        shared,
+        route,
+        C::NAME.as_bytes(),
+        Kind::Notify,
+        move |w, cx| cmd.write_fields(w, cx),
+    );
+    send.await.map(|_| ()).map_err(send_error)
+}
+
+/// Call command `name` with a raw box on `route`; the answer box without
+/// `_answer`.
+pub(crate) async fn call_raw(
+    shared: &Shared,
+    route: Option<&[u8]>,
+    name: &[u8],
+    args: AmpBox,
+    options: CallOptions,
+) -> Result<AmpBox, CallError<NoError>> {
+    let span = spans::request_span!(
+        "amp.call",
+        shared.info,
+        command = %amp_wire::display_bytes(name)
+    );
+    let call_span = span.clone();
+    let limit = options.timeout_or(shared.call_timeout);
+    with_timeout(limit, async move {
+        let send = SendRequest::on(shared, route, name, Kind::Call, |w, _| {
+            args.write_entries(w)
+        });
+        let tag = send.await.map_err(send_error)?;
+        spans::record_tag(&call_span, tag);
+        match ReplyFuture::new(shared, tag, false)
+            .cancelling_remotely(options.cancels_remotely())
+            .await
+        {
+            Reply::Answer(mut b) => {
+                b.remove(ANSWER);
+                Ok(b)
+            }
+            other => Err(reply_error(other)),
+        }
+    })
+    .instrument(span)
+    .await
+}
+
+/// Send a raw request that wants no answer on `route`.
+pub(crate) async fn notify_raw(
+    shared: &Shared,
+    route: Option<&[u8]>,
+    name: &[u8],
+    args: AmpBox,
+) -> Result<(), CallError<NoError>> {
+    let send = SendRequest::on(shared, route, name, Kind::Notify, |w, _| {
+        args.write_entries(w)
+    });
+    send.await.map(|_| ()).map_err(send_error)
+}

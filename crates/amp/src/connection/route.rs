@@ -1,0 +1,148 @@
+//! [`Route`]: a handle on one route of a connection, an AMP conversation of
+//! its own multiplexed with the others by a `_route` key (Divmod Epsilon's
+//! `amprouter`). The rules are the session's: see
+//! [`Session::bind_route`](amp_wire::session::Session::bind_route).
+
+use bytes::Bytes;
+
+use amp_wire::session::RouteError;
+use amp_wire::{AmpBox, Command, IntoBytes, NoError};
+
+use super::calling;
+use super::handle::Connection;
+use super::options::CallOptions;
+use crate::error::CallError;
+
+/// A handle on one route of a [`Connection`]: its calls carry
+/// `_route: <remote name>`, and are answered on the route (the peer's
+/// answers carry `_route: <local name>`). Cheap to clone; it keeps the
+/// connection open as a [`Connection`] handle does.
+///
+/// Get one with [`Connection::route`]; serve a route's requests with a
+/// [`Routes`](crate::Routes).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Record, Router, Routes};
+///
+/// #[derive(Command)]
+/// #[amp(response = Total)]
+/// struct Sum { a: i64, b: i64 }
+/// #[derive(Record, Debug, PartialEq)]
+/// struct Total { total: i64 }
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// // The server answers Sum on route "calc" only.
+/// let routes = Routes::new(Router::new())
+///     .bind_route("calc", Router::new().route(|s: Sum, _| async move {
+///         Ok(Total { total: s.a + s.b })
+///     }))
+///     .unwrap();
+/// routes.spawn(a);
+/// let client = Connection::spawn(b, Router::new());
+/// let calc = client.route("calc").unwrap();
+/// assert_eq!(calc.call(Sum { a: 1, b: 2 }).await.unwrap(), Total { total: 3 });
+/// // On the default conversation nothing answers Sum.
+/// assert!(client.call(Sum { a: 1, b: 2 }).await.is_err());
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Route {
+    conn: Connection,
+    local: Bytes,
+}
+
+impl Connection {
+    /// A handle on route `name` of this connection, bound now if it is not
+    /// yet (its boxes carry `_route: name`, and the peer's boxes with
+    /// `_route: name` belong to it): [`Connection::route_to`] with one
+    /// name for both ends. The peer's requests on the route are answered
+    /// by the router bound to it (see [`Routes`](crate::Routes)), or
+    /// `UNHANDLED` when there is none.
+    ///
+    /// Fails when [`MAX_ROUTES`](amp_wire::session::MAX_ROUTES) are bound
+    /// already, or `name` is bound to another remote name.
+    pub fn route(&self, name: impl IntoBytes) -> Result<Route, RouteError> {
+        let name = name.into_bytes();
+        self.route_to(name.clone(), name)
+    }
+
+    /// A handle on the route bound here as `local` (the `_route` the peer
+    /// sends to reach it) and connected to the peer's route `remote` (the
+    /// `_route` its boxes carry): Epsilon's
+    /// `Router.bindRoute(receiver, local).connectTo(remote)`.
+    pub fn route_to(
+        &self,
+        local: impl IntoBytes,
+        remote: impl IntoBytes,
+    ) -> Result<Route, RouteError> {
+        let local = local.into_bytes();
+        self.shared()
+            .with(|st| st.session.bind_route(local.clone(), remote.into_bytes()))?;
+        Ok(Route {
+            conn: self.clone(),
+            local,
+        })
+    }
+}
+
+impl Route {
+    /// The route's local name.
+    pub fn name(&self) -> &Bytes {
+        &self.local
+    }
+
+    /// The connection the route runs on.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// [`Connection::call`] on this route.
+    pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
+        self.call_with(cmd, CallOptions::new()).await
+    }
+
+    /// [`Connection::call_with`] on this route.
+    pub async fn call_with<C: Command>(
+        &self,
+        cmd: C,
+        options: CallOptions,
+    ) -> Result<C::Response, CallError<C::Error>> {
+        calling::call(self.conn.shared(), Some(&self.local), cmd, options).await
+    }
+
+    /// [`Connection::notify`] on this route.
+    pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
+        calling::notify(self.conn.shared(), Some(&self.local), cmd).await
+    }
+
+    /// [`Connection::call_raw`] on this route.
+    pub async fn call_raw(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+    ) -> Result<AmpBox, CallError<NoError>> {
+        self.call_raw_with(name, args, CallOptions::new()).await
+    }
+
+    /// [`Connection::call_raw_with`] on this route.
+    pub async fn call_raw_with(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+        options: CallOptions,
+    ) -> Result<AmpBox, CallError<NoError>> {
+        let name = name.into_bytes();
+        calling::call_raw(self.conn.shared(), Some(&self.local), &name, args, options).await
+    }
+
+    /// [`Connection::notify_raw`] on this route.
+    pub async fn notify_raw(
+        &self,
+        name: impl IntoBytes,
+        args: AmpBox,
+    ) -> Result<(), CallError<NoError>> {
+        let name = name.into_bytes();
+        calling::notify_raw(self.conn.shared(), Some(&self.local), &name, args).await
+    }
+}
