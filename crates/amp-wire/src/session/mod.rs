@@ -31,6 +31,10 @@
 //!   [`Session::answer`], [`Session::fail`], [`Session::fail_unknown`],
 //!   [`Session::unhandled`], [`Session::accept_switch`],
 //!   [`Session::accept_start_tls`].
+//! * **Routes.** [`Session::bind_route`] adds a conversation multiplexed
+//!   by `_route` (Epsilon's `amprouter`); [`Session::call_on`] and
+//!   [`Session::notify_on`] call on it, and [`Request::route`] says which
+//!   route a request came on. The rules are on [`Session::bind_route`].
 //! * **Time.** Arm a timer for [`Session::poll_timeout`] and call
 //!   [`Session::handle_timeout`] when it fires.
 //! * **TLS, switch, close.** [`Session::tls_established`] /

@@ -1,41 +1,7 @@
 //! Routes: several independent AMP conversations over one connection, told
 //! apart by a `_route` key (the scheme of Divmod Epsilon's `amprouter`).
 //!
-//! # The rules
-//!
-//! * A route is bound on this side under a *local* name (what the peer
-//!   puts in `_route` to reach it) and connected to a *remote* name (what
-//!   this side puts in `_route` to reach the peer's route):
-//!   [`Session::bind_route`]. Usually both ends use one name for both.
-//! * Every box this side sends on a route carries `_route: <remote>`: its
-//!   requests ([`Session::call_on`], [`Session::notify_on`]) and the
-//!   answers and errors to the peer's requests that came on the route.
-//! * A received box with `_route` has the key removed and is handled by the
-//!   route bound under that local name; a box without `_route` belongs to
-//!   the default conversation (the connection's own, as when no route is
-//!   used). [`Request::route`](super::Request::route) tells the driver which
-//!   route a request came on, so it can run that route's responders.
-//! * A box naming a route not bound here ends the connection with
-//!   [`ProtocolError::UnknownRoute`] (Epsilon's `Router.ampBoxReceived`
-//!   raises `KeyError` out of the parser, which Twisted logs and answers
-//!   by dropping the connection).
-//! * Each route has its own conversation: an answer or error must come on
-//!   the route its call was made on, else its tag is unknown there
-//!   ([`ProtocolError::UnknownTag`]). Our tags are taken from one counter
-//!   for all routes, so they are unique per route too; the peer's tags are
-//!   its own business, one tag may be in flight on several routes at once.
-//! * Routes carry plain requests only: a request on a route is never a
-//!   protocol switch or StartTLS (those change the transport, which belongs
-//!   to the whole connection), and the driver answers it like any other.
-//! * When the connection ends, every route ends with it: their calls fail
-//!   with the connection's reason (Epsilon's `Router.stopReceivingBoxes`
-//!   stops every route's receiver).
-//! * Until a route is bound the session is plain AMP: a `_route` key is
-//!   then an ordinary argument (as for a Twisted `AMP` with no router).
-//!   This is also why the default conversation costs nothing extra: with
-//!   no route bound nothing here runs.
-//! * Routes are bound, never unbound (a route's name stays reserved for the
-//!   connection's life), and at most [`MAX_ROUTES`] are bound.
+//! The rules are on [`Session::bind_route`].
 //!
 //! # Why in the session
 //!
@@ -98,6 +64,42 @@ impl Session {
     /// Bind a route: boxes the peer sends with `_route: local` belong to
     /// it, and boxes sent on it carry `_route: remote`. Binding the same
     /// pair again does nothing.
+    ///
+    /// # Rules
+    ///
+    /// * A route is bound on this side under a *local* name (what the peer
+    ///   puts in `_route` to reach it) and connected to a *remote* name (what
+    ///   this side puts in `_route` to reach the peer's route):
+    ///   [`Session::bind_route`]. Usually both ends use one name for both.
+    /// * Every box this side sends on a route carries `_route: <remote>`: its
+    ///   requests ([`Session::call_on`], [`Session::notify_on`]) and the
+    ///   answers and errors to the peer's requests that came on the route.
+    /// * A received box with `_route` has the key removed and is handled by the
+    ///   route bound under that local name; a box without `_route` belongs to
+    ///   the default conversation (the connection's own, as when no route is
+    ///   used). [`Request::route`](super::Request::route) tells the driver which
+    ///   route a request came on, so it can run that route's responders.
+    /// * A box naming a route not bound here ends the connection with
+    ///   [`ProtocolError::UnknownRoute`] (Epsilon's `Router.ampBoxReceived`
+    ///   raises `KeyError` out of the parser, which Twisted logs and answers
+    ///   by dropping the connection).
+    /// * Each route has its own conversation: an answer or error must come on
+    ///   the route its call was made on, else its tag is unknown there
+    ///   ([`ProtocolError::UnknownTag`]). Our tags are taken from one counter
+    ///   for all routes, so they are unique per route too; the peer's tags are
+    ///   its own business, one tag may be in flight on several routes at once.
+    /// * Routes carry plain requests only: a request on a route is never a
+    ///   protocol switch or StartTLS (those change the transport, which belongs
+    ///   to the whole connection), and the driver answers it like any other.
+    /// * When the connection ends, every route ends with it: their calls fail
+    ///   with the connection's reason (Epsilon's `Router.stopReceivingBoxes`
+    ///   stops every route's receiver).
+    /// * Until a route is bound the session is plain AMP: a `_route` key is
+    ///   then an ordinary argument (as for a Twisted `AMP` with no router).
+    ///   This is also why the default conversation costs nothing extra: with
+    ///   no route bound nothing here runs.
+    /// * Routes are bound, never unbound (a route's name stays reserved for the
+    ///   connection's life), and at most [`MAX_ROUTES`] are bound.
     ///
     /// ```
     /// use amp_wire::session::{Event, Session};
