@@ -2,6 +2,8 @@
 //! one body for [`Connection`](super::Connection) and
 //! [`Route`](super::Route).
 
+use bytes::Bytes;
+use std::future::Future;
 use tracing::Instrument;
 
 use amp_wire::session::keys::ANSWER;
@@ -16,17 +18,18 @@ use super::spans;
 use crate::error::CallError;
 
 /// Call `C` on `route` (`None`: the default conversation) and decode its
-/// answer.
-pub(crate) async fn call<C: Command>(
-    shared: &Shared,
-    route: Option<&[u8]>,
+/// answer. (A plain function returning the future, not an `async fn`: a
+/// layer of `async fn` would add its own copy of the arguments to every
+/// call's future.)
+pub(crate) fn call<'a, C: Command + 'a>(
+    shared: &'a Shared,
+    route: Option<&'a [u8]>,
     cmd: C,
     options: CallOptions,
-) -> Result<C::Response, CallError<C::Error>> {
+) -> impl Future<Output = Result<C::Response, CallError<C::Error>>> + use<'a, C> {
     let span = spans::request_span!("amp.call", shared.info, command = C::NAME);
-    let call_span = span.clone();
     let limit = options.timeout_or(shared.call_timeout);
-    with_timeout(limit, async move {
+    let call = async move {
         // `move`: the future owns the command, so it is `Send` when the
         // command is (not only when it is `Sync`).
         let send = SendRequest::on(
@@ -37,7 +40,7 @@ pub(crate) async fn call<C: Command>(
             move |w, cx| cmd.write_fields(w, cx),
         );
         let tag = send.await.map_err(send_error)?;
-        spans::record_tag(&call_span, tag);
+        spans::record_tag(&tracing::Span::current(), tag);
         match ReplyFuture::new(shared, tag, false)
             .cancelling_remotely(options.cancels_remotely())
             .await
@@ -47,9 +50,8 @@ pub(crate) async fn call<C: Command>(
                 .map_err(CallError::BadResponse),
             other => Err(reply_error(other)),
         }
-    })
-    .instrument(span)
-    .await
+    };
+    with_timeout(limit, call.instrument(span))
 }
 
 /// Send `C` on `route` without asking for an answer.
@@ -70,26 +72,25 @@ pub(crate) async fn notify<C: Command>(
 
 /// Call command `name` with a raw box on `route`; the answer box without
 /// `_answer`.
-pub(crate) async fn call_raw(
-    shared: &Shared,
-    route: Option<&[u8]>,
-    name: &[u8],
+pub(crate) fn call_raw<'a>(
+    shared: &'a Shared,
+    route: Option<&'a [u8]>,
+    name: Bytes,
     args: AmpBox,
     options: CallOptions,
-) -> Result<AmpBox, CallError<NoError>> {
+) -> impl Future<Output = Result<AmpBox, CallError<NoError>>> + use<'a> {
     let span = spans::request_span!(
         "amp.call",
         shared.info,
-        command = %amp_wire::display_bytes(name)
+        command = %amp_wire::display_bytes(&name)
     );
-    let call_span = span.clone();
     let limit = options.timeout_or(shared.call_timeout);
-    with_timeout(limit, async move {
-        let send = SendRequest::on(shared, route, name, Kind::Call, |w, _| {
+    let call = async move {
+        let send = SendRequest::on(shared, route, &name, Kind::Call, |w, _| {
             args.write_entries(w)
         });
         let tag = send.await.map_err(send_error)?;
-        spans::record_tag(&call_span, tag);
+        spans::record_tag(&tracing::Span::current(), tag);
         match ReplyFuture::new(shared, tag, false)
             .cancelling_remotely(options.cancels_remotely())
             .await
@@ -100,9 +101,8 @@ pub(crate) async fn call_raw(
             }
             other => Err(reply_error(other)),
         }
-    })
-    .instrument(span)
-    .await
+    };
+    with_timeout(limit, call.instrument(span))
 }
 
 /// Send a raw request that wants no answer on `route`.

@@ -1,5 +1,6 @@
 //! [`Connection`]: the handle callers use.
 
+use std::future::Future;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
@@ -160,18 +161,21 @@ impl Connection {
     /// fail here, before anything is written. Dropping the returned future
     /// forgets the call: its answer, if it comes, is dropped quietly. The
     /// connection's [`Config::call_timeout`] applies, if set.
-    pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
-        self.call_with(cmd, CallOptions::new()).await
+    pub fn call<C: Command>(
+        &self,
+        cmd: C,
+    ) -> impl Future<Output = Result<C::Response, CallError<C::Error>>> + use<'_, C> {
+        super::calling::call(&self.shared, None, cmd, CallOptions::new())
     }
 
     /// [`Connection::call`] with options: a timeout of its own (see
     /// [`CallOptions`] for an example).
-    pub async fn call_with<C: Command>(
+    pub fn call_with<C: Command>(
         &self,
         cmd: C,
         options: CallOptions,
-    ) -> Result<C::Response, CallError<C::Error>> {
-        super::calling::call(&self.shared, None, cmd, options).await
+    ) -> impl Future<Output = Result<C::Response, CallError<C::Error>>> + use<'_, C> {
+        super::calling::call(&self.shared, None, cmd, options)
     }
 
     /// Call `C` as Twisted's `callRemote` does: ask for an answer only if
@@ -256,7 +260,7 @@ impl Connection {
         args: AmpBox,
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
-        super::calling::call_raw(&self.shared, None, &name.into_bytes(), args, options).await
+        super::calling::call_raw(&self.shared, None, name.into_bytes(), args, options).await
     }
 
     /// Send a raw request that wants no answer.

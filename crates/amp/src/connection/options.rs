@@ -1,7 +1,10 @@
 //! [`CallOptions`]: what one call may set for itself (its timeout).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::time::Sleep;
 
 use crate::error::CallError;
 
@@ -85,14 +88,40 @@ impl CallOptions {
 
 /// Run a call, failing it with [`CallError::Timeout`] after `limit`
 /// (dropping it: its tag is given up, see [`CallOptions::timeout`]).
-pub(crate) async fn with_timeout<T, E>(
-    limit: Option<Duration>,
-    call: impl Future<Output = Result<T, CallError<E>>>,
-) -> Result<T, CallError<E>> {
-    match limit {
-        None => call.await,
-        Some(d) => tokio::time::timeout(d, call)
-            .await
-            .unwrap_or(Err(CallError::Timeout(d))),
+pub(crate) fn with_timeout<F>(limit: Option<Duration>, call: F) -> WithTimeout<F> {
+    WithTimeout {
+        call,
+        timer: limit.map(|d| (Box::pin(tokio::time::sleep(d)), d)),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A call with an optional timeout. The timer is boxed, and only when
+    /// there is one: a tokio timer is several hundred bytes, which every
+    /// call's future would otherwise carry (and move) timed or not.
+    pub(crate) struct WithTimeout<F> {
+        #[pin]
+        call: F,
+        timer: Option<(Pin<Box<Sleep>>, Duration)>,
+    }
+}
+
+impl<T, E, F> Future for WithTimeout<F>
+where
+    F: Future<Output = Result<T, CallError<E>>>,
+{
+    type Output = Result<T, CallError<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(r) = this.call.poll(cx) {
+            return Poll::Ready(r);
+        }
+        if let Some((sleep, d)) = this.timer {
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(CallError::Timeout(*d)));
+            }
+        }
+        Poll::Pending
     }
 }

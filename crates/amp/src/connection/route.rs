@@ -4,6 +4,7 @@
 //! [`Session::bind_route`](amp_wire::session::Session::bind_route).
 
 use bytes::Bytes;
+use std::future::Future;
 
 use amp_wire::session::RouteError;
 use amp_wire::{AmpBox, Command, IntoBytes, NoError};
@@ -98,17 +99,20 @@ impl Route {
     }
 
     /// [`Connection::call`] on this route.
-    pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
-        self.call_with(cmd, CallOptions::new()).await
+    pub fn call<C: Command>(
+        &self,
+        cmd: C,
+    ) -> impl Future<Output = Result<C::Response, CallError<C::Error>>> + use<'_, C> {
+        self.call_with(cmd, CallOptions::new())
     }
 
     /// [`Connection::call_with`] on this route.
-    pub async fn call_with<C: Command>(
+    pub fn call_with<C: Command>(
         &self,
         cmd: C,
         options: CallOptions,
-    ) -> Result<C::Response, CallError<C::Error>> {
-        calling::call(self.conn.shared(), Some(&self.local), cmd, options).await
+    ) -> impl Future<Output = Result<C::Response, CallError<C::Error>>> + use<'_, C> {
+        calling::call(self.conn.shared(), Some(&self.local), cmd, options)
     }
 
     /// [`Connection::notify`] on this route.
@@ -132,8 +136,14 @@ impl Route {
         args: AmpBox,
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
-        let name = name.into_bytes();
-        calling::call_raw(self.conn.shared(), Some(&self.local), &name, args, options).await
+        calling::call_raw(
+            self.conn.shared(),
+            Some(&self.local),
+            name.into_bytes(),
+            args,
+            options,
+        )
+        .await
     }
 
     /// [`Connection::notify_raw`] on this route.
