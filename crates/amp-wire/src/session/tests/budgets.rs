@@ -1,0 +1,128 @@
+//! Budgets: in flight, buffered output, held boxes, box size and entries.
+
+use super::*;
+
+// --- budgets ------------------------------------------------------------
+
+#[test]
+fn calls_given_up_by_the_thousand_cost_bounded_memory_and_their_answers_stay_quiet() {
+    // A peer that never answers while our callers keep giving up (dropped
+    // futures, timeouts): what is remembered of them stays bounded, and
+    // every late answer, however old, is still dropped quietly.
+    let mut h = H::with(Config::builder().max_in_flight(8).build().unwrap());
+    let tags: Vec<u64> = (0..1_000)
+        .map(|_| {
+            let t = h.call();
+            h.s.abandon(t);
+            t
+        })
+        .collect();
+    h.out();
+    assert_eq!(h.s.calls.unanswered(), 0);
+    assert!(h.s.calls.late_remembered() <= 8);
+    for t in [tags[0], tags[500]] {
+        h.feed(&[("_answer", &format!("{t:x}"))]);
+    }
+    h.feed(&[
+        ("_error", &format!("{:x}", tags[999])),
+        ("_error_code", "X"),
+    ]);
+    assert!(h.events().is_empty());
+    assert_eq!(h.phase(), Phase::Open);
+    // A tag we never used is still the peer's protocol error.
+    h.feed(&[("_answer", &format!("{:x}", tags[999] + 1))]);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::UnknownTag { .. })
+    ));
+}
+
+#[test]
+fn requests_past_max_in_flight_wait_unread_but_answers_still_arrive() {
+    let mut h = H::with(Config::builder().max_in_flight(2).build().unwrap());
+    let ours = h.call();
+    let mut input = Vec::new();
+    for t in ["a", "b", "c", "d"] {
+        input.extend_from_slice(&wire(&[("_command", "Sum"), ("_ask", t)]));
+    }
+    input.extend_from_slice(&wire(&[("_answer", "1")]));
+    h.s.feed(&input, h.now);
+    assert_eq!(h.events().len(), 2);
+    assert_eq!(h.s.in_flight(), 2);
+    assert!(!h.s.wants_read(), "reading stops while requests wait");
+    assert!(matches!(h.reply(ours), Poll::Ready(Reply::Answer(_))));
+    h.s.answer(h.ids[0], |_| Ok(())).unwrap();
+    let next = h.events();
+    assert!(matches!(next.as_slice(), [Event::Request(r)] if r.tag.as_deref() == Some(&b"c"[..])));
+}
+
+#[test]
+fn output_past_the_high_water_mark_stops_reading_and_holds_callers() {
+    let mut h = H::with(Config::builder().write_high_water(64).build().unwrap());
+    while h.s.writable() {
+        h.call();
+    }
+    assert!(!h.s.wants_read());
+    assert!(h.s.poll_writable(Waker::noop()).is_pending());
+    h.out();
+    assert!(h.s.writable());
+    assert!(h.s.wants_read());
+}
+
+#[test]
+fn boxes_held_past_max_held_end_the_connection() {
+    let mut h = H::with(Config::builder().max_held(100).build().unwrap());
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    for i in 0..10 {
+        let tag = format!("p{i}");
+        let r = h.requested("Sum", Some(&tag));
+        h.s.answer(r.id, |w| w.put_raw(b"total", b"12345678"))
+            .unwrap();
+        if h.s.is_over() {
+            break;
+        }
+    }
+    assert!(matches!(h.reason(), Disconnect::HeldTooMuch { held } if held > 100));
+    assert!(matches!(
+        h.reply(1),
+        Poll::Ready(Reply::Lost(Disconnect::HeldTooMuch { .. }))
+    ));
+}
+
+#[test]
+fn a_box_over_the_size_limit_is_cut_after_at_most_the_limit() {
+    let mut h = H::with(Config::builder().max_box_size(1024).build().unwrap());
+    // A value announced larger than what is left of the limit: refused from
+    // its length prefix, before its bytes come.
+    let mut input = wire(&[("_command", "Sum"), ("_ask", "1")]);
+    input.truncate(input.len() - 2);
+    input.extend_from_slice(b"\x00\x01k\x04\x00");
+    h.s.feed(&input, h.now);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::BoxTooLarge { limit: 1024 })
+    ));
+    // Many small entries: cut when the running size passes the limit.
+    let mut h = H::with(Config::builder().max_box_size(1024).build().unwrap());
+    let mut fed = 0;
+    while !h.s.is_over() {
+        let entry = b"\x00\x01k\x00\x01v";
+        h.s.feed(entry, h.now);
+        fed += entry.len();
+        h.events();
+    }
+    assert!(fed <= 1024 + 6, "{fed} bytes were buffered");
+}
+
+#[test]
+fn a_box_with_too_many_entries_is_cut() {
+    let mut h = H::with(Config::builder().max_box_entries(3).build().unwrap());
+    h.s.feed(&wire(&[("a", ""), ("b", ""), ("c", ""), ("d", "")]), h.now);
+    h.events();
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Protocol(ProtocolError::TooManyEntries { limit: 3 })
+    ));
+}

@@ -1,0 +1,204 @@
+//! Deadlines and keepalive, with a clock moved by hand.
+
+use super::*;
+
+// --- deadlines ----------------------------------------------------------
+
+#[test]
+fn deadlines() {
+    struct Deadline {
+        name: &'static str,
+        config: ConfigBuilder,
+        accepted: bool,
+        setup: fn(&mut H),
+        after: Duration,
+        expect: Option<Timeout>,
+    }
+    let secs = Duration::from_secs;
+    let rows = [
+        Deadline {
+            name: "an accepted connection that never sends a box",
+            config: Config::builder(),
+            accepted: true,
+            setup: none,
+            after: secs(31),
+            expect: Some(Timeout::FirstBox),
+        },
+        Deadline {
+            name: "a connection we opened may stay quiet",
+            config: Config::builder(),
+            accepted: false,
+            setup: none,
+            after: secs(3600),
+            expect: None,
+        },
+        Deadline {
+            name: "a box that stalls half way",
+            config: Config::builder(),
+            accepted: false,
+            setup: |h| h.s.feed(b"\x00\x08_command\x00", h.now),
+            after: secs(31),
+            expect: Some(Timeout::Box),
+        },
+        Deadline {
+            name: "output the peer never reads",
+            config: Config::builder(),
+            accepted: false,
+            setup: |h| {
+                h.call();
+                let mut out = BytesMut::new();
+                h.s.poll_transmit(&mut out, h.now);
+            },
+            after: secs(31),
+            expect: Some(Timeout::Write),
+        },
+        Deadline {
+            name: "idle, when asked for",
+            config: Config::builder().idle_timeout(Some(secs(60))),
+            accepted: false,
+            setup: none,
+            after: secs(61),
+            expect: Some(Timeout::Idle),
+        },
+        Deadline {
+            name: "not idle while a call waits",
+            config: Config::builder().idle_timeout(Some(secs(60))),
+            accepted: false,
+            setup: |h| {
+                h.call();
+                h.out();
+            },
+            after: secs(600),
+            expect: None,
+        },
+    ];
+    for row in rows {
+        let config = row.config.build().unwrap();
+        let now = Instant::now();
+        let s = if row.accepted {
+            Session::new_accepted(config, now)
+        } else {
+            Session::new(config, now)
+        };
+        let mut h = H {
+            s,
+            now,
+            ids: Vec::new(),
+        };
+        (row.setup)(&mut h);
+        // Just before: nothing; just after: the expected timeout.
+        h.advance(row.after - Duration::from_millis(1) - secs(1).min(row.after / 2));
+        assert!(!h.s.is_over(), "{}: closed early", row.name);
+        h.advance(secs(1).min(row.after / 2) + Duration::from_millis(1));
+        match row.expect {
+            Some(t) => assert!(
+                matches!(h.s.close_reason(), Some(Disconnect::Timeout(got)) if *got == t),
+                "{}: {:?}",
+                row.name,
+                h.s.close_reason()
+            ),
+            None => assert!(!h.s.is_over(), "{}: {:?}", row.name, h.s.close_reason()),
+        }
+    }
+}
+
+#[test]
+fn keepalive_pings_a_silent_peer_and_closes_a_dead_one() {
+    let secs = Duration::from_secs;
+    let config = || {
+        Config::builder()
+            .keepalive_interval(Some(secs(10)))
+            .keepalive_timeout(Some(secs(5)))
+            .keepalive_command("Ping")
+            .build()
+            .unwrap()
+    };
+    // The peer's reply to the ping, if any, as a function of its tag.
+    type ReplyTo = Option<fn(&str) -> Vec<(String, String)>>;
+    let rows: [(&str, ReplyTo, bool); 3] = [
+        (
+            "an answer",
+            Some(|t| vec![("_answer".into(), t.into())]),
+            false,
+        ),
+        (
+            "UNHANDLED (a peer without the command)",
+            Some(|t| {
+                vec![
+                    ("_error".into(), t.into()),
+                    ("_error_code".into(), "UNHANDLED".into()),
+                ]
+            }),
+            false,
+        ),
+        ("no reply", None, true),
+    ];
+    for (name, reply, dies) in rows {
+        let mut h = H::with(config());
+        // Quiet for less than the interval: nothing is sent.
+        h.advance(secs(9));
+        assert!(h.out().is_empty(), "{name}");
+        // The interval passes: a ping with `_ask`, no arguments.
+        h.advance(secs(1));
+        let out = h.out();
+        assert_eq!(out.len(), 1, "{name}");
+        assert_eq!(get(&out[0], "_command"), b"Ping");
+        let tag = String::from_utf8(get(&out[0], "_ask").to_vec()).unwrap();
+        assert_eq!(out[0].len(), 2, "{name}: no arguments");
+        if let Some(reply) = reply {
+            let pairs = reply(&tag);
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (&k[..], &v[..])).collect();
+            h.advance(secs(4));
+            h.feed(&pairs);
+            assert!(h.events().is_empty(), "{name}: the reply is the session's");
+            h.advance(secs(2)); // past the reply deadline
+        } else {
+            h.advance(secs(4));
+            assert_eq!(h.phase(), Phase::Open, "{name}: the reply may still come");
+            h.advance(secs(1));
+        }
+        if dies {
+            assert!(
+                matches!(h.reason(), Disconnect::Timeout(Timeout::Keepalive)),
+                "{name}"
+            );
+            assert!(h.out().is_empty(), "{name}: nothing more is written");
+        } else {
+            assert_eq!(h.phase(), Phase::Open, "{name}");
+            // The next ping comes an interval after the reply was received.
+            h.advance(secs(7));
+            assert!(h.out().is_empty(), "{name}");
+            h.advance(secs(1));
+            assert_eq!(h.out().len(), 1, "{name}: the next ping");
+        }
+    }
+    // Any byte received restarts the interval; no ping during a switch.
+    let mut h = H::with(config());
+    h.advance(secs(8));
+    h.feed(&[("_command", "Sum"), ("a", "1")]);
+    h.events();
+    h.advance(secs(8));
+    assert!(h.out().is_empty(), "input restarted the interval");
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    h.out();
+    h.advance(secs(60));
+    assert!(h.out().is_empty(), "no ping while our boxes are held");
+    assert_eq!(h.phase(), Phase::Switching);
+}
+
+#[test]
+fn the_first_box_clears_the_first_box_deadline() {
+    let now = Instant::now();
+    let mut h = H {
+        s: Session::new_accepted(Config::default(), now),
+        now,
+        ids: Vec::new(),
+    };
+    h.feed(&[("_command", "Ping")]);
+    let _ = h.events();
+    h.advance(Duration::from_secs(3600));
+    assert!(!matches!(
+        h.s.close_reason(),
+        Some(Disconnect::Timeout(Timeout::FirstBox))
+    ));
+}
