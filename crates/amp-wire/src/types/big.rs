@@ -146,43 +146,7 @@ fn single(len: usize) -> Result<(), EncodeError> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BigBytes(pub Bytes);
 
-impl BigBytes {
-    /// The bytes.
-    pub fn into_inner(self) -> Bytes {
-        self.0
-    }
-}
-
-impl std::ops::Deref for BigBytes {
-    type Target = Bytes;
-    fn deref(&self) -> &Bytes {
-        &self.0
-    }
-}
-
-impl From<Bytes> for BigBytes {
-    fn from(b: Bytes) -> Self {
-        BigBytes(b)
-    }
-}
-
-impl From<Vec<u8>> for BigBytes {
-    fn from(b: Vec<u8>) -> Self {
-        BigBytes(b.into())
-    }
-}
-
-impl From<&'static [u8]> for BigBytes {
-    fn from(b: &'static [u8]) -> Self {
-        BigBytes(Bytes::from_static(b))
-    }
-}
-
-impl From<BigBytes> for Bytes {
-    fn from(b: BigBytes) -> Self {
-        b.0
-    }
-}
+bytes_newtype!(BigBytes, "The bytes.");
 
 impl Argument for BigBytes {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
@@ -238,37 +202,7 @@ impl Argument for BigBytes {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BigString(pub String);
 
-impl BigString {
-    /// The text.
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl std::ops::Deref for BigString {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-
-impl From<String> for BigString {
-    fn from(s: String) -> Self {
-        BigString(s)
-    }
-}
-
-impl From<&str> for BigString {
-    fn from(s: &str) -> Self {
-        BigString(s.to_owned())
-    }
-}
-
-impl From<BigString> for String {
-    fn from(s: BigString) -> Self {
-        s.0
-    }
-}
+string_newtype!(BigString);
 
 /// The bytes as UTF-8 text.
 pub(crate) fn utf8(v: Vec<u8>) -> Result<String, DecodeError> {

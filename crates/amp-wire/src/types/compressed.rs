@@ -160,37 +160,7 @@ fn single_decode(raw: &[u8], cx: &Context<'_>) -> Result<Vec<u8>, DecodeError> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Compressed(pub Bytes);
 
-impl Compressed {
-    /// The (uncompressed) bytes.
-    pub fn into_inner(self) -> Bytes {
-        self.0
-    }
-}
-
-impl std::ops::Deref for Compressed {
-    type Target = Bytes;
-    fn deref(&self) -> &Bytes {
-        &self.0
-    }
-}
-
-impl From<Bytes> for Compressed {
-    fn from(b: Bytes) -> Self {
-        Compressed(b)
-    }
-}
-
-impl From<Vec<u8>> for Compressed {
-    fn from(b: Vec<u8>) -> Self {
-        Compressed(b.into())
-    }
-}
-
-impl From<&'static [u8]> for Compressed {
-    fn from(b: &'static [u8]) -> Self {
-        Compressed(Bytes::from_static(b))
-    }
-}
+bytes_newtype!(Compressed, "The (uncompressed) bytes.");
 
 impl Argument for Compressed {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
@@ -241,31 +211,7 @@ impl Argument for Compressed {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CompressedString(pub String);
 
-impl CompressedString {
-    /// The text.
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl std::ops::Deref for CompressedString {
-    type Target = String;
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-
-impl From<String> for CompressedString {
-    fn from(s: String) -> Self {
-        CompressedString(s)
-    }
-}
-
-impl From<&str> for CompressedString {
-    fn from(s: &str) -> Self {
-        CompressedString(s.to_owned())
-    }
-}
+string_newtype!(CompressedString);
 
 impl Argument for CompressedString {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {

@@ -64,6 +64,80 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::error::{DecodeError, EncodeError, MAX_VALUE_LENGTH};
 use crate::{AmpBox, FieldWriter};
 
+/// The conversions of a newtype over `Bytes` (`into_inner`, `Deref`,
+/// `From<Bytes>`, `From<Vec<u8>>`, `From<&'static [u8]>`, and back into
+/// `Bytes`), shared by the big and compressed byte types.
+macro_rules! bytes_newtype {
+    ($t:ident, $doc:literal) => {
+        impl $t {
+            #[doc = $doc]
+            pub fn into_inner(self) -> bytes::Bytes {
+                self.0
+            }
+        }
+        impl std::ops::Deref for $t {
+            type Target = bytes::Bytes;
+            fn deref(&self) -> &bytes::Bytes {
+                &self.0
+            }
+        }
+        impl From<bytes::Bytes> for $t {
+            fn from(b: bytes::Bytes) -> Self {
+                $t(b)
+            }
+        }
+        impl From<Vec<u8>> for $t {
+            fn from(b: Vec<u8>) -> Self {
+                $t(b.into())
+            }
+        }
+        impl From<&'static [u8]> for $t {
+            fn from(b: &'static [u8]) -> Self {
+                $t(bytes::Bytes::from_static(b))
+            }
+        }
+        impl From<$t> for bytes::Bytes {
+            fn from(b: $t) -> Self {
+                b.0
+            }
+        }
+    };
+}
+
+/// The conversions of a newtype over `String` (`into_inner`, `Deref`,
+/// `From<String>`, `From<&str>`, and back into `String`).
+macro_rules! string_newtype {
+    ($t:ident) => {
+        impl $t {
+            /// The text.
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+        impl std::ops::Deref for $t {
+            type Target = String;
+            fn deref(&self) -> &String {
+                &self.0
+            }
+        }
+        impl From<String> for $t {
+            fn from(s: String) -> Self {
+                $t(s)
+            }
+        }
+        impl From<&str> for $t {
+            fn from(s: &str) -> Self {
+                $t(s.to_owned())
+            }
+        }
+        impl From<$t> for String {
+            fn from(s: $t) -> Self {
+                s.0
+            }
+        }
+    };
+}
+
 mod basic;
 mod big;
 #[cfg(feature = "compress")]
