@@ -464,7 +464,12 @@ async fn cancel_sent_to_a_plain_twisted_peer_is_harmless() {
     .await
     .unwrap_err();
     assert!(matches!(err, CallError::Timeout(_)), "{err:?}");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Twisted's timers fire in order: by this longer call's answer, the
+    // given-up call's late answer (and the UNHANDLED) have come.
+    let slept = within("a later, longer call", conn.call(Slow { seconds: 0.5 }))
+        .await
+        .unwrap();
+    assert_eq!(slept.slept, 0.5);
     assert!(!conn.is_closed());
     assert_eq!(within("Hit", conn.call(Hit)).await.unwrap().n, 1);
     stop(py).await;
@@ -492,7 +497,8 @@ async fn a_dropped_call_cancels_the_rust_responder() {
     assert!(tokio::time::timeout(Duration::from_millis(100), call)
         .await
         .is_err());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Requests are taken in order: had a `Cancel` been sent, this call
+    // would see its effect.
     assert_eq!(dropped().await, 1);
     assert!(!client.is_closed());
 }
