@@ -70,7 +70,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::client::Resumption;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{ServerName, SubjectPublicKeyInfoDer, UnixTime};
+use rustls::pki_types::{SubjectPublicKeyInfoDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{NoServerSessionStorage, ParsedCertificate, WebPkiClientVerifier};
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
@@ -94,7 +94,7 @@ pub use options::TlsOptions;
 use pinning::{Pinned, Pins};
 use verify::*;
 
-pub use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
 /// The common name of the throwaway self-signed certificate a server without
 /// a certificate of its own generates (the same DN as Twisted's).

@@ -64,6 +64,8 @@ pub struct TlsOptions {
     /// temporary one of a server without a certificate. Replaced (not
     /// shared) when the certificate changes; shared between clones.
     local: Arc<OnceLock<Result<Arc<CertifiedKey>, TlsError>>>,
+    /// Write TLS secrets to the file `SSLKEYLOGFILE` names.
+    key_log: bool,
 }
 
 #[derive(Clone)]
@@ -84,6 +86,7 @@ impl fmt::Debug for TlsOptions {
             )
             .field("authorities", &self.authorities.len())
             .field("server_name", &self.server_name)
+            .field("key_log", &self.key_log)
             .finish_non_exhaustive()
     }
 }
@@ -215,21 +218,59 @@ impl TlsOptions {
         &self.authorities
     }
 
+    /// Writes the TLS secrets of every handshake these options run to the
+    /// file the `SSLKEYLOGFILE` environment variable names (NSS key log
+    /// format, what Wireshark reads), when it is set; nothing otherwise.
+    /// For debugging only: anyone with that file can decrypt the traffic.
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    /// let options = TlsOptions::new().with_key_log();
+    /// # drop(options);
+    /// ```
+    pub fn with_key_log(mut self) -> Self {
+        self.key_log = true;
+        self
+    }
+
     /// The rustls configuration for the side that initiates the handshake
-    /// (the side that sent `StartTLS`).
-    pub(crate) fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    /// (the side that sent `StartTLS`), with the verification these
+    /// options describe. For TLS from the first byte (say with
+    /// `tokio_rustls::TlsConnector`) with the same semantics as StartTLS;
+    /// connect to [`server_name`](Self::server_name).
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    /// let config = TlsOptions::new().client_config().unwrap();
+    /// assert!(!config.enable_sni); // no name configured: none sent
+    /// ```
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, TlsError> {
         self.client_config_with(rustls::DEFAULT_VERSIONS)
     }
 
     /// The rustls configuration for the side that accepts the handshake (the
-    /// side that answered `StartTLS`).
-    pub(crate) fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    /// side that answered `StartTLS`), for TLS from the first byte with the
+    /// same semantics (say with `tokio_rustls::TlsAcceptor`).
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    /// // A throwaway self-signed certificate, as StartTLS would use.
+    /// let config = TlsOptions::new().server_config().unwrap();
+    /// # drop(config);
+    /// ```
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, TlsError> {
         self.server_config_with(rustls::DEFAULT_VERSIONS)
     }
 
-    /// The name to connect to: the configured one, or a placeholder (neither
-    /// sent nor checked) when names are not checked.
-    pub(crate) fn server_name(&self) -> ServerName<'static> {
+    /// The name a client connects to: the configured one, or a placeholder
+    /// (neither sent nor checked) when names are not checked.
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    /// let named = TlsOptions::new().with_server_name("amp.example").unwrap();
+    /// assert_eq!(named.server_name().to_str(), "amp.example");
+    /// ```
+    pub fn server_name(&self) -> ServerName<'static> {
         match &self.server_name {
             Some(name) => name.clone(),
             None => ServerName::try_from(PLACEHOLDER_SERVER_NAME).expect("a valid DNS name"),
@@ -268,6 +309,9 @@ impl TlsOptions {
         };
         config.enable_sni = self.server_name.is_some();
         config.resumption = Resumption::disabled();
+        if self.key_log {
+            config.key_log = Arc::new(rustls::KeyLogFile::new());
+        }
         Ok(Arc::new(config))
     }
 
@@ -296,6 +340,9 @@ impl TlsOptions {
         let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
         config.session_storage = Arc::new(NoServerSessionStorage {});
         config.send_tls13_tickets = 0;
+        if self.key_log {
+            config.key_log = Arc::new(rustls::KeyLogFile::new());
+        }
         Ok(Arc::new(config))
     }
 
