@@ -1,0 +1,278 @@
+//! What every client subcommand shares: the address (`host:port` or
+//! `unix:/path`), the TLS flags, and opening a connection with them.
+
+use amp::tls::TlsOptions;
+use amp::{Config, Connection, Io, Router};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+use crate::exit::{CliError, CliResult};
+
+/// Where to connect or listen: `host:port` or `unix:/path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A TCP address (`host:port`; the host may be a name).
+    Tcp(String),
+    /// A UNIX socket path (`unix:/path`).
+    Unix(PathBuf),
+}
+
+impl FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(path) = s.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err("unix: needs a path, as in unix:/tmp/amp.sock".into());
+            }
+            return Ok(Target::Unix(PathBuf::from(path)));
+        }
+        match s.rsplit_once(':') {
+            Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                Ok(Target::Tcp(s.to_owned()))
+            }
+            _ => Err(format!(
+                "`{s}` is not an address: use host:port (127.0.0.1:1234) or unix:/path"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Tcp(a) => f.write_str(a),
+            Target::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// TLS flags of the client subcommands.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TlsArgs {
+    /// Secure the connection with AMP's StartTLS right after connecting.
+    #[arg(long, conflicts_with = "tls")]
+    pub starttls: bool,
+    /// Speak TLS from the first byte.
+    #[arg(long)]
+    pub tls: bool,
+    /// Verify the server's certificate against this CA (PEM); a
+    /// self-signed server certificate given here is trusted as is.
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+    /// Present this client certificate (PEM chain).
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Also check that the server's certificate names this host (needs --ca).
+    #[arg(long, value_name = "NAME", requires = "ca")]
+    pub server_name: Option<String>,
+    /// Accept any server certificate (TLS without verification; explicit,
+    /// never implied).
+    #[arg(long, conflicts_with = "ca")]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    /// Whether TLS is asked for at all.
+    pub fn enabled(&self) -> bool {
+        self.starttls || self.tls
+    }
+
+    /// The client's TLS options, checking that verification is either
+    /// configured (`--ca`) or explicitly off (`--insecure`). Keys go to
+    /// `SSLKEYLOGFILE` when it is set.
+    pub fn client_options(&self) -> CliResult<TlsOptions> {
+        if self.ca.is_none() && !self.insecure {
+            return Err(CliError::usage(
+                "TLS needs --ca FILE to verify the server, or --insecure to accept any certificate",
+            ));
+        }
+        let mut options = TlsOptions::new().with_key_log();
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            options = options
+                .with_certificate_files(cert, key)
+                .map_err(CliError::usage)?;
+        }
+        if let Some(ca) = &self.ca {
+            options = options.with_authorities_file(ca).map_err(CliError::usage)?;
+        }
+        if let Some(name) = &self.server_name {
+            options = options.with_server_name(name).map_err(CliError::usage)?;
+        }
+        Ok(options)
+    }
+}
+
+/// A server's TLS options from `--cert/--key/--ca` (a throwaway self-signed
+/// certificate without `--cert`; client certificates required with `--ca`).
+pub fn server_options(
+    cert: Option<&PathBuf>,
+    key: Option<&PathBuf>,
+    ca: Option<&PathBuf>,
+) -> CliResult<TlsOptions> {
+    let mut options = TlsOptions::new().with_key_log();
+    if let (Some(cert), Some(key)) = (cert, key) {
+        options = options
+            .with_certificate_files(cert, key)
+            .map_err(CliError::usage)?;
+    }
+    if let Some(ca) = ca {
+        options = options.with_authorities_file(ca).map_err(CliError::usage)?;
+    }
+    Ok(options)
+}
+
+/// Opens the byte stream to `target` (TLS from the first byte with
+/// `--tls`), giving up after `timeout`.
+pub async fn connect_stream(
+    target: &Target,
+    tls: &TlsArgs,
+    timeout: Duration,
+) -> CliResult<Box<dyn Io>> {
+    let open = async {
+        let stream: Box<dyn Io> = match target {
+            Target::Tcp(addr) => {
+                let s = TcpStream::connect(addr.as_str())
+                    .await
+                    .map_err(|e| CliError::connection(Connect(target.clone(), e)))?;
+                let _ = s.set_nodelay(true);
+                Box::new(s)
+            }
+            Target::Unix(path) => Box::new(
+                tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|e| CliError::connection(Connect(target.clone(), e)))?,
+            ),
+        };
+        if !tls.tls {
+            return Ok(stream);
+        }
+        let options = tls.client_options()?;
+        let config = options.client_config().map_err(CliError::usage)?;
+        let connector = tokio_rustls::TlsConnector::from(config);
+        let stream = connector
+            .connect(options.server_name(), stream)
+            .await
+            .map_err(|e| CliError::connection(TlsHandshake(e)))?;
+        Ok(Box::new(stream) as Box<dyn Io>)
+    };
+    match tokio::time::timeout(timeout, open).await {
+        Ok(r) => r,
+        Err(_) => Err(CliError::connection(format!(
+            "no connection to {target} within {timeout:?} (--timeout)"
+        ))),
+    }
+}
+
+/// Opens an AMP connection to `target` serving `router`: `--tls` from the
+/// first byte, or `--starttls` once connected.
+pub async fn connect<S: Clone + Send + Sync + 'static>(
+    target: &Target,
+    tls: &TlsArgs,
+    timeout: Duration,
+    router: Router<S>,
+    config: Config,
+) -> CliResult<Connection> {
+    let stream = connect_stream(target, tls, timeout).await?;
+    let conn = Connection::spawn_with(stream, router, config);
+    if tls.starttls {
+        let options = tls.client_options()?;
+        match tokio::time::timeout(timeout, conn.start_tls(options)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(CliError::connection(StartTls(e))),
+            Err(_) => {
+                return Err(CliError::connection(format!(
+                    "StartTLS with {target} not done within {timeout:?} (--timeout)"
+                )))
+            }
+        }
+    }
+    Ok(conn)
+}
+
+/// Could not connect.
+#[derive(Debug)]
+struct Connect(Target, std::io::Error);
+impl fmt::Display for Connect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot connect to {}", self.0)
+    }
+}
+impl std::error::Error for Connect {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.1)
+    }
+}
+
+/// The TLS handshake (`--tls`) failed.
+#[derive(Debug)]
+struct TlsHandshake(std::io::Error);
+impl fmt::Display for TlsHandshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TLS handshake failed (check --ca, or use --insecure)")
+    }
+}
+impl std::error::Error for TlsHandshake {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// StartTLS failed.
+#[derive(Debug)]
+struct StartTls(amp::CallError<amp::StartTlsError>);
+impl fmt::Display for StartTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StartTLS failed (check --ca, or use --insecure)")
+    }
+}
+impl std::error::Error for StartTls {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets() {
+        assert_eq!(
+            "127.0.0.1:1234".parse::<Target>(),
+            Ok(Target::Tcp("127.0.0.1:1234".into()))
+        );
+        assert_eq!(
+            "[::1]:1234".parse::<Target>(),
+            Ok(Target::Tcp("[::1]:1234".into()))
+        );
+        assert_eq!(
+            "unix:/tmp/a.sock".parse::<Target>(),
+            Ok(Target::Unix("/tmp/a.sock".into()))
+        );
+        assert!("localhost".parse::<Target>().is_err());
+        assert!("host:notaport".parse::<Target>().is_err());
+        assert!("unix:".parse::<Target>().is_err());
+    }
+
+    #[test]
+    fn tls_needs_ca_or_insecure() {
+        let args = TlsArgs {
+            starttls: true,
+            ..Default::default()
+        };
+        let e = args.client_options().unwrap_err();
+        assert_eq!(e.exit, crate::exit::Exit::Usage);
+        let args = TlsArgs {
+            starttls: true,
+            insecure: true,
+            ..Default::default()
+        };
+        assert!(args.client_options().is_ok());
+    }
+}
