@@ -45,9 +45,10 @@ fn page(subcommand: Option<&str>) -> CliResult<(String, Vec<u8>)> {
     let (name, cmd) = match subcommand {
         None => ("amp".to_owned(), cmd),
         Some(s) => {
-            let sub = cmd.find_subcommand(s).cloned().ok_or_else(|| {
-                CliError::usage(format!("no subcommand `{s}` (see amp --help)"))
-            })?;
+            let sub = cmd
+                .find_subcommand(s)
+                .cloned()
+                .ok_or_else(|| CliError::usage(format!("no subcommand `{s}` (see amp --help)")))?;
             let name = format!("amp-{s}");
             (name.clone(), sub.name(name))
         }

@@ -31,9 +31,8 @@ pub fn load(global: &Global) -> CliResult<Option<Schema>> {
 /// Reads and checks the schema file at `path` (TOML if its name ends in
 /// `.toml`, JSON otherwise).
 pub fn read(path: &Path) -> CliResult<Schema> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::usage(format!("cannot read the schema {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read the schema {}: {e}", path.display())))?;
     let schema: Schema = if path.extension().is_some_and(|e| e == "toml") {
         toml::from_str(&text).map_err(|e| {
             CliError::usage(format!("{} is not a valid schema: {e}", path.display()))
