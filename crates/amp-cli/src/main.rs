@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod conn;
 mod exit;
+mod request;
 mod schema;
 
 use clap::Parser;
