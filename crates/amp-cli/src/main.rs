@@ -8,8 +8,10 @@ mod cli;
 mod cmd;
 mod conn;
 mod exit;
+mod items;
 mod request;
 mod schema;
+mod value;
 
 use clap::Parser;
 use std::process::ExitCode;
