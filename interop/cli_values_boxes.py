@@ -18,8 +18,9 @@
 ``cli_values_boxes.py parse FILE``
     Parse FILE with Twisted's parser (``amp.parseString``) and print, for
     each box, ``BOX`` and its entries as JSON (bytes as Latin-1 text, so
-    every byte shows), and for a ``Types`` request also ``ARGS`` and the
-    ``repr`` of what ``Types.parseArguments`` made of it.
+    every byte shows), and for a ``Types`` request also ``ARGS`` and
+    ``name=repr`` of what ``Types.parseArguments`` made of it (a datetime
+    in ISO form, dict keys sorted).
 """
 
 import datetime
@@ -85,6 +86,17 @@ def write(path):
     print("WROTE %d" % len(boxes), flush=True)
 
 
+def show(v):
+    """``repr``, but a datetime in ISO form and dict keys sorted."""
+    if isinstance(v, datetime.datetime):
+        return "datetime(%s)" % v.isoformat()
+    if isinstance(v, list):
+        return "[%s]" % ", ".join(show(x) for x in v)
+    if isinstance(v, dict):
+        return "{%s}" % ", ".join("%r: %s" % (k, show(v[k])) for k in sorted(v))
+    return repr(v)
+
+
 def parse(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -93,7 +105,7 @@ def parse(path):
         print("BOX " + json.dumps(entries, sort_keys=True), flush=True)
         if box.get(b"_command") == Types.commandName:
             parsed = Types.parseArguments(box, None)
-            print("ARGS " + repr(sorted(parsed.items())), flush=True)
+            print("ARGS " + " ".join("%s=%s" % (k, show(v)) for k, v in sorted(parsed.items())), flush=True)
 
 
 def main(argv):

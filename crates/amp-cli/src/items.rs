@@ -67,12 +67,16 @@ pub fn parse_item(item: &str) -> CliResult<Item> {
         }
     };
     if name.is_empty() {
-        return Err(CliError::usage(format!("`{item}` has no argument name before `=`")));
+        return Err(CliError::usage(format!(
+            "`{item}` has no argument name before `=`"
+        )));
     }
     let value = match (json, rest.strip_prefix('@')) {
         (false, Some(path)) => ItemValue::Wire(Bytes::from(read_source(path, max_box_size())?)),
         (false, None) => {
-            let text = rest.strip_prefix("\\@").map_or(rest.to_owned(), |t| format!("@{t}"));
+            let text = rest
+                .strip_prefix("\\@")
+                .map_or(rest.to_owned(), |t| format!("@{t}"));
             ItemValue::Wire(Bytes::from(text))
         }
         (true, Some(path)) => ItemValue::Json(json_from(&read_source(path, MAX_JSON)?, path)?),

@@ -136,8 +136,13 @@ mod tests {
         let b = request_box(None, "Other", &items(&["x:=true", "y=z"]), None).unwrap();
         assert_eq!(b.get("x"), Some(&b"True"[..]));
         // Optional null is left out.
-        let b = request_box(Some(&s), "Hello", &items(&["hello=hi", "print:=null"]), None)
-            .unwrap();
+        let b = request_box(
+            Some(&s),
+            "Hello",
+            &items(&["hello=hi", "print:=null"]),
+            None,
+        )
+        .unwrap();
         assert_eq!(b.len(), 1);
     }
 
@@ -151,7 +156,10 @@ mod tests {
         let msg = request_box(Some(&s), "Sum", &items(&["a:=1"]), None)
             .unwrap_err()
             .to_string();
-        assert!(msg.contains("missing required argument: b (Integer)"), "{msg}");
+        assert!(
+            msg.contains("missing required argument: b (Integer)"),
+            "{msg}"
+        );
         let msg = request_box(Some(&s), "Sum", &items(&["a=x", "b:=1"]), None)
             .unwrap_err()
             .to_string();

@@ -73,7 +73,7 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(secs > 0.0) {
+    if secs.is_nan() || secs <= 0.0 {
         return Err("the timeout must be more than 0 seconds".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
@@ -174,7 +174,8 @@ fn call_failed(args: &Args, declared: Option<&CommandSchema>, e: CallError<NoErr
     let is_declared = declared
         .is_some_and(|c| c.errors.contains_key(&code) || c.fatal_errors.contains_key(&code));
     if args.json {
-        let body = json!({"error": {"code": code, "description": description, "declared": is_declared}});
+        let body =
+            json!({"error": {"code": code, "description": description, "declared": is_declared}});
         let _ = emit(&format!("{body}\n"));
     }
     eprintln!("{code}: {description}");

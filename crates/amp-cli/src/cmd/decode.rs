@@ -14,7 +14,8 @@ use crate::value::{read_box, render};
 
 /// `amp decode`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Each box is printed with its number and byte offset, what it is
+#[command(
+    after_help = "Each box is printed with its number and byte offset, what it is
 (request, answer to #n, error to #n, or a plain box) and its values as
 `key: value` lines (see amp call --help for how values are shown), typed by
 the schema: a request by its command's arguments, an answer or error by the
@@ -29,7 +30,8 @@ AMP stop the decoding: the boxes before them are printed, then
 Examples:
   amp decode capture.amp
   amp call 127.0.0.1:1234 Sum a:=1 b:=2 --offline --json | amp encode | amp decode
-  amp --schema api.json decode --json capture.amp | jq .fields")]
+  amp --schema api.json decode --json capture.amp | jq .fields"
+)]
 pub struct Args {
     /// The file to read (`-`: standard input).
     #[arg(value_name = "FILE", default_value = "-")]
@@ -45,13 +47,14 @@ const READ_SIZE: usize = 64 * 1024;
 /// Runs `amp decode`.
 pub async fn run(args: Args, global: &Global) -> CliResult {
     let schema = schema::load(global)?;
-    let input: Box<dyn Read> = if args.input.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(&args.input).map_err(|e| {
-            CliError::usage(format!("cannot open {}: {e}", args.input.display()))
-        })?)
-    };
+    let input: Box<dyn Read> =
+        if args.input.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(&args.input).map_err(|e| {
+                CliError::usage(format!("cannot open {}: {e}", args.input.display()))
+            })?)
+        };
     let out = BufWriter::new(std::io::stdout().lock());
     let mut printer = Printer {
         schema: schema.as_ref(),

@@ -12,7 +12,8 @@ use crate::value::record::{record_box, Asks};
 
 /// `amp encode`.
 #[derive(clap::Args, Debug)]
-#[command(after_help = "Each line is one box: a record as amp decode --json writes it
+#[command(
+    after_help = "Each line is one box: a record as amp decode --json writes it
   {\"kind\":\"request\",\"command\":\"Sum\",\"tag\":\"1\",\"fields\":{\"a\":13,\"b\":81}}
 (kind request, answer, error or box; offset, n and request are ignored), or
 a plain JSON object of the box's keys and values, {\"_command\":\"Sum\",\"a\":13}.
@@ -27,7 +28,8 @@ byte.
 Examples:
   echo '{\"_command\":\"Sum\",\"_ask\":\"1\",\"a\":13,\"b\":81}' | amp encode > sum.amp
   amp decode --json capture.amp | amp encode > same.amp
-  amp encode boxes.jsonl | nc 127.0.0.1 1234 | amp decode")]
+  amp encode boxes.jsonl | nc 127.0.0.1 1234 | amp decode"
+)]
 pub struct Args {
     /// The JSON lines to read (`-`: standard input).
     #[arg(value_name = "FILE", default_value = "-")]
@@ -43,13 +45,14 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
             "amp encode writes binary AMP: redirect its output to a file or a pipe",
         ));
     }
-    let input: Box<dyn Read> = if args.input.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(&args.input).map_err(|e| {
-            CliError::usage(format!("cannot open {}: {e}", args.input.display()))
-        })?)
-    };
+    let input: Box<dyn Read> =
+        if args.input.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(&args.input).map_err(|e| {
+                CliError::usage(format!("cannot open {}: {e}", args.input.display()))
+            })?)
+        };
     let mut input = BufReader::new(input);
     let mut out = BufWriter::new(stdout.lock());
     let mut asks = Asks::default();
@@ -72,8 +75,7 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&line).map_err(|e| at_line(number, e))?;
+        let v: serde_json::Value = serde_json::from_slice(&line).map_err(|e| at_line(number, e))?;
         let b = record_box(&v, schema.as_ref(), &mut asks).map_err(|e| at_line(number, e))?;
         wire.clear();
         b.encode(&mut wire).map_err(|e| at_line(number, e))?;

@@ -30,7 +30,10 @@ impl ValueError {
     }
 
     /// An error saying `reason`, caused by `source`.
-    pub fn caused(reason: impl Into<String>, source: impl StdError + Send + Sync + 'static) -> Self {
+    pub fn caused(
+        reason: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
         ValueError {
             source: Some(Box::new(source)),
             ..ValueError::new(reason)

@@ -95,10 +95,8 @@ pub fn amplist_to_wire(
             ))
             .index(i));
         };
-        let given: Vec<(String, Given<'_>)> = m
-            .iter()
-            .map(|(k, v)| (k.clone(), Given::Json(v)))
-            .collect();
+        let given: Vec<(String, Given<'_>)> =
+            m.iter().map(|(k, v)| (k.clone(), Given::Json(v))).collect();
         let b = build_box(Some(fields), &given, mode, true, depth).map_err(|e| e.index(i))?;
         b.encode(&mut out)
             .map_err(|e| ValueError::caused("cannot be encoded", e).index(i))?;

@@ -137,7 +137,12 @@ mod tests {
         for (v, want) in table {
             assert_eq!(&untyped_to_wire(v).unwrap()[..], *want, "{v}");
         }
-        for bad in [json!([1]), json!({"a": 1}), json!(null), json!({"base64": 1})] {
+        for bad in [
+            json!([1]),
+            json!({"a": 1}),
+            json!(null),
+            json!({"base64": 1}),
+        ] {
             assert!(untyped_to_wire(&bad).is_err(), "{bad}");
         }
         let e = untyped_to_wire(&json!([1, 2])).unwrap_err().to_string();

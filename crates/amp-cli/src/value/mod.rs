@@ -47,8 +47,8 @@ mod scalar;
 mod tests;
 
 pub use error::ValueError;
-pub use fields::{build_box, read_box, FieldOut, Given, ReadBox};
-pub use marker::{bytes_json, json_bytes};
+pub use fields::{build_box, read_box, Given};
+pub use marker::json_bytes;
 
 use bytes::Bytes;
 use serde_json::Value as Json;
@@ -112,12 +112,6 @@ pub fn try_from_wire(ty: &ArgType, raw: &Bytes, depth: usize) -> Result<Json, Va
     }
 }
 
-/// The JSON of the wire value `raw` of type `ty`: [`try_from_wire`], or
-/// the exact bytes (`{"base64": ...}`) when that fails.
-pub fn from_wire(ty: &ArgType, raw: &Bytes) -> Json {
-    try_from_wire(ty, raw, 0).unwrap_or_else(|_| marker::base64_marker(raw))
-}
-
 /// Whether `raw` is a valid value of `ty` (what the peer's decoder would
 /// accept; the text need not be canonical): how `ARG=TEXT` is checked.
 pub fn check_wire(ty: &ArgType, raw: &Bytes) -> Result<(), ValueError> {
@@ -126,11 +120,6 @@ pub fn check_wire(ty: &ArgType, raw: &Bytes) -> Result<(), ValueError> {
         ArgType::AmpList { fields } => list::amplist_from_wire(fields, raw, 0).map(drop),
         _ => scalar::from_wire(ty, raw).map(drop),
     }
-}
-
-/// An untyped value as wire bytes (see the module documentation).
-pub fn untyped_to_wire(v: &Json) -> Result<Bytes, ValueError> {
-    marker::untyped_to_wire(v)
 }
 
 /// The Twisted name of a type, for messages (`ListOf(Integer)`).

@@ -41,6 +41,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// "a request", "an answer", ...: for messages.
+    pub fn article(self) -> &'static str {
+        match self {
+            Kind::Request => "a request",
+            Kind::Answer => "an answer",
+            Kind::Error => "an error",
+            Kind::Box => "a box",
+        }
+    }
+
     /// The name used in records.
     pub fn name(self) -> &'static str {
         match self {
@@ -185,7 +195,11 @@ pub fn is_record(m: &Map<String, Json>) -> bool {
 
 /// The box a record, or a plain object of fields, stands for (`asks`
 /// types answers that name no command by the request they answer).
-pub fn record_box(v: &Json, schema: Option<&Schema>, asks: &mut Asks) -> Result<AmpBox, ValueError> {
+pub fn record_box(
+    v: &Json,
+    schema: Option<&Schema>,
+    asks: &mut Asks,
+) -> Result<AmpBox, ValueError> {
     let Json::Object(m) = v else {
         return Err(ValueError::new(format!(
             "expected an object (a record or the fields of a box), got {}",
@@ -209,7 +223,8 @@ pub fn record_box(v: &Json, schema: Option<&Schema>, asks: &mut Asks) -> Result<
         Some("box") => Kind::Box,
         other => {
             return Err(ValueError::new(format!(
-                "kind {other:?} is none of request, answer, error, box"
+                "`kind` is request, answer, error or box, not {}",
+                other.unwrap_or_default()
             )))
         }
     };
@@ -222,7 +237,7 @@ pub fn record_box(v: &Json, schema: Option<&Schema>, asks: &mut Asks) -> Result<
     };
     let need = |v: &Option<Bytes>, what: &str| {
         v.clone()
-            .ok_or_else(|| ValueError::new(format!("a {} record needs `{what}`", kind.name())))
+            .ok_or_else(|| ValueError::new(format!("{} record needs `{what}`", kind.article())))
     };
     let mut entries: Vec<(&str, Bytes)> = Vec::new();
     match kind {
@@ -266,7 +281,11 @@ pub fn record_box(v: &Json, schema: Option<&Schema>, asks: &mut Asks) -> Result<
             ValueError::new("expected an array of [key, value] pairs").at("binary")
         })?;
         for (i, p) in pairs.iter().enumerate() {
-            let bad = || ValueError::new("expected a [key, value] pair").index(i).at("binary");
+            let bad = || {
+                ValueError::new("expected a [key, value] pair")
+                    .index(i)
+                    .at("binary")
+            };
             let [k, v] = p.as_array().map(Vec::as_slice).ok_or_else(bad)? else {
                 return Err(bad());
             };

@@ -95,15 +95,18 @@ pub fn to_wire(ty: &ArgType, v: &Json, mode: Mode) -> Result<Bytes, ValueError> 
         }
         ArgType::Descriptor if mode == Mode::Encode => match v {
             Json::Number(n) if n.as_u64().is_some() => enc(&n.as_u64().unwrap_or_default()),
-            other => Err(expected("a descriptor's ordinal (a non-negative integer)", other)),
+            other => Err(expected(
+                "a descriptor's ordinal (a non-negative integer)",
+                other,
+            )),
         },
         ArgType::Descriptor => Err(ValueError::new(
             "a Descriptor travels as a file descriptor passed beside the box over a UNIX \
              socket (SCM_RIGHTS), which amp call cannot send: call this command from a program",
         )),
-        ArgType::ListOf { .. } | ArgType::AmpList { .. } => {
-            Err(ValueError::new("internal: a list type reached the scalar codec"))
-        }
+        ArgType::ListOf { .. } | ArgType::AmpList { .. } => Err(ValueError::new(
+            "internal: a list type reached the scalar codec",
+        )),
     }
 }
 
@@ -166,7 +169,9 @@ pub fn from_wire(ty: &ArgType, raw: &Bytes) -> Result<Json, ValueError> {
             Json::String(String::from_utf8_lossy(&wire).into_owned())
         }
         ArgType::ListOf { .. } | ArgType::AmpList { .. } => {
-            return Err(ValueError::new("internal: a list type reached the scalar codec"))
+            return Err(ValueError::new(
+                "internal: a list type reached the scalar codec",
+            ))
         }
     })
 }
