@@ -295,13 +295,15 @@ fn connection_failures_exit_3() {
 }
 
 /// An amp-rs server in this process: `Echo` answers its arguments, `Note`
-/// reports every request box it gets (reserved keys included).
+/// reports every request box it gets (reserved keys included), `StartTLS`
+/// secures the connection (a throwaway self-signed certificate).
 fn our_server() -> (tokio::runtime::Runtime, String, mpsc::Receiver<AmpBox>) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let addr = rt.block_on(async move {
         let router = Router::new()
+            .start_tls(amp::tls::TlsOptions::new())
             .route_raw("Echo", |req: AmpBox, _| async move {
                 Ok(req
                     .iter()
@@ -395,6 +397,13 @@ fn against_our_server() {
     assert_eq!(answer(None, &addr, &["Note", "v=3"]), "");
     let got = notes.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(got.get("_ask"), Some(&b"1"[..]), "a call asks");
+
+    // Over StartTLS; TLS needs --ca or an explicit --insecure.
+    let out = answer(None, &addr, &["Echo", "x=1", "--starttls", "--insecure"]);
+    assert_eq!(out, "x: 1\n");
+    let (code, _, err) = call(None, &addr, &["Echo", "x=1", "--starttls"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--insecure"), "{err}");
 
     let (code, _, err) = call(None, &addr, &["Missing"]);
     assert_eq!(

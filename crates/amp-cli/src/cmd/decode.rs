@@ -25,7 +25,10 @@ record per line, the form amp encode reads back:
 
 The stream is read as it comes (a box is at most 4 MiB). Bytes that are not
 AMP stop the decoding: the boxes before them are printed, then
-`malformed at byte OFFSET: reason` on standard error, exit code 2.
+`malformed at byte OFFSET: reason` on standard error (OFFSET: where the bad
+box starts), exit code 2. Answers are matched to the latest request with
+their tag, so a capture of both directions where both sides use the same
+tags may pair them wrongly.
 
 Examples:
   amp decode capture.amp

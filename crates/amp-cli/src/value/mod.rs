@@ -113,7 +113,8 @@ pub fn try_from_wire(ty: &ArgType, raw: &Bytes, depth: usize) -> Result<Json, Va
 }
 
 /// Whether `raw` is a valid value of `ty` (what the peer's decoder would
-/// accept; the text need not be canonical): how `ARG=TEXT` is checked.
+/// accept; a one-value type's text need not be canonical, but each
+/// element of a list must read back exactly): how `ARG=TEXT` is checked.
 pub fn check_wire(ty: &ArgType, raw: &Bytes) -> Result<(), ValueError> {
     match ty {
         ArgType::ListOf { of } => list::list_from_wire(of, raw, 0).map(drop),
