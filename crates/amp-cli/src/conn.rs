@@ -78,11 +78,6 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
-    /// Whether TLS is asked for at all.
-    pub fn enabled(&self) -> bool {
-        self.starttls || self.tls
-    }
-
     /// The client's TLS options, checking that verification is either
     /// configured (`--ca`) or explicitly off (`--insecure`). Keys go to
     /// `SSLKEYLOGFILE` when it is set.
