@@ -7,6 +7,7 @@
 mod cli;
 mod cmd;
 mod conn;
+mod demo_commands;
 mod exit;
 mod items;
 mod request;
