@@ -1,0 +1,216 @@
+//! `amp bench` against our own `amp serve`, against Twisted's documented
+//! example server, and against servers that fail.
+mod common;
+
+use common::{amp, Proc};
+use std::net::TcpListener;
+
+/// `amp serve` on a free port.
+fn serve() -> (Proc, String) {
+    let mut p = Proc::amp(&["serve", "127.0.0.1:0"]);
+    let addr = p.listening();
+    (p, addr)
+}
+
+/// Runs `amp bench args...`; returns (exit code, stdout).
+fn bench(args: &[&str]) -> (i32, String) {
+    let out = amp().arg("bench").args(args).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let code = out.status.code().expect("exited");
+    (code, stdout)
+}
+
+/// The text report of 2000 clean calls.
+fn assert_clean_report(stdout: &str) {
+    assert!(
+        stdout.contains("calls:       2000 (2000 answered, 0 errors, 0 failures)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("latency:     p50 "), "{stdout}");
+    let last = stdout.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("throughput: ") && last.ends_with(" calls/s"),
+        "{last}"
+    );
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[test]
+fn against_amp_serve() {
+    let (_server, addr) = serve();
+    let (code, out) = bench(&[
+        &addr,
+        "Sum",
+        "a=1",
+        "b=2",
+        "--calls",
+        "2000",
+        "--concurrency",
+        "8",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_clean_report(&out);
+    assert!(
+        out.contains("2 connection(s), 8 call(s) in flight"),
+        "{out}"
+    );
+
+    let (code, out) = bench(&[&addr, "Sum", "a=1", "b=2", "-n", "2000", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let j = json(&out);
+    assert_eq!(j["calls"], 2000);
+    assert_eq!(j["answered"], 2000);
+    assert_eq!(j["errors"], 0);
+    assert!(j["latency_us"]["p50"].as_u64().unwrap() > 0);
+    assert!(j["latency_us"]["max"].as_u64() >= j["latency_us"]["p99"].as_u64());
+    assert!(j["throughput_calls_per_s"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn over_starttls() {
+    let (_server, addr) = serve();
+    let (code, out) = bench(&[
+        &addr,
+        "Sum",
+        "a=1",
+        "b=2",
+        "--calls",
+        "2000",
+        "--connections",
+        "2",
+        "--starttls",
+        "--insecure",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_clean_report(&out);
+}
+
+#[test]
+fn for_a_duration() {
+    let (_server, addr) = serve();
+    let (code, out) = bench(&[&addr, "Sum", "a=1", "b=2", "--duration", "0.3", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let j = json(&out);
+    assert!(j["calls"].as_u64().unwrap() > 0);
+    assert!(j["elapsed_s"].as_f64().unwrap() >= 0.3);
+}
+
+#[test]
+fn error_answers_are_reported_and_exit_1() {
+    let (_server, addr) = serve();
+    let (code, out) = bench(&[
+        &addr,
+        "Divide",
+        "numerator=1",
+        "denominator=0",
+        "--calls",
+        "100",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("(0 answered, 100 errors, 0 failures)"),
+        "{out}"
+    );
+    assert!(out.contains("errors:      ZERO_DIVISION 100"), "{out}");
+    assert!(out.trim_end().ends_with("calls/s"), "{out}");
+
+    let (code, out) = bench(&[&addr, "Nope", "--calls", "10", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(json(&out)["errors_by_code"]["UNHANDLED"], 10);
+}
+
+#[test]
+fn against_twisted_documented_server() {
+    let mut twisted = Proc::python(&common::script("cli_serve_twisted.py"), &[]);
+    let addr = twisted.port();
+    let (code, out) = bench(&[&addr, "Sum", "a=1", "b=2", "--calls", "2000"]);
+    assert_eq!(code, 0, "{out}\n{}", twisted.stderr());
+    assert_clean_report(&out);
+
+    let (code, out) = bench(&[
+        &addr,
+        "Sum",
+        "a=1",
+        "b=2",
+        "--calls",
+        "2000",
+        "--connections",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let j = json(&out);
+    assert_eq!(j["calls"], 2000);
+    assert_eq!(j["errors"], 0);
+
+    let (code, out) = bench(&[
+        &addr,
+        "Divide",
+        "numerator=1",
+        "denominator=0",
+        "--calls",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(json(&out)["errors_by_code"]["ZERO_DIVISION"], 20);
+    assert!(twisted.finish(), "the Twisted server stops cleanly");
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_exit_3() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    // Accept and hold the connection, answering nothing.
+    let holder = std::thread::spawn(move || listener.accept().map(|(s, _)| s));
+    let (code, out) = bench(&[&addr, "Sum", "--calls", "3", "--timeout", "0.3"]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("failures:    TIMEOUT 3"), "{out}");
+    drop(holder.join());
+}
+
+#[test]
+fn a_server_that_hangs_up_exit_3() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || drop(listener.accept()));
+    let (code, out) = bench(&[&addr, "Sum", "--calls", "10", "--json"]);
+    assert_eq!(code, 3, "{out}");
+    let j = json(&out);
+    assert_eq!(j["connections_lost"], 1);
+    assert!(j["failures_by_kind"]["CONNECTION_LOST"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn connection_and_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = format!("unix:{}", dir.path().join("none.sock").display());
+    amp()
+        .args(["bench", &nowhere, "Sum"])
+        .assert()
+        .code(3)
+        .stdout("")
+        .stderr(predicates::str::contains("cannot connect"));
+    for args in [
+        &["--concurrency", "1", "--connections", "2"][..],
+        &["--calls", "0"],
+        &["--duration", "-1"],
+        &["--starttls"],
+    ] {
+        amp()
+            .args(["bench", "127.0.0.1:1", "Sum"])
+            .args(args)
+            .assert()
+            .code(2);
+    }
+    amp()
+        .args(["bench", "127.0.0.1:1", "StartTLS"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--starttls"));
+}
