@@ -185,7 +185,10 @@ pub async fn run(args: Args, g: &Global) -> CliResult {
         )
         .reported())
     } else if report.error_count() > 0 {
-        Err(CliError::new(Exit::Remote, "some calls were answered with an error").reported())
+        Err(CliError::new(
+            Exit::Remote,
+            "some calls were answered with an AMP error (see the report)",
+        ))
     } else {
         Ok(())
     }
