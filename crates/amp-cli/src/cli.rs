@@ -1,6 +1,7 @@
 //! The command line: global flags and the subcommands.
 
 use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::cmd;
@@ -61,7 +62,7 @@ pub enum Command {
     Gateway(cmd::gateway::Args),
     /// Carry local TCP connections through an amp gateway.
     Tunnel(cmd::tunnel::Args),
-    /// Serve and call in one process: a tour of AMP in ten seconds.
+    /// Serve and call in one process: a guided tour of AMP (Sum, an error, StartTLS, a switch).
     Demo(cmd::demo::Args),
     /// Print shell completions.
     Completions(cmd::completions::CompletionsArgs),
@@ -83,5 +84,6 @@ pub fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

@@ -78,6 +78,11 @@ pub struct TlsArgs {
 }
 
 impl TlsArgs {
+    /// Whether TLS is asked for at all.
+    pub fn enabled(&self) -> bool {
+        self.starttls || self.tls
+    }
+
     /// The client's TLS options, checking that verification is either
     /// configured (`--ca`) or explicitly off (`--insecure`). Keys go to
     /// `SSLKEYLOGFILE` when it is set.
@@ -129,6 +134,12 @@ pub async fn connect_stream(
     tls: &TlsArgs,
     timeout: Duration,
 ) -> CliResult<Box<dyn Io>> {
+    // Bad TLS flags are a usage error before anything goes on the wire.
+    let options = if tls.enabled() {
+        Some(tls.client_options()?)
+    } else {
+        None
+    };
     let open = async {
         let stream: Box<dyn Io> = match target {
             Target::Tcp(addr) => {
@@ -144,10 +155,9 @@ pub async fn connect_stream(
                     .map_err(|e| CliError::connection(Connect(target.clone(), e)))?,
             ),
         };
-        if !tls.tls {
+        let Some(options) = options.filter(|_| tls.tls) else {
             return Ok(stream);
-        }
-        let options = tls.client_options()?;
+        };
         let config = options.client_config().map_err(CliError::usage)?;
         let connector = tokio_rustls::TlsConnector::from(config);
         let stream = connector
