@@ -445,6 +445,15 @@ fn offline_prints_the_box() {
             "00016100023133", "00016200023831", "0000"
         )})
     );
+    // No address is needed offline: the same box.
+    let bare = amp()
+        .arg("--schema")
+        .arg(&schema)
+        .args(["call", "--offline", "Sum", "a:=13", "b:=81", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(bare.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&bare.stdout), out);
     // What the record encodes to is the box shown.
     let out = amp()
         .arg("--schema")

@@ -35,14 +35,21 @@ Examples:
   amp --schema api.json call 127.0.0.1:1234 getlist length:=3 --json
   amp call unix:/run/app.sock Hello -d @hello.json print:='\"hi\"'
   amp call 127.0.0.1:1234 Sum a:=1 b:=2 --offline --json | amp encode > sum.amp
+  amp call --offline Sum a:=1 b:=2                                # no address needed
 
 Exit codes: 0 answered, 1 the peer answered an AMP error, 2 usage (bad
 arguments, schema or file), 3 connection, TLS or timeout.")]
 pub struct Args {
-    /// Where to connect: host:port or unix:/path.
-    pub addr: Target,
+    /// Where to connect: host:port or unix:/path (may be left out with
+    /// --offline).
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
     /// The command (its name on the wire).
-    pub command: String,
+    #[arg(value_name = "COMMAND", required_unless_present = "offline")]
+    pub command: Option<String>,
+    /// The command, once the positionals are sorted out.
+    #[arg(skip)]
+    name: String,
     /// The arguments: NAME=TEXT, NAME:=JSON, NAME=@FILE, NAME:=@FILE.
     #[arg(value_name = "ITEM")]
     pub items: Vec<String>,
@@ -80,17 +87,37 @@ fn parse_secs(s: &str) -> Result<Duration, String> {
 }
 
 /// Runs `amp call`.
-pub async fn run(args: Args, global: &Global) -> CliResult {
+pub async fn run(mut args: Args, global: &Global) -> CliResult {
+    let target = match args.addr.parse::<Target>() {
+        Ok(t) => Some(t),
+        // `amp call --offline COMMAND [ITEM]...`: no address needed.
+        Err(_) if args.offline => {
+            if let Some(first) = args.command.take() {
+                args.items.insert(0, first);
+            }
+            args.command = Some(std::mem::take(&mut args.addr));
+            None
+        }
+        Err(e) => return Err(CliError::usage(e)),
+    };
+    args.name = match args.command.take() {
+        Some(name) => name,
+        None => {
+            return Err(CliError::usage(
+                "which command? amp call ADDR COMMAND [ITEM]...",
+            ))
+        }
+    };
     let schema = schema::load(global)?;
     let data = args.data.as_deref().map(items::parse_data).transpose()?;
-    let request = request_box(schema.as_ref(), &args.command, &args.items, data.as_ref())?;
-    let declared = schema.as_ref().and_then(|s| s.command(&args.command));
+    let request = request_box(schema.as_ref(), &args.name, &args.items, data.as_ref())?;
+    let declared = schema.as_ref().and_then(|s| s.command(&args.name));
     let no_answer = args.no_answer || declared.is_some_and(|c| !c.requires_answer);
-    if args.offline {
+    let Some(target) = target.filter(|_| !args.offline) else {
         return offline(&args, declared, request, no_answer);
-    }
+    };
     let conn = conn::connect(
-        &args.addr,
+        &target,
         &args.tls,
         args.timeout,
         Router::new(),
@@ -98,12 +125,12 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
     )
     .await?;
     let result = if no_answer {
-        conn.notify_raw(args.command.clone(), request)
+        conn.notify_raw(args.name.clone(), request)
             .await
             .map(|()| None)
     } else {
         let options = CallOptions::new().timeout(args.timeout);
-        conn.call_raw_with(args.command.clone(), request, options)
+        conn.call_raw_with(args.name.clone(), request, options)
             .await
             .map(Some)
     };
@@ -160,13 +187,13 @@ fn call_failed(args: &Args, declared: Option<&CommandSchema>, e: CallError<NoErr
         CallError::Timeout(after) => {
             return CliError::connection(format!(
                 "no answer to {} from {} within {after:?} (--timeout)",
-                args.command, args.addr
+                args.name, args.addr
             ))
         }
         CallError::Encode(e) => return CliError::usage(e),
         other => {
             return CliError::connection(CallFailed {
-                command: args.command.clone(),
+                command: args.name.clone(),
                 source: other,
             })
         }
@@ -190,7 +217,7 @@ fn offline(
     no_answer: bool,
 ) -> CliResult {
     let mut full = request;
-    full.insert("_command", args.command.clone());
+    full.insert("_command", args.name.clone());
     if !no_answer {
         // The tag the first call on a connection carries.
         full.insert("_ask", "1");
@@ -210,7 +237,7 @@ fn offline(
     let tag = if no_answer { "no answer" } else { "tag 1" };
     let mut text = format!(
         "{} request ({tag}), {} bytes:\n{}",
-        render::text(args.command.as_bytes()),
+        render::text(args.name.as_bytes()),
         wire.len(),
         render::hex_dump(&wire)
     );
