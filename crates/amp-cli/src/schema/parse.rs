@@ -1,0 +1,266 @@
+//! Reading a schema's text (JSON or TOML) into a [`Schema`], with errors
+//! that say where: `command Hello, argument print: unknown field ...`
+//! rather than `commands[0].arguments[2]`.
+
+use serde_json::Value;
+use serde_path_to_error::Segment;
+use std::path::Path as FsPath;
+
+use super::Schema;
+
+/// A schema file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON (any name not ending in `.toml`).
+    Json,
+    /// TOML (a name ending in `.toml`).
+    Toml,
+}
+
+impl Format {
+    /// The format of the file at `path`: TOML if its name ends in `.toml`,
+    /// JSON otherwise.
+    pub fn of(path: &FsPath) -> Format {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        {
+            Format::Toml
+        } else {
+            Format::Json
+        }
+    }
+}
+
+/// Parses `text` as a schema in `format`. The error names the place (the
+/// command, argument, ... by name) and what is wrong there; the schema's
+/// rules (`validate`) are not checked here.
+pub fn parse(text: &str, format: Format) -> Result<Schema, String> {
+    let (place, message) = match format {
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            match serde_path_to_error::deserialize(&mut de) {
+                Ok(schema) => match de.end() {
+                    Ok(()) => return Ok(schema),
+                    Err(e) => (String::new(), e.to_string()),
+                },
+                Err(e) => located(e, text, format),
+            }
+        }
+        Format::Toml => match toml::Deserializer::parse(text) {
+            Ok(de) => match serde_path_to_error::deserialize(de) {
+                Ok(schema) => return Ok(schema),
+                Err(e) => located(e, text, format),
+            },
+            Err(e) => (String::new(), e.to_string()),
+        },
+    };
+    let message = message.trim_end();
+    Err(if place.is_empty() {
+        message.to_owned()
+    } else if message.contains('\n') {
+        format!("{place}:\n{message}")
+    } else {
+        format!("{place}: {message}")
+    })
+}
+
+/// The place (named) and the message of a deserialization error.
+fn located<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+    text: &str,
+    format: Format,
+) -> (String, String) {
+    let message = e.inner().to_string();
+    let mut segments: Vec<&Segment> = e.path().iter().collect();
+    // `unknown field `x`` at `...x`: the message names the key already.
+    if let Some(Segment::Map { key }) = segments.last() {
+        if message.contains(&format!("`{key}`")) {
+            segments.pop();
+        }
+    }
+    (place(&segments, lenient(text, format).as_ref()), message)
+}
+
+/// The document as plain data, to name the commands and fields a path goes
+/// through; `None` if it does not even parse as that.
+fn lenient(text: &str, format: Format) -> Option<Value> {
+    match format {
+        Format::Json => serde_json::from_str(text).ok(),
+        Format::Toml => toml::from_str(text).ok(),
+    }
+}
+
+/// `commands[0].arguments[2].of` as `command Hello, argument print,
+/// element`, naming each command and field by its `name` in `doc`.
+fn place(path: &[&Segment], doc: Option<&Value>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut node = doc;
+    let mut section = "";
+    for segment in path {
+        match *segment {
+            Segment::Map { key } => {
+                node = node.and_then(|v| v.get(key));
+                match key.as_str() {
+                    "commands" | "arguments" | "response" | "fields" => section = key_noun(key),
+                    "errors" | "fatalErrors" => {
+                        section = key_noun(key);
+                        parts.push(key.clone());
+                    }
+                    "of" => parts.push("element".to_owned()),
+                    other if section == "error code" => parts.push(format!("error code {other}")),
+                    other => parts.push(format!("key `{other}`")),
+                }
+            }
+            Segment::Seq { index } => {
+                node = node.and_then(|v| v.get(index));
+                let noun = if section.is_empty() { "item" } else { section };
+                let name = node.and_then(|v| v.get("name")).and_then(Value::as_str);
+                parts.push(match name {
+                    Some(n) if !n.is_empty() => format!("{noun} {n}"),
+                    _ => format!("{noun} #{}", index + 1),
+                });
+            }
+            Segment::Enum { .. } | Segment::Unknown => {}
+        }
+    }
+    parts.join(", ")
+}
+
+/// What an item of the list under `key` is called in messages.
+fn key_noun(key: &str) -> &'static str {
+    match key {
+        "commands" => "command",
+        "arguments" => "argument",
+        "response" => "response field",
+        "fields" => "field",
+        _ => "error code",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (format, text, what the error must contain) for malformed files.
+    const CASES: &[(Format, &str, &str)] = &[
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "Hello", "arguments": [{"name": "a", "type": "Integer", "optinal": true}]}]}"#,
+            "command Hello, argument a: unknown field `optinal`, expected one of",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "Hello", "argumets": []}]}"#,
+            "command Hello: unknown field `argumets`",
+        ),
+        (
+            Format::Json,
+            r#"{"comands": []}"#,
+            "unknown field `comands`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "Sum", "response": [{"name": "t", "type": "Integr"}]}]}"#,
+            "command Sum, response field t: unknown type `Integr` (did you mean Integer?)",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "xs", "type": "ListOf", "of": {"type": "Integer", "optional": true}}]}]}"#,
+            "command L, argument xs, element: unknown field `optional`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "xs", "type": "ListOf"}]}]}"#,
+            "command L, argument xs: a ListOf needs `of`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "xs", "type": "AmpList"}]}]}"#,
+            "command L, argument xs: an AmpList needs `fields`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "n", "type": "Integer", "of": {"type": "Integer"}}]}]}"#,
+            "command L, argument n: type Integer takes no `of`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "n", "type": "String", "class": "x.Y"}]}]}"#,
+            "type String takes no `class`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "response": [{"name": "b", "type": "AmpList", "fields": [{"name": "x", "type": "Integer", "extra": 1}]}]}]}"#,
+            "command L, response field b, field x: unknown field `extra`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"type": "Integer"}]}]}"#,
+            "command L, argument #1: missing field `name`",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "errors": {"BAD": 3}}]}"#,
+            "command L, errors, error code BAD: invalid type",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "kind": "tls"}]}"#,
+            "command L, key `kind`: unknown variant `tls`",
+        ),
+        (Format::Json, r#"{"commands": [}"#, "line 1 column 15"),
+        (
+            Format::Json,
+            r#"{"commands": []} trailing"#,
+            "trailing characters",
+        ),
+        (
+            Format::Toml,
+            "[[commands]]\nname = \"Sum\"\n[[commands.arguments]]\nname = \"a\"\ntype = \"Integer\"\noptinal = true\n",
+            "command Sum, argument a:\nTOML parse error at line",
+        ),
+        (
+            Format::Toml,
+            "[[commands]]\nname = \"Sum\"\nkind = \"switch\"\nbogus = 1\n",
+            "unknown field `bogus`",
+        ),
+        (Format::Toml, "[[commands]\n", "TOML parse error"),
+    ];
+
+    #[test]
+    fn malformed_files_say_where_and_what() {
+        for (format, text, want) in CASES {
+            let err = parse(text, *format).expect_err(text);
+            assert!(err.contains(want), "{text}\n gave {err:?}\n want {want:?}");
+        }
+    }
+
+    #[test]
+    fn both_formats_read_the_same_schema() {
+        let json = r#"{"source": "t", "commands": [{"name": "Sum",
+            "arguments": [{"name": "a", "type": "Integer"},
+                          {"name": "xs", "type": "ListOf", "of": {"type": "ListOf", "of": {"type": "Unicode"}}, "optional": true},
+                          {"name": "body", "type": "AmpList", "fields": [{"name": "x", "type": "Raw", "class": "m.C"}]}],
+            "errors": {"E": "m.E"}, "kind": "switch", "requiresAnswer": false}]}"#;
+        let toml = r#"source = "t"
+[[commands]]
+name = "Sum"
+requiresAnswer = false
+kind = "switch"
+arguments = [
+  {name = "a", type = "Integer"},
+  {name = "xs", type = "ListOf", of = {type = "ListOf", of = {type = "Unicode"}}, optional = true},
+  {name = "body", type = "AmpList", fields = [{name = "x", type = "Raw", class = "m.C"}]},
+]
+errors = {E = "m.E"}
+"#;
+        let a = parse(json, Format::Json).unwrap();
+        let b = parse(toml, Format::Toml).unwrap();
+        assert_eq!(a, b);
+        let back = serde_json::to_string(&a).unwrap();
+        assert_eq!(parse(&back, Format::Json).unwrap(), a);
+        let back = toml::to_string_pretty(&a).unwrap();
+        assert_eq!(parse(&back, Format::Toml).unwrap(), a, "{back}");
+    }
+}
