@@ -1,15 +1,154 @@
-//! `amp schema import`. (Being written.)
+//! `amp schema import` (a schema from Twisted code) and `amp schema check`
+//! (is this file a good schema?).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
 use crate::cli::Global;
 use crate::exit::{CliError, CliResult};
+use crate::schema::{self, import, parse::Format, Schema};
 
 /// `amp schema`.
 #[derive(clap::Subcommand, Debug)]
+#[command(after_help = "Examples:
+  amp schema import myproject.commands -o .amp.json
+  amp schema check .amp.json
+
+The file format, and how amp finds a schema: docs/SCHEMA.md.")]
 pub enum SchemaCommand {
-    /// Import from Python.
-    Import {},
+    /// Describe a Python module's amp.Command subclasses as a schema.
+    Import(ImportArgs),
+    /// Check a schema file: prints `ok: N commands`, or every problem.
+    Check(CheckArgs),
+}
+
+/// `amp schema import`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  amp schema import twisted.test.test_amp -o .amp.json
+  amp schema import ampoule.commands:Echo,Shutdown
+  amp schema import myproject.commands --python .venv/bin/python -o amp.toml
+
+The module is imported by Python run in the current directory (a module
+there is found), so it must import cleanly; commands whose argument classes
+amp does not know keep their bytes as Raw (a warning names each). Exit 2 if
+Python cannot import the module or it has no commands. See docs/SCHEMA.md.")]
+pub struct ImportArgs {
+    /// The module, and optionally which commands of it (class or wire
+    /// names, comma-separated); default: every amp.Command subclass the
+    /// module defines or imports.
+    #[arg(value_name = "MODULE[:NAME,...]")]
+    pub spec: String,
+    /// The Python to run: one with Twisted and the module's dependencies
+    /// (an empty AMP_PYTHON counts as unset).
+    #[arg(long, env = "AMP_PYTHON", default_value = DEFAULT_PYTHON, value_name = "PY")]
+    pub python: OsString,
+    /// Write the schema to FILE (TOML if it ends in .toml, else JSON)
+    /// instead of printing it as JSON.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Seconds Python may take; it is killed after.
+    #[arg(long, value_name = "SECS", default_value_t = import::DEFAULT_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+/// The Python run when neither --python nor AMP_PYTHON names one.
+const DEFAULT_PYTHON: &str = "python3";
+
+/// `amp schema check`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  amp schema check service.json
+  amp schema check            # the schema --schema, AMP_SCHEMA or ./.amp.json names
+
+Exit 0 and `ok: N commands` if the file is a good schema; exit 2 with each
+problem (command, field and what is wrong) if not.")]
+pub struct CheckArgs {
+    /// The schema file; default: the one --schema, AMP_SCHEMA, .amp.json
+    /// or .amp.toml gives.
+    pub file: Option<PathBuf>,
 }
 
 /// Runs `amp schema`.
-pub async fn run(_: SchemaCommand, _: &Global) -> CliResult {
-    Err(CliError::usage("amp schema: not built yet"))
+pub async fn run(command: SchemaCommand, global: &Global) -> CliResult {
+    match command {
+        SchemaCommand::Import(args) => import_schema(args).await,
+        SchemaCommand::Check(args) => check(args, global),
+    }
+}
+
+async fn import_schema(args: ImportArgs) -> CliResult {
+    let timeout = Duration::from_secs(args.timeout);
+    let python = if args.python.is_empty() {
+        OsString::from(DEFAULT_PYTHON)
+    } else {
+        args.python
+    };
+    let imported = import::import(&python, &args.spec, timeout)
+        .await
+        .map_err(|e| CliError::usage(ImportFailed(args.spec.clone(), e)))?;
+    for w in &imported.warnings {
+        eprintln!("amp: warning: {w}");
+    }
+    let schema = imported.schema;
+    let Some(path) = args.output else {
+        print!("{}", to_text(&schema, Format::Json)?);
+        return Ok(());
+    };
+    let text = to_text(&schema, Format::of(&path))?;
+    std::fs::write(&path, text)
+        .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!(
+        "amp: wrote {} from {} to {}",
+        count(schema.commands.len()),
+        args.spec,
+        path.display()
+    );
+    Ok(())
+}
+
+/// The schema as pretty JSON or TOML.
+fn to_text(schema: &Schema, format: Format) -> CliResult<String> {
+    match format {
+        Format::Json => serde_json::to_string_pretty(schema)
+            .map(|t| t + "\n")
+            .map_err(CliError::usage),
+        Format::Toml => toml::to_string_pretty(schema).map_err(CliError::usage),
+    }
+}
+
+fn check(args: CheckArgs, global: &Global) -> CliResult {
+    let schema = match args.file {
+        Some(file) => schema::read(&file)?,
+        None => schema::require(global)?.1,
+    };
+    println!("ok: {}", count(schema.commands.len()));
+    Ok(())
+}
+
+/// `1 command`, `3 commands`.
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 command".to_owned()
+    } else {
+        format!("{n} commands")
+    }
+}
+
+/// An import that failed, naming what was imported.
+#[derive(Debug)]
+struct ImportFailed(String, import::ImportError);
+
+impl std::fmt::Display for ImportFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot import a schema from {}: {}", self.0, self.1)
+    }
+}
+
+impl std::error::Error for ImportFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.1)
+    }
 }

@@ -2,6 +2,9 @@
 //! (`amp.Command` subclasses), in a JSON or TOML file. The format is
 //! documented in docs/SCHEMA.md.
 
+pub mod display;
+pub mod import;
+pub mod lookup;
 pub mod model;
 pub mod parse;
 pub mod validate;
