@@ -87,6 +87,7 @@ impl fmt::Display for ImportError {
                  It said:\n{stderr}",
                 py.to_string_lossy()
             ),
+            ImportError::Refused(error, hint) if hint.is_empty() => write!(f, "{error}"),
             ImportError::Refused(error, hint) => write!(f, "{error}\nhint: {hint}"),
             ImportError::Unusable(why) => write!(f, "{why}"),
         }

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Every object refuses keys it does not know, fields and types included
-//! (they are read through [`RawField`] and [`RawType`], which list every key
+//! (they are read through `RawField` and `RawType`, which list every key
 //! a field may have, then checked: `of` only on a `ListOf`, and so on).
 
 use serde::{Deserialize, Serialize};

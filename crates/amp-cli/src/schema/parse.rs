@@ -102,13 +102,13 @@ fn place(path: &[&Segment], doc: Option<&Value>) -> String {
             Segment::Map { key } => {
                 node = node.and_then(|v| v.get(key));
                 match key.as_str() {
+                    code if section == "error code" => parts.push(format!("error code {code}")),
                     "commands" | "arguments" | "response" | "fields" => section = key_noun(key),
                     "errors" | "fatalErrors" => {
                         section = key_noun(key);
                         parts.push(key.clone());
                     }
                     "of" => parts.push("element".to_owned()),
-                    other if section == "error code" => parts.push(format!("error code {other}")),
                     other => parts.push(format!("key `{other}`")),
                 }
             }
@@ -203,6 +203,11 @@ mod tests {
             Format::Json,
             r#"{"commands": [{"name": "L", "errors": {"BAD": 3}}]}"#,
             "command L, errors, error code BAD: invalid type",
+        ),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "fatalErrors": {"of": ["x"]}}]}"#,
+            "command L, fatalErrors, error code of: invalid type: sequence",
         ),
         (
             Format::Json,
