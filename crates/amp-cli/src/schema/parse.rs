@@ -6,6 +6,7 @@ use serde_json::Value;
 use serde_path_to_error::Segment;
 use std::path::Path as FsPath;
 
+use super::validate::shorten;
 use super::Schema;
 
 /// A schema file's format.
@@ -55,7 +56,8 @@ pub fn parse(text: &str, format: Format) -> Result<Schema, String> {
             Err(e) => (String::new(), e.to_string()),
         },
     };
-    let message = message.trim_end();
+    let message = bounded_lines(message.trim_end());
+    let place = super::validate::collapse(&place);
     Err(if place.is_empty() {
         message.to_owned()
     } else if message.contains('\n') {
@@ -63,6 +65,22 @@ pub fn parse(text: &str, format: Format) -> Result<Schema, String> {
     } else {
         format!("{place}: {message}")
     })
+}
+
+/// The longest line of an error message kept whole (TOML quotes the line
+/// at fault, which may be a whole file).
+const MAX_LINE: usize = 300;
+
+/// `message` with every line over [`MAX_LINE`] characters cut.
+fn bounded_lines(message: &str) -> String {
+    let lines: Vec<String> = message
+        .lines()
+        .map(|line| match line.char_indices().nth(MAX_LINE) {
+            Some((at, _)) => format!("{}…", &line[..at]),
+            None => line.to_owned(),
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// The place (named) and the message of a deserialization error.
@@ -102,14 +120,16 @@ fn place(path: &[&Segment], doc: Option<&Value>) -> String {
             Segment::Map { key } => {
                 node = node.and_then(|v| v.get(key));
                 match key.as_str() {
-                    code if section == "error code" => parts.push(format!("error code {code}")),
+                    code if section == "error code" => {
+                        parts.push(format!("error code {}", shorten(code)))
+                    }
                     "commands" | "arguments" | "response" | "fields" => section = key_noun(key),
                     "errors" | "fatalErrors" => {
                         section = key_noun(key);
                         parts.push(key.clone());
                     }
                     "of" => parts.push("element".to_owned()),
-                    other => parts.push(format!("key `{other}`")),
+                    other => parts.push(format!("key `{}`", shorten(other))),
                 }
             }
             Segment::Seq { index } => {
@@ -117,7 +137,7 @@ fn place(path: &[&Segment], doc: Option<&Value>) -> String {
                 let noun = if section.is_empty() { "item" } else { section };
                 let name = node.and_then(|v| v.get("name")).and_then(Value::as_str);
                 parts.push(match name {
-                    Some(n) if !n.is_empty() => format!("{noun} {n}"),
+                    Some(n) if !n.is_empty() => format!("{noun} {}", shorten(n)),
                     _ => format!("{noun} #{}", index + 1),
                 });
             }
@@ -231,6 +251,11 @@ mod tests {
             "unknown field `bogus`",
         ),
         (Format::Toml, "[[commands]\n", "TOML parse error"),
+        (
+            Format::Json,
+            r#"{"commands": [{"name": "L", "arguments": [{"name": "xs", "type": "ListOf", "of": {"type": "ListOf", "of": {"type": "ListOf", "of": {"type": "ListOf", "of": {"type": "Intger"}}}}}]}]}"#,
+            "command L, argument xs, element ×4: unknown type `Intger`",
+        ),
     ];
 
     #[test]
@@ -268,4 +293,36 @@ errors = {E = "m.E"}
         let back = toml::to_string_pretty(&a).unwrap();
         assert_eq!(parse(&back, Format::Toml).unwrap(), a, "{back}");
     }
+}
+
+#[test]
+fn messages_are_bounded() {
+    let deep = format!(
+        "[[commands]]\nname = \"D\"\narguments = [{{name = \"x\", type = \"ListOf\", of = {}{}}}]\n",
+        "{type = \"ListOf\", of = ".repeat(5000),
+        "}".repeat(5000)
+    );
+    let err = parse(&deep, Format::Toml).unwrap_err();
+    assert!(err.len() < 2000, "{} bytes", err.len());
+    assert!(err.contains("max recursion depth"), "{err}");
+    let json = format!(
+        r#"{{"commands": [{{"name": "{}", "bogus": 1}}]}}"#,
+        "n".repeat(100_000)
+    );
+    let err = parse(&json, Format::Json).unwrap_err();
+    assert!(
+        err.starts_with(&format!(
+            "command {}…: unknown field `bogus`",
+            "n".repeat(40)
+        )),
+        "{err}"
+    );
+    let deep = format!(
+        r#"{{"commands": [{{"name": "D", "arguments": [{{"name": "x", "type": "ListOf", "of": {}{{"type": "Integer"}}{}}}]}}]}}"#,
+        r#"{"type": "ListOf", "of": "#.repeat(5000),
+        "}".repeat(5000)
+    );
+    let err = parse(&deep, Format::Json).unwrap_err();
+    assert!(err.contains("recursion limit exceeded"), "{err}");
+    assert!(err.len() < 300, "{err}");
 }

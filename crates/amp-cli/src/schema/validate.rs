@@ -40,8 +40,28 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.place, self.message)
+        write!(f, "{}: {}", collapse(&self.place), self.message)
     }
+}
+
+/// A place with runs of the same step shortened: `argument x, element,
+/// element, element, element` as `argument x, element ×4`.
+pub fn collapse(place: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut steps = place.split(", ").peekable();
+    while let Some(step) = steps.next() {
+        let mut n = 1;
+        while steps.peek() == Some(&step) {
+            steps.next();
+            n += 1;
+        }
+        if n > 3 {
+            out.push(format!("{step} ×{n}"));
+        } else {
+            out.extend(std::iter::repeat_n(step.to_owned(), n));
+        }
+    }
+    out.join(", ")
 }
 
 impl Schema {
@@ -90,7 +110,7 @@ fn command_label(index: usize, c: &CommandSchema) -> String {
 }
 
 /// A name cut to 40 characters, for messages about over-long names.
-fn shorten(name: &str) -> String {
+pub fn shorten(name: &str) -> String {
     match name.char_indices().nth(40) {
         Some((at, _)) => format!("{}…", &name[..at]),
         None => name.to_owned(),

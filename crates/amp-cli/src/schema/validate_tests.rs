@@ -147,17 +147,15 @@ fn cases() -> Vec<(String, Vec<String>)> {
         (lists(MAX_DEPTH), vec![]),
         (
             lists(MAX_DEPTH + 1),
-            vec![format!(
-                "command C, argument xs{}: ListOf/AmpList nested more than 32 deep",
-                ", element".repeat(MAX_DEPTH)
+            vec![s(
+                "command C, argument xs, element ×32: ListOf/AmpList nested more than 32 deep",
             )],
         ),
         (amplists(MAX_DEPTH), vec![]),
         (
             amplists(MAX_DEPTH + 1),
-            vec![format!(
-                "command C, argument a{}: ListOf/AmpList nested more than 32 deep",
-                ", field a".repeat(MAX_DEPTH)
+            vec![s(
+                "command C, argument a, field a ×32: ListOf/AmpList nested more than 32 deep",
             )],
         ),
         // What Twisted cannot put in a list.
@@ -270,4 +268,11 @@ fn one_command_alone() {
     assert!(schema.commands[0].problems(0).is_empty());
     let p = schema.commands[1].problems(1);
     assert_eq!(p.len(), 1, "duplicates are the schema's concern: {p:?}");
+}
+
+#[test]
+fn places_collapse_repeated_steps() {
+    assert_eq!(collapse("command C, argument x"), "command C, argument x");
+    assert_eq!(collapse("a, e, e, e"), "a, e, e, e");
+    assert_eq!(collapse("a, e, e, e, e, f, e"), "a, e ×4, f, e");
 }
