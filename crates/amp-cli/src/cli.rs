@@ -70,6 +70,23 @@ pub enum Command {
     Man(cmd::completions::ManArgs),
 }
 
+impl Command {
+    /// Whether the subcommand only reads files and writes its output (no
+    /// socket): a closed output simply ends it.
+    pub fn is_filter(&self) -> bool {
+        matches!(
+            self,
+            Command::List(_)
+                | Command::Describe(_)
+                | Command::Schema(_)
+                | Command::Decode(_)
+                | Command::Encode(_)
+                | Command::Completions(_)
+                | Command::Man(_)
+        )
+    }
+}
+
 /// Logs to stderr: warnings by default, more with `-v`; `RUST_LOG`
 /// overrides.
 pub fn init_logging(verbose: u8) {

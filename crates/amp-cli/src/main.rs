@@ -18,7 +18,16 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // An empty AMP_SCHEMA means no schema, as if unset (clap would refuse
+    // the empty value). Nothing else runs yet: no thread reads the
+    // environment meanwhile.
+    if std::env::var_os("AMP_SCHEMA").is_some_and(|v| v.is_empty()) {
+        std::env::remove_var("AMP_SCHEMA");
+    }
     let cli = cli::Cli::parse();
+    if cli.command.is_filter() {
+        restore_sigpipe();
+    }
     cli::init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -35,5 +44,18 @@ fn main() -> ExitCode {
             }
             ExitCode::from(e.exit as u8)
         }
+    }
+}
+
+/// Lets the system end the process quietly when its output is closed
+/// (`amp decode big.amp | head`), as any filter does, instead of a panic
+/// on the next `println!`. Only for the subcommands that open no socket:
+/// for the others a peer closing its end must stay an error to handle,
+/// not a signal that kills the process.
+fn restore_sigpipe() {
+    // SAFETY: setting a signal's disposition to the default, before any
+    // thread is started; no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
