@@ -12,6 +12,7 @@ mod exit;
 mod items;
 mod request;
 mod schema;
+mod splice;
 mod value;
 
 use clap::Parser;
