@@ -1,0 +1,262 @@
+//! `amp tap` against the real binary: Twisted calls through it (text and
+//! JSON lines), a StartTLS session, protocol switches (guessed, and known
+//! from a schema), bytes that are not AMP, and an unreachable upstream.
+mod common;
+
+use amp::Connection;
+use common::{script, Proc};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// `Connect(service)`, the gateway's protocol switch.
+#[derive(amp::Command)]
+struct Connect {
+    service: String,
+}
+
+/// A TCP echo service on a free port (end of file echoed too).
+fn echo_service() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                while let Ok(n @ 1..) = conn.read(&mut buf) {
+                    if conn.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+                let _ = conn.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+/// Waits for a line of `p`'s stdout containing `what`; returns it.
+fn line_with(p: &mut Proc, what: &str) -> String {
+    loop {
+        let line = p.wait_for("");
+        if line.contains(what) {
+            return line;
+        }
+    }
+}
+
+/// Runs a Twisted client of `cli_net_peer.py` to its summary line; returns
+/// whether it exited 0 and what it printed.
+fn checks(args: &[&str]) -> (bool, String) {
+    let mut client = Proc::python(&script("cli_net_peer.py"), args);
+    while !client.wait_for("").contains(" passed, ") {}
+    let out = client.stdout();
+    (client.finish(), out)
+}
+
+fn port(addr: &str) -> String {
+    addr.rsplit(':').next().unwrap().to_owned()
+}
+
+#[test]
+fn twisted_calls_through_the_tap() {
+    let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
+    let upstream = server.port();
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &upstream]);
+    let listen = tap.listening();
+    let (ok, out) = checks(&["client", &port(&listen)]);
+    assert!(ok && out.contains("TOTAL 94"), "{out}");
+    line_with(&mut tap, "closed");
+    let printed = tap.stdout();
+    assert!(printed.contains("connected 127.0.0.1:"), "{printed}");
+    assert!(
+        printed.contains("-> Sum ask 1\n    _ask: 1\n    _command: Sum\n    a: 13\n    b: 81\n"),
+        "{printed}"
+    );
+    let answer = printed
+        .lines()
+        .find(|l| l.contains("<- answer 1 to Sum in "))
+        .unwrap_or_else(|| panic!("no answer line: {printed}"));
+    let ms: f64 = answer
+        .split(" in ")
+        .nth(1)
+        .and_then(|r| r.strip_suffix(" ms"))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no latency in {answer:?}"));
+    assert!((0.0..10_000.0).contains(&ms), "{answer}");
+    assert!(printed.contains(&format!("{answer}\n    _answer: 1\n    total: 94\n")));
+    assert!(printed.contains("-> Divide ask 2\n"), "{printed}");
+    assert!(printed.contains("<- error 2 to Divide in "), "{printed}");
+    assert!(printed.contains(": ZERO_DIVISION\n"), "{printed}");
+}
+
+#[test]
+fn json_lines() {
+    let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
+    let upstream = server.port();
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &upstream, "--json"]);
+    let first: serde_json::Value = serde_json::from_str(&line_with(&mut tap, "listening")).unwrap();
+    let listen = first["addr"].as_str().unwrap().to_owned();
+    let (ok, out) = checks(&["client", &port(&listen)]);
+    assert!(ok, "{out}");
+    line_with(&mut tap, "\"closed\"");
+    let events: Vec<serde_json::Value> = tap
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    let request = events
+        .iter()
+        .find(|e| e["kind"] == "request" && e["command"] == "Sum")
+        .expect("the Sum request");
+    assert_eq!(request["dir"], "->");
+    assert_eq!(request["conn"], 1);
+    assert_eq!(request["box"]["a"], "13");
+    let answer = events
+        .iter()
+        .find(|e| e["kind"] == "answer" && e["command"] == "Sum")
+        .expect("the Sum answer");
+    assert_eq!(answer["dir"], "<-");
+    assert_eq!(answer["box"]["total"], "94");
+    assert!(answer["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert!(answer["t"].as_f64().unwrap() >= request["t"].as_f64().unwrap());
+    let error = events
+        .iter()
+        .find(|e| e["kind"] == "error")
+        .expect("the Divide error");
+    assert_eq!(error["code"], "ZERO_DIVISION");
+    assert_eq!(error["command"], "Divide");
+}
+
+#[test]
+fn starttls_through_the_tap() {
+    let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
+    let upstream = server.port();
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &upstream]);
+    let listen = tap.listening();
+    let (ok, out) = checks(&["client", &port(&listen), "--starttls"]);
+    assert!(
+        ok && out.contains("TOTAL 94"),
+        "calls work end to end: {out}"
+    );
+    line_with(&mut tap, "closed");
+    let printed = tap.stdout();
+    assert!(printed.contains("-> StartTLS ask 1\n"), "{printed}");
+    assert!(printed.contains("<- answer 1 to StartTLS in "), "{printed}");
+    assert!(printed.contains("TLS from here on, both ways"), "{printed}");
+    // Encrypted: no box and no parse error after the handshake.
+    assert!(!printed.contains("Sum"), "{printed}");
+    assert!(!printed.contains("malformed"), "{printed}");
+}
+
+/// Through the tap to `amp gateway`: ListServices, Connect, then bytes
+/// that are not AMP, echoed.
+async fn switch_through(tap: &str) {
+    let conn = Connection::connect(tap).await.unwrap();
+    let list = conn.call_raw("ListServices", amp::AmpBox::new()).await;
+    assert!(list.is_ok(), "{list:?}");
+    let mut stream = conn
+        .switch(Connect {
+            service: "echo".into(),
+        })
+        .await
+        .unwrap();
+    stream.write_all(b"hello, not AMP").await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    stream.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, b"hello, not AMP");
+}
+
+#[tokio::test]
+async fn protocol_switches_guessed_and_known_from_a_schema() {
+    let echo = echo_service();
+    let mut gw = Proc::amp(&[
+        "gateway",
+        "127.0.0.1:0",
+        "--service",
+        &format!("echo={echo}"),
+    ]);
+    let gw_addr = gw.listening();
+
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &gw_addr]);
+    switch_through(&tap.listening()).await;
+    line_with(&mut tap, "closed");
+    let printed = tap.stdout();
+    assert!(printed.contains("<- answer 2 to Connect in "), "{printed}");
+    assert!(
+        printed.contains(" -> switched (not AMP any more)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(" <- switched (not AMP any more)"),
+        "{printed}"
+    );
+    assert!(!printed.contains("malformed"), "{printed}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("gateway.json");
+    std::fs::write(
+        &schema,
+        r#"{"commands": [{"name": "Connect", "kind": "switch",
+            "arguments": [{"name": "service", "type": "Unicode"}]}]}"#,
+    )
+    .unwrap();
+    let schema = schema.to_str().unwrap();
+    let mut tap = Proc::amp(&["--schema", schema, "tap", "127.0.0.1:0", &gw_addr]);
+    switch_through(&tap.listening()).await;
+    line_with(&mut tap, "closed");
+    let printed = tap.stdout();
+    assert!(
+        printed.contains(" both ways switched (not AMP any more) after Connect"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn malformed_bytes_are_reported_and_passed_through() {
+    let echo = echo_service();
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &echo]);
+    let mut s = TcpStream::connect(tap.listening()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // A box that is neither request nor answer, then a 256-byte key.
+    let sent = b"\x00\x01k\x00\x01v\x00\x00\x01\x00junk".to_vec();
+    s.write_all(&sent).unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).unwrap();
+    assert_eq!(back, sent, "passed through unchanged");
+    line_with(&mut tap, "closed");
+    let printed = tap.stdout();
+    assert!(
+        printed.contains("-> box (neither request nor answer)\n    k: v\n"),
+        "{printed}"
+    );
+    assert!(printed.contains(" -> malformed at byte 8: "), "{printed}");
+    assert!(printed.contains(" <- malformed at byte 8: "), "{printed}");
+    assert!(
+        printed.contains("closed: 14 bytes ->, 14 bytes <-"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn unreachable_upstream_closes_the_client() {
+    let dead = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &dead]);
+    let listen = tap.listening();
+    for n in 1..=2 {
+        let mut s = TcpStream::connect(&listen).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+        let line = line_with(&mut tap, "upstream unreachable");
+        assert!(line.starts_with(&format!("#{n} ")), "{line}");
+    }
+}
