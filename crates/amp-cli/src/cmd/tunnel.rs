@@ -3,7 +3,8 @@
 //! `--starttls`), `Connect(service)`, then the local socket and the
 //! switched stream joined both ways.
 
-use amp::{Config, Router};
+use amp::{Config, Connection, Router, Switched};
+use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use crate::cli::Global;
@@ -11,6 +12,7 @@ use crate::cmd::gateway::protocol::Connect;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::CliResult;
 use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use crate::splice::stream::{join, resume_tcp, Stream};
 use crate::splice::{self, DEFAULT_BUFFER};
 
 /// `amp tunnel`.
@@ -72,11 +74,11 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         max_connections: args.max_connections,
         grace: args.grace,
     };
-    let (open, cut) = listen::serve(listener, limits, stop_signal(), |n, local, peer| {
+    let carry = |n, local, peer| {
         let route = route.clone();
         async move { carry(n, local, peer, &route).await }
-    })
-    .await;
+    };
+    let (open, cut) = listen::serve(listener, limits, stop_signal(), || {}, carry).await;
     if open > 0 {
         eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
     }
@@ -85,41 +87,10 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
 
 /// Carries local connection number `n`: every failure is logged and ends
 /// this connection only.
-async fn carry(n: u64, mut local: Box<dyn amp::Io>, peer: String, route: &Route) {
-    let conn = match conn::connect(
-        &route.gateway,
-        &route.tls,
-        route.timeout,
-        Router::new(),
-        Config::default(),
-    )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::warn!("#{n} from {peer}: closed: {e}");
-            return;
-        }
-    };
-    let connect = Connect {
-        service: route.service.clone(),
-    };
-    let mut stream = match tokio::time::timeout(route.timeout, conn.switch(connect)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            tracing::warn!(
-                "#{n} from {peer}: the gateway refused service `{}`: {e}; closed",
-                route.service
-            );
-            return;
-        }
-        Err(_) => {
-            tracing::warn!(
-                "#{n} from {peer}: no answer to Connect within {:?} (--timeout); closed",
-                route.timeout
-            );
-            return;
-        }
+async fn carry(n: u64, local: Stream, peer: String, route: &Route) {
+    let (switched, tcp) = match open(route).await {
+        Ok(opened) => opened,
+        Err(why) => return tracing::warn!("#{n} from {peer}: {why}; closed"),
     };
     tracing::info!(
         "#{n} from {peer}: connected to `{}` through {}",
@@ -127,15 +98,82 @@ async fn carry(n: u64, mut local: Box<dyn amp::Io>, peer: String, route: &Route)
         route.gateway
     );
     let started = Instant::now();
-    let out = splice::splice(&mut local, &mut stream, DEFAULT_BUFFER).await;
+    // Gateway first: the bytes AMP read past the answer go to the client.
+    let out = match tcp {
+        Some(fd) => {
+            let (io, first) = switched.into_parts();
+            match resume_tcp(fd, io) {
+                Ok(gateway) => join(Stream::Tcp(gateway), first, local).await,
+                Err(e) => return tracing::warn!("#{n} from {peer}: {e}; closed"),
+            }
+        }
+        None => {
+            let mut switched = switched;
+            splice::splice(&mut switched, &mut local.boxed(), DEFAULT_BUFFER).await
+        }
+    };
     let how = match &out.error {
         None => "done".to_owned(),
-        Some((dir, e)) => format!("ended by an error going {}: {e}", dir.arrow()),
+        Some((dir, e)) => format!("ended by an error going {}: {e}", dir.reverse().arrow()),
     };
     tracing::info!(
         "#{n} from {peer}: {how}: {} bytes sent, {} received in {:.3} s",
-        out.a_to_b,
         out.b_to_a,
+        out.a_to_b,
         started.elapsed().as_secs_f64()
     );
+}
+
+/// An AMP connection to the gateway, switched to the service by
+/// `Connect`, and (plain TCP only) a second descriptor of its socket, to
+/// join it without copies; or why not.
+async fn open(route: &Route) -> Result<(Switched, Option<OwnedFd>), String> {
+    let (conn, tcp) = match &route.gateway {
+        Target::Tcp(_) if !route.tls.enabled() => {
+            let stream = Stream::connect(&route.gateway, route.timeout)
+                .await
+                .map_err(|e| format!("cannot connect to the gateway {}: {e}", route.gateway))?;
+            let tcp = stream.tcp_clone();
+            let conn = Connection::spawn_with(stream.boxed(), Router::new(), Config::default());
+            (conn, tcp)
+        }
+        _ => {
+            let conn = conn::connect(
+                &route.gateway,
+                &route.tls,
+                route.timeout,
+                Router::new(),
+                Config::default(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            (conn, None)
+        }
+    };
+    let connect = Connect {
+        service: route.service.clone(),
+    };
+    match tokio::time::timeout(route.timeout, conn.switch(connect)).await {
+        Ok(Ok(switched)) => Ok((switched, tcp)),
+        Ok(Err(e)) => Err(format!(
+            "the gateway refused service `{}`: {}",
+            route.service,
+            with_causes(&e)
+        )),
+        Err(_) => Err(format!(
+            "no answer to Connect within {:?} (--timeout)",
+            route.timeout
+        )),
+    }
+}
+
+/// `e` and its causes, `: `-separated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    s
 }

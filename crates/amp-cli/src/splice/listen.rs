@@ -2,7 +2,6 @@
 //! a TCP or UNIX listener, a cap on connections at once, numbering, and a
 //! graceful stop on Ctrl-C or SIGTERM.
 
-use amp::Io;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
@@ -10,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::stream::Stream;
 use crate::conn::Target;
 use crate::exit::{CliError, CliResult};
 
@@ -60,26 +60,17 @@ impl Listener {
 
     /// The next connection and a name for its peer. TCP connections get
     /// `TCP_NODELAY`: a proxy writes on what it read at once.
-    async fn accept(&self) -> io::Result<(Box<dyn Io>, String)> {
+    async fn accept(&self) -> io::Result<(Stream, String)> {
         match self {
             Listener::Tcp(l) => {
                 let (s, peer) = l.accept().await?;
                 let _ = s.set_nodelay(true);
-                Ok((Box::new(s), peer.to_string()))
+                Ok((Stream::Tcp(s), peer.to_string()))
             }
             Listener::Unix(l) => {
                 let (s, _) = l.accept().await?;
-                Ok((Box::new(s), "unix peer".into()))
+                Ok((Stream::Unix(s), "unix peer".into()))
             }
-        }
-    }
-}
-
-impl From<Listener> for amp::Listener {
-    fn from(l: Listener) -> amp::Listener {
-        match l {
-            Listener::Tcp(l) => amp::Listener::Tcp(l),
-            Listener::Unix(l) => amp::Listener::Unix(l),
         }
     }
 }
@@ -111,16 +102,18 @@ pub struct Limits {
 
 /// Accepts connections until `stop` resolves and runs `carry(n, stream,
 /// peer)` for each as a task (`n` counts from 1). Then stops accepting,
-/// lets the open connections finish for the grace period, cuts the rest,
-/// and returns how many were open and how many were cut.
+/// calls `stopping` (to ask connections to wind down), lets the open
+/// connections finish for the grace period, cuts the rest, and returns how
+/// many were open and how many were cut.
 pub async fn serve<F, Fut>(
     listener: Listener,
     limits: Limits,
     stop: impl Future<Output = ()>,
+    stopping: impl FnOnce(),
     carry: F,
 ) -> (usize, usize)
 where
-    F: Fn(u64, Box<dyn Io>, String) -> Fut,
+    F: Fn(u64, Stream, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -161,6 +154,7 @@ where
         }
     }
     drop(listener);
+    stopping();
     let open = tasks.len();
     if open > 0 {
         eprintln!(

@@ -2,6 +2,7 @@
 //! client connection speaks AMP first (StartTLS, ListServices, Connect),
 //! then carries one service's bytes (see [`protocol`]).
 
+mod client;
 pub mod protocol;
 mod service;
 
@@ -13,7 +14,8 @@ use std::time::Duration;
 use crate::cli::Global;
 use crate::conn::{self, Target};
 use crate::exit::{CliError, CliResult};
-use crate::splice::listen::{seconds, stop_signal, Listener};
+use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use client::Clients;
 use service::Gateway;
 
 /// `amp gateway`.
@@ -105,18 +107,27 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         require_tls: args.require_tls,
         connect_timeout: args.connect_timeout,
     });
+    let clients = Arc::new(Clients::new(gateway, tls));
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
-    let report = amp::Server::new(service::router(gateway, tls))
-        .max_connections(args.max_connections)
-        .grace_period(args.grace)
-        .serve_until(listener, stop_signal())
-        .await;
-    if report.open > 0 {
-        eprintln!(
-            "amp: stopped: {} connection(s) were open, {} cut at the end of the grace period",
-            report.open, report.cut
-        );
+    let limits = Limits {
+        max_connections: args.max_connections,
+        grace: args.grace,
+    };
+    let stopping = clients.clone();
+    let (open, cut) = listen::serve(
+        listener,
+        limits,
+        stop_signal(),
+        move || stopping.stop(),
+        |n, stream, peer| {
+            let clients = clients.clone();
+            async move { clients.serve(n, stream, peer).await }
+        },
+    )
+    .await;
+    if open > 0 {
+        eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
     }
     Ok(())
 }

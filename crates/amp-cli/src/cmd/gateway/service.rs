@@ -3,14 +3,16 @@
 //! with it.
 
 use amp::tls::TlsOptions;
-use amp::{Ctx, Router, SwitchTo};
+use amp::{Ctx, Router, SwitchTo, Switched};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::protocol::{Connect, GatewayError, ListServices, Services};
-use crate::conn::{self, Target, TlsArgs};
-use crate::splice::{self, DEFAULT_BUFFER};
+use crate::conn::Target;
+use crate::splice::stream::{join, resume_tcp, Stream};
+use crate::splice::{self, Dir, Outcome, DEFAULT_BUFFER};
 
 /// The gateway's settings, shared by every connection.
 #[derive(Debug)]
@@ -35,14 +37,25 @@ impl Gateway {
     }
 }
 
-/// The router every gateway connection is served with.
-pub fn router(gateway: Arc<Gateway>, tls: TlsOptions) -> Router<Arc<Gateway>> {
-    Router::with_state(gateway)
+/// What one client connection's responders share.
+#[derive(Debug)]
+pub struct Client {
+    /// The gateway.
+    pub gateway: Arc<Gateway>,
+    /// A second descriptor of the client's TCP socket, to join it to the
+    /// service without copies once AMP is done (not after StartTLS).
+    pub tcp: Mutex<Option<OwnedFd>>,
+}
+
+/// The router of one client connection.
+pub fn router(client: Arc<Client>, tls: TlsOptions) -> Router<Arc<Client>> {
+    Router::with_state(client)
         .start_tls(tls)
-        .route(|_: ListServices, ctx: Ctx<Arc<Gateway>>| async move {
-            ctx.state.check_tls(ctx.peer())?;
+        .route(|_: ListServices, ctx: Ctx<Arc<Client>>| async move {
+            let gw = &ctx.state.gateway;
+            gw.check_tls(ctx.peer())?;
             Ok(Services {
-                services: ctx.state.services.keys().cloned().collect(),
+                services: gw.services.keys().cloned().collect(),
             })
         })
         .route_switch(connect)
@@ -50,8 +63,8 @@ pub fn router(gateway: Arc<Gateway>, tls: TlsOptions) -> Router<Arc<Gateway>> {
 
 /// `Connect`: reach the service first (so a failure is an error answer and
 /// the client may try another), then accept the switch and splice.
-async fn connect(c: Connect, ctx: Ctx<Arc<Gateway>>) -> Result<SwitchTo, GatewayError> {
-    let gw = &ctx.state;
+async fn connect(c: Connect, ctx: Ctx<Arc<Client>>) -> Result<SwitchTo, GatewayError> {
+    let gw = &ctx.state.gateway;
     let peer = ctx
         .peer_addr()
         .map(|a| a.to_string())
@@ -67,21 +80,22 @@ async fn connect(c: Connect, ctx: Ctx<Arc<Gateway>>) -> Result<SwitchTo, Gateway
             "no service named `{service}` (ListServices names them)"
         )));
     };
-    let mut upstream =
-        match conn::connect_stream(target, &TlsArgs::default(), gw.connect_timeout).await {
-            Ok(s) => s,
-            Err(e) => {
-                // The details (addresses, errors) stay in the gateway's log.
-                tracing::warn!(%peer, %service, "Connect failed: {e}");
-                return Err(GatewayError::ConnectFailed(format!(
-                    "service `{service}` is unreachable"
-                )));
-            }
-        };
+    let upstream = match Stream::connect(target, gw.connect_timeout).await {
+        Ok(s) => s,
+        Err(e) => {
+            // The details (addresses, errors) stay in the gateway's log.
+            tracing::warn!(%peer, %service, "Connect failed: cannot reach {target}: {e}");
+            return Err(GatewayError::ConnectFailed(format!(
+                "service `{service}` is unreachable"
+            )));
+        }
+    };
     let tls = ctx.peer().is_tls();
-    Ok(SwitchTo::new(move |mut stream| async move {
+    let fd = ctx.state.tcp.lock().ok().and_then(|mut fd| fd.take());
+    let fd = if tls { None } else { fd };
+    Ok(SwitchTo::new(move |stream| async move {
         let started = Instant::now();
-        let out = splice::splice(&mut stream, &mut upstream, DEFAULT_BUFFER).await;
+        let out = carry(stream, fd, upstream).await;
         let secs = started.elapsed().as_secs_f64();
         match out.error {
             None => tracing::info!(
@@ -94,4 +108,21 @@ async fn connect(c: Connect, ctx: Ctx<Arc<Gateway>>) -> Result<SwitchTo, Gateway
             ),
         }
     }))
+}
+
+/// Joins the switched client stream with the service: without copies when
+/// both are plain TCP (`fd` is the client's socket), else through buffers.
+async fn carry(client: Switched, fd: Option<OwnedFd>, upstream: Stream) -> Outcome {
+    let Some(fd) = fd else {
+        let (mut client, mut upstream) = (client, upstream.boxed());
+        return splice::splice(&mut client, &mut upstream, DEFAULT_BUFFER).await;
+    };
+    let (io, first) = client.into_parts();
+    match resume_tcp(fd, io) {
+        Ok(client) => join(Stream::Tcp(client), first, upstream).await,
+        Err(e) => Outcome {
+            error: Some((Dir::AtoB, e)),
+            ..Outcome::default()
+        },
+    }
 }

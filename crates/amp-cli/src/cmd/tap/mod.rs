@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cli::Global;
-use crate::conn::{self, Target, TlsArgs};
+use crate::conn::Target;
 use crate::exit::CliResult;
 use crate::schema::{self, Kind};
 use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use crate::splice::stream::Stream;
 use crate::splice::{self, DEFAULT_BUFFER};
 use print::{Printer, What};
 use watch::{Known, Watch};
@@ -83,11 +84,11 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
         grace: args.grace,
     };
     let timeout = args.timeout;
-    let (open, cut) = listen::serve(listener, limits, stop_signal(), |n, client, peer| {
+    let carry = |n, client: Stream, peer| {
         let (printer, known, upstream) = (printer.clone(), known.clone(), upstream.clone());
-        async move { tap(n, client, peer, &upstream, timeout, printer, known).await }
-    })
-    .await;
+        async move { tap(n, client.boxed(), peer, &upstream, timeout, printer, known).await }
+    };
+    let (open, cut) = listen::serve(listener, limits, stop_signal(), || {}, carry).await;
     drop(printer);
     // Every event queued is printed before exiting.
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
@@ -107,8 +108,8 @@ async fn tap(
     printer: Printer,
     known: Arc<Known>,
 ) {
-    let mut server = match conn::connect_stream(upstream, &TlsArgs::default(), timeout).await {
-        Ok(s) => s,
+    let mut server = match Stream::connect(upstream, timeout).await {
+        Ok(s) => s.boxed(),
         Err(e) => {
             let error = e.to_string();
             printer.emit(n, What::Unreachable { peer, error });
