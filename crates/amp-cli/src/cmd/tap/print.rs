@@ -337,3 +337,98 @@ fn to_json(ev: &Event) -> String {
     }
     format!("{}\n", Value::Object(o))
 }
+
+#[cfg(test)]
+impl Printer {
+    /// A printer without its thread: events stay in the returned queue.
+    pub fn unattended() -> (Printer, mpsc::Receiver<Event>) {
+        let (tx, rx) = mpsc::channel(QUEUE_EVENTS);
+        let printer = Printer {
+            tx,
+            queued_bytes: Arc::new(AtomicUsize::new(0)),
+            dropped: Arc::new(AtomicU64::new(0)),
+            start: Instant::now(),
+        };
+        (printer, rx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer() -> What {
+        let mut b = AmpBox::new();
+        b.insert("_answer", "1");
+        b.insert("total", "94");
+        let call = Some(Call {
+            command: "Sum".into(),
+            latency: Duration::from_micros(1500),
+        });
+        What::Box {
+            dir: Dir::BtoA,
+            kind: Kind::Answer {
+                tag: "1".into(),
+                call,
+            },
+            amp_box: b,
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_never_waits() {
+        let (p, _rx) = Printer::unattended();
+        for _ in 0..QUEUE_EVENTS + 3 {
+            p.emit(1, What::StartTls);
+        }
+        assert_eq!(p.dropped.load(Ordering::Relaxed), 3);
+        // Bytes count too: 64 KiB boxes fill the 16 MiB first.
+        let (p, _rx) = Printer::unattended();
+        let mut big = AmpBox::new();
+        big.insert("v", vec![b'x'; 65_000]);
+        let n = QUEUE_BYTES / big.encoded_len();
+        for _ in 0..n + 5 {
+            let what = What::Box {
+                dir: Dir::AtoB,
+                kind: Kind::Other,
+                amp_box: big.clone(),
+            };
+            p.emit(1, what);
+        }
+        assert_eq!(p.dropped.load(Ordering::Relaxed), 5);
+        assert_eq!(
+            lost_line(5, false),
+            "... 5 event(s) dropped: stdout was slower than the traffic\n"
+        );
+    }
+
+    #[test]
+    fn text_and_json() {
+        let ev = Event {
+            conn: 3,
+            at: Duration::from_millis(1250),
+            what: answer(),
+        };
+        assert_eq!(
+            to_text(&ev),
+            "#3 +1.250000 <- answer 1 to Sum in 1.500 ms\n    _answer: 1\n    total: 94\n"
+        );
+        let v: Value = serde_json::from_str(&to_json(&ev)).unwrap();
+        assert_eq!(v["conn"], 3);
+        assert_eq!(v["dir"], "<-");
+        assert_eq!(v["kind"], "answer");
+        assert_eq!(v["command"], "Sum");
+        assert_eq!(v["latency_ms"], 1.5);
+        assert_eq!(v["box"]["total"], "94");
+        let long = Event {
+            conn: 1,
+            at: Duration::ZERO,
+            what: What::Box {
+                dir: Dir::AtoB,
+                kind: Kind::Other,
+                amp_box: AmpBox::from_entries(vec![("k".into(), vec![b'a'; 600].into())]),
+            },
+        };
+        assert!(to_text(&long).ends_with("... (600 bytes)\n"));
+    }
+}

@@ -259,3 +259,124 @@ impl Observer for Watch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::tap::print::Event;
+    use tokio::sync::mpsc::Receiver;
+
+    fn wire(entries: &[(&'static str, &'static str)]) -> Vec<u8> {
+        let mut b = AmpBox::new();
+        for (k, v) in entries {
+            b.insert(*k, *v);
+        }
+        b.to_bytes().unwrap().to_vec()
+    }
+
+    fn watch(known: Known) -> (Watch, Receiver<Event>) {
+        let (printer, rx) = Printer::unattended();
+        (Watch::new(1, printer, Arc::new(known)), rx)
+    }
+
+    fn events(rx: &mut Receiver<Event>) -> Vec<What> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|e| e.what)).collect()
+    }
+
+    #[test]
+    fn boxes_split_anywhere_and_answers_matched() {
+        let (mut w, mut rx) = watch(Known::default());
+        let request = wire(&[("_ask", "7"), ("_command", "Sum"), ("a", "1")]);
+        for byte in &request {
+            w.chunk(Dir::AtoB, std::slice::from_ref(byte));
+        }
+        w.chunk(Dir::BtoA, &wire(&[("_answer", "7"), ("total", "2")]));
+        let seen = events(&mut rx);
+        assert!(matches!(&seen[..], [
+            What::Box { kind: Kind::Request { command, tag: Some(t) }, .. },
+            What::Box { kind: Kind::Answer { call: Some(call), .. }, .. },
+        ] if command == "Sum" && t == "7" && call.command == "Sum"));
+    }
+
+    #[test]
+    fn after_starttls_both_ways_pass_unparsed() {
+        let (mut w, mut rx) = watch(Known::default());
+        w.chunk(Dir::AtoB, &wire(&[("_ask", "1"), ("_command", "StartTLS")]));
+        let mut answer = wire(&[("_answer", "1")]);
+        answer.extend_from_slice(b"\x16\x03\x01 not AMP");
+        w.chunk(Dir::BtoA, &answer);
+        w.chunk(Dir::AtoB, b"\x16\x03\x03 a ClientHello");
+        w.finish();
+        let seen = events(&mut rx);
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(matches!(seen[2], What::StartTls));
+    }
+
+    #[test]
+    fn switches_known_from_the_schema_or_guessed() {
+        let known = Known {
+            switches: HashSet::from(["Connect".to_owned()]),
+            ..Known::default()
+        };
+        let (mut w, mut rx) = watch(known);
+        w.chunk(Dir::AtoB, &wire(&[("_ask", "1"), ("_command", "Connect")]));
+        w.chunk(Dir::BtoA, &wire(&[("_answer", "1")]));
+        let seen = events(&mut rx);
+        assert!(
+            matches!(&seen[2], What::Switched { dir: None, command: Some(c) } if c == "Connect")
+        );
+
+        let (mut w, mut rx) = watch(Known::default());
+        w.chunk(Dir::AtoB, &wire(&[("_ask", "1"), ("_command", "Other")]));
+        w.chunk(Dir::BtoA, &wire(&[("_answer", "1")]));
+        w.chunk(Dir::AtoB, b"hello, new protocol");
+        let seen = events(&mut rx);
+        assert!(matches!(
+            seen[2],
+            What::Switched {
+                dir: Some(Dir::AtoB),
+                command: None
+            }
+        ));
+    }
+
+    #[test]
+    fn malformed_bytes_reported_with_their_offset() {
+        let (mut w, mut rx) = watch(Known::default());
+        let mut bytes = wire(&[("k", "v")]);
+        bytes.extend_from_slice(b"\x01\x00 a key of 256 bytes");
+        w.chunk(Dir::AtoB, &bytes);
+        w.chunk(Dir::AtoB, &wire(&[("_ask", "1"), ("_command", "Ignored")]));
+        w.chunk(Dir::BtoA, b"\x00\x01");
+        w.finish();
+        let seen = events(&mut rx);
+        assert!(matches!(
+            seen[0],
+            What::Box {
+                kind: Kind::Other,
+                ..
+            }
+        ));
+        assert!(matches!(
+            seen[1],
+            What::Malformed {
+                dir: Dir::AtoB,
+                offset: 8,
+                ..
+            }
+        ));
+        assert!(matches!(
+            seen[2],
+            What::Malformed {
+                dir: Dir::BtoA,
+                offset: 0,
+                ..
+            }
+        ));
+        assert_eq!(
+            seen.len(),
+            3,
+            "nothing parsed after the bad bytes: {seen:?}"
+        );
+    }
+}
