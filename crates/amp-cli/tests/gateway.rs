@@ -3,218 +3,16 @@
 //! the gateway's errors on a connection that stays usable, and Twisted
 //! peers through both.
 mod common;
+mod net;
 
 use amp::tls::TlsOptions;
 use amp::{CallError, Connection};
 use common::{amp, script, Proc};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use net::*;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// `ListServices`, as the gateway documents it.
-#[derive(amp::Command)]
-#[amp(response = Services, error = GatewayError)]
-struct ListServices;
-
-#[derive(amp::Record, Debug)]
-struct Services {
-    services: Vec<String>,
-}
-
-/// `Connect(service)`, a protocol switch.
-#[derive(amp::Command)]
-#[amp(error = GatewayError)]
-struct Connect {
-    service: String,
-}
-
-#[derive(amp::AmpError, Debug)]
-enum GatewayError {
-    #[amp(code = "UNKNOWN_SERVICE")]
-    UnknownService(String),
-    #[amp(code = "CONNECT_FAILED")]
-    ConnectFailed(String),
-    #[amp(code = "TLS_REQUIRED")]
-    TlsRequired(String),
-}
-
-/// A TCP echo service on a free port: echoes every byte, and once the
-/// client shuts its write side, shuts its own.
-fn echo_service() -> String {
-    service(false)
-}
-
-/// A service that answers only after end of file: everything it read,
-/// then end of file (what a half-closing proxy must carry whole).
-fn answer_after_eof_service() -> String {
-    service(true)
-}
-
-fn service(after_eof: bool) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            std::thread::spawn(move || {
-                if after_eof {
-                    let mut all = Vec::new();
-                    if conn.read_to_end(&mut all).is_err() || conn.write_all(&all).is_err() {
-                        return;
-                    }
-                }
-                let mut buf = [0u8; 16384];
-                loop {
-                    match conn.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => {
-                            if conn.write_all(&buf[..n]).is_err() {
-                                return;
-                            }
-                        }
-                    }
-                }
-                let _ = conn.shutdown(Shutdown::Write);
-            });
-        }
-    });
-    addr
-}
-
-/// An address where nothing listens (bound, then released).
-fn closed_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
-/// Sends `data` through `addr`, shuts the write side, and returns every
-/// byte read until end of file.
-fn round_trip(addr: &str, data: &[u8]) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut w = s.try_clone().unwrap();
-    let data = data.to_vec();
-    let writer = std::thread::spawn(move || {
-        w.write_all(&data).unwrap();
-        w.shutdown(Shutdown::Write).unwrap();
-    });
-    let mut back = Vec::new();
-    s.read_to_end(&mut back).expect("echo, then end of file");
-    writer.join().unwrap();
-    back
-}
-
-/// Connects to `addr` and expects it closed without a byte (end of file,
-/// or a reset if the closing side had not read what was sent).
-fn refused(addr: &str) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let _ = s.write_all(b"anyone?");
-    let mut buf = [0u8; 64];
-    match s.read(&mut buf) {
-        Ok(0) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
-        other => panic!("want the connection closed, got {other:?}"),
-    }
-}
-
-/// Some bytes that are not all the same.
-fn payload(n: usize) -> Vec<u8> {
-    (0..n).map(|i| (i * 7 % 251) as u8).collect()
-}
-
-/// A CA and a certificate it signed for 127.0.0.1, as PEM files.
-struct Pki {
-    _dir: tempfile::TempDir,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
-}
-
-fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name = name("amp gateway test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf.distinguished_name = name("amp gateway");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
-    let write = |name: &str, pem: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, pem).unwrap();
-        p
-    };
-    Pki {
-        ca: write("ca.pem", ca.pem()),
-        cert: write("gateway.pem", leaf.pem()),
-        key: write("gateway.key", key.serialize_pem()),
-        _dir: dir,
-    }
-}
-
-fn s(p: &std::path::Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Waits (at most 10 s) until what `p` wrote to stderr contains `what`.
-fn wait_stderr(p: &Proc, what: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let err = p.stderr();
-        if err.contains(what) {
-            return err;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {what:?} on stderr:\n{err}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// `line` without its terminal colour codes.
-fn plain(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            chars.by_ref().find(|c| c.is_ascii_alphabetic());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Runs a Twisted client of `cli_net_peer.py` to its summary line; returns
-/// whether it exited 0 and what it printed.
-fn checks(args: &[&str]) -> (bool, String) {
-    let mut client = Proc::python(&script("cli_net_peer.py"), args);
-    while !client.wait_for("").contains(" passed, ") {}
-    let out = client.stdout();
-    (client.finish(), out)
-}
 
 #[test]
 fn plain_tunnel_carries_bytes_both_ways_with_half_close() {
@@ -459,8 +257,8 @@ fn twisted_sum_through_tunnel_and_gateway() {
         s(&pki.ca),
     ]);
     for tunnel in [&mut plain, &mut tls] {
-        let port = tunnel.listening().rsplit(':').next().unwrap().to_owned();
-        let (ok, out) = checks(&["client", &port]);
+        let local = port(&tunnel.listening());
+        let (ok, out) = checks(&["client", &local]);
         assert!(ok && out.contains("TOTAL 94"), "{out}");
     }
 }
@@ -481,10 +279,48 @@ fn twisted_client_does_starttls_then_connect() {
         s(&pki.key),
         "--require-tls",
     ]);
-    let port = gw.listening().rsplit(':').next().unwrap().to_owned();
-    let (ok, out) = checks(&["gateway", &port, "math", "--ca", s(&pki.ca)]);
+    let gw_port = port(&gw.listening());
+    let (ok, out) = checks(&["gateway", &gw_port, "math", "--ca", s(&pki.ca)]);
     assert!(
         ok && out.contains("TOTAL 94") && out.contains("0 failed"),
         "{out}"
     );
+}
+
+#[test]
+fn bytes_pipelined_after_connect_reach_the_service() {
+    let echo = echo_service();
+    let mut gw = Proc::amp(&[
+        "gateway",
+        "127.0.0.1:0",
+        "--service",
+        &format!("echo={echo}"),
+    ]);
+    let mut s = TcpStream::connect(gw.listening()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // The request and the new protocol's first bytes in one write: the
+    // gateway must hand those bytes to the service, not read them as AMP.
+    let mut request = amp::AmpBox::new();
+    request.insert("_ask", "1");
+    request.insert("_command", "Connect");
+    request.insert("service", "echo");
+    let mut sent = request.to_bytes().unwrap().to_vec();
+    sent.extend_from_slice(b"\x00\x05early bytes");
+    s.write_all(&sent).unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).unwrap();
+    assert_eq!(back, b"\x00\x07_answer\x00\x011\x00\x00\x00\x05early bytes");
+}
+
+#[test]
+fn gateway_on_a_unix_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = format!("unix:{}", dir.path().join("gw.sock").display());
+    let echo = echo_service();
+    let mut gw = Proc::amp(&["gateway", &sock, "--service", &format!("echo={echo}")]);
+    assert_eq!(gw.listening(), sock);
+    let mut tunnel = Proc::amp(&["tunnel", "127.0.0.1:0", &sock, "echo"]);
+    let data = payload(1 << 20);
+    assert!(round_trip(&tunnel.listening(), &data) == data);
 }

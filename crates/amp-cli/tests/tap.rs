@@ -2,63 +2,15 @@
 //! JSON lines), a StartTLS session, protocol switches (guessed, and known
 //! from a schema), bytes that are not AMP, and an unreachable upstream.
 mod common;
+mod net;
 
 use amp::Connection;
 use common::{script, Proc};
+use net::*;
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// `Connect(service)`, the gateway's protocol switch.
-#[derive(amp::Command)]
-struct Connect {
-    service: String,
-}
-
-/// A TCP echo service on a free port (end of file echoed too).
-fn echo_service() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 16384];
-                while let Ok(n @ 1..) = conn.read(&mut buf) {
-                    if conn.write_all(&buf[..n]).is_err() {
-                        return;
-                    }
-                }
-                let _ = conn.shutdown(Shutdown::Write);
-            });
-        }
-    });
-    addr
-}
-
-/// Waits for a line of `p`'s stdout containing `what`; returns it.
-fn line_with(p: &mut Proc, what: &str) -> String {
-    loop {
-        let line = p.wait_for("");
-        if line.contains(what) {
-            return line;
-        }
-    }
-}
-
-/// Runs a Twisted client of `cli_net_peer.py` to its summary line; returns
-/// whether it exited 0 and what it printed.
-fn checks(args: &[&str]) -> (bool, String) {
-    let mut client = Proc::python(&script("cli_net_peer.py"), args);
-    while !client.wait_for("").contains(" passed, ") {}
-    let out = client.stdout();
-    (client.finish(), out)
-}
-
-fn port(addr: &str) -> String {
-    addr.rsplit(':').next().unwrap().to_owned()
-}
 
 #[test]
 fn twisted_calls_through_the_tap() {
@@ -244,11 +196,7 @@ fn malformed_bytes_are_reported_and_passed_through() {
 
 #[test]
 fn unreachable_upstream_closes_the_client() {
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let dead = closed_port();
     let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &dead]);
     let listen = tap.listening();
     for n in 1..=2 {

@@ -1,0 +1,228 @@
+//! What the gateway, tunnel and tap tests share: the gateway protocol on
+//! the Rust side, TCP services to carry (echo), a throwaway PKI, and ways
+//! to drive and watch the processes.
+#![allow(dead_code)]
+
+use crate::common::{script, Proc};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `ListServices`, as the gateway documents it.
+#[derive(amp::Command)]
+#[amp(response = Services, error = GatewayError)]
+pub struct ListServices;
+
+#[derive(amp::Record, Debug)]
+pub struct Services {
+    pub services: Vec<String>,
+}
+
+/// `Connect(service)`, a protocol switch.
+#[derive(amp::Command)]
+#[amp(error = GatewayError)]
+pub struct Connect {
+    pub service: String,
+}
+
+#[derive(amp::AmpError, Debug)]
+pub enum GatewayError {
+    #[amp(code = "UNKNOWN_SERVICE")]
+    UnknownService(String),
+    #[amp(code = "CONNECT_FAILED")]
+    ConnectFailed(String),
+    #[amp(code = "TLS_REQUIRED")]
+    TlsRequired(String),
+}
+
+/// A TCP echo service on a free port: echoes every byte, and once the
+/// client shuts its write side, shuts its own.
+pub fn echo_service() -> String {
+    service(false)
+}
+
+/// A service that answers only after end of file: everything it read,
+/// then end of file (what a half-closing proxy must carry whole).
+pub fn answer_after_eof_service() -> String {
+    service(true)
+}
+
+pub fn service(after_eof: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                if after_eof {
+                    let mut all = Vec::new();
+                    if conn.read_to_end(&mut all).is_err() || conn.write_all(&all).is_err() {
+                        return;
+                    }
+                }
+                let mut buf = [0u8; 16384];
+                loop {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            if conn.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+                let _ = conn.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    addr
+}
+
+/// An address where nothing listens (bound, then released).
+pub fn closed_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+/// Sends `data` through `addr`, shuts the write side, and returns every
+/// byte read until end of file.
+pub fn round_trip(addr: &str, data: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut w = s.try_clone().unwrap();
+    let data = data.to_vec();
+    let writer = std::thread::spawn(move || {
+        w.write_all(&data).unwrap();
+        w.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    s.read_to_end(&mut back).expect("echo, then end of file");
+    writer.join().unwrap();
+    back
+}
+
+/// Connects to `addr` and expects it closed without a byte (end of file,
+/// or a reset if the closing side had not read what was sent).
+pub fn refused(addr: &str) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(b"anyone?");
+    let mut buf = [0u8; 64];
+    match s.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("want the connection closed, got {other:?}"),
+    }
+}
+
+/// Some bytes that are not all the same.
+pub fn payload(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// A CA and a certificate it signed for 127.0.0.1, as PEM files.
+pub struct Pki {
+    _dir: tempfile::TempDir,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn name(cn: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, cn);
+    dn
+}
+
+pub fn pki() -> Pki {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.distinguished_name = name("amp gateway test CA");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf =
+        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+    leaf.distinguished_name = name("amp gateway");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
+    let write = |name: &str, pem: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, pem).unwrap();
+        p
+    };
+    Pki {
+        ca: write("ca.pem", ca.pem()),
+        cert: write("gateway.pem", leaf.pem()),
+        key: write("gateway.key", key.serialize_pem()),
+        _dir: dir,
+    }
+}
+
+pub fn s(p: &std::path::Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Waits (at most 10 s) until what `p` wrote to stderr contains `what`.
+pub fn wait_stderr(p: &Proc, what: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let err = p.stderr();
+        if err.contains(what) {
+            return err;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {what:?} on stderr:\n{err}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `line` without its terminal colour codes.
+pub fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs a Twisted client of `cli_net_peer.py` to its summary line; returns
+/// whether it exited 0 and what it printed.
+pub fn checks(args: &[&str]) -> (bool, String) {
+    let mut client = Proc::python(&script("cli_net_peer.py"), args);
+    while !client.wait_for("").contains(" passed, ") {}
+    let out = client.stdout();
+    (client.finish(), out)
+}
+
+/// Waits for a line of `p`'s stdout containing `what`; returns it.
+pub fn line_with(p: &mut Proc, what: &str) -> String {
+    loop {
+        let line = p.wait_for("");
+        if line.contains(what) {
+            return line;
+        }
+    }
+}
+
+/// The port of `host:port`.
+pub fn port(addr: &str) -> String {
+    addr.rsplit(':').next().unwrap_or(addr).to_owned()
+}
