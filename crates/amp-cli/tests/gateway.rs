@@ -88,6 +88,39 @@ fn starttls_tunnel_verifies_the_gateway() {
 }
 
 #[test]
+fn gateway_ca_requires_client_certificates() {
+    let pki = pki();
+    let echo = echo_service();
+    let mut gw = Proc::amp(&[
+        "gateway",
+        "127.0.0.1:0",
+        "--service",
+        &format!("echo={echo}"),
+        "--cert",
+        s(&pki.cert),
+        "--key",
+        s(&pki.key),
+        "--ca",
+        s(&pki.ca),
+        "--require-tls",
+    ]);
+    let gw_addr = gw.listening();
+    let tls = ["--starttls", "--ca", s(&pki.ca)];
+    let mut with_cert = Proc::amp(
+        &[&["tunnel", "127.0.0.1:0", &gw_addr, "echo"][..], &tls[..]]
+            .concat()
+            .into_iter()
+            .chain(["--cert", s(&pki.client_cert), "--key", s(&pki.client_key)])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(round_trip(&with_cert.listening(), b"signed"), b"signed");
+    let mut without =
+        Proc::amp(&[&["tunnel", "127.0.0.1:0", &gw_addr, "echo"][..], &tls[..]].concat());
+    refused(&without.listening());
+    wait_stderr(&without, "CertificateRequired");
+}
+
+#[test]
 fn unknown_service_is_logged_and_the_tunnel_goes_on() {
     let echo = echo_service();
     let mut gw = Proc::amp(&[

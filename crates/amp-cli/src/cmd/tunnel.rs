@@ -3,7 +3,7 @@
 //! `--starttls`), `Connect(service)`, then the local socket and the
 //! switched stream joined both ways.
 
-use amp::{Config, Connection, Router, Switched};
+use amp::{CallError, Config, Connection, Router, Switched};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
@@ -155,8 +155,12 @@ async fn open(route: &Route) -> Result<(Switched, Option<OwnedFd>), String> {
     };
     match tokio::time::timeout(route.timeout, conn.switch(connect)).await {
         Ok(Ok(switched)) => Ok((switched, tcp)),
+        Ok(Err(CallError::Remote(refusal))) => Err(format!(
+            "the gateway refused service `{}`: {refusal}",
+            route.service
+        )),
         Ok(Err(e)) => Err(format!(
-            "the gateway refused service `{}`: {}",
+            "Connect to service `{}` failed: {}",
             route.service,
             with_causes(&e)
         )),

@@ -125,12 +125,15 @@ pub fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-/// A CA and a certificate it signed for 127.0.0.1, as PEM files.
+/// A CA, a server certificate it signed for 127.0.0.1 and a client
+/// certificate it signed, as PEM files.
 pub struct Pki {
     _dir: tempfile::TempDir,
     pub ca: PathBuf,
     pub cert: PathBuf,
     pub key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
 }
 
 pub fn name(cn: &str) -> DistinguishedName {
@@ -150,12 +153,20 @@ pub fn pki() -> Pki {
         KeyUsagePurpose::DigitalSignature,
     ];
     let ca = ca.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut leaf =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    leaf.distinguished_name = name("amp gateway");
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
+    let issue = |cn: &str, sans: &[&str], usage: ExtendedKeyUsagePurpose| {
+        let key = KeyPair::generate().unwrap();
+        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
+        let mut leaf = CertificateParams::new(sans).unwrap();
+        leaf.distinguished_name = name(cn);
+        leaf.extended_key_usages = vec![usage];
+        (leaf.signed_by(&key, &ca, &ca_key).unwrap(), key)
+    };
+    let (leaf, key) = issue(
+        "amp gateway",
+        &["127.0.0.1", "localhost"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (client, client_key) = issue("a client", &[], ExtendedKeyUsagePurpose::ClientAuth);
     let write = |name: &str, pem: String| {
         let p = dir.path().join(name);
         std::fs::write(&p, pem).unwrap();
@@ -165,6 +176,8 @@ pub fn pki() -> Pki {
         ca: write("ca.pem", ca.pem()),
         cert: write("gateway.pem", leaf.pem()),
         key: write("gateway.key", key.serialize_pem()),
+        client_cert: write("client.pem", client.pem()),
+        client_key: write("client.key", client_key.serialize_pem()),
         _dir: dir,
     }
 }
