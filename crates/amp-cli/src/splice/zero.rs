@@ -84,3 +84,42 @@ async fn pump(src: &TcpStream, dst: &TcpStream, copied: &AtomicU64) -> io::Resul
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A connected pair of TCP sockets.
+    async fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (b, _) = l.accept().await.unwrap();
+        (a, b)
+    }
+
+    #[tokio::test]
+    async fn both_ways_with_half_close_and_no_copy() {
+        let (mut client, a) = pair().await;
+        let (b, mut server) = pair().await;
+        let joined = tokio::spawn(async move { splice_tcp(&a, &b).await });
+        // The server answers only after end of file.
+        let echo = tokio::spawn(async move {
+            let mut all = Vec::new();
+            server.read_to_end(&mut all).await.unwrap();
+            server.write_all(&all).await.unwrap();
+            server.shutdown().await.unwrap();
+        });
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        client.write_all(&data).await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut back = Vec::new();
+        client.read_to_end(&mut back).await.unwrap();
+        assert!(back == data, "every byte back, then end of file");
+        echo.await.unwrap();
+        let out = joined.await.unwrap();
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!((out.a_to_b, out.b_to_a), (3_000_000, 3_000_000));
+    }
+}
