@@ -4,6 +4,7 @@
 //! load-test a server, and carry any TCP service over an AMP-negotiated
 //! (StartTLS, then switched) connection. Run `amp --help`.
 
+mod args;
 mod cli;
 mod cmd;
 mod conn;

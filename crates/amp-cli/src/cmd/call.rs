@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value as Json};
 use std::io::Write;
 use std::time::Duration;
 
+use crate::args::seconds;
 use crate::cli::Global;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::{CliError, CliResult, Exit};
@@ -69,21 +70,10 @@ pub struct Args {
     pub offline: bool,
     /// Seconds to wait for the connection (and TLS), and again for the
     /// answer.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub timeout: Duration,
     #[command(flatten)]
     pub tls: TlsArgs,
-}
-
-/// A positive number of seconds.
-fn parse_secs(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if secs.is_nan() || secs <= 0.0 {
-        return Err("the timeout must be more than 0 seconds".into());
-    }
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("`{s}`: {e}"))
 }
 
 /// Runs `amp call`.

@@ -7,11 +7,12 @@ use amp::{CallError, Config, Connection, Router, Switched};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
+use crate::args::seconds;
 use crate::cli::Global;
 use crate::cmd::gateway::protocol::Connect;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::CliResult;
-use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use crate::splice::stream::{join, resume_tcp, Stream};
 use crate::splice::{self, DEFAULT_BUFFER};
 

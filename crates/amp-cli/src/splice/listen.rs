@@ -180,14 +180,3 @@ fn is_one_connection(e: &io::Error) -> bool {
             | io::ErrorKind::WouldBlock
     )
 }
-
-/// A duration given in seconds on the command line (`10`, `0.5`): more
-/// than zero, at most a year.
-pub fn seconds(s: &str) -> Result<Duration, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 365.0 * 86400.0 => Ok(Duration::from_secs_f64(v)),
-        _ => Err(format!(
-            "`{s}` is not a number of seconds (more than 0, at most a year)"
-        )),
-    }
-}

@@ -14,6 +14,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::args::seconds;
 use crate::cli::Global;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::{CliError, CliResult, Exit};
@@ -75,17 +76,6 @@ pub struct Args {
     pub timeout: Duration,
     #[command(flatten)]
     pub tls: TlsArgs,
-}
-
-/// A positive number of seconds.
-fn seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(format!("`{s}`: give a positive number of seconds")),
-    }
 }
 
 /// Runs `amp bench`.

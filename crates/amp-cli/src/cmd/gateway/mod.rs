@@ -11,10 +11,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::args::seconds;
 use crate::cli::Global;
 use crate::conn::{self, Target};
 use crate::exit::{CliError, CliResult};
-use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use client::Clients;
 use service::Gateway;
 

@@ -7,11 +7,12 @@ mod watch;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::args::seconds;
 use crate::cli::Global;
 use crate::conn::Target;
 use crate::exit::CliResult;
 use crate::schema::{self, Kind};
-use crate::splice::listen::{self, seconds, stop_signal, Limits, Listener};
+use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use crate::splice::stream::Stream;
 use crate::splice::{self, DEFAULT_BUFFER};
 use print::{Printer, What};
