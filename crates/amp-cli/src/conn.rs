@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
-use crate::exit::{CliError, CliResult};
+use crate::exit::{Cause, CliError, CliResult};
 
 /// Where to connect or listen: `host:port` or `unix:/path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,17 +143,17 @@ pub async fn connect_stream(
     let open = async {
         let stream: Box<dyn Io> = match target {
             Target::Tcp(addr) => {
-                let s = TcpStream::connect(addr.as_str())
-                    .await
-                    .map_err(|e| CliError::connection(Connect(target.clone(), e)))?;
+                let s = TcpStream::connect(addr.as_str()).await.map_err(|e| {
+                    CliError::connection(Cause::new(format!("cannot connect to {target}"), e))
+                })?;
                 let _ = s.set_nodelay(true);
                 Box::new(s)
             }
-            Target::Unix(path) => Box::new(
-                tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(|e| CliError::connection(Connect(target.clone(), e)))?,
-            ),
+            Target::Unix(path) => {
+                Box::new(tokio::net::UnixStream::connect(path).await.map_err(|e| {
+                    CliError::connection(Cause::new(format!("cannot connect to {target}"), e))
+                })?)
+            }
         };
         let Some(options) = options.filter(|_| tls.tls) else {
             return Ok(stream);
@@ -163,7 +163,12 @@ pub async fn connect_stream(
         let stream = connector
             .connect(options.server_name(), stream)
             .await
-            .map_err(|e| CliError::connection(TlsHandshake(e)))?;
+            .map_err(|e| {
+                CliError::connection(Cause::new(
+                    "TLS handshake failed (check --ca, or use --insecure)",
+                    e,
+                ))
+            })?;
         Ok(Box::new(stream) as Box<dyn Io>)
     };
     match tokio::time::timeout(timeout, open).await {
@@ -189,7 +194,12 @@ pub async fn connect<S: Clone + Send + Sync + 'static>(
         let options = tls.client_options()?;
         match tokio::time::timeout(timeout, conn.start_tls(options)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(CliError::connection(StartTls(e))),
+            Ok(Err(e)) => {
+                return Err(CliError::connection(Cause::new(
+                    "StartTLS failed (check --ca, or use --insecure)",
+                    e,
+                )))
+            }
             Err(_) => {
                 return Err(CliError::connection(format!(
                     "StartTLS with {target} not done within {timeout:?} (--timeout)"
@@ -198,48 +208,6 @@ pub async fn connect<S: Clone + Send + Sync + 'static>(
         }
     }
     Ok(conn)
-}
-
-/// Could not connect.
-#[derive(Debug)]
-struct Connect(Target, std::io::Error);
-impl fmt::Display for Connect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot connect to {}", self.0)
-    }
-}
-impl std::error::Error for Connect {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.1)
-    }
-}
-
-/// The TLS handshake (`--tls`) failed.
-#[derive(Debug)]
-struct TlsHandshake(std::io::Error);
-impl fmt::Display for TlsHandshake {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TLS handshake failed (check --ca, or use --insecure)")
-    }
-}
-impl std::error::Error for TlsHandshake {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
-}
-
-/// StartTLS failed.
-#[derive(Debug)]
-struct StartTls(amp::CallError<amp::StartTlsError>);
-impl fmt::Display for StartTls {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StartTLS failed (check --ca, or use --insecure)")
-    }
-}
-impl std::error::Error for StartTls {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.0)
-    }
 }
 
 #[cfg(test)]

@@ -74,3 +74,27 @@ impl fmt::Display for CliError {
 
 /// What subcommands return.
 pub type CliResult<T = ()> = Result<T, CliError>;
+
+/// An error with what we were doing: `what` is printed, then the cause
+/// (its `source()`).
+#[derive(Debug)]
+pub struct Cause(pub String, pub Box<dyn StdError + Send + Sync>);
+
+impl Cause {
+    /// `what` failed because of `cause`.
+    pub fn new(what: impl Into<String>, cause: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
+        Cause(what.into(), cause.into())
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Cause {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.1)
+    }
+}

@@ -2,7 +2,6 @@
 //! `StartTLS`, `Switch`; see `demo_commands`) on TCP or a UNIX socket,
 //! stopped cleanly by Ctrl-C or SIGTERM.
 
-use std::fmt;
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -12,7 +11,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::cli::Global;
 use crate::conn::{self, Target};
 use crate::demo_commands;
-use crate::exit::{CliError, CliResult};
+use crate::exit::{Cause, CliError, CliResult};
 
 /// How long a shutdown waits for connections to finish their calls (and
 /// switched echoes to end) before cutting them.
@@ -61,12 +60,8 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
     let tls = conn::server_options(args.cert.as_ref(), args.key.as_ref(), args.ca.as_ref())?;
     // Check the certificate now (and make the throwaway one once), not at
     // the first StartTLS.
-    tls.server_config().map_err(|e| {
-        CliError::usage(Cause(
-            "the StartTLS options cannot be used".into(),
-            e.into(),
-        ))
-    })?;
+    tls.server_config()
+        .map_err(|e| CliError::usage(Cause::new("the StartTLS options cannot be used", e)))?;
     let (router, counters) = demo_commands::router(tls);
     let server = amp::Server::new(router).grace_period(GRACE);
     let stop = stop_signal()?;
@@ -75,7 +70,7 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
             let listener = tokio::net::TcpListener::bind(addr.as_str())
                 .await
                 .map_err(|e| {
-                    CliError::connection(Cause(format!("cannot listen on {addr}"), e.into()))
+                    CliError::connection(Cause::new(format!("cannot listen on {addr}"), e))
                 })?;
             let local = listener.local_addr().map_err(CliError::connection)?;
             announce(&local.to_string())?;
@@ -101,15 +96,14 @@ fn announce(addr: &str) -> CliResult {
     let mut out = std::io::stdout().lock();
     writeln!(out, "listening on {addr}")
         .and_then(|()| out.flush())
-        .map_err(|e| CliError::connection(Cause("cannot write to stdout".into(), e.into())))
+        .map_err(|e| CliError::connection(Cause::new("cannot write to stdout", e)))
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are installed now,
 /// before we announce we are listening.
 fn stop_signal() -> CliResult<impl std::future::Future<Output = ()>> {
     let watch = |kind| {
-        signal(kind)
-            .map_err(|e| CliError::connection(Cause("cannot watch for signals".into(), e.into())))
+        signal(kind).map_err(|e| CliError::connection(Cause::new("cannot watch for signals", e)))
     };
     let mut int = watch(SignalKind::interrupt())?;
     let mut term = watch(SignalKind::terminate())?;
@@ -133,9 +127,9 @@ async fn bind_unix(path: &Path) -> CliResult<(tokio::net::UnixListener, FileId)>
     match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(CliError::connection(Cause(
+            return Err(CliError::connection(Cause::new(
                 format!("cannot inspect {shown}"),
-                e.into(),
+                e,
             )))
         }
         Ok(m) if !m.file_type().is_socket() => {
@@ -153,24 +147,24 @@ async fn bind_unix(path: &Path) -> CliResult<(tokio::net::UnixListener, FileId)>
                 }
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                     std::fs::remove_file(path).map_err(|e| {
-                        CliError::connection(Cause(
+                        CliError::connection(Cause::new(
                             format!("cannot remove the stale socket {shown}"),
-                            e.into(),
+                            e,
                         ))
                     })?;
                     tracing::info!("removed the stale socket {shown} (nobody listened on it)");
                 }
                 Ok(Err(e)) => {
-                    return Err(CliError::connection(Cause(
+                    return Err(CliError::connection(Cause::new(
                         format!("{shown} is a socket we cannot probe; not removing it"),
-                        e.into(),
+                        e,
                     )))
                 }
             }
         }
     }
     let listener = tokio::net::UnixListener::bind(path)
-        .map_err(|e| CliError::connection(Cause(format!("cannot listen on {shown}"), e.into())))?;
+        .map_err(|e| CliError::connection(Cause::new(format!("cannot listen on {shown}"), e)))?;
     let m = std::fs::symlink_metadata(path).map_err(CliError::connection)?;
     Ok((listener, (m.dev(), m.ino())))
 }
@@ -184,21 +178,5 @@ fn remove_if_ours(path: &Path, ours: FileId) {
             }
         }
         _ => tracing::info!("{} is no longer our socket: left alone", path.display()),
-    }
-}
-
-/// An error with what we were doing.
-#[derive(Debug)]
-struct Cause(String, Box<dyn std::error::Error + Send + Sync>);
-
-impl fmt::Display for Cause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Cause {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.1)
     }
 }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::cli::Global;
 use crate::demo_commands::{self, Divide, DivideError, Sum, Switch, ECHO};
-use crate::exit::{CliError, CliResult};
+use crate::exit::{Cause, CliError, CliResult};
 use wiretap::{Item, Reader, Recording, Tap};
 
 /// How long the whole tour may take before it is called failed.
@@ -44,18 +44,18 @@ async fn tour() -> CliResult {
     let begun = Instant::now();
     // A throwaway certificate made here, so the client can pin it.
     let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
-        .map_err(|e| failed(Cause("cannot make a certificate", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot make a certificate", e)))?;
     let (cert, key) = (made.cert.pem(), made.key_pair.serialize_pem());
     let server_tls = TlsOptions::new()
         .with_certificate_pem(cert.as_bytes(), key.as_bytes())
-        .map_err(|e| failed(Cause("cannot use the certificate", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot use the certificate", e)))?;
     let (router, counters) = demo_commands::router(server_tls);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| failed(Cause("cannot listen on 127.0.0.1", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot listen on 127.0.0.1", e)))?;
     let addr = listener
         .local_addr()
-        .map_err(|e| failed(Cause("no local address", e.into())))?;
+        .map_err(|e| failed(Cause::new("no local address", e)))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         amp::Server::new(router)
@@ -69,7 +69,7 @@ async fn tour() -> CliResult {
 
     let stream = tokio::net::TcpStream::connect(addr)
         .await
-        .map_err(|e| failed(Cause("cannot connect to the demo server", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot connect to the demo server", e)))?;
     let _ = stream.set_nodelay(true);
     let (tap, recording) = Tap::new(stream);
     let conn = Connection::spawn(tap, Router::new());
@@ -80,7 +80,7 @@ async fn tour() -> CliResult {
     let total = conn
         .call(Sum { a: 13, b: 81 })
         .await
-        .map_err(|e| failed(Cause("Sum failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("Sum failed", e)))?;
     show.wire(usize::MAX);
     show.outcome(format_args!("total = {}", total.total), t);
 
@@ -112,7 +112,7 @@ async fn tour() -> CliResult {
     let echoed = conn
         .call_raw(ECHO, args.clone())
         .await
-        .map_err(|e| failed(Cause("Echo failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("Echo failed", e)))?;
     if echoed != args {
         return Err(failed("Echo answered other arguments than it was sent"));
     }
@@ -125,11 +125,11 @@ async fn tour() -> CliResult {
     println!("   not any certificate (`--insecure`).");
     let client_tls = TlsOptions::new()
         .with_authorities_pem(cert.as_bytes())
-        .map_err(|e| failed(Cause("cannot pin the certificate", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot pin the certificate", e)))?;
     let t = Instant::now();
     conn.start_tls(client_tls)
         .await
-        .map_err(|e| failed(Cause("StartTLS failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("StartTLS failed", e)))?;
     show.wire(1);
     show.start_tls();
     println!("   (TLS 1.3 encrypts the handshake past the hellos: hence application_data)");
@@ -143,7 +143,7 @@ async fn tour() -> CliResult {
     let total = conn
         .call(Sum { a: 40, b: 2 })
         .await
-        .map_err(|e| failed(Cause("Sum over TLS failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("Sum over TLS failed", e)))?;
     show.wire(0);
     show.outcome(
         format_args!("total = {} (the boxes are inside the records)", total.total),
@@ -155,7 +155,7 @@ async fn tour() -> CliResult {
     let mut raw = conn
         .switch(Switch)
         .await
-        .map_err(|e| failed(Cause("Switch failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("Switch failed", e)))?;
     show.wire(0);
     show.outcome("switched: no more AMP boxes on this connection", t);
 
@@ -168,13 +168,13 @@ async fn tour() -> CliResult {
     raw.write_all(payload)
         .await
         .and(raw.shutdown().await)
-        .map_err(|e| failed(Cause("cannot write to the switched stream", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot write to the switched stream", e)))?;
     let mut back = Vec::new();
     (&mut raw)
         .take(64 * 1024)
         .read_to_end(&mut back)
         .await
-        .map_err(|e| failed(Cause("cannot read the echo", e.into())))?;
+        .map_err(|e| failed(Cause::new("cannot read the echo", e)))?;
     if back != payload {
         return Err(failed(format!(
             "the echo sent back {}",
@@ -192,7 +192,7 @@ async fn tour() -> CliResult {
     let _ = stop.send(());
     let report = server
         .await
-        .map_err(|e| failed(Cause("the demo server failed", e.into())))?;
+        .map_err(|e| failed(Cause::new("the demo server failed", e)))?;
     println!(
         "\nDone in {:.1} ms. The server saw {counters}; {} connection(s) open at its shutdown.",
         ms(begun.elapsed()),
@@ -286,20 +286,4 @@ fn ms(d: Duration) -> f64 {
 /// could not talk).
 fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> CliError {
     CliError::connection(e)
-}
-
-/// An error with what we were doing.
-#[derive(Debug)]
-struct Cause(&'static str, Box<dyn std::error::Error + Send + Sync>);
-
-impl fmt::Display for Cause {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for Cause {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.1)
-    }
 }
