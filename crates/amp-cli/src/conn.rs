@@ -108,23 +108,43 @@ impl TlsArgs {
     }
 }
 
-/// A server's TLS options from `--cert/--key/--ca` (a throwaway self-signed
-/// certificate without `--cert`; client certificates required with `--ca`).
-pub fn server_options(
-    cert: Option<&PathBuf>,
-    key: Option<&PathBuf>,
-    ca: Option<&PathBuf>,
-) -> CliResult<TlsOptions> {
-    let mut options = TlsOptions::new().with_key_log();
-    if let (Some(cert), Some(key)) = (cert, key) {
-        options = options
-            .with_certificate_files(cert, key)
-            .map_err(CliError::usage)?;
+/// TLS flags of the subcommands that serve StartTLS (`serve`, `gateway`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ServerTlsArgs {
+    /// The certificate chain StartTLS presents (PEM); without it, a
+    /// throwaway self-signed one.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Require StartTLS clients to present a certificate issued by (or
+    /// equal to) one in this PEM file.
+    #[arg(long, value_name = "PEM")]
+    pub ca: Option<PathBuf>,
+}
+
+impl ServerTlsArgs {
+    /// The server's TLS options (a throwaway self-signed certificate
+    /// without `--cert`; client certificates required with `--ca`), checked
+    /// now (and the throwaway certificate made once): a bad file is a usage
+    /// error at start, not a failed StartTLS later. Keys go to
+    /// `SSLKEYLOGFILE` when it is set.
+    pub fn server_options(&self) -> CliResult<TlsOptions> {
+        let mut options = TlsOptions::new().with_key_log();
+        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
+            options = options
+                .with_certificate_files(cert, key)
+                .map_err(CliError::usage)?;
+        }
+        if let Some(ca) = &self.ca {
+            options = options.with_authorities_file(ca).map_err(CliError::usage)?;
+        }
+        options.server_config().map_err(|e| {
+            CliError::usage(Cause::new("cannot set up TLS from --cert/--key/--ca", e))
+        })?;
+        Ok(options)
     }
-    if let Some(ca) = ca {
-        options = options.with_authorities_file(ca).map_err(CliError::usage)?;
-    }
-    Ok(options)
 }
 
 /// Opens the byte stream to `target` (TLS from the first byte with

@@ -4,12 +4,12 @@
 
 use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::Global;
-use crate::conn::{self, Target};
+use crate::conn::{ServerTlsArgs, Target};
 use crate::demo_commands;
 use crate::exit::{Cause, CliError, CliResult};
 
@@ -43,25 +43,13 @@ Examples:
 pub struct Args {
     /// Where to listen: host:port (port 0: any free port) or unix:/path.
     pub addr: Target,
-    /// StartTLS certificate chain (PEM); default a throwaway self-signed one.
-    #[arg(long, value_name = "PEM", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// The private key of --cert (PEM).
-    #[arg(long, value_name = "PEM", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Require StartTLS clients to present a certificate issued by (or equal
-    /// to) one in this PEM file.
-    #[arg(long, value_name = "PEM")]
-    pub ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
 }
 
 /// Runs `amp serve`.
 pub async fn run(args: Args, _: &Global) -> CliResult {
-    let tls = conn::server_options(args.cert.as_ref(), args.key.as_ref(), args.ca.as_ref())?;
-    // Check the certificate now (and make the throwaway one once), not at
-    // the first StartTLS.
-    tls.server_config()
-        .map_err(|e| CliError::usage(Cause::new("the StartTLS options cannot be used", e)))?;
+    let tls = args.tls.server_options()?;
     let (router, counters) = demo_commands::router(tls);
     let server = amp::Server::new(router).grace_period(GRACE);
     let stop = stop_signal()?;

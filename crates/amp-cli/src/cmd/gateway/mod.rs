@@ -7,13 +7,12 @@ pub mod protocol;
 mod service;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::args::seconds;
 use crate::cli::Global;
-use crate::conn::{self, Target};
+use crate::conn::{ServerTlsArgs, Target};
 use crate::exit::{CliError, CliResult};
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use client::Clients;
@@ -48,16 +47,8 @@ pub struct Args {
     /// NAME=unix:/path). Repeat for more.
     #[arg(long = "service", value_name = "NAME=ADDR", required = true, value_parser = service)]
     pub services: Vec<(String, Target)>,
-    /// The gateway's certificate for StartTLS (PEM chain); without it, a
-    /// throwaway self-signed one.
-    #[arg(long, value_name = "PEM", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// The private key of --cert (PEM).
-    #[arg(long, value_name = "PEM", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Require client certificates signed by this CA (PEM) at StartTLS.
-    #[arg(long, value_name = "PEM")]
-    pub ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: ServerTlsArgs,
     /// Answer ListServices and Connect with TLS_REQUIRED until StartTLS has
     /// run.
     #[arg(long)]
@@ -95,11 +86,7 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
             )));
         }
     }
-    let tls = conn::server_options(args.cert.as_ref(), args.key.as_ref(), args.ca.as_ref())?;
-    // Load (or generate) the certificate now: a bad file is a usage error
-    // at start, not a failed StartTLS later.
-    tls.server_config()
-        .map_err(|e| CliError::usage(format!("cannot set up TLS from --cert/--key/--ca: {e}")))?;
+    let tls = args.tls.server_options()?;
     for (name, target) in &services {
         tracing::info!("service {name} -> {target}");
     }
