@@ -41,12 +41,8 @@ pub struct Args {
     /// answer, for each connection.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub timeout: Duration,
-    /// Local connections at once (more wait in the listen backlog).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Seconds connections may go on after Ctrl-C before they are cut.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
-    pub grace: Duration,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// How to reach the service, for every local connection.
@@ -71,15 +67,11 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
     });
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
-    let limits = Limits {
-        max_connections: args.max_connections,
-        grace: args.grace,
-    };
     let carry = |n, local, peer| {
         let route = route.clone();
         async move { carry(n, local, peer, &route).await }
     };
-    let (open, cut) = listen::serve(listener, limits, stop_signal(), || {}, carry).await;
+    let (open, cut) = listen::serve(listener, args.limits, stop_signal(), || {}, carry).await;
     if open > 0 {
         eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
     }

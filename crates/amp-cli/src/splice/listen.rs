@@ -10,6 +10,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::stream::Stream;
+use crate::args::seconds;
 use crate::conn::Target;
 use crate::exit::{CliError, CliResult};
 
@@ -91,12 +92,15 @@ pub async fn stop_signal() {
     }
 }
 
-/// How many connections at once, and how long a stop waits for them.
-#[derive(Debug, Clone, Copy)]
+/// How many connections at once, and how long a stop waits for them: the
+/// `--max-connections` and `--grace` flags of the proxies.
+#[derive(clap::Args, Debug, Clone, Copy)]
 pub struct Limits {
-    /// Connections carried at once; more wait in the listen backlog.
+    /// Connections at once (more wait in the listen backlog).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_connections: usize,
-    /// After Ctrl-C, how long connections may go on before they are cut.
+    /// Seconds connections may go on after Ctrl-C before they are cut.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub grace: Duration,
 }
 

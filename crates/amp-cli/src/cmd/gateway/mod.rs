@@ -57,12 +57,8 @@ pub struct Args {
     /// CONNECT_FAILED).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub connect_timeout: Duration,
-    /// Client connections at once.
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Seconds connections may go on after Ctrl-C before they are cut.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
-    pub grace: Duration,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// `NAME=ADDR`.
@@ -98,14 +94,10 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
     let clients = Arc::new(Clients::new(gateway, tls));
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
-    let limits = Limits {
-        max_connections: args.max_connections,
-        grace: args.grace,
-    };
     let stopping = clients.clone();
     let (open, cut) = listen::serve(
         listener,
-        limits,
+        args.limits,
         stop_signal(),
         move || stopping.stop(),
         |n, stream, peer| {

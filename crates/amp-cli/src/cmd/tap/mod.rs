@@ -48,12 +48,8 @@ pub struct Args {
     /// Seconds the upstream may take to accept each connection.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub timeout: Duration,
-    /// Connections at once (more wait in the listen backlog).
-    #[arg(long, value_name = "N", default_value_t = 1024)]
-    pub max_connections: usize,
-    /// Seconds connections may go on after Ctrl-C before they are cut.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
-    pub grace: Duration,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// Runs `amp tap` until Ctrl-C.
@@ -80,16 +76,12 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
     }
     let (printer, thread) = Printer::start(args.json);
     let upstream = Arc::new(args.upstream);
-    let limits = Limits {
-        max_connections: args.max_connections,
-        grace: args.grace,
-    };
     let timeout = args.timeout;
     let carry = |n, client: Stream, peer| {
         let (printer, known, upstream) = (printer.clone(), known.clone(), upstream.clone());
         async move { tap(n, client.boxed(), peer, &upstream, timeout, printer, known).await }
     };
-    let (open, cut) = listen::serve(listener, limits, stop_signal(), || {}, carry).await;
+    let (open, cut) = listen::serve(listener, args.limits, stop_signal(), || {}, carry).await;
     drop(printer);
     // Every event queued is printed before exiting.
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
