@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::schema::validate::RESERVED_KEYS;
+
 /// `Sum(a: Integer, b: Integer) -> total: Integer`, as in Twisted's
 /// `ampserver.py`. Integers up to 128 bits (Twisted's are unbounded).
 #[derive(Command, Debug)]
@@ -71,17 +73,6 @@ pub const ECHO: &str = "Echo";
 /// How long a switched connection may stay silent (or refuse to take our
 /// echo) before it is closed.
 pub const ECHO_IDLE: Duration = Duration::from_secs(60);
-
-/// Keys of a request that are AMP's, not arguments: `Echo` answers
-/// everything else back.
-const RESERVED: [&str; 6] = [
-    "_ask",
-    "_command",
-    "_answer",
-    "_error",
-    "_error_code",
-    "_error_description",
-];
 
 /// What the demo service counts, shared by every connection.
 #[derive(Debug, Default)]
@@ -153,7 +144,7 @@ pub fn router(tls: TlsOptions) -> (Router<Arc<Counters>>, Arc<Counters>) {
             let start = Instant::now();
             let tag = req.get_bytes("_ask");
             let mut answer = req;
-            for key in RESERVED {
+            for key in RESERVED_KEYS {
                 answer.remove(key);
             }
             let answer = Ok(answer);

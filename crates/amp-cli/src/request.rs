@@ -10,18 +10,9 @@ use std::fmt;
 
 use crate::exit::{CliError, CliResult};
 use crate::items::{parse_item, ItemValue};
+use crate::schema::validate::RESERVED_KEYS;
 use crate::schema::Schema;
 use crate::value::{build_box, Given, Mode, ValueError};
-
-/// Keys AMP itself uses in a request or its answer: never arguments.
-const RESERVED: &[&str] = &[
-    "_ask",
-    "_command",
-    "_answer",
-    "_error",
-    "_error_code",
-    "_error_description",
-];
 
 /// The arguments of a call to `command`, from `items` and the JSON object
 /// `data` (`-d`; an item overrides the same name in it), typed by
@@ -62,7 +53,7 @@ pub fn request_box(
         };
         named.insert(item.name.clone(), g);
     }
-    if let Some(k) = named.keys().find(|k| RESERVED.contains(&k.as_str())) {
+    if let Some(k) = named.keys().find(|k| RESERVED_KEYS.contains(&k.as_str())) {
         return Err(CliError::usage(format!(
             "`{k}` is a key AMP itself sets; it cannot be an argument"
         )));

@@ -3,6 +3,7 @@
 //! bounded nesting, only the lists Twisted can encode, and error codes that
 //! are short and in one table.
 
+use amp::session::keys;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -15,15 +16,16 @@ pub const MAX_NAME_LENGTH: usize = amp::MAX_KEY_LENGTH;
 /// How many `ListOf`/`AmpList` may nest, one inside another.
 pub const MAX_DEPTH: usize = 32;
 
-/// Keys AMP itself uses in a box; no argument or response field may take
-/// one.
+/// Keys AMP itself uses in a box: never an argument or a response field
+/// (a schema may not declare one; a request may not carry one as an
+/// argument; the demo's `Echo` does not echo them).
 pub const RESERVED_KEYS: [&str; 6] = [
-    "_ask",
-    "_answer",
-    "_error",
-    "_command",
-    "_error_code",
-    "_error_description",
+    keys::ASK,
+    keys::ANSWER,
+    keys::ERROR,
+    keys::COMMAND,
+    keys::ERROR_CODE,
+    keys::ERROR_DESCRIPTION,
 ];
 
 /// At most this many problems are reported for one schema.
