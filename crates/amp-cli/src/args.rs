@@ -1,6 +1,10 @@
 //! Parsers of command-line values shared by several subcommands.
 
+use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
+
+use crate::exit::{CliError, CliResult};
 
 /// The longest duration a flag takes: a year.
 const MAX_SECONDS: f64 = 365.0 * 86400.0;
@@ -21,6 +25,17 @@ pub fn seconds(s: &str) -> Result<Duration, String> {
     Err(format!(
         "`{s}` is not a number of seconds: give more than 0 seconds, at most a year (like 10 or 0.5)"
     ))
+}
+
+/// The input a `FILE` argument names: standard input for `-`, else the
+/// file (one that cannot be opened is a usage error).
+pub fn open_input(path: &Path) -> CliResult<Box<dyn Read>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::usage(format!("cannot open {}: {e}", path.display())))?;
+    Ok(Box::new(file))
 }
 
 #[cfg(test)]

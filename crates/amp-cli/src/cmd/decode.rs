@@ -6,6 +6,7 @@ use serde_json::{Map, Value as Json};
 use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
 
+use crate::args::open_input;
 use crate::cli::Global;
 use crate::exit::{CliError, CliResult};
 use crate::schema::{self, Schema};
@@ -50,14 +51,7 @@ const READ_SIZE: usize = 64 * 1024;
 /// Runs `amp decode`.
 pub async fn run(args: Args, global: &Global) -> CliResult {
     let schema = schema::load(global)?;
-    let input: Box<dyn Read> =
-        if args.input.as_os_str() == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(&args.input).map_err(|e| {
-                CliError::usage(format!("cannot open {}: {e}", args.input.display()))
-            })?)
-        };
+    let input = open_input(&args.input)?;
     let out = BufWriter::new(std::io::stdout().lock());
     let mut printer = Printer {
         schema: schema.as_ref(),

@@ -4,6 +4,7 @@ use bytes::BytesMut;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 
+use crate::args::open_input;
 use crate::cli::Global;
 use crate::exit::{CliError, CliResult};
 use crate::items::MAX_JSON;
@@ -45,14 +46,7 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
             "amp encode writes binary AMP: redirect its output to a file or a pipe",
         ));
     }
-    let input: Box<dyn Read> =
-        if args.input.as_os_str() == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(std::fs::File::open(&args.input).map_err(|e| {
-                CliError::usage(format!("cannot open {}: {e}", args.input.display()))
-            })?)
-        };
+    let input = open_input(&args.input)?;
     let mut input = BufReader::new(input);
     let mut out = BufWriter::new(stdout.lock());
     let mut asks = Asks::default();
