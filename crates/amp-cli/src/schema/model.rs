@@ -239,6 +239,9 @@ struct RawType {
 }
 
 /// A field as written in a file: a name, `optional`, and a type's keys.
+/// It lists `RawType`'s keys again instead of `#[serde(flatten)]`ing a
+/// `RawType`: serde does not support `deny_unknown_fields` together with
+/// `flatten`, and unknown keys must stay errors.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawField {
