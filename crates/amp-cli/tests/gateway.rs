@@ -9,25 +9,15 @@ use amp::tls::TlsOptions;
 use amp::{CallError, Connection};
 use common::{amp, script, Proc};
 use net::*;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[test]
 fn plain_tunnel_carries_bytes_both_ways_with_half_close() {
     let echo = echo_service();
     let later = answer_after_eof_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-        "--service",
-        &format!("later={later}"),
-    ]);
+    let mut gw = gateway(&[("echo", &echo), ("later", &later)], &[]);
     let gw_addr = gw.listening();
-    let mut tunnel = Proc::amp(&["tunnel", "127.0.0.1:0", &gw_addr, "echo"]);
+    let mut tunnel = tunnel(&gw_addr, "echo", &[]);
     let local = tunnel.listening();
     // More than every buffer on the way: the echo flows while we write.
     let data = payload(3 << 20);
@@ -36,7 +26,7 @@ fn plain_tunnel_carries_bytes_both_ways_with_half_close() {
         "all bytes echoed, then EOF"
     );
     // Every byte of the answer comes after our end of file.
-    let mut half = Proc::amp(&["tunnel", "127.0.0.1:0", &gw_addr, "later"]);
+    let mut half = net::tunnel(&gw_addr, "later", &[]);
     let data = payload(1 << 20);
     assert!(
         round_trip(&half.listening(), &data) == data,
@@ -52,34 +42,22 @@ fn plain_tunnel_carries_bytes_both_ways_with_half_close() {
 fn starttls_tunnel_verifies_the_gateway() {
     let pki = pki();
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-        "--cert",
-        s(&pki.cert),
-        "--key",
-        s(&pki.key),
-        "--require-tls",
-    ]);
+    let mut gw = gateway(
+        &[("echo", &echo)],
+        &[&pki.server_flags()[..], &["--require-tls"]].concat(),
+    );
     let gw_addr = gw.listening();
-    let mut tunnel = Proc::amp(&[
-        "-v",
-        "tunnel",
-        "127.0.0.1:0",
+    let mut tunnel = tunnel(
         &gw_addr,
         "echo",
-        "--starttls",
-        "--ca",
-        s(&pki.ca),
-    ]);
+        &[&["-v"], &pki.starttls_flags()[..]].concat(),
+    );
     let local = tunnel.listening();
     let data = payload(1 << 20);
     assert!(round_trip(&local, &data) == data);
     // Without StartTLS the gateway says TLS_REQUIRED: the tunnel closes that
     // connection and keeps serving.
-    let mut clear = Proc::amp(&["tunnel", "127.0.0.1:0", &gw_addr, "echo"]);
+    let mut clear = net::tunnel(&gw_addr, "echo", &[]);
     let clear_local = clear.listening();
     refused(&clear_local);
     refused(&clear_local); // still serving
@@ -91,31 +69,20 @@ fn starttls_tunnel_verifies_the_gateway() {
 fn gateway_ca_requires_client_certificates() {
     let pki = pki();
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-        "--cert",
-        s(&pki.cert),
-        "--key",
-        s(&pki.key),
-        "--ca",
-        s(&pki.ca),
-        "--require-tls",
-    ]);
-    let gw_addr = gw.listening();
-    let tls = ["--starttls", "--ca", s(&pki.ca)];
-    let mut with_cert = Proc::amp(
-        &[&["tunnel", "127.0.0.1:0", &gw_addr, "echo"][..], &tls[..]]
-            .concat()
-            .into_iter()
-            .chain(["--cert", s(&pki.client_cert), "--key", s(&pki.client_key)])
-            .collect::<Vec<_>>(),
+    let mut gw = gateway(
+        &[("echo", &echo)],
+        &[
+            &pki.server_flags()[..],
+            &["--ca", s(&pki.ca), "--require-tls"],
+        ]
+        .concat(),
     );
+    let gw_addr = gw.listening();
+    let tls = pki.starttls_flags();
+    let client = ["--cert", s(&pki.client_cert), "--key", s(&pki.client_key)];
+    let mut with_cert = tunnel(&gw_addr, "echo", &[&tls[..], &client[..]].concat());
     assert_eq!(round_trip(&with_cert.listening(), b"signed"), b"signed");
-    let mut without =
-        Proc::amp(&[&["tunnel", "127.0.0.1:0", &gw_addr, "echo"][..], &tls[..]].concat());
+    let mut without = tunnel(&gw_addr, "echo", &tls);
     refused(&without.listening());
     wait_stderr(&without, "CertificateRequired");
 }
@@ -123,14 +90,9 @@ fn gateway_ca_requires_client_certificates() {
 #[test]
 fn unknown_service_is_logged_and_the_tunnel_goes_on() {
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-    ]);
+    let mut gw = gateway(&[("echo", &echo)], &[]);
     let gw_addr = gw.listening();
-    let mut tunnel = Proc::amp(&["tunnel", "127.0.0.1:0", &gw_addr, "nope"]);
+    let mut tunnel = tunnel(&gw_addr, "nope", &[]);
     let local = tunnel.listening();
     refused(&local);
     refused(&local); // still serving
@@ -141,17 +103,10 @@ fn unknown_service_is_logged_and_the_tunnel_goes_on() {
 async fn errors_leave_the_connection_usable() {
     let echo = echo_service();
     let dead = closed_port();
-    let mut gw = Proc::amp(&[
-        "-v",
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-        "--service",
-        &format!("dead={dead}"),
-        "--connect-timeout",
-        "5",
-    ]);
+    let mut gw = gateway(
+        &[("echo", &echo), ("dead", &dead)],
+        &["-v", "--connect-timeout", "5"],
+    );
     let addr = gw.listening();
     let conn = Connection::connect(addr.as_str()).await.unwrap();
     let list = conn.call(ListServices).await.unwrap();
@@ -186,11 +141,7 @@ async fn errors_leave_the_connection_usable() {
         })
         .await
         .unwrap();
-    stream.write_all(b"through the gateway").await.unwrap();
-    stream.shutdown().await.unwrap();
-    let mut back = Vec::new();
-    stream.read_to_end(&mut back).await.unwrap();
-    assert_eq!(back, b"through the gateway");
+    echoes(&mut stream, b"through the gateway").await;
     drop(stream);
     // -v logs the Connect with the bytes each way.
     let err = wait_stderr(&gw, "Connect done");
@@ -202,13 +153,7 @@ async fn errors_leave_the_connection_usable() {
 #[tokio::test]
 async fn require_tls_refuses_until_starttls() {
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-        "--require-tls",
-    ]);
+    let mut gw = gateway(&[("echo", &echo)], &["--require-tls"]);
     let addr = gw.listening();
     let conn = Connection::connect(addr.as_str()).await.unwrap();
     assert!(matches!(
@@ -268,27 +213,10 @@ fn twisted_sum_through_tunnel_and_gateway() {
     let pki = pki();
     let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
     let math = server.port();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("math={math}"),
-        "--cert",
-        s(&pki.cert),
-        "--key",
-        s(&pki.key),
-    ]);
+    let mut gw = gateway(&[("math", &math)], &pki.server_flags());
     let gw_addr = gw.listening();
-    let mut plain = Proc::amp(&["tunnel", "127.0.0.1:0", &gw_addr, "math"]);
-    let mut tls = Proc::amp(&[
-        "tunnel",
-        "127.0.0.1:0",
-        &gw_addr,
-        "math",
-        "--starttls",
-        "--ca",
-        s(&pki.ca),
-    ]);
+    let mut plain = tunnel(&gw_addr, "math", &[]);
+    let mut tls = tunnel(&gw_addr, "math", &pki.starttls_flags());
     for tunnel in [&mut plain, &mut tls] {
         let local = port(&tunnel.listening());
         let (ok, out) = checks(&["client", &local]);
@@ -301,17 +229,10 @@ fn twisted_client_does_starttls_then_connect() {
     let pki = pki();
     let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
     let math = server.port();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("math={math}"),
-        "--cert",
-        s(&pki.cert),
-        "--key",
-        s(&pki.key),
-        "--require-tls",
-    ]);
+    let mut gw = gateway(
+        &[("math", &math)],
+        &[&pki.server_flags()[..], &["--require-tls"]].concat(),
+    );
     let gw_port = port(&gw.listening());
     let (ok, out) = checks(&["gateway", &gw_port, "math", "--ca", s(&pki.ca)]);
     assert!(
@@ -323,14 +244,8 @@ fn twisted_client_does_starttls_then_connect() {
 #[test]
 fn bytes_pipelined_after_connect_reach_the_service() {
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-    ]);
-    let mut s = TcpStream::connect(gw.listening()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut gw = gateway(&[("echo", &echo)], &[]);
+    let s = connect(&gw.listening());
     // The request and the new protocol's first bytes in one write: the
     // gateway must hand those bytes to the service, not read them as AMP.
     let mut request = amp::AmpBox::new();
@@ -339,10 +254,7 @@ fn bytes_pipelined_after_connect_reach_the_service() {
     request.insert("service", "echo");
     let mut sent = request.to_bytes().unwrap().to_vec();
     sent.extend_from_slice(b"\x00\x05early bytes");
-    s.write_all(&sent).unwrap();
-    s.shutdown(Shutdown::Write).unwrap();
-    let mut back = Vec::new();
-    s.read_to_end(&mut back).unwrap();
+    let back = exchange(s, &sent);
     assert_eq!(back, b"\x00\x07_answer\x00\x011\x00\x00\x00\x05early bytes");
 }
 
@@ -353,7 +265,7 @@ fn gateway_on_a_unix_socket() {
     let echo = echo_service();
     let mut gw = Proc::amp(&["gateway", &sock, "--service", &format!("echo={echo}")]);
     assert_eq!(gw.listening(), sock);
-    let mut tunnel = Proc::amp(&["tunnel", "127.0.0.1:0", &sock, "echo"]);
+    let mut tunnel = tunnel(&sock, "echo", &[]);
     let data = payload(1 << 20);
     assert!(round_trip(&tunnel.listening(), &data) == data);
 }

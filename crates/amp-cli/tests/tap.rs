@@ -7,10 +7,7 @@ mod net;
 use amp::Connection;
 use common::{script, Proc};
 use net::*;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::io::Read;
 
 #[test]
 fn twisted_calls_through_the_tap() {
@@ -115,22 +112,13 @@ async fn switch_through(tap: &str) {
         })
         .await
         .unwrap();
-    stream.write_all(b"hello, not AMP").await.unwrap();
-    stream.shutdown().await.unwrap();
-    let mut back = Vec::new();
-    stream.read_to_end(&mut back).await.unwrap();
-    assert_eq!(back, b"hello, not AMP");
+    echoes(&mut stream, b"hello, not AMP").await;
 }
 
 #[tokio::test]
 async fn protocol_switches_guessed_and_known_from_a_schema() {
     let echo = echo_service();
-    let mut gw = Proc::amp(&[
-        "gateway",
-        "127.0.0.1:0",
-        "--service",
-        &format!("echo={echo}"),
-    ]);
+    let mut gw = gateway(&[("echo", &echo)], &[]);
     let gw_addr = gw.listening();
 
     let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &gw_addr]);
@@ -171,14 +159,9 @@ async fn protocol_switches_guessed_and_known_from_a_schema() {
 fn malformed_bytes_are_reported_and_passed_through() {
     let echo = echo_service();
     let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &echo]);
-    let mut s = TcpStream::connect(tap.listening()).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     // A box that is neither request nor answer, then a 256-byte key.
     let sent = b"\x00\x01k\x00\x01v\x00\x00\x01\x00junk".to_vec();
-    s.write_all(&sent).unwrap();
-    s.shutdown(Shutdown::Write).unwrap();
-    let mut back = Vec::new();
-    s.read_to_end(&mut back).unwrap();
+    let back = exchange(connect(&tap.listening()), &sent);
     assert_eq!(back, sent, "passed through unchanged");
     line_with(&mut tap, "closed");
     let printed = tap.stdout();
@@ -200,8 +183,7 @@ fn unreachable_upstream_closes_the_client() {
     let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &dead]);
     let listen = tap.listening();
     for n in 1..=2 {
-        let mut s = TcpStream::connect(&listen).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut s = connect(&listen);
         let mut buf = [0u8; 16];
         assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
         let line = line_with(&mut tap, "upstream unreachable");

@@ -12,6 +12,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// `ListServices`, as the gateway documents it.
 #[derive(amp::Command)]
@@ -89,11 +90,23 @@ pub fn closed_port() -> String {
     l.local_addr().unwrap().to_string()
 }
 
+/// Connects to `addr`, giving reads at most 10 s.
+pub fn connect(addr: &str) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
 /// Sends `data` through `addr`, shuts the write side, and returns every
 /// byte read until end of file.
 pub fn round_trip(addr: &str, data: &[u8]) -> Vec<u8> {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    exchange(connect(addr), data)
+}
+
+/// Writes `data` on `s` (from another thread: the answer flows while we
+/// write), shuts the write side, and returns every byte read until end of
+/// file.
+pub fn exchange(mut s: TcpStream, data: &[u8]) -> Vec<u8> {
     let mut w = s.try_clone().unwrap();
     let data = data.to_vec();
     let writer = std::thread::spawn(move || {
@@ -106,11 +119,20 @@ pub fn round_trip(addr: &str, data: &[u8]) -> Vec<u8> {
     back
 }
 
+/// Writes `data` on a switched stream to an echo service, shuts the write
+/// side, and checks that exactly `data` comes back before end of file.
+pub async fn echoes<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, data: &[u8]) {
+    stream.write_all(data).await.unwrap();
+    stream.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    stream.read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, data);
+}
+
 /// Connects to `addr` and expects it closed without a byte (end of file,
 /// or a reset if the closing side had not read what was sent).
 pub fn refused(addr: &str) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut s = connect(addr);
     let _ = s.write_all(b"anyone?");
     let mut buf = [0u8; 64];
     match s.read(&mut buf) {
@@ -134,6 +156,18 @@ pub struct Pki {
     pub key: PathBuf,
     pub client_cert: PathBuf,
     pub client_key: PathBuf,
+}
+
+impl Pki {
+    /// The gateway's `--cert`/`--key` flags (its server certificate).
+    pub fn server_flags(&self) -> [&str; 4] {
+        ["--cert", s(&self.cert), "--key", s(&self.key)]
+    }
+
+    /// A client's `--starttls --ca` flags, trusting this CA.
+    pub fn starttls_flags(&self) -> [&str; 3] {
+        ["--starttls", "--ca", s(&self.ca)]
+    }
 }
 
 pub fn name(cn: &str) -> DistinguishedName {
@@ -184,6 +218,27 @@ pub fn pki() -> Pki {
 
 pub fn s(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
+}
+
+/// Starts `amp gateway` on a free TCP port with a `--service NAME=ADDR`
+/// for each of `services`, then `extra` flags.
+pub fn gateway(services: &[(&str, &str)], extra: &[&str]) -> Proc {
+    let services: Vec<String> = services
+        .iter()
+        .map(|(name, addr)| format!("{name}={addr}"))
+        .collect();
+    let mut args = vec!["gateway", "127.0.0.1:0"];
+    for service in &services {
+        args.extend(["--service", service.as_str()]);
+    }
+    args.extend(extra);
+    Proc::amp(&args)
+}
+
+/// Starts `amp tunnel` on a free TCP port to `service` through the gateway
+/// at `gateway`, with `extra` flags.
+pub fn tunnel(gateway: &str, service: &str, extra: &[&str]) -> Proc {
+    Proc::amp(&[&["tunnel", "127.0.0.1:0", gateway, service][..], extra].concat())
 }
 
 /// Waits (at most 10 s) until what `p` wrote to stderr contains `what`.
