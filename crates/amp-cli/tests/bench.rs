@@ -20,6 +20,19 @@ fn bench(args: &[&str]) -> (i32, String) {
     (code, stdout)
 }
 
+/// Runs `amp bench ADDR Sum a=1 b=2 --calls 2000` and `extra` flags;
+/// returns (exit code, stdout).
+fn sums(addr: &str, extra: &[&str]) -> (i32, String) {
+    bench(&[&[addr, "Sum", "a=1", "b=2", "--calls", "2000"][..], extra].concat())
+}
+
+/// Runs `amp bench ADDR Divide numerator=1 denominator=0 --calls CALLS`
+/// and `extra` flags: every call an error; returns (exit code, stdout).
+fn divisions_by_zero(addr: &str, calls: &str, extra: &[&str]) -> (i32, String) {
+    let divide = [addr, "Divide", "numerator=1", "denominator=0"];
+    bench(&[&divide[..], &["--calls", calls], extra].concat())
+}
+
 /// The text report of 2000 clean calls.
 fn assert_clean_report(stdout: &str) {
     assert!(
@@ -41,18 +54,7 @@ fn json(stdout: &str) -> serde_json::Value {
 #[test]
 fn against_amp_serve() {
     let (_server, addr) = serve();
-    let (code, out) = bench(&[
-        &addr,
-        "Sum",
-        "a=1",
-        "b=2",
-        "--calls",
-        "2000",
-        "--concurrency",
-        "8",
-        "--connections",
-        "2",
-    ]);
+    let (code, out) = sums(&addr, &["--concurrency", "8", "--connections", "2"]);
     assert_eq!(code, 0, "{out}");
     assert_clean_report(&out);
     assert!(
@@ -74,18 +76,7 @@ fn against_amp_serve() {
 #[test]
 fn over_starttls() {
     let (_server, addr) = serve();
-    let (code, out) = bench(&[
-        &addr,
-        "Sum",
-        "a=1",
-        "b=2",
-        "--calls",
-        "2000",
-        "--connections",
-        "2",
-        "--starttls",
-        "--insecure",
-    ]);
+    let (code, out) = sums(&addr, &["--connections", "2", "--starttls", "--insecure"]);
     assert_eq!(code, 0, "{out}");
     assert_clean_report(&out);
 }
@@ -103,14 +94,7 @@ fn for_a_duration() {
 #[test]
 fn error_answers_are_reported_and_exit_1() {
     let (_server, addr) = serve();
-    let (code, out) = bench(&[
-        &addr,
-        "Divide",
-        "numerator=1",
-        "denominator=0",
-        "--calls",
-        "100",
-    ]);
+    let (code, out) = divisions_by_zero(&addr, "100", &[]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("(0 answered, 100 errors, 0 failures)"),
@@ -128,35 +112,17 @@ fn error_answers_are_reported_and_exit_1() {
 fn against_twisted_documented_server() {
     let mut twisted = Proc::python(&common::script("cli_serve_twisted.py"), &[]);
     let addr = twisted.port();
-    let (code, out) = bench(&[&addr, "Sum", "a=1", "b=2", "--calls", "2000"]);
+    let (code, out) = sums(&addr, &[]);
     assert_eq!(code, 0, "{out}\n{}", twisted.stderr());
     assert_clean_report(&out);
 
-    let (code, out) = bench(&[
-        &addr,
-        "Sum",
-        "a=1",
-        "b=2",
-        "--calls",
-        "2000",
-        "--connections",
-        "2",
-        "--json",
-    ]);
+    let (code, out) = sums(&addr, &["--connections", "2", "--json"]);
     assert_eq!(code, 0, "{out}");
     let j = json(&out);
     assert_eq!(j["calls"], 2000);
     assert_eq!(j["errors"], 0);
 
-    let (code, out) = bench(&[
-        &addr,
-        "Divide",
-        "numerator=1",
-        "denominator=0",
-        "--calls",
-        "20",
-        "--json",
-    ]);
+    let (code, out) = divisions_by_zero(&addr, "20", &["--json"]);
     assert_eq!(code, 1, "{out}");
     assert_eq!(json(&out)["errors_by_code"]["ZERO_DIVISION"], 20);
     assert!(twisted.finish(), "the Twisted server stops cleanly");
