@@ -3,6 +3,7 @@
 //! schema, as text and JSON; decode | encode giving the same bytes; our
 //! bytes parsed by Twisted; malformed input.
 mod common;
+mod types;
 
 use common::amp;
 use serde_json::{json, Value as Json};
@@ -119,13 +120,7 @@ fn decodes_what_twisted_wrote_as_json() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 7);
-    let types = json!({
-        "num": "-123456789012345678901234567890", "raw": {"base64": "/wBiaW4="},
-        "text": "café\nline", "flag": true, "real": 0.1, "dec": "1.10",
-        "when": "2024-02-29T13:05:09.123456-00:00", "ints": [1, 2, 300],
-        "nested": [["a", "é"], []],
-        "items": [{"n": 1, "tags": ["x", "y"], "note": "first"}, {"n": 2, "tags": []}]
-    });
+    let types = types::types_json();
     assert_eq!(
         records[0],
         json!({"offset": 0, "n": 1, "kind": "request", "command": "Types", "tag": "1", "fields": types})
