@@ -92,15 +92,7 @@ impl TlsArgs {
                 "TLS needs --ca FILE to verify the server, or --insecure to accept any certificate",
             ));
         }
-        let mut options = TlsOptions::new().with_key_log();
-        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
-            options = options
-                .with_certificate_files(cert, key)
-                .map_err(CliError::usage)?;
-        }
-        if let Some(ca) = &self.ca {
-            options = options.with_authorities_file(ca).map_err(CliError::usage)?;
-        }
+        let mut options = key_files(self.cert.as_ref(), self.key.as_ref(), self.ca.as_ref())?;
         if let Some(name) = &self.server_name {
             options = options.with_server_name(name).map_err(CliError::usage)?;
         }
@@ -131,20 +123,32 @@ impl ServerTlsArgs {
     /// error at start, not a failed StartTLS later. Keys go to
     /// `SSLKEYLOGFILE` when it is set.
     pub fn server_options(&self) -> CliResult<TlsOptions> {
-        let mut options = TlsOptions::new().with_key_log();
-        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
-            options = options
-                .with_certificate_files(cert, key)
-                .map_err(CliError::usage)?;
-        }
-        if let Some(ca) = &self.ca {
-            options = options.with_authorities_file(ca).map_err(CliError::usage)?;
-        }
+        let options = key_files(self.cert.as_ref(), self.key.as_ref(), self.ca.as_ref())?;
         options.server_config().map_err(|e| {
             CliError::usage(Cause::new("cannot set up TLS from --cert/--key/--ca", e))
         })?;
         Ok(options)
     }
+}
+
+/// TLS options with our certificate `cert` and its `key` (when both are
+/// given) and the authorities in `ca` (when given), keys logged to
+/// `SSLKEYLOGFILE` when it is set; an unreadable file is a usage error.
+fn key_files(
+    cert: Option<&PathBuf>,
+    key: Option<&PathBuf>,
+    ca: Option<&PathBuf>,
+) -> CliResult<TlsOptions> {
+    let mut options = TlsOptions::new().with_key_log();
+    if let (Some(cert), Some(key)) = (cert, key) {
+        options = options
+            .with_certificate_files(cert, key)
+            .map_err(CliError::usage)?;
+    }
+    if let Some(ca) = ca {
+        options = options.with_authorities_file(ca).map_err(CliError::usage)?;
+    }
+    Ok(options)
 }
 
 /// Opens the byte stream to `target` (TLS from the first byte with
