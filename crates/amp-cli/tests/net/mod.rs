@@ -257,6 +257,14 @@ pub fn wait_stderr(p: &Proc, what: &str) -> String {
     }
 }
 
+/// Asserts that `text` contains each of `parts`; a missing one is named,
+/// with the whole text.
+pub fn assert_contains(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "no {part:?} in:\n{text}");
+    }
+}
+
 /// `line` without its terminal colour codes.
 pub fn plain(line: &str) -> String {
     let mut out = String::new();
