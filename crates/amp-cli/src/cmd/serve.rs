@@ -6,12 +6,12 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::time::Duration;
-use tokio::signal::unix::{signal, SignalKind};
 
 use crate::cli::Global;
 use crate::conn::{ServerTlsArgs, Target};
 use crate::demo_commands;
 use crate::exit::{Cause, CliError, CliResult};
+use crate::splice::listen::stop_signal;
 
 /// How long a shutdown waits for connections to finish their calls (and
 /// switched echoes to end) before cutting them.
@@ -53,6 +53,10 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
     let (router, counters) = demo_commands::router(tls);
     let server = amp::Server::new(router).grace_period(GRACE);
     let stop = stop_signal()?;
+    let stop = async {
+        stop.await;
+        tracing::info!("stopping: no new connections, answering the calls in flight");
+    };
     let report = match &args.addr {
         Target::Tcp(addr) => {
             let listener = tokio::net::TcpListener::bind(addr.as_str())
@@ -85,23 +89,6 @@ fn announce(addr: &str) -> CliResult {
     writeln!(out, "listening on {addr}")
         .and_then(|()| out.flush())
         .map_err(|e| CliError::connection(Cause::new("cannot write to stdout", e)))
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM; the handlers are installed now,
-/// before we announce we are listening.
-fn stop_signal() -> CliResult<impl std::future::Future<Output = ()>> {
-    let watch = |kind| {
-        signal(kind).map_err(|e| CliError::connection(Cause::new("cannot watch for signals", e)))
-    };
-    let mut int = watch(SignalKind::interrupt())?;
-    let mut term = watch(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("stopping: no new connections, answering the calls in flight");
-    })
 }
 
 /// Which file a socket is (device and inode), to remove only ours.

@@ -65,13 +65,14 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         tls: args.tls,
         timeout: args.timeout,
     });
+    let stop = stop_signal()?;
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
     let carry = |n, local, peer| {
         let route = route.clone();
         async move { carry(n, local, peer, &route).await }
     };
-    let (open, cut) = listen::serve(listener, args.limits, stop_signal(), || {}, carry).await;
+    let (open, cut) = listen::serve(listener, args.limits, stop, || {}, carry).await;
     if open > 0 {
         eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
     }

@@ -6,13 +6,14 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::stream::Stream;
 use crate::args::seconds;
 use crate::conn::Target;
-use crate::exit::{CliError, CliResult};
+use crate::exit::{Cause, CliError, CliResult};
 
 /// A bound listening socket.
 #[derive(Debug)]
@@ -76,20 +77,21 @@ impl Listener {
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed
+/// now, before the caller announces it is listening, so that a signal sent
+/// as soon as it does stops it gracefully.
+pub fn stop_signal() -> CliResult<impl Future<Output = ()>> {
+    let watch = |kind| {
+        signal(kind).map_err(|e| CliError::connection(Cause::new("cannot watch for signals", e)))
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
+    let mut int = watch(SignalKind::interrupt())?;
+    let mut term = watch(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }
 
 /// How many connections at once, and how long a stop waits for them: the

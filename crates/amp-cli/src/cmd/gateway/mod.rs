@@ -92,13 +92,14 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         connect_timeout: args.connect_timeout,
     });
     let clients = Arc::new(Clients::new(gateway, tls));
+    let stop = stop_signal()?;
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
     let stopping = clients.clone();
     let (open, cut) = listen::serve(
         listener,
         args.limits,
-        stop_signal(),
+        stop,
         move || stopping.stop(),
         |n, stream, peer| {
             let clients = clients.clone();

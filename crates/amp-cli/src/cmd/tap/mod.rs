@@ -65,6 +65,7 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
         }
     }
     let known = Arc::new(known);
+    let stop = stop_signal()?;
     let listener = Listener::bind(&args.listen).await?;
     if args.json {
         println!(
@@ -81,7 +82,7 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
         let (printer, known, upstream) = (printer.clone(), known.clone(), upstream.clone());
         async move { tap(n, client.boxed(), peer, &upstream, timeout, printer, known).await }
     };
-    let (open, cut) = listen::serve(listener, args.limits, stop_signal(), || {}, carry).await;
+    let (open, cut) = listen::serve(listener, args.limits, stop, || {}, carry).await;
     drop(printer);
     // Every event queued is printed before exiting.
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
