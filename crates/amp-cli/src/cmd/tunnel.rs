@@ -72,10 +72,8 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         let route = route.clone();
         async move { carry(n, local, peer, &route).await }
     };
-    let (open, cut) = listen::serve(listener, args.limits, stop, || {}, carry).await;
-    if open > 0 {
-        eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
-    }
+    let stopped = listen::serve(listener, args.limits, stop, || {}, carry).await;
+    listen::report_stop(stopped);
     Ok(())
 }
 

@@ -175,6 +175,16 @@ where
     (open, cut)
 }
 
+/// Tells on stderr how a stop went, when connections were open at it:
+/// `serve`'s `(open, cut)`.
+pub fn report_stop((open, cut): (usize, usize)) {
+    if open > 0 {
+        eprintln!(
+            "amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period"
+        );
+    }
+}
+
 /// Accept errors about the one connection being accepted.
 fn is_one_connection(e: &io::Error) -> bool {
     matches!(

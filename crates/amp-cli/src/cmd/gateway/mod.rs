@@ -96,7 +96,7 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
     let stopping = clients.clone();
-    let (open, cut) = listen::serve(
+    let stopped = listen::serve(
         listener,
         args.limits,
         stop,
@@ -107,9 +107,7 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         },
     )
     .await;
-    if open > 0 {
-        eprintln!("amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period");
-    }
+    listen::report_stop(stopped);
     Ok(())
 }
 
