@@ -3,14 +3,13 @@
 //! to drive and watch the processes.
 #![allow(dead_code)]
 
+#[path = "../../../amp/tests/common/certs.rs"]
+mod certs;
+
 use crate::common::{script, Proc};
-use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+pub use certs::Pki;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -147,72 +146,22 @@ pub fn payload(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-/// A CA, a server certificate it signed for 127.0.0.1 and a client
+/// The throwaway PKI of the amp crate's TLS tests: a CA, a server
+/// certificate it signed for 127.0.0.1 and localhost, and a client
 /// certificate it signed, as PEM files.
-pub struct Pki {
-    _dir: tempfile::TempDir,
-    pub ca: PathBuf,
-    pub cert: PathBuf,
-    pub key: PathBuf,
-    pub client_cert: PathBuf,
-    pub client_key: PathBuf,
+pub fn pki() -> Pki {
+    Pki::generate()
 }
 
 impl Pki {
     /// The gateway's `--cert`/`--key` flags (its server certificate).
     pub fn server_flags(&self) -> [&str; 4] {
-        ["--cert", s(&self.cert), "--key", s(&self.key)]
+        ["--cert", s(&self.server_cert), "--key", s(&self.server_key)]
     }
 
     /// A client's `--starttls --ca` flags, trusting this CA.
     pub fn starttls_flags(&self) -> [&str; 3] {
         ["--starttls", "--ca", s(&self.ca)]
-    }
-}
-
-pub fn name(cn: &str) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, cn);
-    dn
-}
-
-pub fn pki() -> Pki {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.distinguished_name = name("amp gateway test CA");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = ca.self_signed(&ca_key).unwrap();
-    let issue = |cn: &str, sans: &[&str], usage: ExtendedKeyUsagePurpose| {
-        let key = KeyPair::generate().unwrap();
-        let sans: Vec<String> = sans.iter().map(|s| s.to_string()).collect();
-        let mut leaf = CertificateParams::new(sans).unwrap();
-        leaf.distinguished_name = name(cn);
-        leaf.extended_key_usages = vec![usage];
-        (leaf.signed_by(&key, &ca, &ca_key).unwrap(), key)
-    };
-    let (leaf, key) = issue(
-        "amp gateway",
-        &["127.0.0.1", "localhost"],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    );
-    let (client, client_key) = issue("a client", &[], ExtendedKeyUsagePurpose::ClientAuth);
-    let write = |name: &str, pem: String| {
-        let p = dir.path().join(name);
-        std::fs::write(&p, pem).unwrap();
-        p
-    };
-    Pki {
-        ca: write("ca.pem", ca.pem()),
-        cert: write("gateway.pem", leaf.pem()),
-        key: write("gateway.key", key.serialize_pem()),
-        client_cert: write("client.pem", client.pem()),
-        client_key: write("client.key", client_key.serialize_pem()),
-        _dir: dir,
     }
 }
 
