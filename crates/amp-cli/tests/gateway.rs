@@ -111,21 +111,11 @@ async fn errors_leave_the_connection_usable() {
     let conn = Connection::connect(addr.as_str()).await.unwrap();
     let list = conn.call(ListServices).await.unwrap();
     assert_eq!(list.services, ["dead", "echo"]);
-    match conn
-        .switch(Connect {
-            service: "nope".into(),
-        })
-        .await
-    {
+    match connect_service(&conn, "nope").await {
         Err(CallError::Remote(GatewayError::UnknownService(why))) => assert!(why.contains("nope")),
         other => panic!("want UNKNOWN_SERVICE, got {other:?}"),
     }
-    match conn
-        .switch(Connect {
-            service: "dead".into(),
-        })
-        .await
-    {
+    match connect_service(&conn, "dead").await {
         Err(CallError::Remote(GatewayError::ConnectFailed(why))) => {
             assert!(
                 !why.contains(&dead),
@@ -135,12 +125,7 @@ async fn errors_leave_the_connection_usable() {
         other => panic!("want CONNECT_FAILED, got {other:?}"),
     }
     // The same connection, now switched to the echo service.
-    let mut stream = conn
-        .switch(Connect {
-            service: "echo".into(),
-        })
-        .await
-        .unwrap();
+    let mut stream = connect_service(&conn, "echo").await.unwrap();
     echoes(&mut stream, b"through the gateway").await;
     drop(stream);
     // -v logs the Connect with the bytes each way.
@@ -161,21 +146,13 @@ async fn require_tls_refuses_until_starttls() {
         Err(CallError::Remote(GatewayError::TlsRequired(_)))
     ));
     assert!(matches!(
-        conn.switch(Connect {
-            service: "echo".into()
-        })
-        .await,
+        connect_service(&conn, "echo").await,
         Err(CallError::Remote(GatewayError::TlsRequired(_)))
     ));
     // No --cert: the gateway's throwaway certificate, taken as it is.
     conn.start_tls(TlsOptions::new()).await.unwrap();
     assert_eq!(conn.call(ListServices).await.unwrap().services, ["echo"]);
-    let mut stream = conn
-        .switch(Connect {
-            service: "echo".into(),
-        })
-        .await
-        .unwrap();
+    let mut stream = connect_service(&conn, "echo").await.unwrap();
     assert!(
         stream.peer_certificates().is_some(),
         "still TLS after the switch"

@@ -118,12 +118,7 @@ async fn switch_through(tap: &str) {
     let conn = Connection::connect(tap).await.unwrap();
     let list = conn.call_raw("ListServices", amp::AmpBox::new()).await;
     assert!(list.is_ok(), "{list:?}");
-    let mut stream = conn
-        .switch(Connect {
-            service: "echo".into(),
-        })
-        .await
-        .unwrap();
+    let mut stream = connect_service(&conn, "echo").await.unwrap();
     echoes(&mut stream, b"hello, not AMP").await;
 }
 

@@ -40,6 +40,18 @@ pub enum GatewayError {
     TlsRequired(String),
 }
 
+/// Sends `Connect(service)` on `conn`: the switched stream, or the
+/// gateway's refusal.
+pub async fn connect_service(
+    conn: &amp::Connection,
+    service: &str,
+) -> Result<amp::Switched, amp::CallError<GatewayError>> {
+    conn.switch(Connect {
+        service: service.into(),
+    })
+    .await
+}
+
 /// A TCP echo service on a free port: echoes every byte, and once the
 /// client shuts its write side, shuts its own.
 pub fn echo_service() -> String {
