@@ -9,16 +9,27 @@ use common::{script, Proc};
 use net::*;
 use std::io::Read;
 
-#[test]
-fn twisted_calls_through_the_tap() {
+/// Runs Twisted's client (cli_net_peer.py, with `client_flags`) through
+/// `amp tap` to Twisted's server until the tap reports the connection
+/// closed; checks that the calls worked end to end, and returns what the
+/// tap printed.
+fn twisted_through_tap(client_flags: &[&str]) -> String {
     let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
     let upstream = server.port();
     let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &upstream]);
-    let listen = tap.listening();
-    let (ok, out) = checks(&["client", &port(&listen)]);
-    assert!(ok && out.contains("TOTAL 94"), "{out}");
+    let listen = port(&tap.listening());
+    let (ok, out) = checks(&[&["client", &listen][..], client_flags].concat());
+    assert!(
+        ok && out.contains("TOTAL 94"),
+        "calls work end to end: {out}"
+    );
     line_with(&mut tap, "closed");
-    let printed = tap.stdout();
+    tap.stdout()
+}
+
+#[test]
+fn twisted_calls_through_the_tap() {
+    let printed = twisted_through_tap(&[]);
     assert_contains(
         &printed,
         &[
@@ -88,17 +99,7 @@ fn json_lines() {
 
 #[test]
 fn starttls_through_the_tap() {
-    let mut server = Proc::python(&script("cli_net_peer.py"), &["serve"]);
-    let upstream = server.port();
-    let mut tap = Proc::amp(&["tap", "127.0.0.1:0", &upstream]);
-    let listen = tap.listening();
-    let (ok, out) = checks(&["client", &port(&listen), "--starttls"]);
-    assert!(
-        ok && out.contains("TOTAL 94"),
-        "calls work end to end: {out}"
-    );
-    line_with(&mut tap, "closed");
-    let printed = tap.stdout();
+    let printed = twisted_through_tap(&["--starttls"]);
     assert_contains(
         &printed,
         &[
