@@ -246,3 +246,35 @@ fn gateway_on_a_unix_socket() {
     let data = payload(1 << 20);
     assert!(round_trip(&tunnel.listening(), &data) == data);
 }
+
+/// A client that connects and says nothing is closed after
+/// --first-box-timeout; one that speaks in time is served.
+#[test]
+fn a_silent_client_is_closed_after_the_first_box_timeout() {
+    use std::io::Read;
+    let echo = echo_service();
+    let mut gw = gateway(&[("echo", &echo)], &["--first-box-timeout", "0.3"]);
+    let gw_addr = gw.listening();
+    let mut silent = std::net::TcpStream::connect(&gw_addr).unwrap();
+    silent
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    // EOF (or a reset), well before the 10 s read timeout: the gateway
+    // closed it.
+    match silent.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("expected the gateway to close the connection, got {other:?}"),
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(250)
+            && waited < std::time::Duration::from_secs(5),
+        "closed after {waited:?}"
+    );
+    // A client that speaks is served as usual.
+    let mut tunnel = tunnel(&gw_addr, "echo", &[]);
+    assert_eq!(round_trip(&tunnel.listening(), b"in time"), b"in time");
+}

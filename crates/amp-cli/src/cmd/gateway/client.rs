@@ -28,12 +28,12 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// Clients of `gateway`, with `tls` for StartTLS.
-    pub fn new(gateway: Arc<Gateway>, tls: TlsOptions) -> Clients {
+    /// Clients of `gateway`, with `tls` for StartTLS and `config`'s limits.
+    pub fn new(gateway: Arc<Gateway>, tls: TlsOptions, config: Config) -> Clients {
         Clients {
             gateway,
             tls,
-            config: Config::default(),
+            config,
             live: Mutex::new(HashMap::new()),
         }
     }

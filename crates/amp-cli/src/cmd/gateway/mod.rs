@@ -33,8 +33,8 @@ protocol switch after which the connection is the service's byte stream
 CONNECT_FAILED, TLS_REQUIRED.
 
 Limits: --max-connections at once (more wait in the listen backlog); a
-client must send a whole box within 30 s of connecting and finish each box
-within 30 s; a StartTLS handshake must finish within 10 s; output the
+client must send a whole box within --first-box-timeout (30 s) of
+connecting and finish each box within 30 s; a StartTLS handshake must finish within 10 s; output the
 client does not read times out after 30 s. Once switched, a connection
 lasts as long as the client and the service keep it open.
 Ctrl-C (or SIGTERM): stop accepting, let connections go on for --grace
@@ -57,6 +57,10 @@ pub struct Args {
     /// CONNECT_FAILED).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub connect_timeout: Duration,
+    /// Seconds a client may take to send its first whole box; a silent
+    /// connection is closed then.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    pub first_box_timeout: Duration,
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -91,7 +95,11 @@ pub async fn run(args: Args, _: &Global) -> CliResult {
         require_tls: args.require_tls,
         connect_timeout: args.connect_timeout,
     });
-    let clients = Arc::new(Clients::new(gateway, tls));
+    let config = amp::Config::builder()
+        .first_box_timeout(Some(args.first_box_timeout))
+        .build()
+        .map_err(CliError::usage)?;
+    let clients = Arc::new(Clients::new(gateway, tls, config));
     let stop = stop_signal()?;
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
