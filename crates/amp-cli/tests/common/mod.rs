@@ -32,9 +32,18 @@ pub fn amp() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::new(amp_bin());
     c.env_remove("AMP_SCHEMA")
         .env_remove("RUST_LOG")
-        .current_dir(std::env::temp_dir())
+        .current_dir(empty_dir())
         .timeout(Duration::from_secs(60));
     c
+}
+
+/// An empty directory, the same for the whole test process (removed when
+/// the system cleans its temporary files): where `amp` runs, so that no
+/// `.amp.json` lying in the shared temporary directory is picked up.
+pub fn empty_dir() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("a temporary directory"))
+        .path()
 }
 
 /// The Python with the pinned Twisted: `$AMP_PYTHON`, else
@@ -141,9 +150,9 @@ impl Proc {
         }
     }
 
-    /// Starts `amp args...` (in the system's temporary directory).
+    /// Starts `amp args...` (in [`empty_dir`]).
     pub fn amp(args: &[&str]) -> Proc {
-        Proc::spawn(&amp_bin(), args, &std::env::temp_dir())
+        Proc::spawn(&amp_bin(), args, empty_dir())
     }
 
     /// Starts the pinned Python on `script args...` (in `interop/`).
