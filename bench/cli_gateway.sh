@@ -5,6 +5,9 @@
 #   gateway     sender does the AMP dance (Connect) with `amp gateway` -> sink
 #   tunnel      sender -> `amp tunnel` -> `amp gateway` -> sink
 # and the last two again with StartTLS (throwaway certificate, TLS 1.3).
+# Loopback measures the CPU each path costs; bench/cli_gateway_link.sh runs
+# the same paths across two rate-limited links (network namespaces), what a
+# gateway between two hosts carries.
 #
 # Usage: bench/cli_gateway.sh            (SIZE bytes per transfer, default
 #        SIZE=268435456 RUNS=5 bench/cli_gateway.sh      1 GiB; best of RUNS, default 3)
