@@ -42,6 +42,8 @@ mod list;
 mod marker;
 pub mod record;
 pub mod render;
+#[cfg(test)]
+mod roundtrip;
 mod scalar;
 #[cfg(test)]
 mod tests;
