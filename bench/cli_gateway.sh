@@ -33,23 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME CMD...: runs CMD in the background, waits for its
-# `listening on ADDR` line, and sets ADDR.
-start() {
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 200); do
-        if ADDR=$(sed -n 's/^listening on //p' "$tmp/$name.out") && [ -n "$ADDR" ]; then
-            return
-        fi
-        sleep 0.05
-    done
-    echo "$name did not start:" >&2
-    cat "$tmp/$name.err" >&2
-    exit 1
-}
+# shellcheck source=bench/listening.sh
+source bench/listening.sh
 
 start sink "$BULK" sink 127.0.0.1:0
 SINK=$ADDR SINK_PID=${pids[-1]}

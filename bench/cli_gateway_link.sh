@@ -106,34 +106,18 @@ limit() {
     done
 }
 
-# start NAME NS CMD...: runs CMD in namespace NS in the background, waits
-# for its `listening on ADDR` line, and sets ADDR.
-start() {
-    local name=$1 ns=$2
-    shift 2
-    : >"$tmp/$name.out"
-    ip netns exec "$ns" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pids+=($!)
-    for _ in $(seq 200); do
-        if ADDR=$(sed -n 's/^listening on //p' "$tmp/$name.out") && [ -n "$ADDR" ]; then
-            return
-        fi
-        sleep 0.05
-    done
-    echo "$name did not start:" >&2
-    cat "$tmp/$name.err" >&2
-    exit 1
-}
+# shellcheck source=bench/listening.sh
+source bench/listening.sh
 
-start sink "$SERVER" "$BULK" sink 10.77.2.2:0
+start sink ip netns exec "$SERVER" "$BULK" sink 10.77.2.2:0
 SINK=$ADDR
-start relay "$ROUTER" "$BULK" relay 10.77.1.1:0 "$SINK"
+start relay ip netns exec "$ROUTER" "$BULK" relay 10.77.1.1:0 "$SINK"
 RELAY=$ADDR
-start gateway "$ROUTER" "$AMP" gateway 10.77.1.1:0 --service "sink=$SINK"
+start gateway ip netns exec "$ROUTER" "$AMP" gateway 10.77.1.1:0 --service "sink=$SINK"
 GATEWAY=$ADDR GATEWAY_PID=${pids[-1]}
-start tunnel "$CLIENT" "$AMP" tunnel 127.0.0.1:0 "$GATEWAY" sink
+start tunnel ip netns exec "$CLIENT" "$AMP" tunnel 127.0.0.1:0 "$GATEWAY" sink
 TUNNEL=$ADDR
-start tunnel_tls "$CLIENT" "$AMP" tunnel 127.0.0.1:0 "$GATEWAY" sink --starttls --insecure
+start tunnel_tls ip netns exec "$CLIENT" "$AMP" tunnel 127.0.0.1:0 "$GATEWAY" sink --starttls --insecure
 TUNNEL_TLS=$ADDR
 
 # CPU time (user + system, clock ticks) a process has used.
