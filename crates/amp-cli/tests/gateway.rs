@@ -278,3 +278,72 @@ fn a_silent_client_is_closed_after_the_first_box_timeout() {
     let mut tunnel = tunnel(&gw_addr, "echo", &[]);
     assert_eq!(round_trip(&tunnel.listening(), b"in time"), b"in time");
 }
+
+/// --max-connections: a client over the cap waits (in the listen backlog)
+/// and is served once a connection closes.
+#[tokio::test]
+async fn connections_over_the_cap_wait_their_turn() {
+    let echo = echo_service();
+    let mut gw = gateway(&[("echo", &echo)], &["--max-connections", "1"]);
+    let addr = gw.listening();
+    let first = Connection::connect(addr.as_str()).await.unwrap();
+    assert_eq!(first.call(ListServices).await.unwrap().services, ["echo"]);
+    let second = Connection::connect(addr.as_str()).await.unwrap();
+    let waiting = tokio::spawn(async move { second.call(ListServices).await.map(|l| l.services) });
+    // Not served while the first is open.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the second client is not served yet"
+    );
+    first.close().await;
+    let served = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("served once the first closed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(served, ["echo"]);
+}
+
+/// Ctrl-C (SIGINT): new connections are refused at once; a spliced
+/// connection goes on until --grace, then is cut; the gateway exits 0.
+#[test]
+fn a_stop_lets_spliced_connections_finish_within_the_grace_period() {
+    let echo = echo_service();
+    let mut gw = gateway(&[("echo", &echo)], &["--grace", "1"]);
+    let gw_addr = gw.listening();
+    let mut tunnel = tunnel(&gw_addr, "echo", &[]);
+    let local = tunnel.listening();
+    let mut open = connect(&local);
+    assert_eq!(exchange_some(&mut open, b"before"), b"before");
+    gw.signal("INT");
+    wait_stderr(&gw, "stopping");
+    // Still carried during the grace period.
+    assert_eq!(exchange_some(&mut open, b"during"), b"during");
+    let started = std::time::Instant::now();
+    assert!(gw.finish(), "exits 0 after the grace period");
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(8),
+        "cut after --grace: {waited:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(&gw_addr).is_err(),
+        "no longer listening"
+    );
+    // The spliced connection was cut: EOF (or a reset).
+    use std::io::Read;
+    let mut buf = [0u8; 8];
+    assert!(matches!(open.read(&mut buf), Ok(0) | Err(_)));
+}
+
+/// Writes `data` on `s` and reads as many bytes back.
+fn exchange_some(s: &mut std::net::TcpStream, data: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    s.write_all(data).unwrap();
+    let mut back = vec![0; data.len()];
+    s.read_exact(&mut back).unwrap();
+    back
+}

@@ -226,6 +226,15 @@ impl Proc {
         }
     }
 
+    /// Sends `signal` (`INT`, `TERM`) to the process with kill(1).
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([format!("-{signal}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal} {}", self.what);
+    }
+
     /// Sends SIGTERM-like stop (kill) and waits.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
