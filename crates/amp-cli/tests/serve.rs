@@ -5,9 +5,7 @@ mod common;
 use amp::tls::TlsOptions;
 use amp::{AmpBox, AmpError, CallError, Command, Connection, Record};
 use common::Proc;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command as Process, ExitStatus, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -58,67 +56,6 @@ fn serve(extra: &[&str]) -> (Proc, String) {
     let mut p = Proc::amp(&args);
     let addr = p.listening();
     (p, addr)
-}
-
-/// An `amp` process we stop with a signal, then read to the end.
-struct Stoppable {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-impl Stoppable {
-    /// Starts `amp args...` (no colours in its logs) and waits for its
-    /// `listening on ADDR` line; returns ADDR too.
-    fn start(args: &[&str]) -> (Stoppable, String) {
-        let mut child = Process::new(common::amp_bin())
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .env_remove("AMP_SCHEMA")
-            .current_dir(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("amp starts");
-        let mut err = child.stderr.take().expect("piped");
-        let stderr = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            s
-        });
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("stdout readable");
-        let addr = line
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line {line:?}"))
-            .trim()
-            .to_owned();
-        (
-            Stoppable {
-                child,
-                stdout,
-                stderr,
-            },
-            addr,
-        )
-    }
-
-    /// Sends `signal` (TERM, INT) and returns the exit status, the rest of
-    /// stdout and all of stderr.
-    fn stop(mut self, signal: &str) -> (ExitStatus, String, String) {
-        let sent = Process::new("kill")
-            .args([&format!("-{signal}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(sent.success());
-        let status = self.child.wait().expect("amp exits");
-        let mut rest = String::new();
-        self.stdout.read_to_string(&mut rest).expect("stdout");
-        (status, rest, self.stderr.join().expect("stderr reader"))
-    }
 }
 
 /// Writes `payload`, shuts down our write side, and reads to the end.
@@ -277,7 +214,8 @@ fn bad_certificate_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbose_logs_each_call_and_sigterm_stops_cleanly() {
-    let (server, addr) = Stoppable::start(&["serve", "127.0.0.1:0", "-v"]);
+    let mut server = Proc::amp(&["serve", "127.0.0.1:0", "-v"]);
+    let addr = server.listening();
     let conn = within(Connection::connect(addr.as_str())).await.unwrap();
     within(conn.call(Sum { a: 13, b: 81 })).await.unwrap();
     let _ = within(conn.call(Divide {
@@ -319,7 +257,8 @@ async fn unix_socket_replaces_a_stale_one_and_cleans_up() {
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());
     let target = format!("unix:{}", path.display());
-    let (server, addr) = Stoppable::start(&["serve", &target]);
+    let mut server = Proc::amp(&["serve", &target]);
+    let addr = server.listening();
     assert_eq!(addr, target);
     let conn = within(Connection::connect_unix(&path)).await.unwrap();
     let total = within(conn.call(Sum { a: 2, b: 3 })).await.unwrap();

@@ -96,6 +96,7 @@ pub struct Proc {
     lines: mpsc::Receiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Proc {
@@ -120,7 +121,7 @@ impl Proc {
         let stderr = Arc::new(Mutex::new(String::new()));
         let (tx, lines) = mpsc::channel();
         let so = stdout.clone();
-        std::thread::spawn(move || {
+        let out_reader = std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
                 so.lock().unwrap().push_str(&format!("{line}\n"));
@@ -128,7 +129,7 @@ impl Proc {
             }
         });
         let se = stderr.clone();
-        std::thread::spawn(move || {
+        let err_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 8192];
             loop {
                 match err.read(&mut buf) {
@@ -147,6 +148,7 @@ impl Proc {
             lines,
             stdout,
             stderr,
+            readers: vec![out_reader, err_reader],
         }
     }
 
@@ -233,6 +235,28 @@ impl Proc {
             .status()
             .expect("kill runs");
         assert!(sent.success(), "kill -{signal} {}", self.what);
+    }
+
+    /// Sends `signal` (`INT`, `TERM`), waits for the exit (killing the
+    /// process after `READY_TIMEOUT`), and returns its status with
+    /// everything it wrote to stdout and stderr.
+    pub fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String, String) {
+        self.signal(signal);
+        let deadline = std::time::Instant::now() + READY_TIMEOUT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                break self.child.wait().expect("wait");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        (status, self.stdout(), self.stderr())
     }
 
     /// Sends SIGTERM-like stop (kill) and waits.
