@@ -106,7 +106,7 @@ macro_rules! integer {
         /// Twisted `Integer`: decimal ASCII, range-checked on decode.
         impl Argument for $t {
             fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
-                out.extend_from_slice(itoa_buf::<$t>(*self).as_slice());
+                out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
                 Ok(())
             }
             fn decode(raw: Bytes, _: &mut Context<'_>) -> Result<Self, DecodeError> {
@@ -127,52 +127,11 @@ macro_rules! integer {
     )*};
 }
 
-/// Small helper so integer encoding does not allocate.
-struct IntBuf {
-    buf: [u8; 40],
-    start: usize,
-}
-impl IntBuf {
-    fn as_slice(&self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-fn itoa_buf<T: Into<i128OrU128>>(v: T) -> IntBuf {
-    let mut buf = [0u8; 40];
-    let mut i = buf.len();
-    let (neg, mut mag) = match v.into() {
-        i128OrU128::I(x) => (x < 0, x.unsigned_abs()),
-        i128OrU128::U(x) => (false, x),
-    };
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (mag % 10) as u8;
-        mag /= 10;
-        if mag == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    IntBuf { buf, start: i }
-}
+/// A Python integer parsed wide: signed, or past `i128::MAX`.
 #[allow(non_camel_case_types)]
 enum i128OrU128 {
     I(i128),
     U(u128),
-}
-macro_rules! into_wide {
-    (I: $($t:ty),*) => {$(impl From<$t> for i128OrU128 { fn from(v: $t) -> Self { i128OrU128::I(v as i128) } })*};
-    (U: $($t:ty),*) => {$(impl From<$t> for i128OrU128 { fn from(v: $t) -> Self { i128OrU128::U(v as u128) } })*};
-}
-into_wide!(I: i8, i16, i32, i64, i128, isize);
-into_wide!(U: u16, u32, u64, u128, usize);
-impl From<u8> for i128OrU128 {
-    fn from(v: u8) -> Self {
-        i128OrU128::U(v as u128)
-    }
 }
 
 integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
@@ -182,7 +141,7 @@ integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 /// numbers.
 impl Argument for u8 {
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
-        out.extend_from_slice(itoa_buf(*self).as_slice());
+        out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
         Ok(())
     }
     fn decode(raw: Bytes, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
