@@ -482,6 +482,8 @@ impl Side {
                         self.name
                     );
                 }
+                // A memory hint: the session gave back its empty buffers.
+                Event::ReleaseBuffers => {}
                 other => panic!("{}: unexpected event {other:?}", self.name),
             }
         }

@@ -237,7 +237,20 @@ pub enum Event {
     /// The peer cancelled this request (see [`cancel`]): it is concluded
     /// already; stop (drop) its responder.
     Cancel(RequestId),
+    /// The connection has been idle (see [`Session::is_idle`]) for
+    /// [`KEEP_BUFFERS_FOR`]: the session gave back its empty buffers; give
+    /// back the driver's too (the read buffer taken with
+    /// [`Session::take_input`] if it is empty, the write buffer). Busy
+    /// connections keep their buffers, so a call costs no allocation for
+    /// them.
+    ReleaseBuffers,
 }
+
+/// How long a connection keeps the capacity of its empty buffers once it
+/// is idle: traffic reuses them (no allocation per call); a connection
+/// idle this long gives them back ([`Event::ReleaseBuffers`]), so an idle
+/// connection costs a few hundred bytes.
+pub const KEEP_BUFFERS_FOR: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// One AMP connection's protocol state, with no I/O (see the
 /// [module documentation](self)).
@@ -285,6 +298,11 @@ pub struct Session {
     counters: stats::Counters,
     /// Set once a route is bound (see [`Session::bind_route`]).
     routes: Option<Box<routes::Routes>>,
+    /// Buffers may hold capacity since the last release: once idle for
+    /// [`KEEP_BUFFERS_FOR`], they are given back.
+    buffers_kept: bool,
+    /// [`Event::ReleaseBuffers`] is due.
+    events_release_buffers: bool,
 }
 
 impl Session {
@@ -320,6 +338,8 @@ impl Session {
             answers_cancel: false,
             counters: Default::default(),
             routes: None,
+            buffers_kept: false,
+            events_release_buffers: false,
         }
     }
 

@@ -25,6 +25,7 @@ impl Session {
         self.now = now;
         if buf.len() > self.rbuf.len() {
             self.last_input = now;
+            self.buffers_kept = true;
         }
         self.rbuf = buf;
         self.note_box_start();
@@ -35,6 +36,7 @@ impl Session {
         self.now = now;
         if !bytes.is_empty() {
             self.last_input = now;
+            self.buffers_kept = true;
             self.rbuf.extend_from_slice(bytes);
         }
         self.note_box_start();
@@ -81,6 +83,9 @@ impl Session {
     /// as it goes (only as far as the phase allows); answers to our calls
     /// are handled here and wake their callers.
     pub fn poll_event(&mut self) -> Option<Event> {
+        if std::mem::take(&mut self.events_release_buffers) {
+            return Some(Event::ReleaseBuffers);
+        }
         loop {
             match &self.state {
                 State::Open | State::Switching | State::TlsRequested => {}

@@ -259,6 +259,7 @@ impl Session {
         }
         self.in_transit += n;
         self.last_activity = now;
+        self.buffers_kept = true;
         n
     }
 

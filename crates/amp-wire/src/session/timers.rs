@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::keepalive::KeepaliveDue;
-use super::{Disconnect, Session, State, Timeout};
+use super::{Disconnect, Session, State, Timeout, KEEP_BUFFERS_FOR};
 
 /// What passing a deadline means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,8 @@ enum Due {
     Timeout(Timeout),
     /// A keepalive ping is to be sent.
     Ping,
+    /// The connection has been idle long enough: give its buffers back.
+    ReleaseBuffers,
 }
 
 impl Session {
@@ -61,6 +63,9 @@ impl Session {
                 f(self.last_activity + d, Due::Timeout(Timeout::Idle));
             }
         }
+        if self.buffers_kept && self.box_started.is_none() && self.is_idle() {
+            f(self.last_activity + KEEP_BUFFERS_FOR, Due::ReleaseBuffers);
+        }
         match self.keepalive_due() {
             Some(KeepaliveDue::Ping(at)) => f(at, Due::Ping),
             Some(KeepaliveDue::Reply(at)) => f(at, Due::Timeout(Timeout::Keepalive)),
@@ -72,13 +77,25 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = now;
         let mut expired: Option<(Instant, Due)> = None;
+        let mut release = false;
         self.each_deadline(|at, t| {
-            if at <= now && expired.is_none_or(|(e, _)| at < e) {
+            if at > now {
+                return;
+            }
+            if t == Due::ReleaseBuffers {
+                // Not a change of state: done beside whatever else is due.
+                release = true;
+            } else if expired.is_none_or(|(e, _)| at < e) {
                 expired = Some((at, t));
             }
         });
+        if release {
+            self.release_idle_buffers();
+            self.buffers_kept = false;
+            self.events_release_buffers = true;
+        }
         match expired {
-            None => {}
+            None | Some((_, Due::ReleaseBuffers)) => {}
             Some((_, Due::CloseEnd)) => self.finish(),
             Some((_, Due::Ping)) => self.send_keepalive(),
             Some((_, Due::Timeout(t))) => {

@@ -20,11 +20,15 @@ use super::handle::Connection;
 use super::responding::{Dispatch, Responding};
 use super::running::Running;
 use super::shared::Shared;
+use super::starter::{Slot, Starter};
 use super::transport::Transport;
 use crate::switch::Switched;
 
 /// Room kept free in the read buffer before each read.
 const READ_RESERVE: usize = 4096;
+/// The most read at once by a connection that holds no read buffer (one
+/// idle long enough to give it back); the next reads use a buffer.
+const FIRST_READ: usize = 1024;
 /// A write buffer larger than this is given back once empty.
 const KEEP_WRITE_CAPACITY: usize = 64 * 1024;
 /// Rounds of work per poll before yielding to other tasks.
@@ -46,6 +50,9 @@ pub struct Driver<T> {
     router: Arc<dyn Dispatch>,
     /// Responders still running.
     responders: Running,
+    /// Where the next responder is polled first (kept while responders
+    /// finish at once; see `starter.rs`).
+    spare: Option<Slot>,
     /// The router answers `Cancel`: responders can be cancelled.
     cancellable: bool,
     /// Requests taken from the session, to start once the lock is released.
@@ -61,6 +68,8 @@ pub struct Driver<T> {
     /// no need to try again before the next wake.
     read_blocked: bool,
     flush_needed: bool,
+    /// The session said the connection is idle: give back the buffers.
+    release_buffers: bool,
     /// What the session asked for, done once the output is flushed.
     action: Option<Event>,
     timer: Option<Pin<Box<Sleep>>>,
@@ -89,12 +98,14 @@ impl<T> Driver<T> {
             router,
             cancellable,
             responders: Running::default(),
+            spare: None,
             requests: Vec::new(),
             cancels: Vec::new(),
             out: BytesMut::new(),
             input: None,
             read_blocked: false,
             flush_needed: false,
+            release_buffers: false,
             action: None,
             timer: None,
             timer_at: None,
@@ -176,19 +187,11 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 Step::Idle => {
                     // Kicked while we ran (a caller on another thread):
                     // look again rather than sleep on it.
-                    let (kicked, deadline, idle) = this.shared.with(|st| {
-                        let idle =
-                            st.session.unanswered_calls() == 0 && st.session.in_flight() == 0;
-                        if idle {
-                            st.session.release_idle_buffers();
-                        }
-                        (st.driver_sleeping(), st.session.poll_timeout(), idle)
-                    });
+                    let (kicked, deadline) = this
+                        .shared
+                        .with(|st| (st.driver_sleeping(), st.session.poll_timeout()));
                     if kicked {
                         continue;
-                    }
-                    if idle {
-                        this.release_idle_buffers();
                     }
                     if this.poll_timer(deadline, cx) {
                         continue; // a deadline passed: the session acted
@@ -248,6 +251,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             }
             self.requests = requests;
         }
+        if std::mem::take(&mut self.release_buffers) {
+            self.release_idle_buffers();
+        }
         progress |= self.responders.poll(cx);
         progress |= self.poll_handshake(cx);
         progress |= self.write(cx, now);
@@ -289,6 +295,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             input,
             read_blocked,
             io,
+            release_buffers: release,
             ..
         } = self;
         let abandoned = shared.handles() == 0;
@@ -310,6 +317,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 match ev {
                     Event::Request(r) => requests.push(r),
                     Event::Cancel(id) => cancels.push(id),
+                    Event::ReleaseBuffers => *release = true,
                     other => *action = Some(other),
                 }
             }
@@ -345,13 +353,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         } = req;
         let conn = Connection::from_shared(self.shared.clone());
         let responding = Responding::new(conn, id, tag, name);
+        let mut starter = Starter::new(cx, &mut self.spare);
         let started = match &route {
-            None => self.router.dispatch(args, responding),
-            Some(local) => self.router.dispatch_on(local, args, responding),
+            None => self.router.dispatch(args, responding, &mut starter),
+            Some(local) => self
+                .router
+                .dispatch_on(local, args, responding, &mut starter),
         };
         match started {
-            Ok(mut fut) => {
-                if fut.as_mut().poll(cx).is_pending() {
+            Ok(()) => {
+                if let Some(fut) = starter.into_pending() {
                     self.responders.push(id, fut, self.cancellable);
                 }
             }
@@ -404,15 +415,22 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         progress
     }
 
-    /// Nothing is awaited and we are about to sleep: give back the memory
-    /// kept for traffic (an idle connection then costs a few KiB at most).
+    /// The session found the connection idle for a while: give back the
+    /// memory kept for traffic (an idle connection then costs a few
+    /// hundred bytes).
     fn release_idle_buffers(&mut self) {
         if self.out.is_empty() && self.out.capacity() > 0 {
             self.out = BytesMut::new();
         }
-        if self.requests.capacity() > 1 {
-            self.requests.shrink_to(1);
+        if matches!(&self.input, Some((buf, None)) if buf.is_empty()) {
+            // Taken again (empty, no capacity) at the next look.
+            self.input = None;
+            self.read_blocked = false;
         }
+        self.requests = Vec::new();
+        self.cancels = Vec::new();
+        self.spare = None;
+        self.wakers = Vec::new();
     }
 
     /// Read once into the session's buffer (taken at the last look); it
@@ -421,10 +439,26 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         let Some((buf, ended)) = &mut self.input else {
             return false;
         };
-        if buf.capacity() - buf.len() < READ_RESERVE / 2 {
-            buf.reserve(READ_RESERVE);
-        }
-        match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf) {
+        let polled = if buf.capacity() == 0 {
+            // Given back while idle: wait for the next bytes without
+            // holding a buffer (an idle connection keeps none).
+            let mut first = [0u8; FIRST_READ];
+            let mut rb = tokio::io::ReadBuf::new(&mut first);
+            match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    buf.extend_from_slice(rb.filled());
+                    Poll::Ready(Ok(rb.filled().len()))
+                }
+                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+                Poll::Pending => Poll::Pending,
+            }
+        } else {
+            if buf.capacity() - buf.len() < READ_RESERVE / 2 {
+                buf.reserve(READ_RESERVE);
+            }
+            tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
+        };
+        match polled {
             Poll::Pending => {
                 // Kept (it goes back to the session at the next look); an
                 // idle connection gives it up before it sleeps.

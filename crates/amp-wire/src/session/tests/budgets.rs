@@ -126,3 +126,84 @@ fn a_box_with_too_many_entries_is_cut() {
         Disconnect::Protocol(ProtocolError::TooManyEntries { limit: 3 })
     ));
 }
+
+/// How many `ReleaseBuffers` events are waiting (the other events are
+/// taken too).
+fn releases(h: &mut H) -> usize {
+    std::iter::from_fn(|| h.s.poll_event())
+        .filter(|e| matches!(e, Event::ReleaseBuffers))
+        .count()
+}
+
+#[test]
+fn buffers_are_kept_while_busy_and_given_back_once_idle() {
+    // (what happened last, how long after it, release due?)
+    type Setup = fn(&mut H);
+    let rows: [(&str, Setup, bool); 4] = [
+        ("nothing ever happened", |_| {}, false),
+        (
+            "a request answered",
+            |h| {
+                let r = h.requested("Sum", Some("1"));
+                h.s.answer(r.id, |w| w.put_raw(b"total", b"3")).unwrap();
+                h.out();
+            },
+            true,
+        ),
+        (
+            "a call answered",
+            |h| {
+                let tag = h.call();
+                h.out();
+                h.feed(&[("_answer", &tag.to_string()), ("total", "2")]);
+                h.events();
+                assert!(h.reply(tag).is_ready());
+            },
+            true,
+        ),
+        (
+            "a call still unanswered (not idle)",
+            |h| {
+                h.call();
+                h.out();
+            },
+            false,
+        ),
+    ];
+    for (name, setup, due) in rows {
+        let mut h = H::new();
+        setup(&mut h);
+        let start = h.now;
+        // Just before the delay: nothing.
+        h.advance(KEEP_BUFFERS_FOR - Duration::from_millis(1));
+        assert_eq!(releases(&mut h), 0, "{name}: too early");
+        let deadline = h.s.poll_timeout();
+        h.advance(Duration::from_millis(1));
+        assert_eq!(releases(&mut h), usize::from(due), "{name}");
+        if due {
+            assert_eq!(deadline, Some(start + KEEP_BUFFERS_FOR), "{name}");
+            // Once only, until the next traffic.
+            assert_eq!(h.s.poll_timeout(), None, "{name}: nothing more is due");
+            h.advance(KEEP_BUFFERS_FOR * 4);
+            assert_eq!(releases(&mut h), 0, "{name}: released once");
+            assert_eq!(h.phase(), Phase::Open, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_release_does_not_hide_a_deadline_due_at_the_same_time() {
+    // The idle timeout and the buffer release pass in one step: the
+    // connection still closes for being idle.
+    let mut h = H::with(
+        Config::builder()
+            .idle_timeout(Some(Duration::from_secs(1)))
+            .build()
+            .unwrap(),
+    );
+    let r = h.requested("Sum", Some("1"));
+    h.s.answer(r.id, |w| w.put_raw(b"total", b"3")).unwrap();
+    h.out();
+    h.advance(Duration::from_secs(2));
+    assert!(matches!(h.reason(), Disconnect::Timeout(Timeout::Idle)));
+}
