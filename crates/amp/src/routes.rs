@@ -3,7 +3,6 @@
 //! name, plus the one of the default conversation.
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -12,7 +11,7 @@ use amp_wire::session::{RouteError, MAX_ROUTES};
 use amp_wire::{AmpBox, Config, IntoBytes, MAX_VALUE_LENGTH};
 
 use crate::addr::ConnectionInfo;
-use crate::connection::{Bind, Connection, Dispatch, Driver, Responding};
+use crate::connection::{Bind, Connection, Dispatch, Driver, Responding, Starter};
 use crate::router::Router;
 use crate::serve::Server;
 
@@ -168,8 +167,9 @@ impl Dispatch for Bound {
         &self,
         args: AmpBox,
         responding: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding> {
-        self.default.dispatch(args, responding)
+        starter: &mut Starter<'_, '_>,
+    ) -> Result<(), Responding> {
+        self.default.dispatch(args, responding, starter)
     }
 
     fn dispatch_on(
@@ -177,9 +177,10 @@ impl Dispatch for Bound {
         local: &Bytes,
         args: AmpBox,
         responding: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding> {
+        starter: &mut Starter<'_, '_>,
+    ) -> Result<(), Responding> {
         match self.routes.get(local) {
-            Some((_, d)) => d.dispatch(args, responding),
+            Some((_, d)) => d.dispatch(args, responding, starter),
             None => Err(responding),
         }
     }

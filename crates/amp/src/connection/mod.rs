@@ -13,6 +13,7 @@ mod route;
 mod running;
 mod shared;
 mod spans;
+mod starter;
 #[cfg(feature = "tls")]
 mod starttls;
 mod stats;
@@ -28,3 +29,4 @@ pub(crate) use handle::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
 pub use route::Route;
+pub(crate) use starter::Starter;

@@ -2,13 +2,13 @@
 //! request's responder gets to conclude it.
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
 use std::sync::Arc;
 
 use amp_wire::session::RequestId;
 use amp_wire::{AmpBox, Context, DecodeError, EncodeError, FieldWriter, Record};
 
 use super::handle::Connection;
+use super::starter::Starter;
 use crate::addr::ConnectionInfo;
 use crate::error::RawError;
 use crate::switch::SwitchTo;
@@ -24,13 +24,14 @@ pub(crate) trait Bind: Send + Sync {
 }
 
 pub(crate) trait Dispatch: Send + Sync {
-    /// Start answering the request `responding` describes; give it back if
-    /// nothing answers it.
+    /// Start answering the request `responding` describes (its responder
+    /// goes to `starter`); give it back if nothing answers it.
     fn dispatch(
         &self,
         args: AmpBox,
         responding: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding>;
+        starter: &mut Starter<'_, '_>,
+    ) -> Result<(), Responding>;
     /// Whether nothing is answered at all (no route, no fallback).
     fn is_empty(&self) -> bool;
     /// The commands answered with a protocol switch.
@@ -49,8 +50,9 @@ pub(crate) trait Dispatch: Send + Sync {
         local: &Bytes,
         args: AmpBox,
         responding: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding> {
-        let _ = (local, args);
+        starter: &mut Starter<'_, '_>,
+    ) -> Result<(), Responding> {
+        let _ = (local, args, starter);
         Err(responding)
     }
 }

@@ -1,7 +1,7 @@
 //! The responders a connection is running, and cancelling one of them
 //! when the peer asks ([`Event::Cancel`](amp_wire::session::Event::Cancel)).
 
-use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
+use futures_util::future::{AbortHandle, Abortable, Aborted};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
@@ -11,12 +11,14 @@ use std::task::{Context, Poll};
 
 use amp_wire::session::RequestId;
 
+use super::starter::Started;
+
 /// One responder still running.
 enum Responder {
     /// On a connection whose peer cannot cancel.
-    Plain(BoxFuture<'static, ()>),
+    Plain(Started),
     /// One the peer may cancel: it ends early if aborted.
-    Cancellable(RequestId, Abortable<BoxFuture<'static, ()>>),
+    Cancellable(RequestId, Abortable<Started>),
 }
 
 impl Future for Responder {
@@ -25,7 +27,7 @@ impl Future for Responder {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<RequestId>> {
         match self.get_mut() {
-            Responder::Plain(f) => f.as_mut().poll(cx).map(|()| None),
+            Responder::Plain(f) => Pin::new(f).poll(cx).map(|()| None),
             Responder::Cancellable(id, f) => {
                 Pin::new(f).poll(cx).map(|_: Result<(), Aborted>| Some(*id))
             }
@@ -45,7 +47,7 @@ pub(crate) struct Running {
 impl Running {
     /// Keep running `fut`, the responder of request `id` (already polled
     /// once, still pending).
-    pub(crate) fn push(&mut self, id: RequestId, fut: BoxFuture<'static, ()>, cancellable: bool) {
+    pub(crate) fn push(&mut self, id: RequestId, fut: Started, cancellable: bool) {
         let r = if cancellable {
             let (handle, registration) = AbortHandle::new_pair();
             self.cancel.insert(id, handle);

@@ -2,8 +2,6 @@
 //! dispatched.
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +11,7 @@ use amp_wire::AmpBox;
 
 use super::{Ctx, Fallback, Kind, Route, Router, StateSource};
 use crate::addr::ConnectionInfo;
-use crate::connection::{Bind, Dispatch, Responding};
+use crate::connection::{Bind, Dispatch, Responding, Starter};
 use crate::error::RawError;
 use crate::panics;
 
@@ -58,7 +56,8 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
         &self,
         args: AmpBox,
         resp: Responding,
-    ) -> Result<BoxFuture<'static, ()>, Responding> {
+        starter: &mut Starter<'_, '_>,
+    ) -> Result<(), Responding> {
         let route = self.routes.get(resp.name());
         if route.is_none() && self.fallback.is_none() {
             return Err(resp);
@@ -68,17 +67,15 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
             peer: resp.connection(),
             request: resp.id(),
         };
-        let fut = match (route, &self.fallback) {
-            (Some(r), _) => (r.handler)(args, ctx, resp),
+        match (route, &self.fallback) {
+            (Some(r), _) => (r.handler)(args, ctx, resp, starter),
             (None, Some(f)) => {
                 let span = resp.span();
-                raw_answer(f(resp.name().clone(), args, ctx), resp)
-                    .instrument(span)
-                    .boxed()
+                starter.start(raw_answer(f(resp.name().clone(), args, ctx), resp).instrument(span));
             }
             (None, None) => return Err(resp),
-        };
-        Ok(fut)
+        }
+        Ok(())
     }
 
     fn is_empty(&self) -> bool {

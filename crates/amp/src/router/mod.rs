@@ -20,14 +20,16 @@ use tracing::Instrument;
 use amp_wire::{AmpBox, Command, Record};
 
 use crate::addr::ConnectionInfo;
-use crate::connection::Responding;
+use crate::connection::{Responding, Starter};
 use crate::error::{with_causes, Fail, RawError};
 use crate::panics;
 use crate::switch::SwitchTo;
 #[cfg(feature = "tls")]
 use crate::tls::TlsOptions;
 
-type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>, Responding) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Starts the responder of one request with `Starter::start` (polled in
+/// place; boxed only if it does not finish at once).
+type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>, Responding, &mut Starter<'_, '_>) + Send + Sync>;
 
 /// What a route negotiates (the connection stops reading AMP while a
 /// switch or StartTLS responder decides).
@@ -406,28 +408,31 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<TlsOptions, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |_args: AmpBox, ctx: Ctx<S>, resp: Responding| {
-            let f = f.clone();
-            let span = resp.span();
-            async move {
-                let fut = f(ctx);
-                tokio::pin!(fut);
-                let options = match panics::catch(fut).await {
-                    Ok(Ok(options)) => options,
-                    Ok(Err(e)) => return resp.fail(&e),
-                    Err(panic) => return resp.panicked(panic),
-                };
-                match options.server_config() {
-                    Ok(config) => resp.accept_start_tls(config),
-                    Err(e) => resp.fail(&RawError::new(
-                        amp_wire::session::keys::TLS_ERROR,
-                        format!("TLS not available: {e}"),
-                    )),
-                }
-            }
-            .instrument(span)
-            .boxed()
-        });
+        let h: Handler<S> = Arc::new(
+            move |_args: AmpBox, ctx: Ctx<S>, resp: Responding, starter: &mut Starter<'_, '_>| {
+                let f = f.clone();
+                let span = resp.span();
+                starter.start(
+                    async move {
+                        let fut = f(ctx);
+                        tokio::pin!(fut);
+                        let options = match panics::catch(fut).await {
+                            Ok(Ok(options)) => options,
+                            Ok(Err(e)) => return resp.fail(&e),
+                            Err(panic) => return resp.panicked(panic),
+                        };
+                        match options.server_config() {
+                            Ok(config) => resp.accept_start_tls(config),
+                            Err(e) => resp.fail(&RawError::new(
+                                amp_wire::session::keys::TLS_ERROR,
+                                format!("TLS not available: {e}"),
+                            )),
+                        }
+                    }
+                    .instrument(span),
+                );
+            },
+        );
         self.insert(
             Bytes::from_static(amp_wire::session::keys::START_TLS.as_bytes()),
             h,
@@ -457,10 +462,12 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         Fut: Future<Output = Result<AmpBox, RawError>> + Send + 'static,
     {
         let f = Arc::new(f);
-        let h: Handler<S> = Arc::new(move |args, ctx, resp: Responding| {
-            let span = resp.span();
-            raw_answer(f(args, ctx), resp).instrument(span).boxed()
-        });
+        let h: Handler<S> = Arc::new(
+            move |args, ctx, resp: Responding, starter: &mut Starter<'_, '_>| {
+                let span = resp.span();
+                starter.start(raw_answer(f(args, ctx), resp).instrument(span));
+            },
+        );
         self.insert(name.into(), h, Kind::Plain)
     }
 
@@ -568,22 +575,25 @@ where
     Fut: Future<Output = T> + Send + 'static,
 {
     let f = Arc::new(f);
-    Arc::new(move |args: AmpBox, ctx: Ctx<S>, resp: Responding| {
-        let f = f.clone();
-        let span = resp.span();
-        async move {
-            let cmd = match resp.decode::<C>(&args) {
-                Ok(c) => c,
-                Err(e) => return resp.unknown(format!("bad arguments: {e}")),
-            };
-            let fut = f(cmd, ctx);
-            tokio::pin!(fut);
-            match panics::catch(fut).await {
-                Ok(t) => done(resp, t),
-                Err(panic) => resp.panicked(panic),
-            }
-        }
-        .instrument(span)
-        .boxed()
-    })
+    Arc::new(
+        move |args: AmpBox, ctx: Ctx<S>, resp: Responding, starter: &mut Starter<'_, '_>| {
+            let f = f.clone();
+            let span = resp.span();
+            starter.start(
+                async move {
+                    let cmd = match resp.decode::<C>(&args) {
+                        Ok(c) => c,
+                        Err(e) => return resp.unknown(format!("bad arguments: {e}")),
+                    };
+                    let fut = f(cmd, ctx);
+                    tokio::pin!(fut);
+                    match panics::catch(fut).await {
+                        Ok(t) => done(resp, t),
+                        Err(panic) => resp.panicked(panic),
+                    }
+                }
+                .instrument(span),
+            );
+        },
+    )
 }
