@@ -303,6 +303,10 @@ pub struct Session {
     buffers_kept: bool,
     /// [`Event::ReleaseBuffers`] is due.
     events_release_buffers: bool,
+    /// Boxes left to decode in this round ([`Session::start_round`]).
+    round_left: usize,
+    /// The round ended at its limit with bytes still buffered.
+    round_cut: bool,
 }
 
 impl Session {
@@ -340,6 +344,8 @@ impl Session {
             routes: None,
             buffers_kept: false,
             events_release_buffers: false,
+            round_left: usize::MAX,
+            round_cut: false,
         }
     }
 

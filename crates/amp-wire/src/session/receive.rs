@@ -67,6 +67,22 @@ impl Session {
         self.begin_close(reason, true);
     }
 
+    /// Start a round of work: [`Session::poll_event`] decodes at most
+    /// `boxes` more boxes until the next round (a session starts with no
+    /// limit). A driver that writes after each round then answers a long
+    /// burst of requests in slices, so the peer works on the first answers
+    /// while the rest are made, instead of both sides taking turns.
+    pub fn start_round(&mut self, boxes: usize) {
+        self.round_left = boxes;
+        self.round_cut = false;
+    }
+
+    /// Whether the last [`Session::poll_event`] stopped at the round's
+    /// limit with bytes still buffered (start another round for them).
+    pub fn round_cut(&self) -> bool {
+        self.round_cut
+    }
+
     /// Whether the driver should read now. Reading stops while boxes may
     /// not be AMP (a negotiation), while requests wait for room
     /// ([`Config::max_in_flight`](crate::Config::max_in_flight)), and while
@@ -151,6 +167,11 @@ impl Session {
                     return None; // what follows it may not be AMP
                 }
             }
+            if self.round_left == 0 {
+                // The round's boxes are done; more may be buffered.
+                self.round_cut = !self.rbuf.is_empty();
+                return None;
+            }
             let buffered = self.rbuf.len();
             match self.decoder.decode(&mut self.rbuf) {
                 Ok(None) => {
@@ -162,6 +183,7 @@ impl Session {
                     return None;
                 }
                 Ok(Some(b)) => {
+                    self.round_left -= 1;
                     self.counters.boxes_received += 1;
                     self.counters.bytes_received += (buffered - self.rbuf.len()) as u64;
                     self.box_started = None;

@@ -207,3 +207,55 @@ fn a_release_does_not_hide_a_deadline_due_at_the_same_time() {
     h.advance(Duration::from_secs(2));
     assert!(matches!(h.reason(), Disconnect::Timeout(Timeout::Idle)));
 }
+
+#[test]
+fn a_round_decodes_at_most_its_boxes() {
+    // (boxes buffered, round limit) -> requests per round, then nothing.
+    let rows: [(usize, usize, &[usize]); 4] = [
+        (40, 16, &[16, 16, 8]),
+        (16, 16, &[16]),
+        (3, 16, &[3]),
+        (5, 1, &[1, 1, 1, 1, 1]),
+    ];
+    for (boxes, limit, rounds) in rows {
+        let mut h = H::new();
+        let mut input = Vec::new();
+        for i in 0..boxes {
+            input.extend(wire(&[("_command", "Sum"), ("_ask", &format!("{i:x}"))]));
+        }
+        h.s.feed(&input, h.now);
+        for (n, &expect) in rounds.iter().enumerate() {
+            h.s.start_round(limit);
+            let got = std::iter::from_fn(|| h.s.poll_event()).count();
+            assert_eq!(got, expect, "{boxes} boxes by {limit}: round {n}");
+            let last = n + 1 == rounds.len();
+            // More is buffered exactly when the round was cut short.
+            assert_eq!(
+                h.s.round_cut(),
+                !last && expect == limit,
+                "{boxes}/{limit} round {n}"
+            );
+        }
+        h.s.start_round(limit);
+        assert!(h.s.poll_event().is_none());
+        assert!(!h.s.round_cut());
+        assert_eq!(h.s.in_flight(), boxes);
+    }
+    // Answers count as boxes too (they wake callers, with no event).
+    let mut h = H::new();
+    let tags: Vec<u64> = (0..4).map(|_| h.call()).collect();
+    h.out();
+    let mut input = Vec::new();
+    for t in &tags {
+        input.extend(wire(&[("_answer", &format!("{t:x}")), ("total", "1")]));
+    }
+    h.s.feed(&input, h.now);
+    h.s.start_round(3);
+    assert!(h.s.poll_event().is_none());
+    assert!(h.s.round_cut());
+    assert_eq!(tags.iter().filter(|t| h.reply(**t).is_ready()).count(), 3);
+    h.s.start_round(3);
+    assert!(h.s.poll_event().is_none());
+    assert!(!h.s.round_cut());
+    assert!(h.reply(tags[3]).is_ready());
+}
