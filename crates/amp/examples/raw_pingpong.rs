@@ -10,20 +10,34 @@
 //! many answers; the client keeps `--depth` requests in flight and counts
 //! answer bytes. Nothing is parsed.
 //!
+//! Both sides batch: the server answers all the whole requests of one read
+//! with one write, and the client refills what one read completed with one
+//! write, so at depth 100 this is the pipelined floor (few syscalls per
+//! call), not a ping-pong per call.
+//!
 //! The runtime flavours match the AMP examples so the comparison is fair:
 //! the server runs on tokio's default multi-thread runtime (like
 //! `math_server`), the client on a `current_thread` runtime (like
 //! `math_client`), both sockets with `TCP_NODELAY`.
 //!
+//! `blocking-server` and `blocking-client` are the same exchange with no
+//! runtime at all: `std::net` sockets, blocking `read`/`write`, one thread
+//! per side (the server runs one thread per connection), `TCP_NODELAY`.
+//! At depth 1 that is the cheapest possible round trip: one `write` and one
+//! `read` a side, no `epoll`, the reader asleep in `read` itself.
+//!
 //! ```text
 //! cargo run --release --example raw_pingpong server [ADDR]          # default 127.0.0.1:0
 //! cargo run --release --example raw_pingpong client ADDR [--calls N] [--depth D]
+//! cargo run --release --example raw_pingpong blocking-server [ADDR]
+//! cargo run --release --example raw_pingpong blocking-client ADDR [--calls N] [--depth D]
 //! ```
 //!
 //! The server prints `listening on ADDR`; the client prints one line ending
 //! in `round trips/s`.
 
 use amp::AmpBox;
+use std::io::{Read, Write};
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -49,27 +63,30 @@ fn answer() -> Vec<u8> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: raw_pingpong server [ADDR]\n       raw_pingpong client ADDR [--calls N] [--depth D]"
+        "usage: raw_pingpong server [ADDR]\n       raw_pingpong client ADDR [--calls N] [--depth D]\n       \
+         raw_pingpong blocking-server [ADDR]\n       raw_pingpong blocking-client ADDR [--calls N] [--depth D]"
     );
     std::process::exit(2);
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("server") => {
+    let mode = args.first().map(String::as_str).unwrap_or_else(|| usage());
+    let result = match mode {
+        "server" | "blocking-server" => {
             let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:0".into());
-            // The default runtime, as `#[tokio::main]` in math_server.
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            if let Err(e) = rt.block_on(server(addr)) {
-                eprintln!("server: {e}");
-                std::process::exit(1);
+            if mode == "blocking-server" {
+                blocking_server(&addr)
+            } else {
+                // The default runtime, as `#[tokio::main]` in math_server.
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(server(addr))
             }
         }
-        Some("client") => {
+        "client" | "blocking-client" => {
             let Some(addr) = args.get(1).cloned() else {
                 usage()
             };
@@ -88,17 +105,22 @@ fn main() {
                     _ => usage(),
                 }
             }
-            // As `#[tokio::main(flavor = "current_thread")]` in math_client.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            if let Err(e) = rt.block_on(client(addr, calls, depth)) {
-                eprintln!("client: {e}");
-                std::process::exit(1);
+            if mode == "blocking-client" {
+                blocking_client(&addr, calls, depth)
+            } else {
+                // As `#[tokio::main(flavor = "current_thread")]` in math_client.
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(client(addr, calls, depth))
             }
         }
         _ => usage(),
+    };
+    if let Err(e) = result {
+        eprintln!("{mode}: {e}");
+        std::process::exit(1);
     }
 }
 
@@ -168,12 +190,87 @@ async fn client(addr: String, calls: u64, depth: usize) -> std::io::Result<()> {
             sent += more as u64;
         }
     }
+    report(calls, depth, req.len(), ans_len, start);
+    Ok(())
+}
+
+/// The client's result line (`bench/*.sh` parse its `round trips/s`).
+fn report(calls: u64, depth: u64, req_len: usize, ans_len: u64, start: Instant) {
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{calls} round trips, depth {depth}, {} + {} bytes each, {secs:.3} s: {:.0} round trips/s",
-        req.len(),
-        ans_len,
+        "{calls} round trips, depth {depth}, {req_len} + {ans_len} bytes each, {secs:.3} s: {:.0} round trips/s",
         calls as f64 / secs
     );
+}
+
+/// `server` without a runtime: one blocking thread per connection, the
+/// same accounting (whole requests of a read answered with one write).
+fn blocking_server(addr: &str) -> std::io::Result<()> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    println!("listening on {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    let req_len = request().len();
+    let answer = answer();
+    loop {
+        let (mut sock, _) = listener.accept()?;
+        sock.set_nodelay(true)?;
+        let answer = answer.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut out = Vec::with_capacity(64 * 1024);
+            let mut partial = 0usize;
+            loop {
+                let n = match sock.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let whole = (partial + n) / req_len;
+                partial = (partial + n) % req_len;
+                out.clear();
+                for _ in 0..whole {
+                    out.extend_from_slice(&answer);
+                }
+                if !out.is_empty() && sock.write_all(&out).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// `client` without a runtime: blocking `write` of what a read completed,
+/// blocking `read` of the answers, on the main thread.
+fn blocking_client(addr: &str, calls: u64, depth: usize) -> std::io::Result<()> {
+    let mut sock = std::net::TcpStream::connect(addr)?;
+    sock.set_nodelay(true)?;
+    let req = request();
+    let ans_len = answer().len() as u64;
+    let depth = (depth as u64).min(calls);
+    let burst = req.repeat(depth as usize);
+    let mut buf = vec![0u8; 64 * 1024];
+    let start = Instant::now();
+    sock.write_all(&burst)?;
+    let mut sent = depth;
+    let mut got_bytes = 0u64;
+    let mut done = 0u64;
+    while done < calls {
+        let n = sock.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "server closed the connection",
+            ));
+        }
+        got_bytes += n as u64;
+        let now_done = got_bytes / ans_len;
+        let fresh = now_done - done;
+        done = now_done;
+        let more = fresh.min(calls - sent) as usize;
+        if more > 0 {
+            sock.write_all(&burst[..more * req.len()])?;
+            sent += more as u64;
+        }
+    }
+    report(calls, depth, req.len(), ans_len, start);
     Ok(())
 }
