@@ -174,11 +174,12 @@ if [ -n "$BASE_REV" ]; then
     echo "hotpath.sh: the base has no usable amp bench/amp serve (target 3 left out for it)" >&2
   fi
   # What the base can be measured on.
+  built() { case $HAVE_base in *" $1 "*) return 0 ;; esac; return 1; }
   b=" "
-  case $HAVE_base in *" math_server "*" math_client "*) b+="d100 d1 " ;; esac
-  case $HAVE_base in *" amp "*) b+="bench " ;; esac
-  case $HAVE_base in *" alloc_count "*) b+="allocs " ;; esac
-  case $HAVE_base in *" math_server "*" idle_conns "*) b+="idle " ;; esac
+  if built math_server && built math_client; then b+="d100 d1 "; fi
+  if built amp; then b+="bench "; fi
+  if built alloc_count; then b+="allocs "; fi
+  if built math_server && built idle_conns; then b+="idle "; fi
   HAVE_base=$b
   BUILDS+=(base)
 fi
