@@ -307,6 +307,8 @@ pub struct Session {
     round_left: usize,
     /// The round ended at its limit with bytes still buffered.
     round_cut: bool,
+    /// The read buffer is out with the driver ([`Session::take_input`]).
+    input_taken: bool,
 }
 
 impl Session {
@@ -346,6 +348,7 @@ impl Session {
             events_release_buffers: false,
             round_left: usize::MAX,
             round_cut: false,
+            input_taken: false,
         }
     }
 

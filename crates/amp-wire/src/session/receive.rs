@@ -16,12 +16,14 @@ impl Session {
     /// Take the read buffer, to read into it (keep its contents: append).
     /// Give it back with [`Session::handle_input`].
     pub fn take_input(&mut self) -> BytesMut {
+        self.input_taken = true;
         std::mem::take(&mut self.rbuf)
     }
 
     /// Give back the read buffer taken by [`Session::take_input`], with the
     /// bytes just read appended.
     pub fn handle_input(&mut self, buf: BytesMut, now: Instant) {
+        self.input_taken = false;
         self.now = now;
         if buf.len() > self.rbuf.len() {
             self.last_input = now;
@@ -166,6 +168,11 @@ impl Session {
                 {
                     return None; // what follows it may not be AMP
                 }
+            }
+            if self.input_taken {
+                // The driver is reading into the buffer: nothing to decode
+                // until it is given back (and a box begun stays begun).
+                return None;
             }
             if self.round_left == 0 {
                 // The round's boxes are done; more may be buffered.

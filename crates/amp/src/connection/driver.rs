@@ -68,8 +68,17 @@ pub struct Driver<T> {
     /// Bytes being written.
     out: BytesMut,
     /// The session's read buffer while it is being read into; given back
-    /// (with how the read ended) at the next look under the lock.
-    input: Option<(BytesMut, Option<std::io::Result<()>>)>,
+    /// at the next look under the lock once bytes came.
+    input: Option<BytesMut>,
+    /// Bytes came into `input` (`Some(None)`), or the stream ended
+    /// (`Some(Some(..))`): to tell the session at the next look.
+    read: Option<Option<std::io::Result<()>>>,
+    /// The transport is a tokio TCP or UNIX socket, whose short read means
+    /// it is drained (see `read`).
+    short_read_drains: bool,
+    /// Bytes written since the last look, and the write error if any.
+    written: usize,
+    write_error: Option<std::io::Error>,
     /// A read came back `Pending` in this poll: the waker is registered,
     /// no need to try again before the next wake.
     read_blocked: bool,
@@ -90,7 +99,7 @@ pub struct Driver<T> {
     span: tracing::Span,
 }
 
-impl<T> Driver<T> {
+impl<T: 'static> Driver<T> {
     pub(crate) fn new(shared: Arc<Shared>, io: T, router: Arc<dyn Dispatch>) -> Self {
         let cancellable = router.answers_cancel();
         let span = tracing::debug_span!(
@@ -109,6 +118,10 @@ impl<T> Driver<T> {
             cancels: Vec::new(),
             out: BytesMut::new(),
             input: None,
+            read: None,
+            written: 0,
+            write_error: None,
+            short_read_drains: short_read_drains::<T>(),
             read_blocked: false,
             flush_needed: false,
             release_buffers: false,
@@ -138,20 +151,38 @@ impl<T> Drop for Driver<T> {
 
 /// What one round of work came to.
 enum Step {
+    /// Asleep until the deadline (if any), an I/O event or a kick.
+    Idle(Option<Instant>),
     Progress,
     /// Progress, and the callers woken should run before more.
     Yield,
-    Idle,
     Done(Disconnect),
 }
 
 /// The session's view after a round under the lock.
 struct View {
+    /// Something moved this round: look again before sleeping.
+    busy: bool,
+    /// Nothing moved: the driver is marked asleep; its next deadline.
+    sleep: Option<Option<Instant>>,
     ready_to_close: bool,
     closed: Option<Disconnect>,
     over: bool,
     /// Boxes are left for another round.
     more: bool,
+}
+
+/// Whether a short read from a `T` means it is drained: true of tokio's
+/// sockets (their readiness is cleared by a short read, and set again by
+/// the next bytes), not of streams in general.
+fn short_read_drains<T: 'static>() -> bool {
+    use std::any::TypeId;
+    let t = TypeId::of::<T>();
+    #[cfg(unix)]
+    if t == TypeId::of::<tokio::net::UnixStream>() {
+        return true;
+    }
+    t == TypeId::of::<tokio::net::TcpStream>()
 }
 
 fn now() -> Instant {
@@ -191,19 +222,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         // One clock reading a poll: a poll lasts microseconds.
         let now = now();
         this.read_blocked = false;
-        for _ in 0..POLL_BUDGET {
+        for round in 0..POLL_BUDGET {
             match this.step(cx, now) {
+                Step::Progress if round + 1 == POLL_BUDGET => {
+                    // Busy for a whole budget: deadlines still count.
+                    let deadline = this.shared.with(|st| st.session.poll_timeout());
+                    this.poll_timer(deadline, cx);
+                }
                 Step::Progress => {}
                 Step::Yield => break,
-                Step::Idle => {
-                    // Kicked while we ran (a caller on another thread):
-                    // look again rather than sleep on it.
-                    let (kicked, deadline) = this
-                        .shared
-                        .with(|st| (st.driver_sleeping(), st.session.poll_timeout()));
-                    if kicked {
-                        continue;
-                    }
+                Step::Idle(deadline) => {
                     if this.poll_timer(deadline, cx) {
                         continue; // a deadline passed: the session acted
                     }
@@ -222,21 +250,31 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 }
             }
         }
-        let deadline = this.shared.with(|st| {
-            st.driver_sleeping();
-            st.session.poll_timeout()
-        });
-        this.poll_timer(deadline, cx);
+        // Out of budget, or callers should run first: come back soon (the
+        // driver stays marked running, so kicks meanwhile cost nothing).
         cx.waker().wake_by_ref();
         Poll::Pending
     }
 }
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
+    /// One round: move bytes (outside the lock), then one look under the
+    /// lock that tells the session everything and takes everything it
+    /// has, then start what it asked for.
     fn step(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> Step {
+        // What is read or written is told to the session in the round
+        // below; only what the round finds decides whether to look again.
+        let mut progress = self.responders.poll(cx);
+        progress |= self.poll_handshake(cx);
+        self.write(cx);
+        if self.input.is_some() && !self.read_blocked {
+            // A read that filled the buffer may have left bytes behind
+            // (the socket stays readable without a new wake-up).
+            progress |= self.read(cx);
+        }
         let view = self.session_round(cx, now);
+        progress |= view.busy;
         let woke = !self.wakers.is_empty();
-        let mut progress = woke || !self.requests.is_empty() || view.more;
         if woke {
             for w in self.wakers.drain(..) {
                 w.wake();
@@ -266,13 +304,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if std::mem::take(&mut self.release_buffers) {
             self.release_idle_buffers();
         }
-        progress |= self.responders.poll(cx);
-        progress |= self.poll_handshake(cx);
-        progress |= self.write(cx, now);
         progress |= self.perform_action();
-        if self.input.is_some() {
-            progress |= self.read(cx);
-        }
         if let Some(reason) = view.closed {
             if self.action.is_none() {
                 return Step::Done(reason);
@@ -295,12 +327,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         } else if progress {
             Step::Progress
         } else {
-            Step::Idle
+            match view.sleep {
+                Some(deadline) => Step::Idle(deadline),
+                // Marked idle while something was kicked: look again.
+                None => Step::Progress,
+            }
         }
     }
 
-    /// Under the lock: register our waker, take the session's events and
-    /// output, and note what it wants next.
+    /// Under the lock: register our waker; report what was read and
+    /// written; take the session's events and output; note what it wants
+    /// next. A round in which nothing moved marks the driver asleep (from
+    /// then on a caller's kick wakes it) and returns its next deadline.
     fn session_round(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> View {
         let Driver {
             shared,
@@ -310,16 +348,32 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             action,
             wakers,
             input,
+            read,
+            written,
+            write_error,
             read_blocked,
             io,
             release_buffers: release,
             ..
         } = self;
         let abandoned = shared.handles() == 0;
-        shared.with_wakers(wakers, |st| {
+        shared.round(|st| {
             st.driver_running(cx.waker());
-            if let Some((buf, ended)) = input.take() {
-                st.session.handle_input(buf, now);
+            let mut busy = false;
+            if *written > 0 || write_error.is_some() {
+                // (Whatever this changes shows below as an event, a
+                // waker or output.)
+                st.session.transmitted(std::mem::take(written), now);
+                if let Some(e) = write_error.take() {
+                    out.clear();
+                    st.session.abort(io_disconnect(e));
+                }
+            }
+            if let Some(ended) = read.take() {
+                // Bytes came (or the stream ended): the buffer goes back.
+                if let Some(buf) = input.take() {
+                    st.session.handle_input(buf, now);
+                }
                 match ended {
                     Some(Ok(())) => st.session.handle_eof(),
                     Some(Err(e)) => st.session.abort(io_disconnect(e)),
@@ -329,9 +383,11 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             if abandoned && st.abandonable && st.session.is_idle() {
                 // Nobody can call, nothing is answered: close.
                 st.session.close();
+                busy = true;
             }
             st.session.start_round(BOXES_PER_ROUND);
             while let Some(ev) = st.session.poll_event() {
+                busy = true;
                 match ev {
                     Event::Request(r) => requests.push(r),
                     Event::Cancel(id) => cancels.push(id),
@@ -342,19 +398,41 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             if st.session.discard_output() {
                 out.clear();
             }
-            st.session.poll_transmit(out, now);
-            if !*read_blocked && !io.handshaking() && st.session.wants_read() {
-                *input = Some((st.session.take_input(), None));
+            busy |= st.session.poll_transmit(out, now) > 0;
+            let more = st.session.round_cut();
+            let wants_read = !more && !io.handshaking() && st.session.wants_read();
+            if !wants_read {
+                if let Some(buf) = input.take() {
+                    // Reading stops (a limit, a negotiation): the bytes
+                    // already read go back to the session.
+                    st.session.handle_input(buf, now);
+                }
+            } else if input.is_none() {
+                *input = Some(st.session.take_input());
+                *read_blocked = false;
+                busy = true; // not read from yet
             }
+            // Callers woken need nothing more from us now: if they call,
+            // they kick us awake.
+            st.session.drain_wakers(wakers);
+            busy |= more;
+            let view_closed = st
+                .session
+                .is_closed()
+                .then(|| st.session.close_reason().cloned())
+                .flatten();
+            let ready_to_close = st.session.ready_to_close();
+            // Kicked meanwhile (`driver_sleeping`): look again.
+            let sleep =
+                (!busy && !ready_to_close && view_closed.is_none() && !st.driver_sleeping())
+                    .then(|| st.session.poll_timeout());
             View {
-                ready_to_close: st.session.ready_to_close(),
-                closed: st
-                    .session
-                    .is_closed()
-                    .then(|| st.session.close_reason().cloned())
-                    .flatten(),
+                ready_to_close,
+                closed: view_closed,
                 over: st.session.is_over(),
-                more: st.session.round_cut(),
+                more,
+                busy,
+                sleep,
             }
         })
     }
@@ -389,8 +467,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         }
     }
 
-    /// Write what is queued; returns whether anything moved.
-    fn write(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> bool {
+    /// Write what is queued; returns whether anything moved. What was
+    /// written (or the error) is told to the session at the next look.
+    fn write(&mut self, cx: &mut TaskCx<'_>) -> bool {
         let mut written = 0;
         let mut failed = None;
         while !self.out.is_empty() && !self.io.handshaking() {
@@ -422,14 +501,10 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 failed = r.err();
             }
         }
-        if written > 0 || failed.is_some() {
-            self.shared.with(|st| {
-                st.session.transmitted(written, now);
-                if let Some(e) = failed {
-                    self.out.clear();
-                    st.session.abort(io_disconnect(e));
-                }
-            });
+        self.written += written;
+        if let Some(e) = failed {
+            self.write_error.get_or_insert(e);
+            progress = true;
         }
         progress
     }
@@ -441,7 +516,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if self.out.is_empty() && self.out.capacity() > 0 {
             self.out = BytesMut::new();
         }
-        if matches!(&self.input, Some((buf, None)) if buf.is_empty()) {
+        if self.read.is_none() && self.input.as_ref().is_some_and(|b| b.is_empty()) {
             // Taken again (empty, no capacity) at the next look.
             self.input = None;
             self.read_blocked = false;
@@ -455,7 +530,11 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
     /// Read once into the session's buffer (taken at the last look); it
     /// goes back at the next look. Returns whether anything moved.
     fn read(&mut self, cx: &mut TaskCx<'_>) -> bool {
-        let Some((buf, ended)) = &mut self.input else {
+        // A tokio socket read short is drained: the runtime waits for the
+        // next readiness. Any other stream (TLS, an in-memory pipe) is
+        // read until it says `Pending`, which registers the wake-up.
+        let drains = self.short_read_drains && matches!(self.io, Transport::Plain(_));
+        let Some(buf) = &mut self.input else {
             return false;
         };
         let polled = if buf.capacity() == 0 {
@@ -479,19 +558,23 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         };
         match polled {
             Poll::Pending => {
-                // Kept (it goes back to the session at the next look); an
-                // idle connection gives it up before it sleeps.
+                // Kept until bytes come (the waker is registered).
                 self.read_blocked = true;
                 false
             }
             Poll::Ready(Ok(0)) => {
-                *ended = Some(Ok(()));
-                true
+                self.read = Some(Some(Ok(())));
+                self.read_blocked = true; // nothing more will come
+                false
             }
-            Poll::Ready(Ok(_)) => true,
+            Poll::Ready(Ok(_)) => {
+                self.read = Some(None);
+                !drains || buf.len() == buf.capacity()
+            }
             Poll::Ready(Err(e)) => {
-                *ended = Some(Err(e));
-                true
+                self.read = Some(Some(Err(e)));
+                self.read_blocked = true;
+                false
             }
         }
     }

@@ -167,18 +167,26 @@ impl Shared {
         r
     }
 
-    /// [`Shared::with`] for the driver: the session's wakers go into its
-    /// reusable `wakers` instead (woken by the caller after).
-    pub(crate) fn with_wakers<R>(
-        &self,
-        wakers: &mut Vec<Waker>,
-        f: impl FnOnce(&mut State) -> R,
-    ) -> R {
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let r = f(&mut st);
-        st.session.drain_wakers(wakers);
-        if std::mem::take(&mut st.kick) {
-            st.kicked = true;
+    /// [`Shared::with`] for the driver's round: the driver drains the
+    /// session's wakers itself (into a buffer it reuses) and wakes them
+    /// after. A kick while it runs is noted for its next look; a kick after
+    /// it marked itself asleep wakes it.
+    pub(crate) fn round<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut driver = None;
+        let r = {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let r = f(&mut st);
+            if std::mem::take(&mut st.kick) {
+                if st.running {
+                    st.kicked = true;
+                } else {
+                    driver = st.driver.take();
+                }
+            }
+            r
+        };
+        if let Some(w) = driver {
+            w.wake();
         }
         r
     }

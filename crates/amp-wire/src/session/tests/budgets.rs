@@ -259,3 +259,32 @@ fn a_round_decodes_at_most_its_boxes() {
     assert!(!h.s.round_cut());
     assert!(h.reply(tags[3]).is_ready());
 }
+
+#[test]
+fn a_box_begun_keeps_its_deadline_while_the_buffer_is_out() {
+    // A driver takes the read buffer (holding half a box) to read more into
+    // it and looks at the session meanwhile: the box is still begun.
+    let mut h = H::with(
+        Config::builder()
+            .box_timeout(Some(Duration::from_secs(1)))
+            .build()
+            .unwrap(),
+    );
+    let half = &wire(&[("_command", "Sum"), ("_ask", "1")])[..10];
+    let mut buf = h.s.take_input();
+    buf.extend_from_slice(half);
+    h.s.handle_input(buf, h.now);
+    assert!(h.s.poll_event().is_none());
+    let deadline = h.s.poll_timeout().expect("the box deadline");
+    let buf = h.s.take_input();
+    for _ in 0..3 {
+        assert!(
+            h.s.poll_event().is_none(),
+            "nothing to decode while it is out"
+        );
+    }
+    assert_eq!(h.s.poll_timeout(), Some(deadline));
+    h.advance(Duration::from_secs(1));
+    assert!(matches!(h.reason(), Disconnect::Timeout(Timeout::Box)));
+    drop(buf);
+}
