@@ -264,6 +264,9 @@ pub struct Session {
     now: Instant,
 
     rbuf: BytesMut,
+    /// How many bytes the read buffer held when the driver took it
+    /// ([`Session::take_input`]): only bytes past them are new input.
+    taken: usize,
     decoder: BoxDecoder,
     /// Set when a connection accepted by a server must send a box soon.
     first_box_deadline: Option<Instant>,
@@ -323,6 +326,7 @@ impl Session {
             tls_agreed: false,
             now,
             rbuf: BytesMut::new(),
+            taken: 0,
             first_box_deadline: None,
             box_started: None,
             last_input: now,

@@ -17,6 +17,7 @@ impl Session {
     /// Give it back with [`Session::handle_input`].
     pub fn take_input(&mut self) -> BytesMut {
         self.input_taken = true;
+        self.taken = self.rbuf.len();
         std::mem::take(&mut self.rbuf)
     }
 
@@ -25,7 +26,10 @@ impl Session {
     pub fn handle_input(&mut self, buf: BytesMut, now: Instant) {
         self.input_taken = false;
         self.now = now;
-        if buf.len() > self.rbuf.len() {
+        // Only bytes past those taken are new: a buffer given back as it
+        // was (nothing read) is no sign of life from the peer.
+        let had = std::mem::take(&mut self.taken).max(self.rbuf.len());
+        if buf.len() > had {
             self.last_input = now;
             self.buffers_kept = true;
         }

@@ -186,6 +186,52 @@ fn keepalive_pings_a_silent_peer_and_closes_a_dead_one() {
     assert_eq!(h.phase(), Phase::Switching);
 }
 
+/// Found by the `session` fuzz target (fuzz/regressions/session/
+/// keepalive-put-off-by-unchanged-buffer): a driver takes the read buffer
+/// to read into and gives it back with nothing read (its read was not
+/// ready). With part of a box buffered, that counted as input, so a driver
+/// that does so on every wake-up (as the `amp` driver does) put the ping
+/// off for ever, and a peer that died half way through a box was never
+/// pinged.
+#[test]
+fn keepalive_is_not_put_off_by_giving_the_read_buffer_back_unchanged() {
+    let secs = Duration::from_secs;
+    let config = Config::builder()
+        .keepalive_interval(Some(secs(10)))
+        .keepalive_timeout(Some(secs(5)))
+        .box_timeout(None)
+        .build()
+        .unwrap();
+    let mut h = H::with(config);
+    h.s.feed(b"\x00\x08_command\x00", h.now); // part of a box
+    assert!(h.events().is_empty());
+    for _ in 0..9 {
+        h.advance(secs(1));
+        let buf = h.s.take_input();
+        assert_eq!(buf.len(), 11);
+        h.s.handle_input(buf, h.now); // nothing read
+    }
+    h.advance(secs(1));
+    let out = h.out();
+    assert_eq!(out.len(), 1, "pinged 10 s after the last byte received");
+    assert_eq!(get(&out[0], "_command"), b"amp-rs.keepalive");
+    // Bytes read into the taken buffer are input.
+    h.advance(secs(1));
+    let mut buf = h.s.take_input();
+    buf.extend_from_slice(b"\x03Sum");
+    h.s.handle_input(buf, h.now);
+    assert_eq!(
+        h.s.poll_timeout(),
+        Some(h.now + secs(4)),
+        "the ping's reply is due"
+    );
+    h.advance(secs(5));
+    assert!(matches!(
+        h.reason(),
+        Disconnect::Timeout(Timeout::Keepalive)
+    ));
+}
+
 #[test]
 fn the_first_box_clears_the_first_box_deadline() {
     let now = Instant::now();
