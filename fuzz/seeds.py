@@ -12,6 +12,11 @@ bool byte. If the types in harness/src/session.rs change, change the
 encoders below to match (and check the seeds still do what they say with
 `AMP_FUZZ_TRACE=1 cargo run --release -p amp-fuzz-harness --bin replay --
 session fuzz/corpus/session/seed-*`).
+
+The `session` seeds named `*-routes*`, `*-route-*` and `*keepalive*` are in
+format 2 (bit 1 of the first byte set): after the header comes each side's
+keepalive settings, and every step starts with a selector byte (below 0xc0:
+an original step; from 0xc0: a route or keepalive step, `XOp`).
 """
 
 import os
@@ -329,3 +334,210 @@ session("pair-close-timeouts", header(True, True, cfg(timeouts=16 | 32), cfg(Tru
         call("Sum"), call("Sum"), transmit(40), deliver(b=True), advance(3000), transmit(),
         deliver(b=True), conclude(answer(), True), transmit(b=True), advance(3000), abort(True),
         finish(True), transmit(b=True), deliver(), eof(), advance(60000))
+
+
+# ------------------------------------------------- session, format 2: routes, keepalive
+
+
+def header2(pair, accepted, a, b=None, ka=None, kb=None):
+    """A format-2 header: bit 1 of the first byte set, then each side's
+    keepalive settings."""
+    return (bytes([int(pair) | 2]) + boolean(accepted) + a + (b if b is not None else cfg())
+            + (ka or keep()) + (kb or keep()))
+
+
+KEEP_CMDS = 4
+
+
+def keep(interval=None, timeout="default", command=None):
+    """Keepalive settings: durations in units of 50 ms; timeout "default"
+    (20 s), None (no timeout) or units; command None (the default), one of
+    NAMES, "Cancel", or bytes (any name)."""
+    out = option(None if interval is None else u8(interval))
+    if timeout == "default":
+        out += option(None)
+    else:
+        out += option(option(None if timeout is None else u8(timeout)))
+    if command is None:
+        out += variant(0, KEEP_CMDS)
+    elif command == "Cancel":
+        out += variant(2, KEEP_CMDS)
+    elif isinstance(command, bytes):
+        out += variant(3, KEEP_CMDS) + raw(command)
+    else:
+        out += variant(1, KEEP_CMDS) + name(command)
+    return out
+
+
+ROUTE_NAMES = 9
+
+
+def route(r):
+    """A route name: "", "a", "b", "calc", ("bound", i), ("call", i), bytes,
+    "longest" (65,535 bytes) or "too-long" (65,536)."""
+    fixed = {"": 0, "a": 1, "b": 2, "calc": 3, "longest": 7, "too-long": 8}
+    if isinstance(r, tuple):
+        return variant(4 if r[0] == "bound" else 5, ROUTE_NAMES) + u8(r[1])
+    if isinstance(r, bytes):
+        return variant(6, ROUTE_NAMES) + raw(r)
+    return variant(fixed[r], ROUTE_NAMES)
+
+
+def o(op_bytes):
+    """An original step in format 2 (selector byte below 0xc0)."""
+    return b"\x00" + op_bytes
+
+
+XOPS = 8
+def x(index, *fields): return b"\xff" + variant(index, XOPS) + b"".join(fields)
+
+
+def bind(local, remote, b=False): return x(0, boolean(b), route(local), route(remote))
+def fill(b=False): return x(1, boolean(b))
+def call_on(r, n="Sum", b=False, *a): return x(2, boolean(b), route(r), name(n), args(*a))
+def notify_on(r, n="Ping", b=False, *a): return x(3, boolean(b), route(r), name(n), args(*a))
+
+
+PEER_BOXES = 4
+def routed_request(r, n, ask=None, *a):
+    return x(4, route(r), variant(0, PEER_BOXES), name(n), option(ask), args(*a))
+def routed_answer(r, tag, *a): return x(4, route(r), variant(1, PEER_BOXES), tag, args(*a))
+def routed_error(r, tag, code, desc):
+    return x(4, route(r), variant(2, PEER_BOXES), tag, option(raw(code)), option(raw(desc)))
+def ping_reply(r=None, error=False):
+    return x(5, option(None if r is None else route(r)), boolean(error))
+def tick(ms): return x(6, u8(ms))
+def next_deadline(late_ms=0, b=False): return x(7, boolean(b), u8(late_ms))
+
+
+def session2(name_, hdr, *steps):
+    write("session", name_, hdr + b"".join(steps))
+
+
+solo2 = header2(False, False, cfg(tls=True, switch=True))
+session2("solo-route-request", solo2,
+         bind("a", "a"), bind("calc", b"c"), bind("", ""),
+         routed_request("a", "Sum", tag_small(1), ("a", "1")),
+         routed_request("calc", "Sum", tag_small(1)), routed_request("", "Ping"),
+         o(push_request("Sum", tag_small(2))), o(deliver()),
+         o(conclude(answer(("total", "1")))), o(conclude(fail(2), False, 0)),
+         o(conclude(answer(), False, 1)), o(transmit()))
+session2("solo-route-call", solo2,
+         bind("calc", b"remote"), call_on("calc", "Sum", False, ("a", "1")), notify_on("calc"),
+         call_on(b"nope"), o(call("Sum")), o(transmit()),
+         routed_answer(("call", 0), tag_ours(0), ("total", "1")),
+         o(push_answer(tag_ours(1))), o(deliver()), o(poll_reply(0)), o(poll_reply(1)))
+session2("solo-route-error-reply", solo2,
+         bind("a", "b"), call_on("a"), o(transmit()),
+         routed_error("a", tag_ours(0), b"BAD", b"bad"), o(deliver()), o(poll_reply(0)))
+session2("solo-route-misrouted", solo2,
+         bind("a", "a"), bind("b", "b"), call_on("a"), o(transmit()),
+         routed_answer("b", tag_ours(0)), o(deliver()), o(poll_reply(0)))
+session2("solo-route-unknown", solo2,
+         bind("a", "a"), routed_request(b"zz", "Sum", tag_small(1)), o(deliver()), o(transmit()))
+session2("solo-route-negotiation", solo2,
+         bind("a", "a"), routed_request("a", "StartTLS", tag_small(1)),
+         routed_request("a", "Switch", tag_small(2)), o(deliver()),
+         o(conclude(ACCEPT_START_TLS)), o(conclude(ACCEPT_SWITCH)), o(transmit()),
+         o(push_request("StartTLS", tag_small(3))), o(deliver()), o(conclude(ACCEPT_START_TLS)),
+         o(transmit()), o(tls(True)))
+session2("solo-route-before-bind", solo2,
+         routed_request("a", "Sum", tag_small(1)), o(deliver()), o(conclude(answer())),
+         bind("a", "a"), routed_request("a", "Sum", tag_small(2)), o(deliver()),
+         o(conclude(answer())), o(transmit()))
+session2("solo-route-bind-rules", solo2,
+         bind("a", b"x"), bind("a", b"x"), bind("a", b"y"), bind("longest", "a"),
+         bind("too-long", "a"), bind("b", "too-long"), bind(("bound", 1), "calc"),
+         call_on("longest"), call_on(("bound", 2)), o(transmit()))
+session2("solo-route-fill", solo2,
+         bind("a", "a"), fill(), bind("calc", "calc"), call_on(("bound", 7)),
+         call_on("a"), o(transmit()), routed_answer(("call", 1), tag_ours(1)), o(deliver()))
+session2("solo-route-cancel", solo2,
+         bind("a", "b"), call_on("a"), call_on("a"), o(abandon(1)), o(abandon(2)), o(transmit()),
+         routed_answer("a", tag_ours(0)), routed_answer("a", tag_ours(1)),
+         routed_answer("a", tag_ours(2), ("cancelled", "True")), o(deliver()))
+session2("solo-route-draining", solo2,
+         bind("a", "b"), o(call("Sum")), o(shutdown()), routed_request("a", "Sum", tag_small(1)),
+         o(deliver()), o(transmit()), o(push_answer(tag_ours(0))), o(deliver()), o(transmit()))
+
+ka = keep(20, 10, "Ping")  # a ping after 1 s of silence, 500 ms to reply
+solo_ka = header2(False, False, cfg(), ka=ka)
+session2("solo-keepalive-answered", solo_ka,
+         next_deadline(), o(transmit()), ping_reply(), o(deliver()), tick(100),
+         next_deadline(5), o(transmit()), ping_reply(error=True), o(deliver()),
+         o(call("Sum")), next_deadline(), o(transmit()), o(push_answer(tag_ours(0))),
+         o(deliver()), ping_reply(), o(deliver()), o(poll_reply(0)))
+session2("solo-keepalive-dead", solo_ka,
+         o(call("Sum")), next_deadline(), o(transmit()), next_deadline(), o(transmit()),
+         o(poll_reply(0)), next_deadline(), o(finish()))
+session2("solo-keepalive-late-reply", solo_ka,
+         next_deadline(), o(transmit()), tick(250), ping_reply(), ping_reply(), o(deliver()))
+session2("solo-keepalive-routed-reply", solo_ka,
+         bind("a", "a"), next_deadline(), o(transmit()), ping_reply("a"), o(deliver()),
+         next_deadline(), ping_reply(b"zz"), o(deliver()))
+session2("solo-keepalive-partial-box", header2(False, True, cfg(timeouts=2), ka=keep(4, 4)),
+         o(push_raw(SUM_REQUEST[:10])), o(deliver()), tick(100), o(deliver(how=1)),
+         tick(100), o(deliver(how=1)), next_deadline(), o(transmit()), next_deadline())
+session2("solo-keepalive-negotiations", header2(False, False, cfg(tls=True, switch=True), ka=ka),
+         next_deadline(), o(start_tls()), o(transmit()), o(push_answer(tag_ours(1))), o(deliver()),
+         o(transmit()), tick(200), o(tls(True)), next_deadline(), o(transmit()), ping_reply(),
+         o(push_request("Switch", tag_small(1))), o(deliver()), next_deadline(),
+         o(conclude(fail(1))), o(transmit()))
+session2("solo-keepalive-draining", header2(False, False, cfg(), ka=keep(2, 200, b"amp.ping")),
+         o(call("Sum")), o(shutdown()), next_deadline(), o(transmit()), ping_reply(),
+         o(push_answer(tag_ours(0))), o(deliver()), o(transmit()), o(finish()))
+session2("solo-keepalive-idle", header2(False, False, cfg(timeouts=16 | 32), ka=keep(30, 5, "Cancel")),
+         next_deadline(), o(transmit()), ping_reply(), o(deliver()), next_deadline(),
+         next_deadline(), next_deadline())
+# Settings the builder refuses (keepalive stays off): a zero interval, no
+# timeout, an empty command.
+session2("pair-keepalive-refused", header2(True, False, cfg(), cfg(), keep(0), keep(5, None)),
+         next_deadline(), next_deadline(b=True))
+session2("solo-keepalive-empty-command", header2(False, False, cfg(), ka=keep(5, 5, b"")),
+         next_deadline())
+
+pair2 = header2(True, True, cfg(tls=True, switch=True), cfg())
+session2("pair-routes", pair2,
+         bind("a", "b"), bind("calc", "calc", True), bind("a", b"x"),
+         call_on("a", "Sum", False, ("a", "1")), notify_on("calc"), call_on("calc", "Sum", True),
+         o(call("Sum")), o(transmit()), o(transmit(b=True)), o(deliver(b=True)), o(deliver()),
+         o(conclude(answer(("total", "1")), True, 0)), o(conclude(answer(), True, 0)),
+         o(conclude(answer())), o(conclude(fail(3), True, 0)), o(transmit(b=True)),
+         o(transmit()), o(deliver()), o(deliver(b=True)), o(poll_reply(0)), o(poll_reply(1)),
+         o(poll_reply(0, True)))
+session2("pair-routes-negotiation-names", pair2,
+         bind("a", "a"), call_on("a", "StartTLS"), call_on("a", "Switch"), o(transmit()),
+         o(deliver(b=True)), o(conclude(ACCEPT_START_TLS, True, 0)),
+         o(conclude(ACCEPT_SWITCH, True, 0)), o(transmit(b=True)), o(deliver()),
+         o(poll_reply(0)), o(poll_reply(1)))
+session2("pair-routes-start-tls", pair2,
+         bind("a", "b"), call_on("a"), o(start_tls()), call_on("a"), o(transmit()),
+         o(deliver(b=True)), o(conclude(answer(), True, 0)), o(conclude(answer(), True, 0)),
+         o(transmit(b=True)), o(deliver()), o(transmit()), o(tls(True)), o(transmit()),
+         o(deliver(b=True)), o(conclude(answer(), True, 0)), o(transmit(b=True)), o(deliver()),
+         o(poll_reply(0)), o(poll_reply(2)))
+session2("pair-routes-cancel-fill", pair2,
+         bind("a", "a"), fill(True), call_on(("bound", 9)), call_on("a"), o(transmit()),
+         o(deliver(b=True)), o(abandon(1)), o(transmit()), o(deliver(b=True)),
+         o(transmit(b=True)), o(deliver()), o(conclude(answer(), True, 0)), o(transmit(b=True)),
+         o(deliver()))
+pair_ka = header2(True, False, cfg(tls=True, switch=True), cfg(), ka, keep(30, 20))
+session2("pair-keepalive", pair_ka,
+         next_deadline(), o(transmit()), o(deliver(b=True)), o(conclude(answer(), True, 0)),
+         o(transmit(b=True)), o(deliver()), next_deadline(), o(transmit()), o(deliver(b=True)),
+         o(conclude(UNHANDLED, True, 0)), o(transmit(b=True)), o(deliver()),
+         next_deadline(b=True), o(transmit(b=True)), o(deliver()), o(conclude(answer())),
+         o(transmit()), o(deliver(b=True)), next_deadline(), next_deadline())
+session2("pair-keepalive-dead", pair_ka,
+         o(call("Sum")), next_deadline(), o(transmit()), o(deliver(b=True)), next_deadline(),
+         o(transmit()), o(finish()), o(eof(True)), o(poll_reply(0)))
+session2("pair-keepalive-routes-tls", pair_ka,
+         bind("a", "a"), call_on("a"), next_deadline(), o(start_tls()), o(transmit()),
+         o(deliver(b=True)), o(conclude(answer(), True, 1)), o(conclude(answer(), True, 0)),
+         o(conclude(answer(), True, 0)), o(transmit(b=True)), o(deliver()), o(transmit()),
+         o(tls(True)), o(transmit()), o(transmit(b=True)), o(deliver()), o(deliver(b=True)),
+         next_deadline(), o(poll_reply(0)))
+session2("pair-keepalive-deciding", pair_ka,
+         next_deadline(), o(switch(True)), o(transmit()), o(transmit(b=True)), o(deliver()),
+         o(deliver(b=True)), o(conclude(answer(), True, 0)), o(transmit(b=True)), o(deliver()),
+         next_deadline(), o(conclude(fail(1))), o(transmit()), o(deliver(b=True)))

@@ -13,6 +13,23 @@
 //!   paths (StartTLS and switches agreed on both sides, hand-overs,
 //!   graceful shutdowns, answers to our own calls) are reached.
 //!
+//! **Format 2** (bit 1 of the first byte set; format 1 inputs, whose
+//! first byte is 0 or 1 in practice, keep their meaning): the header is
+//! followed by an [`Ext`] (each side's keepalive settings: interval and
+//! timeout in units of 50 ms, the command; settings the builder must
+//! refuse are tried too, and leave keepalive off), and every step starts
+//! with a selector byte: from 0xc0 it is an [`XOp`] (route binding with
+//! fuzzed local and remote names, edge cases included, and filling the
+//! table to `MAX_ROUTES`; `call_on`/`notify_on`; scripted peer boxes
+//! carrying `_route` (bound, unknown, empty, on answers, errors, StartTLS
+//! and switch requests); replies to the last keepalive ping; small clock
+//! steps and steps to a side's next deadline), else an [`Op`]. In pair
+//! mode a route is bound on both sides mirrored (`local` → `remote` on one,
+//! `remote` → `local` on the other) or on neither, so the route traffic is
+//! valid; a keepalive command the other side negotiates on (`StartTLS`,
+//! `Switch`) is replaced by the default, since an honest configuration does
+//! not ping with it.
+//!
 //! Either way the driver moves bytes in fuzzed amounts (`feed`, or
 //! `take_input`/`handle_input`), makes calls, notifies, switches and
 //! StartTLS requests, concludes the requests it was given (answer, fail,
@@ -47,15 +64,43 @@
 //! * `handle_timeout` before `poll_timeout` changes nothing, and at or
 //!   after it makes progress (a driver does not spin);
 //! * `poll_writable` is ready exactly when `writable()` (or AMP is over);
+//! * our requests are transmitted in the order written, each with its
+//!   `_ask` (none for a notification), command and `_route` (the remote
+//!   name of the route it was made on; none on the default conversation;
+//!   a `Cancel` goes on its call's route); every `_route` on an answer or
+//!   error is a bound remote name;
+//! * routes: `bind_route` returns exactly what its rules say (`TooLong`
+//!   past 65,535 bytes, the same pair again is `Ok`, another remote is
+//!   `Bound` with the one bound, `TooMany` past `MAX_ROUTES`), a refused
+//!   bind changes nothing, and `routes_bound`/`route_remote` agree; a
+//!   call on a route not bound is refused with `SendError::Encode` and uses
+//!   no tag; a request's `route` is a local name bound here, its `_route`
+//!   key is taken out, and it is always `Plain` (never a negotiation);
+//! * keepalive: a ping is sent only with keepalive on, while our boxes are
+//!   not held, at least the interval after the last byte given to the
+//!   session; before the first ping, the next deadline is never later than
+//!   the interval after the last byte given (nothing else puts it off); a
+//!   ping is the configured command with `_ask` and nothing else, on the
+//!   default conversation, and takes the next tag; its reply reaches no
+//!   caller (an answer to a call is that call's own `_answer`); the
+//!   connection ends with `Timeout::Keepalive` only with a ping sent and no
+//!   reply to it given to the session while it was reading;
+//! * every call resolves: once closing no call is left waiting, and at the
+//!   end of the script every call of a closed (or handed-over) session
+//!   gives a reply;
 //! * in pair mode: every answer to a call carries the call's own id; a
 //!   TLS handshake starts on both sides with nothing left on the wire; a
 //!   hand-over has no buffered bytes; and no session ever blames the other
 //!   for a protocol violation (unknown tags, unrouted boxes, missing error
-//!   codes, plaintext before TLS), except for the limits of its own
-//!   configuration and a box cut by the other side's abort.
+//!   codes, plaintext before TLS, unknown routes), except for the limits
+//!   of its own configuration and a box cut by the other side's abort;
+//!   every request comes on the route the peer called it on (argument `v`
+//!   names it), and a request with `_ask` but no call id is the other
+//!   side's ping (its command alone, on no route) or a negotiation.
 
-use amp_wire::session::{Event, Phase, Reply, Request, RequestKind, Role, Session};
-use amp_wire::{AmpBox, Config, Disconnect, ProtocolError};
+use amp_wire::session::{Event, Phase, Reply, Request, RequestKind, Role, SendError, Session};
+use amp_wire::session::{RouteError, MAX_ROUTES};
+use amp_wire::{AmpBox, Config, ConfigBuilder, Disconnect, ProtocolError, Timeout};
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
@@ -83,7 +128,7 @@ pub struct Cfg {
 }
 
 impl Cfg {
-    fn config(&self) -> Config {
+    fn builder(&self) -> ConfigBuilder {
         let mut b = Config::builder();
         if self.small {
             b = b
@@ -114,9 +159,111 @@ impl Cfg {
             .write_timeout(on(2, 30))
             .tls_handshake_timeout(on(3, 10))
             .idle_timeout(if t & 16 != 0 { secs(60) } else { None })
-            .build()
-            .expect("a valid configuration")
     }
+
+    /// The configuration with keepalive as `keep` says, if the builder
+    /// accepts it (it must refuse exactly the settings its rules refuse;
+    /// a refused one leaves keepalive off). `peer_negotiates`: the names
+    /// the other session negotiates on (pair mode), which an honest
+    /// configuration does not ping with.
+    fn config(&self, keep: &Keep, peer_negotiates: &[&[u8]]) -> Config {
+        let base = self.builder();
+        let plain = || base.clone().build().expect("a valid configuration");
+        if keep.interval.is_none()
+            && keep.timeout.is_none()
+            && matches!(keep.command, KeepCmd::Default)
+        {
+            return plain();
+        }
+        let unit = |u: u8| Duration::from_millis(u as u64 * KEEP_UNIT_MS);
+        let interval = keep.interval.map(unit);
+        let mut b = base.clone().keepalive_interval(interval);
+        let timeout = match keep.timeout {
+            None => Some(Duration::from_secs(20)), // the default
+            Some(t) => {
+                let t = t.map(unit);
+                b = b.keepalive_timeout(t);
+                t
+            }
+        };
+        let mut command = keep.command.name();
+        if peer_negotiates.contains(&command.as_bytes()) {
+            command = amp_wire::DEFAULT_KEEPALIVE_COMMAND.to_owned();
+        }
+        if !matches!(keep.command, KeepCmd::Default) {
+            b = b.keepalive_command(command.clone());
+        }
+        // The builder's rules, in its order.
+        let refused = if interval == Some(Duration::ZERO) {
+            Some("keepalive_interval")
+        } else if timeout == Some(Duration::ZERO) || (interval.is_some() && timeout.is_none()) {
+            Some("keepalive_timeout")
+        } else if command.is_empty() || command.len() > amp_wire::MAX_VALUE_LENGTH {
+            Some("keepalive_command")
+        } else {
+            None
+        };
+        match (b.build(), refused) {
+            (Ok(c), None) => {
+                assert_eq!(c.keepalive_interval(), interval);
+                assert_eq!(c.keepalive_timeout(), timeout);
+                assert_eq!(c.keepalive_command(), command);
+                c
+            }
+            (Err(e), Some(setting)) => {
+                assert_eq!(e.setting(), setting, "{e}");
+                plain()
+            }
+            (r, want) => panic!("keepalive {keep:?}: built {r:?}, expected refusal {want:?}"),
+        }
+    }
+}
+
+/// The unit of keepalive durations in format 2.
+const KEEP_UNIT_MS: u64 = 50;
+
+/// The keepalive settings of one side (format 2).
+#[derive(Arbitrary, Debug, Default)]
+pub struct Keep {
+    /// `keepalive_interval` in units of 50 ms (`Some(0)` is refused).
+    interval: Option<u8>,
+    /// `keepalive_timeout`: left at its default (20 s), or set to `None`
+    /// (refused when the interval is set) or to units of 50 ms.
+    timeout: Option<Option<u8>>,
+    command: KeepCmd,
+}
+
+/// The keepalive command.
+#[derive(Arbitrary, Debug, Default)]
+pub enum KeepCmd {
+    /// Left at its default (`amp-rs.keepalive`).
+    #[default]
+    Default,
+    /// One of the script's command names (`StartTLS` and `Switch`
+    /// included; in pair mode a name the other side negotiates on is
+    /// replaced by the default).
+    Name(Name),
+    Cancel,
+    /// Any name (lossy UTF-8; empty is refused).
+    Raw(Vec<u8>),
+}
+
+impl KeepCmd {
+    fn name(&self) -> String {
+        match self {
+            KeepCmd::Default => amp_wire::DEFAULT_KEEPALIVE_COMMAND.to_owned(),
+            KeepCmd::Name(n) => String::from_utf8_lossy(n.bytes()).into_owned(),
+            KeepCmd::Cancel => "Cancel".to_owned(),
+            KeepCmd::Raw(r) => String::from_utf8_lossy(r).into_owned(),
+        }
+    }
+}
+
+/// What format 2 adds after the [`Header`]: keepalive for each side.
+#[derive(Arbitrary, Debug, Default)]
+pub struct Ext {
+    a: Keep,
+    b: Keep,
 }
 
 /// The start of every script.
@@ -267,6 +414,92 @@ pub enum Op {
     Finish { b: bool },
 }
 
+/// A route name (format 2).
+#[derive(Arbitrary, Debug)]
+pub enum RouteName {
+    Empty,
+    A,
+    B,
+    Calc,
+    /// The n-th local name bound on the side (in byte order), or `a`.
+    Bound(u8),
+    /// The local route of the n-th call of the side (or `a`).
+    OfCall(u8),
+    Raw(Vec<u8>),
+    /// 65,535 bytes: the longest accepted.
+    Longest,
+    /// 65,536 bytes: refused (`TooLong`).
+    TooLong,
+}
+
+/// The steps format 2 adds (one in four steps, picked by a selector
+/// byte).
+#[derive(Arbitrary, Debug)]
+pub enum XOp {
+    /// `bind_route(local, remote)` on side A or B (solo: A). In pair mode
+    /// the other side binds the mirror (`remote`, `local`), and neither
+    /// binds unless both may (so routes stay valid at both ends).
+    Bind {
+        b: bool,
+        local: RouteName,
+        remote: RouteName,
+    },
+    /// Bind routes until `TooMany` (once per side).
+    Fill { b: bool },
+    CallOn {
+        b: bool,
+        route: RouteName,
+        name: Name,
+        args: Args,
+    },
+    NotifyOn {
+        b: bool,
+        route: RouteName,
+        name: Name,
+        args: Args,
+    },
+    /// A well-formed box from the scripted peer with `_route` (solo).
+    PushRouted { route: RouteName, pb: PeerBox },
+    /// The scripted peer replies to the last keepalive ping (solo).
+    PingReply {
+        route: Option<RouteName>,
+        error: bool,
+    },
+    /// Move the clock by a few milliseconds.
+    Tick { ms: u8 },
+    /// Move the clock to a side's next deadline, plus a few milliseconds.
+    NextDeadline { b: bool, late_ms: u8 },
+}
+
+/// One step: the original ones, and (format 2) the route and keepalive
+/// ones.
+#[derive(Debug)]
+pub enum Step {
+    Op(Op),
+    X(XOp),
+}
+
+/// A request this side wrote, as it must appear on the wire.
+#[derive(Debug)]
+struct Sent {
+    /// `_ask` (none for a notification).
+    tag: Option<u64>,
+    name: Vec<u8>,
+    /// `_route`: the remote name of the route.
+    route: Option<Vec<u8>>,
+}
+
+/// A request with `_ask` and no call id, seen in pair mode: a keepalive
+/// ping of the other side (checked against it after the step), or a
+/// negotiation.
+#[derive(Debug)]
+struct PingSeen {
+    tag: Option<u64>,
+    name: Vec<u8>,
+    keys: usize,
+    route: Option<Bytes>,
+}
+
 /// One of our calls.
 #[derive(Debug)]
 struct Issued {
@@ -276,6 +509,8 @@ struct Issued {
     id: Option<u64>,
     /// Plain call (not a switch or StartTLS).
     plain: bool,
+    /// The local name of the route it was made on.
+    route: Option<Vec<u8>>,
     abandoned: bool,
     /// An answer or error was delivered.
     answered: bool,
@@ -354,19 +589,43 @@ struct Side {
     last_ask_out: u64,
     /// Bytes transmitted after the hand-over event.
     handed: bool,
+    /// The requests written, in order, not yet seen transmitted.
+    sent: std::collections::VecDeque<Sent>,
+    /// The routes bound: local name → remote name (what `bind_route`
+    /// must agree with).
+    routes: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
+    /// `Fill` was done.
+    filled: bool,
+    /// Keepalive: the interval, and the command pinged with.
+    keepalive: Option<(Duration, Vec<u8>)>,
+    /// Tags of the keepalive pings sent.
+    pings: Vec<u64>,
+    /// When the last ping was sent.
+    ping_at: Option<Instant>,
+    /// A reply to the last ping was given to the session (while reading)
+    /// after the ping was sent.
+    ping_reply_fed: bool,
+    /// When bytes were last given to the session (or it was made).
+    last_fed: Instant,
+    /// Pair mode: ping-like requests seen in the last step.
+    pings_seen: Vec<PingSeen>,
+    /// The keepalive timeout was checked.
+    keepalive_end_checked: bool,
 }
 
 impl Side {
     fn new(
         name: &'static str,
-        cfg: &Cfg,
+        config: Config,
         accepted: bool,
         tls: bool,
         switch: bool,
         now: Instant,
     ) -> Side {
-        let config = cfg.config();
         let (max_box, max_in_flight) = (config.max_box_size(), config.max_in_flight());
+        let keepalive = config
+            .keepalive_interval()
+            .map(|i| (i, config.keepalive_command().as_bytes().to_vec()));
         let mut s = if accepted {
             Session::new_accepted(config, now)
         } else {
@@ -405,7 +664,109 @@ impl Side {
             answered: HashMap::new(),
             last_ask_out: 0,
             handed: false,
+            sent: Default::default(),
+            routes: Default::default(),
+            filled: false,
+            keepalive,
+            pings: Vec::new(),
+            ping_at: None,
+            ping_reply_fed: false,
+            last_fed: now,
+            pings_seen: Vec::new(),
+            keepalive_end_checked: false,
         }
+    }
+
+    /// Resolve a route name on this side.
+    fn route_name(&self, r: &RouteName) -> Vec<u8> {
+        match r {
+            RouteName::Empty => Vec::new(),
+            RouteName::A => b"a".to_vec(),
+            RouteName::B => b"b".to_vec(),
+            RouteName::Calc => b"calc".to_vec(),
+            RouteName::Bound(i) => {
+                let n = self.routes.len().max(1);
+                match self.routes.keys().nth(*i as usize % n) {
+                    Some(k) => k.clone(),
+                    None => b"a".to_vec(),
+                }
+            }
+            RouteName::OfCall(i) => self
+                .issued
+                .get(*i as usize % self.issued.len().max(1))
+                .and_then(|c| c.route.clone())
+                .unwrap_or_else(|| b"a".to_vec()),
+            RouteName::Raw(r) => r.clone(),
+            RouteName::Longest => vec![b'r'; amp_wire::MAX_VALUE_LENGTH],
+            RouteName::TooLong => vec![b'r'; amp_wire::MAX_VALUE_LENGTH + 1],
+        }
+    }
+
+    /// What `bind_route(local, remote)` must return, by its rules.
+    fn bind_expected(&self, local: &[u8], remote: &[u8]) -> Result<(), RouteError> {
+        let max = amp_wire::MAX_VALUE_LENGTH;
+        if local.len() > max || remote.len() > max {
+            return Err(RouteError::TooLong);
+        }
+        match self.routes.get(local) {
+            Some(r) if r == remote => Ok(()),
+            Some(r) => Err(RouteError::Bound {
+                local: Bytes::copy_from_slice(local),
+                remote: Bytes::copy_from_slice(r),
+            }),
+            None if self.routes.len() >= MAX_ROUTES => Err(RouteError::TooMany),
+            None => Ok(()),
+        }
+    }
+
+    /// Bind, checking the result against the rules.
+    fn bind(&mut self, local: &[u8], remote: &[u8]) -> Result<(), RouteError> {
+        let want = self.bind_expected(local, remote);
+        let before = self.s.routes_bound();
+        let got = self.s.bind_route(local.to_vec(), remote.to_vec());
+        assert_eq!(got, want, "{}: bind_route", self.name);
+        if got.is_ok() {
+            self.routes.insert(local.to_vec(), remote.to_vec());
+        }
+        assert_eq!(self.s.routes_bound(), self.routes.len(), "{}", self.name);
+        assert!(self.s.routes_bound() >= before);
+        assert_eq!(
+            self.s.route_remote(local).map(|r| &r[..]),
+            self.routes.get(local).map(|r| &r[..]),
+            "{}",
+            self.name
+        );
+        got
+    }
+
+    /// A keepalive ping went out now (seen by the request counter).
+    fn pinged(&mut self, now: Instant) {
+        let (interval, command) = self
+            .keepalive
+            .clone()
+            .unwrap_or_else(|| panic!("{}: a ping with keepalive off", self.name));
+        assert!(
+            now >= self.last_fed + interval,
+            "{}: ping {:?} after the last input, interval {interval:?}",
+            self.name,
+            now - self.last_fed
+        );
+        assert!(
+            !self.s.phase().holds() && !self.s.is_over(),
+            "{}: ping during {:?}",
+            self.name,
+            self.s.phase()
+        );
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        self.pings.push(tag);
+        self.ping_at = Some(now);
+        self.ping_reply_fed = false;
+        self.sent.push_back(Sent {
+            tag: Some(tag),
+            name: command,
+            route: None,
+        });
     }
 
     fn tag_bytes(&self, sel: &TagSel) -> Vec<u8> {
@@ -434,6 +795,42 @@ impl Side {
                     assert!(!self.s.is_over(), "{}: request while over", self.name);
                     assert_eq!(r.args.get("_command"), Some(&r.name[..]));
                     assert_eq!(r.args.get_bytes("_ask"), r.tag);
+                    // Routes: a request's route is a local name bound
+                    // here, its `_route` key is taken out, and it never
+                    // negotiates.
+                    if let Some(route) = &r.route {
+                        assert!(
+                            self.routes.contains_key(&route[..]),
+                            "{}: request on route {route:?}, not bound",
+                            self.name
+                        );
+                        assert!(self.s.route_remote(route).is_some());
+                        assert_eq!(r.kind, RequestKind::Plain, "{}", self.name);
+                        assert!(!r.args.contains_key("_route"), "{}", self.name);
+                    }
+                    if pair {
+                        // The honest peer names the route it called on in
+                        // argument `v` (our local name).
+                        assert_eq!(
+                            r.route.as_deref(),
+                            r.args.get("v"),
+                            "{}: request {:?} on the wrong route",
+                            self.name,
+                            r.args
+                        );
+                        if r.tag.is_some() && !r.args.contains_key("n") {
+                            self.pings_seen.push(PingSeen {
+                                tag: r
+                                    .tag
+                                    .as_deref()
+                                    .and_then(|t| std::str::from_utf8(t).ok())
+                                    .and_then(|t| u64::from_str_radix(t, 16).ok()),
+                                name: r.name.to_vec(),
+                                keys: r.args.len(),
+                                route: r.route.clone(),
+                            });
+                        }
+                    }
                     self.next_request += 1;
                     if r.kind != RequestKind::Plain {
                         assert_eq!(self.s.phase(), Phase::Deciding(r.kind), "{}", self.name);
@@ -538,10 +935,59 @@ impl Side {
                 honest_reason(name, reason);
             }
         }
+        // Every call resolves: once closing, none is left waiting.
+        if matches!(s.phase(), Phase::Closing | Phase::Closed) {
+            assert_eq!(
+                s.unanswered_calls(),
+                0,
+                "{name}: calls left in {:?}",
+                s.phase()
+            );
+        }
+        // Routes: the tables agree with the rules, within their bound.
+        assert_eq!(s.routes_bound(), self.routes.len(), "{name}");
+        assert!(s.routes_bound() <= MAX_ROUTES);
+        // Keepalive.
+        match (&self.keepalive, s.close_reason()) {
+            (_, Some(Disconnect::Timeout(Timeout::Keepalive))) if !self.keepalive_end_checked => {
+                self.keepalive_end_checked = true;
+                assert!(
+                    self.keepalive.is_some(),
+                    "{name}: keepalive timeout, keepalive off"
+                );
+                assert!(
+                    !self.pings.is_empty(),
+                    "{name}: keepalive timeout, no ping sent"
+                );
+                // The peer's reply, once read, proves it alive.
+                assert!(
+                    !self.ping_reply_fed,
+                    "{name}: keepalive timeout after the ping's reply was read"
+                );
+            }
+            // The first ping is due `interval` after the last input
+            // (unless our boxes are held).
+            (Some((interval, _)), None) if self.pings.is_empty() && !s.phase().holds() => {
+                let due = self.last_fed + *interval;
+                let next = s.poll_timeout();
+                assert!(
+                    next.is_some_and(|t| t <= due),
+                    "{name}: ping due at +{:?}, next deadline {:?} ({:?})",
+                    due - self.last_fed,
+                    next.map(|t| t.saturating_duration_since(self.last_fed)),
+                    s.phase()
+                );
+            }
+            _ => {}
+        }
     }
 
     /// Give `bytes` to the session (the caller checked it may read).
     fn deliver(&mut self, bytes: &[u8], how: DeliverHow, now: Instant) {
+        let reading = self.s.wants_read();
+        if !bytes.is_empty() {
+            self.last_fed = now;
+        }
         match how {
             DeliverHow::Feed | DeliverHow::Force => self.s.feed(bytes, now),
             DeliverHow::TakeInput => {
@@ -564,6 +1010,11 @@ impl Side {
         if let Ok(boxes) = self.input.push(bytes) {
             for b in boxes {
                 if b.contains_key("_answer") || b.contains_key("_error") {
+                    let tag = b.get("_answer").or_else(|| b.get("_error"));
+                    let ping = self.pings.last().map(|t| format!("{t:x}"));
+                    if reading && tag.is_some() && tag == ping.as_deref().map(str::as_bytes) {
+                        self.ping_reply_fed = true;
+                    }
                     continue;
                 }
                 if let (true, Some(t)) = (b.contains_key("_command"), b.get("_ask")) {
@@ -593,6 +1044,13 @@ impl Side {
                         "{name}: error without a code"
                     );
                 }
+                // A reply on a route carries the route's remote name.
+                if let Some(r) = b.get("_route") {
+                    assert!(
+                        self.routes.values().any(|v| v == r),
+                        "{name}: reply on route {r:?}, not a remote name bound"
+                    );
+                }
                 if !self.input.broken {
                     let n = self.answered.entry(t.to_vec()).or_default();
                     *n += 1;
@@ -608,6 +1066,26 @@ impl Side {
             let command = b
                 .get("_command")
                 .unwrap_or_else(|| panic!("{name}: transmitted {b:?}"));
+            // Our requests go out in the order written, each with its tag,
+            // name and route (pings included).
+            let sent = self
+                .sent
+                .pop_front()
+                .unwrap_or_else(|| panic!("{name}: transmitted a request never made: {b:?}"));
+            let tag = sent.tag.map(|t| format!("{t:x}"));
+            assert_eq!(
+                b.get("_ask"),
+                tag.as_deref().map(str::as_bytes),
+                "{name}: {b:?}"
+            );
+            assert_eq!(command, &sent.name[..], "{name}: {b:?}");
+            assert_eq!(b.get("_route"), sent.route.as_deref(), "{name}: {b:?}");
+            if let Some(t) = sent.tag {
+                if self.pings.contains(&t) {
+                    // A ping: the command alone.
+                    assert_eq!(b.len(), 2, "{name}: ping {b:?}");
+                }
+            }
             if let Some(t) = b.get("_ask") {
                 let t = std::str::from_utf8(t)
                     .ok()
@@ -619,10 +1097,14 @@ impl Side {
                     self.last_ask_out
                 );
                 self.last_ask_out = t;
-                let call = self.issued.iter().find(|c| c.tag == t);
-                let call =
-                    call.unwrap_or_else(|| panic!("{name}: request with tag {t} never made"));
-                assert_eq!(call.name, command, "{name}: tag {t}");
+                if let Some(call) = self.issued.iter().find(|c| c.tag == t) {
+                    assert_eq!(call.name, command, "{name}: tag {t}");
+                } else {
+                    assert!(
+                        self.pings.contains(&t),
+                        "{name}: request with tag {t} never made"
+                    );
+                }
             }
         }
     }
@@ -717,8 +1199,8 @@ impl World {
                 let bytes: Vec<u8> = self.wire[i].drain(..k).collect();
                 side.deliver(&bytes, how, now);
             }
-            Op::Call { b, name, args } => self.call(b, name, args, false),
-            Op::Notify { b, name, args } => self.call(b, name, args, true),
+            Op::Call { b, name, args } => self.call(b, name, args, false, None),
+            Op::Notify { b, name, args } => self.call(b, name, args, true, None),
             Op::Switch { b } => {
                 let i = self.side_of(b);
                 let side = &mut self.sides[i];
@@ -733,12 +1215,18 @@ impl World {
                 if let Ok(tag) = r {
                     assert_eq!(tag, side.next_tag);
                     side.next_tag += 1;
+                    side.sent.push_back(Sent {
+                        tag: Some(tag),
+                        name: b"Switch".to_vec(),
+                        route: None,
+                    });
                     assert_eq!(side.s.phase(), Phase::Switching);
                     side.issued.push(Issued {
                         tag,
                         name: b"Switch".to_vec(),
                         id: None,
                         plain: false,
+                        route: None,
                         abandoned: false,
                         answered: false,
                         finished: false,
@@ -759,6 +1247,11 @@ impl World {
                 if let Ok(tag) = r {
                     assert_eq!(tag, side.next_tag);
                     side.next_tag += 1;
+                    side.sent.push_back(Sent {
+                        tag: Some(tag),
+                        name: b"StartTLS".to_vec(),
+                        route: None,
+                    });
                     assert_eq!(side.s.phase(), Phase::TlsRequested);
                     assert!(side.s.tls_agreed());
                     side.issued.push(Issued {
@@ -766,6 +1259,7 @@ impl World {
                         name: b"StartTLS".to_vec(),
                         id: None,
                         plain: false,
+                        route: None,
                         abandoned: false,
                         answered: false,
                         finished: false,
@@ -847,6 +1341,11 @@ impl World {
                         );
                         call.answered = true;
                         call.finished = true;
+                        if let (true, Reply::Answer(b)) = (call.plain, &reply) {
+                            // Its own answer (never a ping's reply).
+                            let want = format!("{tag:x}");
+                            assert_eq!(b.get("_answer"), Some(want.as_bytes()), "{}", side.name);
+                        }
                         if let (true, Some(id), Reply::Answer(b)) = (pair, call.id, &reply) {
                             let got = b.get("n");
                             assert_eq!(
@@ -880,11 +1379,20 @@ impl World {
                 } else if side.s.cancel(side.issued[p].tag) {
                     let tag = side.next_tag;
                     side.next_tag += 1;
+                    // On the route the call was made on.
+                    let route = side.issued[p].route.clone();
+                    let remote = route.as_ref().map(|l| side.routes[l].clone());
+                    side.sent.push_back(Sent {
+                        tag: Some(tag),
+                        name: b"Cancel".to_vec(),
+                        route: remote,
+                    });
                     side.issued.push(Issued {
                         tag,
                         name: b"Cancel".to_vec(),
                         id: None,
                         plain: true,
+                        route,
                         abandoned: true,
                         answered: false,
                         finished: false,
@@ -899,11 +1407,7 @@ impl World {
                 assert_eq!(p.is_ready(), ready, "{}", side.name);
             }
             Op::Advance { ms16 } => {
-                self.now += Duration::from_millis(ms16 as u64 * 16);
-                let now = self.now;
-                for side in &mut self.sides {
-                    timeouts(side, now, pair);
-                }
+                self.advance(self.now + Duration::from_millis(ms16 as u64 * 16));
             }
             Op::Tls { b, ok } => self.tls(b, ok),
             Op::HandedOver { b } => {
@@ -998,6 +1502,11 @@ impl World {
     }
 
     fn peer_box(&self, pb: &PeerBox) -> Vec<u8> {
+        self.peer_box_on(pb, None)
+    }
+
+    /// A box from the scripted peer, with `_route: route` last if given.
+    fn peer_box_on(&self, pb: &PeerBox, route: Option<Vec<u8>>) -> Vec<u8> {
         let side = &self.sides[0];
         let mut entries: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let args = |entries: &mut Vec<(Vec<u8>, Vec<u8>)>, args: &Args| {
@@ -1039,6 +1548,9 @@ impl World {
             }
             PeerBox::Unrouted { args: a } => args(&mut entries, a),
         }
+        if let Some(r) = route {
+            entries.push((b"_route".to_vec(), r));
+        }
         let refs: Vec<(&[u8], &[u8])> = entries
             .iter()
             .map(|(k, v)| (&k[..], &v[..(v.len().min(65535))]))
@@ -1048,20 +1560,25 @@ impl World {
         out
     }
 
-    fn call(&mut self, b: bool, name: Name, args: Args, notify: bool) {
+    /// A call or notification, on the default conversation or (`route`)
+    /// on a route.
+    fn call(&mut self, b: bool, name: Name, args: Args, notify: bool, route: Option<&RouteName>) {
         let pair = self.pair;
         let i = self.side_of(b);
         let side = &mut self.sides[i];
-        let name = if pair && matches!(name, Name::StartTls | Name::Switch) {
-            // An honest driver negotiates only through switch/start_tls.
+        // An honest driver negotiates only through switch/start_tls (on a
+        // route the names are plain commands, refused by the peer).
+        let name = if pair && route.is_none() && matches!(name, Name::StartTls | Name::Switch) {
             Name::Sum
         } else {
             name
         };
+        let local = route.map(|r| side.route_name(r));
+        let remote = local.as_ref().and_then(|l| side.routes.get(l).cloned());
         let mut args: Vec<(Vec<u8>, Vec<u8>)> = args
             .iter()
             .map(|(k, v)| (k.bytes(false), v.clone()))
-            .filter(|(k, _)| k != b"n")
+            .filter(|(k, _)| k != b"n" && !(pair && k == b"v"))
             .collect();
         let id = (pair && !notify).then(|| {
             side.next_id += 1;
@@ -1070,17 +1587,31 @@ impl World {
         if let Some(id) = id {
             args.push((b"n".to_vec(), id.to_string().into_bytes()));
         }
+        if let (true, Some(remote)) = (pair, &remote) {
+            // The route the peer must see it on (its local name).
+            args.push((b"v".to_vec(), remote.clone()));
+        }
         let ok_args = encodable(&args);
         let check = side.s.check_call();
         let before = side.s.phase();
-        let r = if notify {
-            side.s
-                .notify(name.bytes(), |w| put_args(w, &args))
-                .map(|()| side.next_tag)
-        } else {
-            side.s.call(name.bytes(), |w| put_args(w, &args))
+        let write = |w: &mut amp_wire::FieldWriter<'_>| put_args(w, &args);
+        let r = match (&local, notify) {
+            (None, true) => side.s.notify(name.bytes(), write).map(|()| side.next_tag),
+            (None, false) => side.s.call(name.bytes(), write),
+            (Some(l), true) => side
+                .s
+                .notify_on(l, name.bytes(), write)
+                .map(|()| side.next_tag),
+            (Some(l), false) => side.s.call_on(l, name.bytes(), write),
         };
-        if ok_args {
+        if local.is_some() && remote.is_none() {
+            // A route not bound: refused, nothing written.
+            assert!(
+                matches!(r, Err(SendError::Encode(_))),
+                "{}: call on a route not bound: {r:?}",
+                side.name
+            );
+        } else if ok_args {
             assert_eq!(
                 check.is_ok(),
                 r.is_ok(),
@@ -1096,6 +1627,11 @@ impl World {
         };
         assert_eq!(tag, side.next_tag);
         side.next_tag += 1;
+        side.sent.push_back(Sent {
+            tag: (!notify).then_some(tag),
+            name: name.bytes().to_vec(),
+            route: remote,
+        });
         let after = side.s.phase();
         assert!(
             after == before || after == Phase::Closing,
@@ -1108,10 +1644,155 @@ impl World {
                 name: name.bytes().to_vec(),
                 id,
                 plain: true,
+                route: local,
                 abandoned: false,
                 answered: false,
                 finished: false,
             });
+        }
+    }
+
+    fn xstep(&mut self, op: XOp) {
+        let pair = self.pair;
+        match op {
+            XOp::Bind { b, local, remote } => {
+                let i = self.side_of(b);
+                let l = self.sides[i].route_name(&local);
+                let r = self.sides[i].route_name(&remote);
+                let _ = self.bind(i, &l, &r);
+            }
+            XOp::Fill { b } => {
+                let i = self.side_of(b);
+                if self.sides[i].filled {
+                    return;
+                }
+                self.sides[i].filled = true;
+                // `f<n>` both ways (mirrored in pair mode, where both
+                // sides always have as many routes) until `TooMany`.
+                for n in 0..=2 * MAX_ROUTES {
+                    let name = format!("f{n}").into_bytes();
+                    match self.bind(i, &name, &name) {
+                        Ok(()) | Err(RouteError::Bound { .. }) => {}
+                        Err(RouteError::TooMany) => {
+                            assert_eq!(self.sides[i].s.routes_bound(), MAX_ROUTES);
+                            return;
+                        }
+                        Err(e) => panic!("fill: {e:?}"),
+                    }
+                }
+                panic!("{} routes bound, never TooMany", 2 * MAX_ROUTES);
+            }
+            XOp::CallOn {
+                b,
+                route,
+                name,
+                args,
+            } => self.call(b, name, args, false, Some(&route)),
+            XOp::NotifyOn {
+                b,
+                route,
+                name,
+                args,
+            } => self.call(b, name, args, true, Some(&route)),
+            XOp::PushRouted { route, pb } => {
+                if !pair {
+                    let r = self.sides[0].route_name(&route);
+                    let bytes = self.peer_box_on(&pb, Some(r));
+                    self.wire[0].extend_from_slice(&bytes);
+                }
+            }
+            XOp::PingReply { route, error } => {
+                if !pair {
+                    let side = &self.sides[0];
+                    let tag = side.pings.last().map_or(1, |t| *t);
+                    let tag = TagSel::Raw(format!("{tag:x}").into_bytes());
+                    let pb = if error {
+                        PeerBox::Error {
+                            tag,
+                            code: Some(b"UNHANDLED".to_vec()),
+                            description: None,
+                        }
+                    } else {
+                        PeerBox::Answer {
+                            tag,
+                            args: Vec::new(),
+                        }
+                    };
+                    let r = route.map(|r| side.route_name(&r));
+                    let bytes = self.peer_box_on(&pb, r);
+                    self.wire[0].extend_from_slice(&bytes);
+                }
+            }
+            XOp::Tick { ms } => self.advance(self.now + Duration::from_millis(ms as u64)),
+            XOp::NextDeadline { b, late_ms } => {
+                let i = self.side_of(b);
+                let at = self.sides[i]
+                    .s
+                    .poll_timeout()
+                    .unwrap_or(self.now)
+                    .max(self.now);
+                self.advance(at + Duration::from_millis(late_ms as u64));
+            }
+        }
+    }
+
+    /// Bind `local` → `remote` on side `i`; in pair mode the other side
+    /// binds the mirror (`remote` → `local`), and neither binds unless both
+    /// may, so that the routes are valid at both ends. Returns side `i`'s
+    /// result (or what it would have been).
+    fn bind(&mut self, i: usize, local: &[u8], remote: &[u8]) -> Result<(), RouteError> {
+        if !self.pair {
+            return self.sides[i].bind(local, remote);
+        }
+        let o = Self::other(i);
+        let want_i = self.sides[i].bind_expected(local, remote);
+        let want_o = self.sides[o].bind_expected(remote, local);
+        // (A refused bind changes nothing: try it for its checks.)
+        if want_i.is_ok() == want_o.is_ok() {
+            let _ = self.sides[o].bind(remote, local);
+            self.sides[i].bind(local, remote)
+        } else if want_i.is_err() {
+            self.sides[i].bind(local, remote)
+        } else {
+            let _ = self.sides[o].bind(remote, local);
+            want_i
+        }
+    }
+
+    /// Move the clock to `to` and handle the deadlines passed.
+    fn advance(&mut self, to: Instant) {
+        self.now = to;
+        let pair = self.pair;
+        for side in &mut self.sides {
+            timeouts(side, to, pair);
+        }
+    }
+
+    /// Pair mode: the ping-like requests each side saw are the other
+    /// side's pings (the configured command alone, on the default
+    /// conversation), or negotiations.
+    fn check_pings(&mut self) {
+        if !self.pair {
+            return;
+        }
+        for i in 0..2 {
+            let seen = std::mem::take(&mut self.sides[i].pings_seen);
+            let other = &self.sides[Self::other(i)];
+            for p in seen {
+                let ping = p.tag.is_some_and(|t| other.pings.contains(&t));
+                if ping {
+                    let (_, command) = other.keepalive.as_ref().expect("pings with keepalive on");
+                    assert_eq!(&p.name, command, "{}: ping {p:?}", other.name);
+                    assert_eq!(p.keys, 2, "{}: ping {p:?}", other.name);
+                    assert!(p.route.is_none(), "{}: ping {p:?}", other.name);
+                } else {
+                    assert!(
+                        matches!(&p.name[..], b"StartTLS" | b"Switch"),
+                        "{}: request {p:?} neither a call, a ping nor a negotiation",
+                        self.sides[i].name
+                    );
+                }
+            }
         }
     }
 
@@ -1336,7 +2017,13 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
     for _ in 0..8 {
         match side.s.poll_timeout() {
             Some(t) if t <= now => {
+                let requests = side.s.stats().requests_sent;
                 side.s.handle_timeout(now);
+                match side.s.stats().requests_sent - requests {
+                    0 => {}
+                    1 => side.pinged(now),
+                    n => panic!("{}: {n} requests sent by handle_timeout", side.name),
+                }
                 side.drain(pair);
             }
             _ => return,
@@ -1361,25 +2048,54 @@ fn trace() -> bool {
     *TRACE.get_or_init(|| std::env::var_os("AMP_FUZZ_TRACE").is_some())
 }
 
+/// One step of the script: format 2 reads a selector byte first (one in
+/// four steps is an [`XOp`]).
+fn next_step(u: &mut Unstructured<'_>, format2: bool) -> arbitrary::Result<Step> {
+    if format2 && u8::arbitrary(u)? >= 0xc0 {
+        return XOp::arbitrary(u).map(Step::X);
+    }
+    Op::arbitrary(u).map(Step::Op)
+}
+
 pub fn run(data: &[u8]) {
     let mut u = Unstructured::new(data);
     let Ok(h) = Header::arbitrary(&mut u) else {
         return;
     };
+    // Format 2: bit 1 of the first byte (unused by format 1, whose inputs
+    // keep their meaning).
+    let format2 = data.first().is_some_and(|b| b & 2 != 0);
+    let ext = if format2 {
+        let Ok(ext) = Ext::arbitrary(&mut u) else {
+            return;
+        };
+        ext
+    } else {
+        Ext::default()
+    };
     if trace() {
-        eprintln!("{h:?}");
+        eprintln!("{h:?}\n{ext:?}");
     }
     let now = Instant::now();
+    // What the other side negotiates on (pair mode: both do as A says).
+    let mut negotiated: Vec<&[u8]> = Vec::new();
+    if h.pair && h.a.tls {
+        negotiated.push(b"StartTLS");
+    }
+    if h.pair && h.a.switch {
+        negotiated.push(b"Switch");
+    }
     let mut sides = vec![Side::new(
         "A",
-        &h.a,
+        h.a.config(&ext.a, &negotiated),
         !h.pair && h.accepted,
         h.a.tls,
         h.a.switch,
         now,
     )];
     if h.pair {
-        sides.push(Side::new("B", &h.b, h.accepted, h.a.tls, h.a.switch, now));
+        let config = h.b.config(&ext.b, &negotiated);
+        sides.push(Side::new("B", config, h.accepted, h.a.tls, h.a.switch, now));
     }
     let mut w = World {
         pair: h.pair,
@@ -1391,33 +2107,59 @@ pub fn run(data: &[u8]) {
         if u.is_empty() {
             break;
         }
-        let Ok(op) = Op::arbitrary(&mut u) else {
+        let Ok(step) = next_step(&mut u, format2) else {
             break;
         };
-        let shown = trace().then(|| format!("{op:?}"));
-        w.step(op);
+        let shown = trace().then(|| format!("{step:?}"));
+        match step {
+            Step::Op(op) => w.step(op),
+            Step::X(op) => w.xstep(op),
+        }
         let pair = w.pair;
         for side in &mut w.sides {
             side.drain(pair);
             side.check(pair);
         }
+        w.check_pings();
         if let Some(op) = shown {
             let phases: Vec<String> = w
                 .sides
                 .iter()
                 .map(|s| {
                     format!(
-                        "{} {:?} in_flight={} requests={} calls={} reason={:?}",
+                        "{} {:?} in_flight={} requests={} calls={} routes={} pings={} reason={:?}",
                         s.name,
                         s.s.phase(),
                         s.s.in_flight(),
                         s.requests.len(),
                         s.issued.len(),
+                        s.s.routes_bound(),
+                        s.pings.len(),
                         s.s.close_reason()
                     )
                 })
                 .collect();
             eprintln!("{op}\n    -> {}", phases.join(" | "));
+        }
+    }
+    // Every call resolves once the connection has ended.
+    for side in &mut w.sides {
+        let over = match side.s.phase() {
+            Phase::Closing | Phase::Closed => true,
+            Phase::Switched => !side.handover_pending,
+            _ => false,
+        };
+        if !over {
+            continue;
+        }
+        for c in side.issued.iter().filter(|c| !c.finished) {
+            let r = side.s.poll_reply(c.tag, Waker::noop());
+            assert!(
+                r.is_ready(),
+                "{}: call {c:?} unresolved in {:?}",
+                side.name,
+                side.s.phase()
+            );
         }
     }
 }
