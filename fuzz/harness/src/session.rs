@@ -84,7 +84,8 @@
 //!   default conversation, and takes the next tag; its reply reaches no
 //!   caller (an answer to a call is that call's own `_answer`); the
 //!   connection ends with `Timeout::Keepalive` only with a ping sent and no
-//!   reply to it given to the session while it was reading;
+//!   reply to it given to the session while it was reading (and not stuck
+//!   behind a negotiation request read with it: see `Side::check`);
 //! * every call resolves: once closing no call is left waiting, and at the
 //!   end of the script every call of a closed (or handed-over) session
 //!   gives a reply;
@@ -205,12 +206,16 @@ impl Cfg {
         };
         match (b.build(), refused) {
             (Ok(c), None) => {
+                if interval.is_some() {
+                    count(C::keepalive_on);
+                }
                 assert_eq!(c.keepalive_interval(), interval);
                 assert_eq!(c.keepalive_timeout(), timeout);
                 assert_eq!(c.keepalive_command(), command);
                 c
             }
             (Err(e), Some(setting)) => {
+                count(C::keepalive_refused);
                 assert_eq!(e.setting(), setting, "{e}");
                 plain()
             }
@@ -444,7 +449,8 @@ pub enum XOp {
         local: RouteName,
         remote: RouteName,
     },
-    /// Bind routes until `TooMany` (once per side).
+    /// Bind routes until `TooMany` (once per script; in pair mode on both
+    /// sides, mirrored).
     Fill { b: bool },
     CallOn {
         b: bool,
@@ -594,8 +600,8 @@ struct Side {
     /// The routes bound: local name → remote name (what `bind_route`
     /// must agree with).
     routes: std::collections::BTreeMap<Vec<u8>, Vec<u8>>,
-    /// `Fill` was done.
-    filled: bool,
+    /// `Fill` is under way (fewer checks per bind).
+    filling: bool,
     /// Keepalive: the interval, and the command pinged with.
     keepalive: Option<(Duration, Vec<u8>)>,
     /// Tags of the keepalive pings sent.
@@ -603,14 +609,19 @@ struct Side {
     /// When the last ping was sent.
     ping_at: Option<Instant>,
     /// A reply to the last ping was given to the session (while reading)
-    /// after the ping was sent.
+    /// after the ping was sent, and could be decoded.
     ping_reply_fed: bool,
+    /// A reply to the last ping was given to the session in this step
+    /// (whether it could be decoded is known after the step).
+    ping_reply_now: bool,
     /// When bytes were last given to the session (or it was made).
     last_fed: Instant,
     /// Pair mode: ping-like requests seen in the last step.
     pings_seen: Vec<PingSeen>,
     /// The keepalive timeout was checked.
     keepalive_end_checked: bool,
+    /// The end was counted (`AMP_FUZZ_STATS`).
+    end_counted: bool,
 }
 
 impl Side {
@@ -666,14 +677,16 @@ impl Side {
             handed: false,
             sent: Default::default(),
             routes: Default::default(),
-            filled: false,
+            filling: false,
             keepalive,
             pings: Vec::new(),
             ping_at: None,
             ping_reply_fed: false,
+            ping_reply_now: false,
             last_fed: now,
             pings_seen: Vec::new(),
             keepalive_end_checked: false,
+            end_counted: false,
         }
     }
 
@@ -725,8 +738,18 @@ impl Side {
         let before = self.s.routes_bound();
         let got = self.s.bind_route(local.to_vec(), remote.to_vec());
         assert_eq!(got, want, "{}: bind_route", self.name);
+        count(match &got {
+            Ok(()) if self.routes.contains_key(local) => C::bind_same_pair,
+            Ok(()) => C::bind_new,
+            Err(RouteError::Bound { .. }) => C::bind_bound,
+            Err(RouteError::TooMany) => C::bind_too_many,
+            Err(_) => C::bind_too_long,
+        });
         if got.is_ok() {
             self.routes.insert(local.to_vec(), remote.to_vec());
+        }
+        if self.filling {
+            return got; // (checked once the table is full)
         }
         assert_eq!(self.s.routes_bound(), self.routes.len(), "{}", self.name);
         assert!(self.s.routes_bound() >= before);
@@ -757,11 +780,13 @@ impl Side {
             self.name,
             self.s.phase()
         );
+        count(C::ping_sent);
         let tag = self.next_tag;
         self.next_tag += 1;
         self.pings.push(tag);
         self.ping_at = Some(now);
         self.ping_reply_fed = false;
+        self.ping_reply_now = false;
         self.sent.push_back(Sent {
             tag: Some(tag),
             name: command,
@@ -799,6 +824,7 @@ impl Side {
                     // here, its `_route` key is taken out, and it never
                     // negotiates.
                     if let Some(route) = &r.route {
+                        count(C::routed_request);
                         assert!(
                             self.routes.contains_key(&route[..]),
                             "{}: request on route {route:?}, not bound",
@@ -894,6 +920,16 @@ impl Side {
             assert!(s.is_closed(), "{name}: closed, then not");
         }
         self.was_closed = s.is_closed();
+        if let (false, Some(Disconnect::Protocol(e))) = (self.end_counted, s.close_reason()) {
+            self.end_counted = true;
+            match e {
+                ProtocolError::UnknownRoute { .. } => count(C::close_unknown_route),
+                ProtocolError::UnknownTag { .. } if !self.routes.is_empty() => {
+                    count(C::close_unknown_tag_with_routes)
+                }
+                _ => {}
+            }
+        }
         assert!(
             s.in_flight() <= self.max_in_flight,
             "{name}: in_flight {} > {}",
@@ -947,10 +983,22 @@ impl Side {
         // Routes: the tables agree with the rules, within their bound.
         assert_eq!(s.routes_bound(), self.routes.len(), "{name}");
         assert!(s.routes_bound() <= MAX_ROUTES);
-        // Keepalive.
+        // Keepalive. A reply given in this step was decoded unless decoding
+        // stopped before it: at a negotiation request (switch, StartTLS)
+        // read with it, being decided or waiting for room. (An honest peer
+        // sends nothing after its own negotiation request until it is
+        // answered: only a scripted one makes a reply wait there.)
+        if std::mem::take(&mut self.ping_reply_now)
+            && !matches!(s.phase(), Phase::Deciding(_))
+            && s.stats().requests_waiting == 0
+        {
+            count(C::ping_reply_read);
+            self.ping_reply_fed = true;
+        }
         match (&self.keepalive, s.close_reason()) {
             (_, Some(Disconnect::Timeout(Timeout::Keepalive))) if !self.keepalive_end_checked => {
                 self.keepalive_end_checked = true;
+                count(C::timeout_keepalive);
                 assert!(
                     self.keepalive.is_some(),
                     "{name}: keepalive timeout, keepalive off"
@@ -1013,7 +1061,7 @@ impl Side {
                     let tag = b.get("_answer").or_else(|| b.get("_error"));
                     let ping = self.pings.last().map(|t| format!("{t:x}"));
                     if reading && tag.is_some() && tag == ping.as_deref().map(str::as_bytes) {
-                        self.ping_reply_fed = true;
+                        self.ping_reply_now = true;
                     }
                     continue;
                 }
@@ -1148,6 +1196,8 @@ struct World {
     sides: Vec<Side>,
     /// Bytes on their way to each side (solo: from the script).
     wire: [Vec<u8>; 2],
+    /// `Fill` was done.
+    filled: bool,
 }
 
 impl World {
@@ -1341,6 +1391,9 @@ impl World {
                         );
                         call.answered = true;
                         call.finished = true;
+                        if call.route.is_some() && !matches!(reply, Reply::Lost(_)) {
+                            count(C::routed_reply);
+                        }
                         if let (true, Reply::Answer(b)) = (call.plain, &reply) {
                             // Its own answer (never a ping's reply).
                             let want = format!("{tag:x}");
@@ -1604,6 +1657,11 @@ impl World {
                 .map(|()| side.next_tag),
             (Some(l), false) => side.s.call_on(l, name.bytes(), write),
         };
+        match (&local, &r) {
+            (Some(_), Ok(_)) => count(if notify { C::notify_on } else { C::call_on }),
+            (Some(_), Err(_)) if remote.is_none() => count(C::call_on_unbound),
+            _ => {}
+        }
         if local.is_some() && remote.is_none() {
             // A route not bound: refused, nothing written.
             assert!(
@@ -1662,25 +1720,39 @@ impl World {
                 let _ = self.bind(i, &l, &r);
             }
             XOp::Fill { b } => {
-                let i = self.side_of(b);
-                if self.sides[i].filled {
+                // Once per script (it costs as much as hundreds of steps).
+                if self.filled {
                     return;
                 }
-                self.sides[i].filled = true;
+                self.filled = true;
+                count(C::fill);
+                let i = self.side_of(b);
+                for side in &mut self.sides {
+                    side.filling = true;
+                }
                 // `f<n>` both ways (mirrored in pair mode, where both
                 // sides always have as many routes) until `TooMany`.
+                let mut full = false;
                 for n in 0..=2 * MAX_ROUTES {
                     let name = format!("f{n}").into_bytes();
                     match self.bind(i, &name, &name) {
                         Ok(()) | Err(RouteError::Bound { .. }) => {}
                         Err(RouteError::TooMany) => {
-                            assert_eq!(self.sides[i].s.routes_bound(), MAX_ROUTES);
-                            return;
+                            full = true;
+                            break;
                         }
                         Err(e) => panic!("fill: {e:?}"),
                     }
                 }
-                panic!("{} routes bound, never TooMany", 2 * MAX_ROUTES);
+                assert!(full, "{} names bound, never TooMany", 2 * MAX_ROUTES);
+                for side in &mut self.sides {
+                    side.filling = false;
+                    assert_eq!(side.s.routes_bound(), side.routes.len(), "{}", side.name);
+                    for (l, r) in &side.routes {
+                        assert_eq!(side.s.route_remote(l).map(|r| &r[..]), Some(&r[..]));
+                    }
+                }
+                assert_eq!(self.sides[i].s.routes_bound(), MAX_ROUTES);
             }
             XOp::CallOn {
                 b,
@@ -1696,6 +1768,7 @@ impl World {
             } => self.call(b, name, args, true, Some(&route)),
             XOp::PushRouted { route, pb } => {
                 if !pair {
+                    count(C::routed_box_pushed);
                     let r = self.sides[0].route_name(&route);
                     let bytes = self.peer_box_on(&pb, Some(r));
                     self.wire[0].extend_from_slice(&bytes);
@@ -1781,6 +1854,7 @@ impl World {
             for p in seen {
                 let ping = p.tag.is_some_and(|t| other.pings.contains(&t));
                 if ping {
+                    count(C::ping_seen_by_peer);
                     let (_, command) = other.keepalive.as_ref().expect("pings with keepalive on");
                     assert_eq!(&p.name, command, "{}: ping {p:?}", other.name);
                     assert_eq!(p.keys, 2, "{}: ping {p:?}", other.name);
@@ -2038,6 +2112,70 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
     );
 }
 
+/// What the scripts reached, counted when `AMP_FUZZ_STATS` is set (the
+/// `replay` binary prints them): evidence that the corpus gets where it
+/// should.
+pub mod counters {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    macro_rules! counters {
+        ($($name:ident),* $(,)?) => {
+            #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+            #[derive(Clone, Copy)]
+            pub(crate) enum C { $($name),* }
+            const NAMES: &[&str] = &[$(stringify!($name)),*];
+        };
+    }
+    counters! {
+        keepalive_on,
+        keepalive_refused,
+        ping_sent,
+        ping_reply_read,
+        ping_seen_by_peer,
+        timeout_keepalive,
+        bind_new,
+        bind_same_pair,
+        bind_bound,
+        bind_too_many,
+        bind_too_long,
+        fill,
+        call_on,
+        notify_on,
+        call_on_unbound,
+        routed_request,
+        routed_reply,
+        routed_box_pushed,
+        close_unknown_route,
+        close_unknown_tag_with_routes,
+    }
+
+    static COUNTS: [AtomicU64; NAMES.len()] = [const { AtomicU64::new(0) }; NAMES.len()];
+
+    fn on() -> bool {
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *ON.get_or_init(|| std::env::var_os("AMP_FUZZ_STATS").is_some())
+    }
+
+    pub(crate) fn count(c: C) {
+        if on() {
+            COUNTS[c as usize].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The counts, by name (empty unless `AMP_FUZZ_STATS` is set).
+    pub fn report() -> Vec<(&'static str, u64)> {
+        if !on() {
+            return Vec::new();
+        }
+        NAMES
+            .iter()
+            .zip(&COUNTS)
+            .map(|(n, c)| (*n, c.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+use counters::{count, C};
+
 /// Steps run per input at most (longer scripts mostly repeat themselves
 /// and slow the fuzzer down).
 const MAX_OPS: usize = 300;
@@ -2102,6 +2240,7 @@ pub fn run(data: &[u8]) {
         now,
         sides,
         wire: [Vec::new(), Vec::new()],
+        filled: false,
     };
     for _ in 0..MAX_OPS {
         if u.is_empty() {

@@ -6,6 +6,10 @@
 //! replay <target> <path>...    # these files (or directories) through one target
 //! ```
 //!
+//! With `AMP_FUZZ_STATS=1` it also prints what the `session` scripts
+//! reached (pings sent and answered, routes bound, routed requests, ...;
+//! see `session::counters`).
+//!
 //! Exits 1 if any input fails its checks (the panic is printed with the
 //! file name); a stack overflow or abort ends the process at once, so set
 //! `REPLAY_VERBOSE=1` to see which file was running.
@@ -80,6 +84,13 @@ fn main() -> ExitCode {
             inputs.len(),
             start.elapsed()
         );
+    }
+    let counts = amp_fuzz_harness::session::counters::report();
+    if !counts.is_empty() {
+        println!("session counters (AMP_FUZZ_STATS):");
+        for (name, n) in counts {
+            println!("  {name:<32} {n:>10}");
+        }
     }
     if failed > 0 {
         eprintln!("{failed} inputs failed");
