@@ -105,6 +105,26 @@ pub enum Disconnect {
         /// How many bytes were waiting.
         buffered: usize,
     },
+    /// A server's memory budget was passed (`amp::Server::memory_budget`:
+    /// the bytes buffered by all its connections together) and this
+    /// connection held one of the largest shares, so it was cut: its
+    /// buffered bytes (a box arriving, output the peer did not read) were
+    /// dropped.
+    #[error("closed: the server was over its memory budget and this connection held {held} bytes")]
+    MemoryBudget {
+        /// Bytes the connection held when it was cut.
+        held: usize,
+    },
+    /// A server out of room for a new connection (at its connection limit,
+    /// out of descriptors, or at its limit of connections for one peer;
+    /// `amp::Server::evict_idle_after`) closed this one: it had been idle
+    /// the longest (nothing in flight, nothing to write, nothing received)
+    /// for `idle`.
+    #[error("closed to make room for a new connection after {idle:?} idle")]
+    Evicted {
+        /// How long the connection had been idle.
+        idle: std::time::Duration,
+    },
     /// A deadline passed (the peer stalled, or the connection idled).
     #[error("closed: {0}")]
     Timeout(Timeout),

@@ -435,6 +435,52 @@ impl Session {
             && self.output_flushed()
     }
 
+    /// Since when nothing has gone on, if nothing is ([`Session::is_idle`]):
+    /// the later of the last box received or written and the last bytes
+    /// read (bytes of a box still arriving count as activity). A server
+    /// short of descriptors closes the connection idle the longest.
+    ///
+    /// ```
+    /// use amp_wire::session::Session;
+    /// use amp_wire::Config;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let t0 = Instant::now();
+    /// let mut s = Session::new(Config::default(), t0);
+    /// assert_eq!(s.idle_since(), Some(t0));
+    /// s.feed(b"\x00\x01", t0 + Duration::from_secs(5)); // part of a box
+    /// assert_eq!(s.idle_since(), Some(t0 + Duration::from_secs(5)));
+    /// s.call(b"Sum", |_| Ok(())).unwrap();
+    /// assert_eq!(s.idle_since(), None); // a call is waiting for its answer
+    /// ```
+    pub fn idle_since(&self) -> Option<Instant> {
+        self.is_idle()
+            .then(|| self.last_activity.max(self.last_input))
+    }
+
+    /// Bytes this session holds in its buffers now: the read buffer (a box
+    /// arriving, boxes read but not yet decoded), output not yet written
+    /// (queued, or given out by [`Session::poll_transmit`] and not yet
+    /// [`transmitted`](Session::transmitted)), and our boxes held during a
+    /// switch or StartTLS. What a server's memory budget counts. While the
+    /// driver holds the read buffer to read into
+    /// ([`Session::take_input`]), its bytes are not counted.
+    ///
+    /// ```
+    /// use amp_wire::session::Session;
+    /// use amp_wire::Config;
+    /// use std::time::Instant;
+    ///
+    /// let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.feed(b"\x00\x08_command\x00\x03S", now); // a box begins
+    /// assert_eq!(s.buffered_bytes(), 13);
+    /// ```
+    #[inline]
+    pub fn buffered_bytes(&self) -> usize {
+        self.rbuf.len() + self.wbuf.len() + self.in_transit + self.held.len()
+    }
+
     /// Move the wakers of callers whose reply (or room to write) came into
     /// `out`, to be woken once the session is no longer borrowed.
     #[inline]

@@ -287,4 +287,67 @@ fn a_box_begun_keeps_its_deadline_while_the_buffer_is_out() {
     h.advance(Duration::from_secs(1));
     assert!(matches!(h.reason(), Disconnect::Timeout(Timeout::Box)));
     drop(buf);
+
+#[test]
+fn buffered_bytes_counts_the_box_arriving_output_unwritten_and_boxes_held() {
+    let mut h = H::new();
+    assert_eq!(h.s.buffered_bytes(), 0);
+    // Part of a box: counted while the session has the read buffer...
+    let req = wire(&[("_command", "Sum"), ("_ask", "1")]);
+    h.s.feed(&req[..10], h.now);
+    assert_eq!(h.s.buffered_bytes(), 10);
+    // ...not while the driver reads into it, and again once it is back.
+    let buf = h.s.take_input();
+    assert_eq!(h.s.buffered_bytes(), 0);
+    h.s.handle_input(buf, h.now);
+    assert_eq!(h.s.buffered_bytes(), 10);
+    // The rest arrives: the box leaves the buffer as it is decoded.
+    h.s.feed(&req[10..], h.now);
+    assert_eq!(h.events().len(), 1);
+    assert_eq!(h.s.buffered_bytes(), 0);
+    // Output: queued, then given out and not yet written, then written.
+    h.s.answer(h.last(), |w| w.put_raw(b"total", b"3")).unwrap();
+    let queued = h.s.buffered_bytes();
+    assert!(queued > 0);
+    let mut out = BytesMut::new();
+    let n = h.s.poll_transmit(&mut out, h.now);
+    assert_eq!(h.s.buffered_bytes(), queued);
+    h.s.transmitted(n, h.now);
+    assert_eq!(h.s.buffered_bytes(), 0);
+    // Boxes held while our switch awaits its answer.
+    h.s.switch(b"Switch", |_| Ok(())).unwrap();
+    h.out();
+    let r = h.requested("Sum", Some("2"));
+    h.s.answer(r.id, |w| w.put_raw(b"total", b"12345678"))
+        .unwrap();
+    assert!(h.s.buffered_bytes() > 20, "{}", h.s.buffered_bytes());
+}
+
+#[test]
+fn idle_since_is_the_last_activity_of_a_connection_with_nothing_going_on() {
+    let mut h = H::new();
+    let t0 = h.now;
+    assert_eq!(h.s.idle_since(), Some(t0));
+    // A request being answered: not idle.
+    h.now += Duration::from_secs(1);
+    let r = h.requested("Sum", Some("1"));
+    assert_eq!(h.s.idle_since(), None);
+    h.s.answer(r.id, |w| w.put_raw(b"total", b"3")).unwrap();
+    // Answered but not yet written: not idle.
+    assert_eq!(h.s.idle_since(), None);
+    h.now += Duration::from_secs(1);
+    h.out();
+    assert_eq!(h.s.idle_since(), Some(t0 + Duration::from_secs(2)));
+    // Bytes of a box still arriving are activity.
+    h.now += Duration::from_secs(1);
+    h.s.feed(b"\x00", h.now);
+    assert_eq!(h.s.idle_since(), Some(t0 + Duration::from_secs(3)));
+    // Our call waiting for its answer: not idle.
+    h.call();
+    h.out();
+    assert_eq!(h.s.idle_since(), None);
+    // Closing: never idle.
+    let mut h = H::new();
+    h.s.close();
+    assert_eq!(h.s.idle_since(), None);
 }
