@@ -274,6 +274,8 @@ pub struct Session {
     box_started: Option<Instant>,
     last_input: Instant,
     eof: bool,
+    /// Reading paused from outside ([`Session::pause_reading`]).
+    read_paused: bool,
 
     wbuf: BytesMut,
     held: BytesMut,
@@ -331,6 +333,7 @@ impl Session {
             box_started: None,
             last_input: now,
             eof: false,
+            read_paused: false,
             wbuf: BytesMut::new(),
             held: BytesMut::new(),
             in_transit: 0,

@@ -91,14 +91,38 @@ impl Session {
 
     /// Whether the driver should read now. Reading stops while boxes may
     /// not be AMP (a negotiation), while requests wait for room
-    /// ([`Config::max_in_flight`](crate::Config::max_in_flight)), and while
-    /// output is past [`Config::write_high_water`](crate::Config::write_high_water).
+    /// ([`Config::max_in_flight`](crate::Config::max_in_flight)), while
+    /// output is past [`Config::write_high_water`](crate::Config::write_high_water),
+    /// and while paused ([`Session::pause_reading`]).
     pub fn wants_read(&self) -> bool {
         self.state.phase().reads()
             && !self.eof
+            && !self.read_paused
             && self.parked.is_empty()
             && self.in_flight.len() < self.config.max_in_flight()
             && self.wbuf.len() + self.in_transit < self.config.write_high_water()
+    }
+
+    /// Stop reading (`true`) or read again (`false`), whatever else
+    /// [`Session::wants_read`] depends on: for a server over its memory
+    /// budget, a connection that would buffer more waits while others are
+    /// cut. As whenever reading stops, the deadline of a box arriving
+    /// ([`Config::box_timeout`](crate::Config::box_timeout)) is not kept
+    /// meanwhile.
+    ///
+    /// ```
+    /// use amp_wire::session::Session;
+    /// use amp_wire::Config;
+    /// use std::time::Instant;
+    ///
+    /// let mut s = Session::new(Config::default(), Instant::now());
+    /// s.pause_reading(true);
+    /// assert!(!s.wants_read());
+    /// s.pause_reading(false);
+    /// assert!(s.wants_read());
+    /// ```
+    pub fn pause_reading(&mut self, paused: bool) {
+        self.read_paused = paused;
     }
 
     /// The next thing for the driver to do, if any. Decodes buffered boxes

@@ -351,3 +351,17 @@ fn idle_since_is_the_last_activity_of_a_connection_with_nothing_going_on() {
     h.s.close();
     assert_eq!(h.s.idle_since(), None);
 }
+
+#[test]
+fn reading_paused_from_outside_stops_reading_and_the_box_deadline_until_resumed() {
+    let mut h = H::new();
+    h.s.feed(b"\x00\x08_com", h.now);
+    h.s.pause_reading(true);
+    assert!(!h.s.wants_read());
+    h.advance(Duration::from_secs(60));
+    assert_eq!(h.phase(), Phase::Open, "no box deadline while paused");
+    h.s.pause_reading(false);
+    assert!(h.s.wants_read());
+    h.advance(Duration::from_secs(1));
+    assert!(matches!(h.reason(), Disconnect::Timeout(Timeout::Box)));
+}
