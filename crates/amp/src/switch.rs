@@ -6,9 +6,11 @@ use futures_util::future::BoxFuture;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::budget::Holding;
 #[cfg(feature = "tls")]
 use crate::tls::CertificateDer;
 
@@ -53,6 +55,9 @@ pub struct Switched {
     prefix: Bytes,
     #[cfg(feature = "tls")]
     peer_certificates: Option<Vec<CertificateDer<'static>>>,
+    /// On a server: notes when bytes last moved (the connection's idle
+    /// clock, for closing the longest idle when out of room).
+    watch: Option<Arc<Holding>>,
 }
 
 impl std::fmt::Debug for Switched {
@@ -70,6 +75,22 @@ impl Switched {
             prefix,
             #[cfg(feature = "tls")]
             peer_certificates: None,
+            watch: None,
+        }
+    }
+
+    /// Note on `watch` when bytes move (a server's connection).
+    pub(crate) fn watched(mut self, watch: Arc<Holding>) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    #[inline]
+    fn moved<T>(&self, r: &Poll<io::Result<T>>, some: impl FnOnce(&T) -> bool) {
+        if let (Some(w), Poll::Ready(Ok(n))) = (&self.watch, r) {
+            if some(n) {
+                w.touch();
+            }
         }
     }
 
@@ -97,8 +118,25 @@ impl Switched {
 
     /// The transport and the bytes already read from it, for protocols
     /// that want to do their own buffering (feed the bytes first).
+    ///
+    /// On a connection a [`Server`](crate::Server) accepted, the transport
+    /// still keeps the connection's idle clock (see
+    /// [`Server::evict_idle_after`](crate::Server::evict_idle_after)) as
+    /// long as bytes move through it.
     pub fn into_parts(self) -> (Box<dyn Io>, Bytes) {
-        (self.io, self.prefix)
+        match self.watch {
+            Some(watch) => (
+                Box::new(Switched {
+                    io: self.io,
+                    prefix: Bytes::new(),
+                    #[cfg(feature = "tls")]
+                    peer_certificates: None,
+                    watch: Some(watch),
+                }),
+                self.prefix,
+            ),
+            None => (self.io, self.prefix),
+        }
     }
 }
 
@@ -115,7 +153,10 @@ impl AsyncRead for Switched {
             this.prefix.advance(n);
             return Poll::Ready(Ok(()));
         }
-        Pin::new(&mut this.io).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let r = Pin::new(&mut this.io).poll_read(cx, buf);
+        this.moved(&r, |_| buf.filled().len() > before);
+        r
     }
 }
 
@@ -125,14 +166,18 @@ impl AsyncWrite for Switched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
+        let r = Pin::new(&mut self.io).poll_write(cx, buf);
+        self.moved(&r, |&n| n > 0);
+        r
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        self.moved(&r, |&n| n > 0);
+        r
     }
     fn is_write_vectored(&self) -> bool {
         self.io.is_write_vectored()

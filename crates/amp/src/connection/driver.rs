@@ -399,6 +399,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 out.clear();
             }
             busy |= st.session.poll_transmit(out, now) > 0;
+            crate::budget::report(st);
             let more = st.session.round_cut();
             let wants_read = !more && !io.handshaking() && st.session.wants_read();
             if !wants_read {
@@ -685,6 +686,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         let io = std::mem::replace(&mut self.io, Transport::Gone).into_io();
         tracing::debug!(buffered = buffered.len(), "protocol switched");
         let stream = io.map(|io| Switched::new(io, buffered));
+        let stream = crate::budget::watch(stream, &self.shared);
         #[cfg(feature = "tls")]
         let stream = {
             let certs = self.shared.with(|st| st.peer_certificates.clone());

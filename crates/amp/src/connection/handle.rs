@@ -354,6 +354,10 @@ impl Control {
         Control(conn.shared.clone())
     }
 
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.0
+    }
+
     pub(crate) fn shutdown(&self) {
         self.0.with(|st| {
             st.session.shutdown();

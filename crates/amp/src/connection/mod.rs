@@ -30,3 +30,4 @@ pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
 pub use route::Route;
 pub(crate) use starter::Starter;
+pub(crate) use shared::{Shared, State};

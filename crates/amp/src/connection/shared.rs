@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) final_reason: Option<Disconnect>,
     /// Responder panics so far (the first is logged in full).
     pub(crate) panics: usize,
+    /// The server's memory budget and idle clock, on a server's connection.
+    pub(crate) member: Option<crate::budget::Member>,
 }
 
 impl State {
@@ -127,6 +129,7 @@ impl Shared {
                 switched: None,
                 final_reason: None,
                 panics: 0,
+                member: None,
             }),
             handles: AtomicUsize::new(1),
             finished: AtomicBool::new(false),
