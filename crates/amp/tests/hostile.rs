@@ -19,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::{Child, Command as Process};
 
-/// A `math_server` process.
+/// A `math_server` (or another example server) process.
 struct Server {
     child: Child,
     addr: String,
@@ -29,10 +29,16 @@ impl Server {
     /// Start `math_server` with `args`; `max_fds` lowers its descriptor
     /// limit (RLIMIT_NOFILE) before it runs.
     async fn start(args: &[&str], max_fds: Option<u64>) -> Server {
-        let mut cmd = Process::new(example_binary("math_server"));
+        Server::start_example("math_server", args, max_fds).await
+    }
+
+    /// Start the example server `name` (it prints `listening on ADDR`).
+    async fn start_example(name: &str, args: &[&str], max_fds: Option<u64>) -> Server {
+        let mut cmd = Process::new(example_binary(name));
         cmd.arg("127.0.0.1:0")
             .args(args)
             .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .kill_on_drop(true);
         if let Some(n) = max_fds {
             let limit = rustix::process::Rlimit {
@@ -112,6 +118,72 @@ async fn a_server_out_of_descriptors_keeps_serving_after_the_clients_leave() {
     drop(idle);
     // Once they leave, a new client is served.
     assert_eq!(server.sum(13, 81).await, 94);
+    server.assert_running();
+}
+
+#[tokio::test]
+async fn quiet_connections_that_made_a_call_give_way_to_a_new_client_when_out_of_descriptors() {
+    // 64 descriptors; 100 clients each make a call and go quiet, holding
+    // their connections. Without eviction, the server is out of descriptors
+    // until they leave, and a new client waits for ever; with it, the
+    // connections idle the longest (at least 1 s, the default) are closed,
+    // the waiting quiet ones are served in turn, and so is the new client.
+    let mut server = Server::start(&[], Some(64)).await;
+    let mut quiet = Vec::new();
+    for i in 0..100 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(&sum_request("1", i, 1)).await.unwrap();
+        quiet.push(s);
+    }
+    let first = &mut quiet[0];
+    assert_eq!(read_box(first).await.get("total"), Some(&b"1"[..]));
+    let total = within_for(
+        Duration::from_secs(10),
+        "a new client to be served",
+        async {
+            let conn = Connection::connect(&server.addr).await.unwrap();
+            conn.call(Sum { a: 13, b: 81 }).await.unwrap().total
+        },
+    )
+    .await;
+    assert_eq!(total, 94);
+    // Every quiet client was answered before its connection was closed.
+    for (i, s) in quiet.iter_mut().enumerate().skip(1) {
+        let answer = within("a quiet client's answer", read_box(s)).await;
+        assert_eq!(answer.get("total"), Some((i + 1).to_string().as_bytes()));
+    }
+    server.assert_running();
+}
+
+#[tokio::test]
+async fn quiet_switched_connections_give_way_to_a_new_client_when_out_of_descriptors() {
+    // The same with connections switched to another protocol (an echo)
+    // that then stay silent: the longest silent is closed for a new client.
+    let mut server = Server::start_example("switch_server", &[], Some(64)).await;
+    let mut switch = AmpBox::new();
+    switch.insert("_command", "Switch");
+    switch.insert("_ask", "1");
+    let switch = encode(&switch);
+    let mut quiet = Vec::new();
+    for _ in 0..100 {
+        let mut s = TcpStream::connect(&server.addr).await.unwrap();
+        s.write_all(&switch).await.unwrap();
+        quiet.push(s);
+    }
+    let echoed = within_for(
+        Duration::from_secs(10),
+        "a new client to be served",
+        async {
+            let conn = Connection::connect(&server.addr).await.unwrap();
+            let mut stream = conn.switch(common::raw::Switch).await.unwrap();
+            stream.write_all(b"hello").await.unwrap();
+            let mut echoed = [0u8; 5];
+            stream.read_exact(&mut echoed).await.unwrap();
+            echoed
+        },
+    )
+    .await;
+    assert_eq!(&echoed, b"hello");
     server.assert_running();
 }
 
@@ -273,6 +345,95 @@ async fn a_huge_box_of_tiny_entries_costs_memory_in_proportion() {
         "decoding a {size_kib} KiB box took {cost} KiB"
     );
     server.assert_running();
+}
+
+/// A box just under the default 4 MiB limit, without its end: entries of
+/// 60 KiB values, and no empty key to close it.
+fn almost_max_partial_box() -> Vec<u8> {
+    let mut b = Vec::new();
+    for i in 0..68 {
+        b.extend_from_slice(&[0, 3]);
+        b.extend_from_slice(format!("k{i:02}").as_bytes());
+        b.extend_from_slice(&(60 * 1024u16).to_be_bytes());
+        b.extend_from_slice(&[b'x'; 60 * 1024]);
+    }
+    assert!(b.len() < 4 << 20);
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn almost_max_partial_boxes_on_many_connections_are_cut_at_the_servers_memory_budget() {
+    // 100 connections, each sending a box just under the size limit and
+    // never finishing it: 400 MB held for `box_timeout` without a budget
+    // across connections. With one, the connections holding the most are
+    // cut, and a client exchanging small boxes is served all along.
+    const BUDGET: usize = 32 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = amp::Server::new(sum_router()).memory_budget(Some(BUDGET));
+    let stats = server.stats();
+    tokio::spawn(server.serve(listener));
+    let honest = within("connect", Connection::connect(addr)).await.unwrap();
+    assert_eq!(honest.call(Sum { a: 1, b: 2 }).await.unwrap().total, 3);
+    let partial = std::sync::Arc::new(almost_max_partial_box());
+    let mut attack = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let partial = partial.clone();
+        attack.spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            // Sent whole, or cut while sending.
+            let _ = s.write_all(&partial).await;
+            s
+        });
+    }
+    // Served while the attack runs.
+    for i in 0..20 {
+        let total = within(
+            "an honest call during the attack",
+            honest.call(Sum { a: i, b: 1 }),
+        )
+        .await
+        .unwrap()
+        .total;
+        assert_eq!(total, i + 1);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut attackers = Vec::new();
+    while let Some(s) = within("the attackers to send", attack.join_next()).await {
+        attackers.push(s.unwrap());
+    }
+    // The cut ones see the end of the stream; the others are still open.
+    let mut cut = 0;
+    for s in &mut attackers {
+        let mut byte = [0u8; 1];
+        if let Ok(r) = tokio::time::timeout(Duration::from_millis(100), s.read(&mut byte)).await {
+            assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+            cut += 1;
+        }
+    }
+    let (now, peak) = (stats.buffered(), stats.peak_buffered());
+    eprintln!(
+        "budget {} MiB: peak {:.1} MiB, now {:.1} MiB; {cut} of 100 attackers cut ({} counted)",
+        BUDGET >> 20,
+        peak as f64 / (1 << 20) as f64,
+        now as f64 / (1 << 20) as f64,
+        stats.cut_for_memory()
+    );
+    assert!(now <= BUDGET, "{now} bytes buffered now");
+    assert!(
+        peak <= BUDGET + BUDGET / 2,
+        "{peak} bytes buffered at the peak"
+    );
+    assert!(cut >= 80, "only {cut} attackers were cut");
+    assert_eq!(stats.cut_for_memory(), cut as u64);
+    assert_eq!(honest.call(Sum { a: 20, b: 22 }).await.unwrap().total, 42);
+    drop(attackers);
+    within("the attackers' buffers to go", async {
+        while stats.buffered() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
 }
 
 /// A server connection over a real socket with `config`; returns the
