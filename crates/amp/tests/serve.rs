@@ -1,6 +1,7 @@
 //! `Server`: graceful shutdown (calls in flight finish, new requests are
-//! refused, the grace period cuts what is still busy) and the connection
-//! limit.
+//! refused, the grace period cuts what is still busy), the connection
+//! limits (overall and per peer) and closing the connection idle the
+//! longest to make room.
 
 mod common;
 
@@ -126,7 +127,10 @@ async fn the_grace_period_cuts_connections_still_busy() {
 
 #[tokio::test]
 async fn past_max_connections_new_clients_wait_until_one_leaves() {
-    let (addr, _stop, _server) = serve(Server::new(router(gate())).max_connections(1)).await;
+    let server = Server::new(router(gate()))
+        .max_connections(1)
+        .evict_idle_after(None);
+    let (addr, _stop, _server) = serve(server).await;
     let first = Connection::connect(addr).await.unwrap();
     assert_eq!(first.call(Sum { a: 1, b: 1 }).await.unwrap().total, 2);
     // The second connects (the listen backlog takes it) but is not served
@@ -147,4 +151,128 @@ async fn past_max_connections_new_clients_wait_until_one_leaves() {
             .total,
         4
     );
+}
+
+#[tokio::test]
+async fn at_max_connections_the_connection_idle_the_longest_makes_room_for_a_new_client() {
+    let server = Server::new(router(gate()))
+        .max_connections(2)
+        .evict_idle_after(Some(Duration::from_millis(200)));
+    let stats = server.stats();
+    let (addr, _stop, _server) = serve(server).await;
+    let first = Connection::connect(addr).await.unwrap();
+    assert_eq!(first.call(Sum { a: 1, b: 1 }).await.unwrap().total, 2);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = Connection::connect(addr).await.unwrap();
+    assert_eq!(second.call(Sum { a: 2, b: 2 }).await.unwrap().total, 4);
+    // Both idle; the first the longest: it gives way to a third client,
+    // once it has been idle 200 ms.
+    let third = Connection::connect(addr).await.unwrap();
+    let total = within("the third call", third.call(Sum { a: 3, b: 3 }))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(total, 6);
+    assert!(matches!(
+        within("the first to be closed", first.closed()).await,
+        Disconnect::PeerClosed
+    ));
+    assert_eq!(second.call(Sum { a: 4, b: 4 }).await.unwrap().total, 8);
+    assert_eq!((stats.evicted(), stats.connections()), (1, 2));
+}
+
+#[tokio::test]
+async fn a_connection_with_a_call_in_flight_is_never_closed_to_make_room() {
+    let gate = gate();
+    let server = Server::new(router(gate.clone()))
+        .max_connections(1)
+        .evict_idle_after(Some(Duration::from_millis(50)));
+    let (addr, _stop, _server) = serve(server).await;
+    let busy = Connection::connect(addr).await.unwrap();
+    let slow = tokio::spawn({
+        let busy = busy.clone();
+        async move { busy.call(Slow).await }
+    });
+    within("the slow call to start", gate.started.notified()).await;
+    let second = Connection::connect(addr).await.unwrap();
+    let mut call = tokio::spawn({
+        let second = second.clone();
+        async move { second.call(Sum { a: 2, b: 2 }).await }
+    });
+    let waited = tokio::time::timeout(Duration::from_millis(400), &mut call).await;
+    assert!(
+        waited.is_err(),
+        "the busy connection was closed for a new one"
+    );
+    // Answered, then idle: it gives way.
+    gate.release.add_permits(1);
+    within("the slow call", slow).await.unwrap().unwrap();
+    let total = within("the second call", call)
+        .await
+        .unwrap()
+        .unwrap()
+        .total;
+    assert_eq!(total, 4);
+    assert!(matches!(busy.closed().await, Disconnect::PeerClosed));
+}
+
+/// A client connected from `ip` (a loopback address other than 127.0.0.1
+/// is another peer).
+async fn connect_from(ip: &str, addr: SocketAddr) -> Connection {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    Connection::spawn(stream, Router::new())
+}
+
+#[tokio::test]
+async fn past_max_connections_per_peer_a_peer_is_refused_unless_one_of_its_own_is_idle() {
+    let gate = gate();
+    let server = Server::new(router(gate.clone()))
+        .max_connections_per_peer(2)
+        .evict_idle_after(Some(Duration::from_millis(200)));
+    let stats = server.stats();
+    let (addr, _stop, _server) = serve(server).await;
+    // Two connections from 127.0.0.1, each with a call in flight.
+    let (mut conns, mut busy) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let conn = Connection::connect(addr).await.unwrap();
+        busy.push(tokio::spawn({
+            let conn = conn.clone();
+            async move { conn.call(Slow).await }
+        }));
+        conns.push(conn);
+        within("the slow call to start", gate.started.notified()).await;
+    }
+    // A third from the same address is closed at once...
+    let refused = Connection::connect(addr).await.unwrap();
+    let r = within("the refused call", refused.call(Sum { a: 1, b: 2 })).await;
+    assert!(r.as_ref().is_err_and(|e| e.is_connection_lost()), "{r:?}");
+    assert_eq!(stats.refused_per_peer(), 1);
+    // ...while another peer is served.
+    let other = connect_from("127.0.0.2", addr).await;
+    assert_eq!(other.call(Sum { a: 2, b: 2 }).await.unwrap().total, 4);
+    // One of the two is answered and stays idle: after 200 ms a new
+    // connection from 127.0.0.1 is served in its place.
+    gate.release.add_permits(1);
+    let (done, _, pending) = futures_util::future::select_all(busy).await;
+    done.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let next = Connection::connect(addr).await.unwrap();
+    let total = within("the next call", next.call(Sum { a: 3, b: 3 }))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(total, 6);
+    assert_eq!((stats.evicted(), stats.refused_per_peer()), (1, 1));
+    // The busy one was left alone.
+    gate.release.add_permits(1);
+    let (still, _, _) = futures_util::future::select_all(pending).await;
+    still.unwrap().unwrap();
+    within("the idle one to be closed", async {
+        while conns.iter().filter(|c| c.is_closed()).count() != 1 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
 }
