@@ -757,3 +757,28 @@ pub async fn serve_unix_with<S>(
 {
     Server::new(router).config(config).serve(listener).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_is_an_ipv4_address_or_an_ipv6_64_network() {
+        let key = |s: &str| peer_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn out_of_descriptors_is_emfile_or_enfile() {
+        assert!(out_of_descriptors(&io::Error::from_raw_os_error(24)));
+        assert!(out_of_descriptors(&io::Error::from_raw_os_error(23)));
+        assert!(!out_of_descriptors(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+    }
+}
