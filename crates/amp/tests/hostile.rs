@@ -1,12 +1,16 @@
-//! A hostile peer against the real server code: descriptor exhaustion,
-//! lists nested as deep as a value allows, boxes that never end, boxes of
-//! millions of tiny entries, and peers that stall at every stage. Each test
-//! fails without the limit it checks (the server dies, aborts, or grows
-//! without bound, or the connection stays open forever).
+//! A hostile peer against the real server code: descriptor exhaustion (and
+//! quiet connections holding every descriptor), lists nested as deep as a
+//! value allows, boxes that never end, boxes of millions of tiny entries,
+//! many connections each holding a box just under the size limit, and
+//! peers that stall at every stage. Each test fails without the limit it
+//! checks (the server dies, aborts, or grows without bound, a new client
+//! waits for ever, or the connection stays open forever).
 //!
-//! The servers whose memory is measured are separate `math_server`
-//! processes (their RSS is read from `/proc`); the others run in this
-//! process, where a stack overflow would abort the test binary.
+//! The servers whose memory is measured by RSS, or that run under a
+//! descriptor limit, are separate example processes (`math_server`,
+//! `switch_server`; RSS is read from `/proc`); the others run in this
+//! process, where a stack overflow would abort the test binary and the
+//! server's own counters ([`amp::ServerStats`]) can be read.
 
 mod common;
 
