@@ -149,10 +149,13 @@ impl Pool {
             return;
         }
         for (h, c) in conns {
-            if h.paused.swap(false, Relaxed) {
+            if h.paused.load(Relaxed) {
+                // Under the connection's lock, as it pauses itself.
                 c.shared().with(|st| {
-                    st.session.pause_reading(false);
-                    st.kick();
+                    if h.paused.swap(false, Relaxed) {
+                        st.session.pause_reading(false);
+                        st.kick();
+                    }
                 });
             }
         }
@@ -274,6 +277,7 @@ impl Member {
         }
     }
 
+    /// Under the connection's lock (as the server lets it read again).
     #[cold]
     fn pause(&mut self, session: &mut Session) {
         if session.is_over() || self.mine.paused.swap(true, Relaxed) {
