@@ -440,6 +440,52 @@ async fn almost_max_partial_boxes_on_many_connections_are_cut_at_the_servers_mem
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_memory_budget_the_connections_holding_the_most_are_cut_first() {
+    // A client sending a 1 MiB call, half way through, while attackers one
+    // after the other send boxes just under 4 MiB: each time the budget is
+    // passed, the connection holding the most (an attacker) is cut, and
+    // the 1 MiB call completes.
+    const BUDGET: usize = 8 << 20;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = amp::Server::new(sum_router()).memory_budget(Some(BUDGET));
+    let stats = server.stats();
+    tokio::spawn(server.serve(listener));
+    let mut call = Vec::new();
+    for i in 0..17 {
+        call.extend_from_slice(&[0, 3]);
+        call.extend_from_slice(format!("x{i:02}").as_bytes());
+        call.extend_from_slice(&(60 * 1024u16).to_be_bytes());
+        call.extend_from_slice(&[b'y'; 60 * 1024]);
+    }
+    let rest = sum_request("1", 20, 22);
+    let mut medium = TcpStream::connect(addr).await.unwrap();
+    medium.write_all(&call).await.unwrap();
+    within("the 1 MiB to be buffered", async {
+        while stats.buffered() < 15 * 64 * 1024 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    let partial = almost_max_partial_box();
+    let mut attackers = Vec::new();
+    for _ in 0..6 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let _ = within("an attacker to send", s.write_all(&partial)).await;
+        attackers.push(s);
+    }
+    medium.write_all(&rest).await.unwrap();
+    let answer = within("the 1 MiB call's answer", read_box(&mut medium)).await;
+    assert_eq!(answer.get("total"), Some(&b"42"[..]));
+    assert!(
+        stats.cut_for_memory() >= 4,
+        "{} cut",
+        stats.cut_for_memory()
+    );
+    assert!(stats.peak_buffered() <= BUDGET + BUDGET / 2);
+}
+
 /// A server connection over a real socket with `config`; returns the
 /// client's socket and the connection's ending.
 async fn served(
