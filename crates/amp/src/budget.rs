@@ -125,6 +125,7 @@ impl Pool {
                 }
             }
             holders.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
+            let (before, mut cut) = (total, 0);
             for (held, h, c) in holders {
                 if total <= limit {
                     break;
@@ -132,15 +133,19 @@ impl Pool {
                 if h.cut.swap(true, Relaxed) {
                     continue;
                 }
-                tracing::warn!(
-                    held,
-                    total,
-                    limit,
-                    "over the memory budget: cutting the connection holding the most"
-                );
+                tracing::debug!(held, "over the memory budget: cutting a connection");
                 c.abort(Disconnect::MemoryBudget { held });
-                self.cut.fetch_add(1, Relaxed);
+                cut += 1;
                 total = total.saturating_sub(held);
+            }
+            if cut > 0 {
+                self.cut.fetch_add(cut, Relaxed);
+                tracing::warn!(
+                    buffered = before,
+                    budget = limit,
+                    cut,
+                    "over the memory budget: cut the connections holding the most"
+                );
             }
         }
         if self.over() {
