@@ -481,7 +481,13 @@ impl Session {
     /// ```
     #[inline]
     pub fn buffered_bytes(&self) -> usize {
-        self.rbuf.len() + self.wbuf.len() + self.in_transit + self.held.len()
+        // While the driver reads into the buffer, what it held when taken.
+        let read = if self.input_taken {
+            self.taken
+        } else {
+            self.rbuf.len()
+        };
+        read + self.wbuf.len() + self.in_transit + self.held.len()
     }
 
     /// Move the wakers of callers whose reply (or room to write) came into
