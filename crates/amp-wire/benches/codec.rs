@@ -274,7 +274,7 @@ fn typed(c: &mut Criterion) {
                 s
             },
             |mut s| {
-                assert!(s.poll_event().is_none());
+                assert!(s.poll_event(now).is_none());
                 let mut sum = 0i64;
                 for tag in 1..=SMALL as u64 {
                     match s.poll_reply(tag, waker) {
@@ -308,12 +308,12 @@ fn typed(c: &mut Criterion) {
             },
             |mut s| {
                 out.clear();
-                while let Some(Event::Request(req)) = s.poll_event() {
+                while let Some(Event::Request(req)) = s.poll_event(now) {
                     let sum = Sum::from_box(&req.args).unwrap();
                     let r = SumResult {
                         total: sum.a + sum.b,
                     };
-                    s.answer(req.id, |w| r.write_fields(w, &mut Context::none()))
+                    s.answer(req.id, |w| r.write_fields(w, &mut Context::none()), now)
                         .unwrap();
                 }
                 s.poll_transmit(&mut out, now);

@@ -805,13 +805,13 @@ impl Side {
         }
     }
 
-    /// Poll every event, acting on none but recording them.
-    fn drain(&mut self, pair: bool) {
+    /// Poll every event at `now`, acting on none but recording them.
+    fn drain(&mut self, pair: bool, now: Instant) {
         let closed_before = self.s.is_closed();
         let mut wakers = Vec::new();
         for i in 0.. {
             assert!(i < 100_000, "{}: poll_event does not end", self.name);
-            let Some(ev) = self.s.poll_event() else {
+            let Some(ev) = self.s.poll_event(now) else {
                 break;
             };
             assert!(!closed_before, "{}: event {ev:?} after closed", self.name);
@@ -1493,7 +1493,7 @@ impl World {
                 }
                 side.eof = true;
                 let over = side.s.is_over();
-                side.s.handle_eof();
+                side.s.handle_eof(now);
                 assert!(side.s.is_over() || over || side.s.phase() == Phase::Closing);
                 assert!(!side.s.wants_read());
             }
@@ -1501,7 +1501,7 @@ impl World {
                 let i = self.side_of(b);
                 let side = &mut self.sides[i];
                 let before = side.s.phase();
-                side.s.close();
+                side.s.close(now);
                 after_close(side, before);
             }
             Op::Abort { b } => {
@@ -1520,7 +1520,7 @@ impl World {
                 let i = self.side_of(b);
                 let side = &mut self.sides[i];
                 let before = side.s.phase();
-                side.s.shutdown();
+                side.s.shutdown(now);
                 let after = side.s.phase();
                 let want = match before {
                     Phase::Open => Phase::Draining,
@@ -1871,7 +1871,7 @@ impl World {
     }
 
     fn conclude(&mut self, b: bool, idx: u8, how: How) {
-        let pair = self.pair;
+        let (pair, now) = (self.pair, self.now);
         let i = self.side_of(b);
         let side = &mut self.sides[i];
         if side.requests.is_empty() {
@@ -1917,7 +1917,7 @@ impl World {
                     }
                 }
                 let ok_args = encodable(&args);
-                let r = side.s.answer(req.id, |w| put_args(w, &args));
+                let r = side.s.answer(req.id, |w| put_args(w, &args), now);
                 if ok_args {
                     assert!(r.is_ok(), "{}: {r:?}", side.name);
                 } else if tag.is_some() && !was_over {
@@ -1926,7 +1926,7 @@ impl World {
                 }
             }
             How::AnswerBad => {
-                let r = side.s.answer(req.id, |w| w.put_raw(b"", b"x"));
+                let r = side.s.answer(req.id, |w| w.put_raw(b"", b"x"), now);
                 if tag.is_some() && !was_over {
                     assert!(r.is_err());
                     assert!(
@@ -1939,17 +1939,17 @@ impl World {
             }
             How::Fail { code, fatal } => {
                 let code = format!("E{code}");
-                side.s.fail(req.id, code.as_bytes(), "fuzz", fatal);
+                side.s.fail(req.id, code.as_bytes(), "fuzz", fatal, now);
                 if fatal || tag.is_none() {
                     assert!(side.s.is_over(), "{}", side.name);
                 }
             }
             How::FailUnknown => {
-                side.s.fail_unknown(req.id, "fuzz".into());
+                side.s.fail_unknown(req.id, "fuzz".into(), now);
                 assert!(side.s.is_over(), "{}", side.name);
             }
             How::Unhandled => {
-                side.s.unhandled(req.id);
+                side.s.unhandled(req.id, now);
                 if tag.is_none() {
                     assert!(side.s.is_over(), "{}", side.name);
                 }
@@ -2098,7 +2098,7 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
                     1 => side.pinged(now),
                     n => panic!("{}: {n} requests sent by handle_timeout", side.name),
                 }
-                side.drain(pair);
+                side.drain(pair, now);
             }
             _ => return,
         }
@@ -2254,9 +2254,9 @@ pub fn run(data: &[u8]) {
             Step::Op(op) => w.step(op),
             Step::X(op) => w.xstep(op),
         }
-        let pair = w.pair;
+        let (pair, now) = (w.pair, w.now);
         for side in &mut w.sides {
-            side.drain(pair);
+            side.drain(pair, now);
             side.check(pair);
         }
         w.check_pings();

@@ -32,24 +32,24 @@ fn answering_another_request_with_the_negotiations_tag_keeps_the_decision() {
     // What follows the switch request: another protocol, in principle.
     input.extend(wire(&[("_command", "Nope"), ("_ask", "4")]));
     s.feed(&input, now);
-    let Some(Event::Request(ping)) = s.poll_event() else {
+    let Some(Event::Request(ping)) = s.poll_event(now) else {
         panic!()
     };
-    let Some(Event::Request(switch)) = s.poll_event() else {
+    let Some(Event::Request(switch)) = s.poll_event(now) else {
         panic!()
     };
     assert_eq!(switch.kind, RequestKind::Switch);
     assert_eq!(s.phase(), Phase::Deciding(RequestKind::Switch));
-    assert!(s.poll_event().is_none(), "nothing is read while deciding");
+    assert!(s.poll_event(now).is_none(), "nothing is read while deciding");
 
-    s.answer(ping.id, |_| Ok(())).unwrap();
+    s.answer(ping.id, |_| Ok(()), now).unwrap();
     assert_eq!(
         s.phase(),
         Phase::Deciding(RequestKind::Switch),
         "the switch is not decided yet"
     );
     assert!(
-        s.poll_event().is_none(),
+        s.poll_event(now).is_none(),
         "the bytes after the switch request are not read as AMP"
     );
     assert!(s.accept_switch(switch.id));

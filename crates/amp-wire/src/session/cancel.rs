@@ -18,6 +18,7 @@
 //! finished, or done its work, before the `Cancel` arrives.
 
 use bytes::Bytes;
+use std::time::Instant;
 
 use super::calls::format_tag;
 use super::keys::{ANSWER, ASK, COMMAND, ROUTE};
@@ -77,7 +78,7 @@ impl Session {
 
     /// `Cancel` from the peer (when [`Session::answers_cancel`]): cancel
     /// the request it names, answer it, and tell the driver.
-    pub(crate) fn on_cancel(&mut self, req: &Request) -> Option<Event> {
+    pub(crate) fn on_cancel(&mut self, req: &Request, now: Instant) -> Option<Event> {
         let target: Option<Bytes> = req.args.get_bytes(CANCEL_TAG);
         // Tags are per conversation: only a request on the route the
         // `Cancel` came on is cancelled, and the answer goes back on it.
@@ -109,7 +110,7 @@ impl Session {
             }
         }
         if let Some(id) = started {
-            self.fail(id, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION, false);
+            self.fail(id, CANCELLED.as_bytes(), CANCELLED_DESCRIPTION, false, now);
         }
         if let Some(tag) = &req.tag {
             if let Some(out) = self.out() {

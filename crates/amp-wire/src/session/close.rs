@@ -2,8 +2,10 @@
 
 use bytes::BytesMut;
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::calls::Reply;
+use super::phase::Flush;
 use super::{Disconnect, Session, State};
 use crate::AmpBox;
 
@@ -11,21 +13,23 @@ impl Session {
     /// Close the connection: what is queued is written (within
     /// [`Config::write_timeout`](crate::Config::write_timeout)), then the
     /// transport is shut down. Calls fail with [`Disconnect::LocalClose`].
-    pub fn close(&mut self) {
-        self.begin_close(Disconnect::LocalClose, true);
+    /// `now` is the time: the write timeout runs from it.
+    pub fn close(&mut self, now: Instant) {
+        self.close_flushing(Disconnect::LocalClose, now);
     }
 
     /// End the connection at once with `reason` (the transport failed, or
     /// the driver is going away): nothing more is written.
     pub fn abort(&mut self, reason: Disconnect) {
-        self.begin_close(reason, false);
+        self.close_at_once(reason);
     }
 
     /// Begin a graceful shutdown: from now on requests are refused with
     /// `SHUTTING_DOWN`, and once nothing is in flight and no call of ours
     /// is unanswered the connection closes with [`Disconnect::Shutdown`].
-    /// A connection in the middle of a negotiation closes at once.
-    pub fn shutdown(&mut self) {
+    /// A connection in the middle of a negotiation closes at once (what is
+    /// queued is written within the write timeout, from `now`).
+    pub fn shutdown(&mut self, now: Instant) {
         match self.state {
             State::Open => self.state = State::Draining,
             State::Draining
@@ -33,36 +37,45 @@ impl Session {
             | State::Switched { .. }
             | State::Closing { .. }
             | State::Closed { .. } => {}
-            _ => self.begin_close(Disconnect::Shutdown, true),
+            _ => self.close_flushing(Disconnect::Shutdown, now),
         }
     }
 
-    /// Start ending the connection (the first reason wins). `flush`: write
-    /// what is queued first.
-    pub(crate) fn begin_close(&mut self, reason: Disconnect, flush: bool) {
+    /// Start ending the connection (the first reason wins), writing what is
+    /// queued first: within [`Config::write_timeout`](crate::Config::write_timeout)
+    /// from `now`.
+    pub(crate) fn close_flushing(&mut self, reason: Disconnect, now: Instant) {
+        self.begin_close(reason, Some(now));
+    }
+
+    /// Start ending the connection (the first reason wins), writing nothing
+    /// more: it is over at once.
+    pub(crate) fn close_at_once(&mut self, reason: Disconnect) {
+        self.begin_close(reason, None);
+    }
+
+    /// Start ending the connection; `flush_from`: write what is queued
+    /// first, from this time on.
+    fn begin_close(&mut self, reason: Disconnect, flush_from: Option<Instant>) {
         match self.state {
             State::Closing { .. } | State::Closed { .. } | State::Switched { .. } => return,
             _ => {}
         }
         // A handshake owns the transport: nothing more can be written.
-        let flush = flush && !matches!(self.state, State::TlsHandshake { .. });
+        let flush = match flush_from {
+            Some(now) if !matches!(self.state, State::TlsHandshake { .. }) => {
+                Flush::Until(self.config.write_timeout().map(|t| now + t))
+            }
+            _ => Flush::No,
+        };
         self.calls.fail_all(&reason, None, &mut self.wake);
         self.end_requests();
         self.held = BytesMut::new();
-        if !flush {
+        if flush == Flush::No {
             self.wbuf = BytesMut::new();
         }
         self.release_writers();
-        let deadline = if flush {
-            self.config.write_timeout().map(|t| self.now + t)
-        } else {
-            Some(self.now)
-        };
-        self.state = State::Closing {
-            reason,
-            flush,
-            deadline,
-        };
+        self.state = State::Closing { reason, flush };
     }
 
     /// Whether the driver should now shut the transport down and then call
@@ -70,7 +83,7 @@ impl Session {
     /// written is (or nothing is to be written).
     pub fn ready_to_close(&self) -> bool {
         match &self.state {
-            State::Closing { flush, .. } => !flush || self.output_flushed(),
+            State::Closing { flush, .. } => *flush == Flush::No || self.output_flushed(),
             _ => false,
         }
     }
@@ -78,7 +91,13 @@ impl Session {
     /// Whether the driver should drop the bytes it has not written yet
     /// (the connection is closing without flushing).
     pub fn discard_output(&self) -> bool {
-        matches!(self.state, State::Closing { flush: false, .. })
+        matches!(
+            self.state,
+            State::Closing {
+                flush: Flush::No,
+                ..
+            }
+        )
     }
 
     /// The transport is shut down (or gone): the connection has ended.
@@ -107,7 +126,7 @@ impl Session {
     /// The TLS handshake failed: the connection ends with
     /// [`Disconnect::Tls`] carrying `error`.
     pub fn tls_failed(&mut self, error: Arc<dyn std::error::Error + Send + Sync + 'static>) {
-        self.abort(Disconnect::Tls(error));
+        self.close_at_once(Disconnect::Tls(error));
     }
 
     /// The transport was given to the new protocol after

@@ -47,9 +47,9 @@ impl Session {
         }
     }
 
-    /// Send the ping (its tag is taken from the calls' counter, as any
-    /// request's).
-    pub(crate) fn send_keepalive(&mut self) {
+    /// Send the ping at `now` (its tag is taken from the calls' counter, as
+    /// any request's).
+    pub(crate) fn send_keepalive(&mut self, now: Instant) {
         let tag = self.calls.next_tag();
         let mut digits = [0u8; 16];
         let hex = format_tag(tag, &mut digits);
@@ -63,7 +63,7 @@ impl Session {
         let _ = FieldWriter::new(out, &extras).finish();
         self.counters.requests_sent += 1;
         self.counters.boxes_sent += 1;
-        self.keepalive = Some((tag, self.now));
+        self.keepalive = Some((tag, now));
     }
 
     /// A reply to `tag` that no call waits for: whether it is the ping's

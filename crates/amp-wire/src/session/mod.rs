@@ -36,7 +36,9 @@
 //!   [`Session::notify_on`] call on it, and [`Request::route`] says which
 //!   route a request came on. The rules are on [`Session::bind_route`].
 //! * **Time.** Arm a timer for [`Session::poll_timeout`] and call
-//!   [`Session::handle_timeout`] when it fires.
+//!   [`Session::handle_timeout`] when it fires. The session keeps no clock:
+//!   every method that may start a deadline (a close that writes what is
+//!   queued, the TLS handshake, a keepalive ping) takes the time, `now`.
 //! * **TLS, switch, close.** [`Session::tls_established`] /
 //!   [`Session::tls_failed`] after a handshake; [`Session::handed_over`]
 //!   after a hand-over; [`Session::finish`] once the transport is shut
@@ -51,9 +53,9 @@
 //! let mut s = Session::new(Config::default(), now);
 //! // The peer asks for Sum(a=1, b=2).
 //! s.feed(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Sum\x00\x01a\x00\x011\x00\x01b\x00\x012\x00\x00", now);
-//! let Some(Event::Request(req)) = s.poll_event() else { panic!() };
+//! let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
 //! assert_eq!(&req.name[..], b"Sum");
-//! s.answer(req.id, |w| w.put_raw(b"total", b"3")).unwrap();
+//! s.answer(req.id, |w| w.put_raw(b"total", b"3"), now).unwrap();
 //! let mut out = bytes::BytesMut::new();
 //! s.poll_transmit(&mut out, now);
 //! assert_eq!(&out[..], b"\x00\x07_answer\x00\x011\x00\x05total\x00\x013\x00\x00");
@@ -260,8 +262,6 @@ pub struct Session {
     state: State,
     /// StartTLS was agreed once (a second one is refused).
     tls_agreed: bool,
-    /// The latest time passed in.
-    now: Instant,
 
     rbuf: BytesMut,
     /// How many bytes the read buffer held when the driver took it
@@ -326,7 +326,6 @@ impl Session {
             config,
             state: State::Open,
             tls_agreed: false,
-            now,
             rbuf: BytesMut::new(),
             taken: 0,
             first_box_deadline: None,

@@ -91,13 +91,21 @@ pub(crate) enum State {
     },
     Closing {
         reason: Disconnect,
-        /// Write what is queued first.
-        flush: bool,
-        deadline: Option<Instant>,
+        flush: Flush,
     },
     Closed {
         reason: Disconnect,
     },
+}
+
+/// How a closing connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flush {
+    /// Nothing more is written: the close is due at once.
+    No,
+    /// What is queued is written first, until this deadline (`None`: no
+    /// limit).
+    Until(Option<Instant>),
 }
 
 impl State {

@@ -25,7 +25,6 @@ impl Session {
     /// bytes just read appended.
     pub fn handle_input(&mut self, buf: BytesMut, now: Instant) {
         self.input_taken = false;
-        self.now = now;
         // Only bytes past those taken are new: a buffer given back as it
         // was (nothing read) is no sign of life from the peer.
         let had = std::mem::take(&mut self.taken).max(self.rbuf.len());
@@ -39,7 +38,6 @@ impl Session {
 
     /// Copy `bytes` in, as if read.
     pub fn feed(&mut self, bytes: &[u8], now: Instant) {
-        self.now = now;
         if !bytes.is_empty() {
             self.last_input = now;
             self.buffers_kept = true;
@@ -57,8 +55,9 @@ impl Session {
         }
     }
 
-    /// The peer closed its side of the stream.
-    pub fn handle_eof(&mut self) {
+    /// The peer closed its side of the stream (at `now`: what is queued is
+    /// still written, within the write timeout from then).
+    pub fn handle_eof(&mut self, now: Instant) {
         self.eof = true;
         if self.is_over() {
             return;
@@ -70,7 +69,7 @@ impl Session {
                 buffered: self.rbuf.len(),
             })
         };
-        self.begin_close(reason, true);
+        self.close_flushing(reason, now);
     }
 
     /// Start a round of work: [`Session::poll_event`] decodes at most
@@ -127,8 +126,9 @@ impl Session {
 
     /// The next thing for the driver to do, if any. Decodes buffered boxes
     /// as it goes (only as far as the phase allows); answers to our calls
-    /// are handled here and wake their callers.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    /// are handled here and wake their callers. `now` is the time: the
+    /// deadlines this starts (the TLS handshake's, a close's) run from it.
+    pub fn poll_event(&mut self, now: Instant) -> Option<Event> {
         if std::mem::take(&mut self.events_release_buffers) {
             return Some(Event::ReleaseBuffers);
         }
@@ -140,7 +140,7 @@ impl Session {
                         && self.parked.is_empty()
                         && self.calls.unanswered() == 0
                     {
-                        self.begin_close(Disconnect::Shutdown, true);
+                        self.close_flushing(Disconnect::Shutdown, now);
                         return None;
                     }
                 }
@@ -151,14 +151,14 @@ impl Session {
                     let (role, call) = (*role, *call);
                     if !self.rbuf.is_empty() {
                         let buffered = self.rbuf.len();
-                        self.begin_close(Disconnect::PlaintextBeforeTls { buffered }, false);
+                        self.close_at_once(Disconnect::PlaintextBeforeTls { buffered });
                         return None;
                     }
                     self.rbuf = BytesMut::new();
                     self.state = State::TlsHandshake {
                         role,
                         call,
-                        deadline: self.config.tls_handshake_timeout().map(|t| self.now + t),
+                        deadline: self.config.tls_handshake_timeout().map(|t| now + t),
                     };
                     return Some(Event::StartTls(role));
                 }
@@ -214,7 +214,7 @@ impl Session {
                     return None;
                 }
                 Err(e) => {
-                    self.begin_close(Disconnect::Protocol(e), true);
+                    self.close_flushing(Disconnect::Protocol(e), now);
                     return None;
                 }
                 Ok(Some(b)) => {
@@ -224,7 +224,7 @@ impl Session {
                     self.box_started = None;
                     self.first_box_deadline = None;
                     self.last_activity = self.last_input;
-                    if let Some(ev) = self.on_box(b) {
+                    if let Some(ev) = self.on_box(b, now) {
                         return Some(ev);
                     }
                 }
@@ -233,9 +233,9 @@ impl Session {
     }
 
     /// Twisted's dispatch order: `_answer`, then `_error`, then `_command`.
-    fn on_box(&mut self, mut b: AmpBox) -> Option<Event> {
+    fn on_box(&mut self, mut b: AmpBox, now: Instant) -> Option<Event> {
         let via = if self.routes.is_some() {
-            self.demux(&mut b).ok()?
+            self.demux(&mut b, now).ok()?
         } else {
             None
         };
@@ -245,15 +245,15 @@ impl Session {
                 Some((n, kind)) if self.reply_route_matches(n, via.as_ref()) => {
                     self.on_answer(n, kind, b)
                 }
-                Some(_) => self.misrouted_tag(tag),
-                None => self.unknown_tag(tag),
+                Some(_) => self.misrouted_tag(tag, now),
+                None => self.unknown_tag(tag, now),
             }
             return None;
         }
         if let Some(tag) = b.get(ERROR) {
             let Some(code) = b.get_bytes(ERROR_CODE) else {
                 let tag = Bytes::copy_from_slice(tag);
-                self.begin_close(ProtocolError::MissingErrorCode { tag }.into(), true);
+                self.close_flushing(ProtocolError::MissingErrorCode { tag }.into(), now);
                 return None;
             };
             self.counters.errors_received.add(&code);
@@ -265,8 +265,8 @@ impl Session {
                         .unwrap_or_default();
                     self.on_error(n, kind, Reply::Error { code, description });
                 }
-                Some(_) => self.misrouted_tag(tag),
-                None => self.unknown_tag(tag),
+                Some(_) => self.misrouted_tag(tag, now),
+                None => self.unknown_tag(tag, now),
             }
             return None;
         }
@@ -291,7 +291,7 @@ impl Session {
                 route: via.map(|v| v.local),
             };
             if self.answers_cancel && req.name == super::cancel::CANCEL.as_bytes() {
-                return self.on_cancel(&req);
+                return self.on_cancel(&req, now);
             }
             if self.in_flight.len() >= self.config.max_in_flight() || !self.parked.is_empty() {
                 self.parked.push_back(req);
@@ -300,7 +300,7 @@ impl Session {
             return self.start(req);
         }
         let keys = b.keys().map(Bytes::copy_from_slice).collect();
-        self.begin_close(ProtocolError::NotRouted { keys }.into(), true);
+        self.close_flushing(ProtocolError::NotRouted { keys }.into(), now);
         None
     }
 
@@ -311,19 +311,19 @@ impl Session {
 
     /// An answer to our call came on another route than the call: the
     /// tag is unknown in that route's conversation.
-    fn misrouted_tag(&mut self, tag: &[u8]) {
+    fn misrouted_tag(&mut self, tag: &[u8], now: Instant) {
         let tag = Bytes::copy_from_slice(tag);
-        self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);
+        self.close_flushing(ProtocolError::UnknownTag { tag }.into(), now);
     }
 
-    fn unknown_tag(&mut self, tag: &[u8]) {
+    fn unknown_tag(&mut self, tag: &[u8], now: Instant) {
         if let Some(n) = parse_tag(tag) {
             if self.take_keepalive_reply(n) || self.calls.is_late(n) {
                 return; // the ping's reply, or a call we gave up: quietly
             }
         }
         let tag = Bytes::copy_from_slice(tag);
-        self.begin_close(ProtocolError::UnknownTag { tag }.into(), true);
+        self.close_flushing(ProtocolError::UnknownTag { tag }.into(), now);
     }
 
     fn on_answer(&mut self, tag: u64, kind: CallKind, b: AmpBox) {

@@ -2,6 +2,7 @@
 //! which failures close the connection.
 
 use bytes::{Bytes, BytesMut};
+use std::time::Instant;
 
 use super::keys::{
     ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ROUTE, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
@@ -52,10 +53,10 @@ impl Session {
         a.quit.then(|| crate::display_bytes(&a.name))
     }
 
-    /// Close after a request that asked for it was concluded.
-    fn quit(&mut self, command: Option<String>) {
+    /// Close after a request that asked for it was concluded (at `now`).
+    fn quit(&mut self, command: Option<String>, now: Instant) {
         if let Some(command) = command {
-            self.begin_close(Disconnect::Quit { command }, true);
+            self.close_flushing(Disconnect::Quit { command }, now);
         }
     }
 
@@ -73,15 +74,18 @@ impl Session {
     /// Answer request `id` with the fields `write` writes. A request that
     /// wanted no answer is simply concluded. If the fields cannot be
     /// encoded, the peer gets `UNKNOWN` and the connection closes (Twisted's
-    /// `BadLocalReturn`); the error is returned for logging.
+    /// `BadLocalReturn`); the error is returned for logging. `now` is the
+    /// time: a close this brings writes what is queued within the write
+    /// timeout from then.
     pub fn answer(
         &mut self,
         id: RequestId,
         write: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
+        now: Instant,
     ) -> Result<(), EncodeError> {
         let quit = self.quitting(id);
-        let r = self.write_answer(id, write);
-        self.quit(quit);
+        let r = self.write_answer(id, write, now);
+        self.quit(quit, now);
         r
     }
 
@@ -89,6 +93,7 @@ impl Session {
         &mut self,
         id: RequestId,
         write: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
+        now: Instant,
     ) -> Result<(), EncodeError> {
         let Some(Answering {
             tag: Some(tag),
@@ -117,7 +122,7 @@ impl Session {
             }
             Err(e) => {
                 let reason = format!("response could not be encoded: {e}");
-                self.unknown_error(Some(&tag), route.as_deref(), &name, reason);
+                self.unknown_error(Some(&tag), route.as_deref(), &name, reason, now);
                 Err(e)
             }
         }
@@ -126,14 +131,29 @@ impl Session {
     /// Answer request `id` with error `code` (Twisted's declared `errors`);
     /// `fatal` closes the connection once it is written (`fatalErrors`).
     /// For a request that wanted no answer, any error closes the
-    /// connection, as in Twisted.
-    pub fn fail(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
+    /// connection, as in Twisted. `now` is the time (as for
+    /// [`Session::answer`]).
+    pub fn fail(
+        &mut self,
+        id: RequestId,
+        code: &[u8],
+        description: &str,
+        fatal: bool,
+        now: Instant,
+    ) {
         let quit = self.quitting(id);
-        self.write_failure(id, code, description, fatal);
-        self.quit(quit);
+        self.write_failure(id, code, description, fatal, now);
+        self.quit(quit, now);
     }
 
-    fn write_failure(&mut self, id: RequestId, code: &[u8], description: &str, fatal: bool) {
+    fn write_failure(
+        &mut self,
+        id: RequestId,
+        code: &[u8],
+        description: &str,
+        fatal: bool,
+        now: Instant,
+    ) {
         let Some(Answering {
             tag, name, route, ..
         }) = self.conclude(id)
@@ -144,34 +164,35 @@ impl Session {
             Some(tag) => {
                 self.write_error(&tag, route.as_deref(), code, description);
                 if fatal {
-                    self.begin_close(
+                    self.close_flushing(
                         Disconnect::FatalError {
                             code: crate::display_bytes(code),
                             description: description.to_owned(),
                         },
-                        true,
+                        now,
                     );
                 }
             }
-            None => self.begin_close(
+            None => self.close_flushing(
                 Disconnect::NoAnswerFailed {
                     command: crate::display_bytes(&name),
                     reason: format!("{}: {description}", crate::display_bytes(code)),
                 },
-                true,
+                now,
             ),
         }
     }
 
     /// The responder failed in a way the command does not declare (bad
     /// arguments, a panic, an undeclared error): `UNKNOWN` is sent and the
-    /// connection closes, as in Twisted.
-    pub fn fail_unknown(&mut self, id: RequestId, reason: String) {
+    /// connection closes, as in Twisted. `now` is the time (as for
+    /// [`Session::answer`]).
+    pub fn fail_unknown(&mut self, id: RequestId, reason: String, now: Instant) {
         if let Some(Answering {
             tag, name, route, ..
         }) = self.conclude(id)
         {
-            self.unknown_error(tag.as_deref(), route.as_deref(), &name, reason);
+            self.unknown_error(tag.as_deref(), route.as_deref(), &name, reason, now);
         }
     }
 
@@ -181,20 +202,22 @@ impl Session {
         route: Option<&[u8]>,
         command: &[u8],
         reason: String,
+        now: Instant,
     ) {
         let command = crate::display_bytes(command);
         match tag {
             Some(tag) => {
                 self.write_error(tag, route, UNKNOWN.as_bytes(), UNKNOWN_DESCRIPTION);
-                self.begin_close(Disconnect::UnknownError { command, reason }, true);
+                self.close_flushing(Disconnect::UnknownError { command, reason }, now);
             }
-            None => self.begin_close(Disconnect::NoAnswerFailed { command, reason }, true),
+            None => self.close_flushing(Disconnect::NoAnswerFailed { command, reason }, now),
         }
     }
 
     /// Nothing answers request `id`: `UNHANDLED` (the connection stays),
-    /// or for a request that wanted no answer, the connection closes.
-    pub fn unhandled(&mut self, id: RequestId) {
+    /// or for a request that wanted no answer, the connection closes. `now`
+    /// is the time (as for [`Session::answer`]).
+    pub fn unhandled(&mut self, id: RequestId, now: Instant) {
         let quit = self.quitting(id);
         let Some(Answering {
             tag, name, route, ..
@@ -207,15 +230,15 @@ impl Session {
                 let description = crate::unhandled_description(&name);
                 self.write_error(&tag, route.as_deref(), UNHANDLED.as_bytes(), &description);
             }
-            None => self.begin_close(
+            None => self.close_flushing(
                 Disconnect::NoAnswerFailed {
                     command: crate::display_bytes(&name),
                     reason: "no responder".into(),
                 },
-                true,
+                now,
             ),
         }
-        self.quit(quit);
+        self.quit(quit, now);
     }
 
     /// Agree to the peer's switch request `id` (being decided): the answer

@@ -15,6 +15,7 @@
 
 use bytes::Bytes;
 use rustc_hash::FxHashMap;
+use std::time::Instant;
 
 use super::calls::CallKind;
 use super::keys::ROUTE;
@@ -110,10 +111,10 @@ impl Session {
     /// let mut s = Session::new(Config::default(), now);
     /// s.bind_route("calc", "calc").unwrap();
     /// s.feed(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x03Sum\x00\x06_route\x00\x04calc\x00\x00", now);
-    /// let Some(Event::Request(req)) = s.poll_event() else { panic!() };
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
     /// assert_eq!(req.route.as_deref(), Some(&b"calc"[..]));
     /// assert!(req.args.get("_route").is_none());
-    /// s.answer(req.id, |w| w.put_raw(b"total", b"3")).unwrap();
+    /// s.answer(req.id, |w| w.put_raw(b"total", b"3"), now).unwrap();
     /// let mut out = bytes::BytesMut::new();
     /// s.poll_transmit(&mut out, now);
     /// assert_eq!(&out[..], b"\x00\x07_answer\x00\x011\x00\x06_route\x00\x04calc\x00\x05total\x00\x013\x00\x00");
@@ -199,7 +200,7 @@ impl Session {
     /// Take `_route` out of a received box (only once a route is bound):
     /// `Ok(None)` for the default conversation, `Err` when the route is not
     /// bound (the connection is then closing).
-    pub(crate) fn demux(&mut self, b: &mut AmpBox) -> Result<Option<Via>, ()> {
+    pub(crate) fn demux(&mut self, b: &mut AmpBox, now: Instant) -> Result<Option<Via>, ()> {
         let Some(routes) = self.routes.as_ref() else {
             return Ok(None);
         };
@@ -211,7 +212,7 @@ impl Session {
                 local: local.clone(),
             })),
             None => {
-                self.begin_close(ProtocolError::UnknownRoute { route: name }.into(), true);
+                self.close_flushing(ProtocolError::UnknownRoute { route: name }.into(), now);
                 Err(())
             }
         }

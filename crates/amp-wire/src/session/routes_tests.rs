@@ -92,7 +92,7 @@ impl Run {
         match step {
             Bind(l, r) => self.s.bind_route(*l, *r).expect(&at),
             Peer(p) => self.s.feed(&wire(p), self.now),
-            Req { name, tag, route } => match self.s.poll_event() {
+            Req { name, tag, route } => match self.s.poll_event(self.now) {
                 Some(Event::Request(req)) => {
                     assert_eq!(&req.name[..], name.as_bytes(), "{at}");
                     assert_eq!(req.tag.as_deref(), tag.map(str::as_bytes), "{at}");
@@ -110,13 +110,15 @@ impl Run {
                 }
                 other => panic!("{at}: expected a request, got {other:?}"),
             },
-            Quiet => assert!(self.s.poll_event().is_none(), "{at}"),
+            Quiet => assert!(self.s.poll_event(self.now).is_none(), "{at}"),
             Answer(n) => self
                 .s
-                .answer(self.requests[*n], |w| w.put_raw(b"total", b"3"))
+                .answer(self.requests[*n], |w| w.put_raw(b"total", b"3"), self.now)
                 .expect(&at),
-            Fail(n) => self.s.fail(self.requests[*n], b"BAD", "bad", false),
-            Unhandled(n) => self.s.unhandled(self.requests[*n]),
+            Fail(n) => self
+                .s
+                .fail(self.requests[*n], b"BAD", "bad", false, self.now),
+            Unhandled(n) => self.s.unhandled(self.requests[*n], self.now),
             Call(route) => {
                 let args = |w: &mut crate::FieldWriter<'_>| w.put_raw(b"a", b"1");
                 let tag = match route {
@@ -134,7 +136,7 @@ impl Run {
                 .expect(&at)
             }
             Replied(n, ok) => {
-                while self.s.poll_event().is_some() {}
+                while self.s.poll_event(self.now).is_some() {}
                 match self.s.poll_reply(self.calls[*n], Waker::noop()) {
                     Poll::Ready(Reply::Answer(b)) if *ok => {
                         assert!(b.get(keys::ROUTE).is_none(), "{at}: {b:?}")
@@ -144,7 +146,7 @@ impl Run {
                 }
             }
             Pending(n) => {
-                while self.s.poll_event().is_some() {}
+                while self.s.poll_event(self.now).is_some() {}
                 let r = self.s.poll_reply(self.calls[*n], Waker::noop());
                 assert!(r.is_pending(), "{at}: {r:?}");
             }
@@ -161,7 +163,7 @@ impl Run {
                 assert_eq!(got, want, "{at}");
             }
             Closing(is) => {
-                while self.s.poll_event().is_some() {}
+                while self.s.poll_event(self.now).is_some() {}
                 match self.s.close_reason() {
                     Some(Disconnect::Protocol(e)) if is(e) => {}
                     other => panic!("{at}: closing for {other:?}"),
@@ -452,7 +454,7 @@ fn draining_refusal_on_a_route_carries_route() {
         2,
         &Out(&[&[("_ask", "1"), ("_command", "Sum"), ("a", "1")]]),
     );
-    run.s.shutdown();
+    run.s.shutdown(run.now);
     run.step("drain", 3, &Peer(SUM_A));
     run.step("drain", 4, &Quiet);
     run.step(
@@ -499,7 +501,7 @@ fn connection_end_fails_routed_calls() {
     run.step("end", 0, &Bind("a", "a"));
     run.step("end", 1, &Call(Some("a")));
     run.step("end", 2, &Call(None));
-    run.s.handle_eof();
+    run.s.handle_eof(run.now);
     for n in 0..2 {
         match run.s.poll_reply(run.calls[n], Waker::noop()) {
             Poll::Ready(Reply::Lost(Disconnect::PeerClosed)) => {}

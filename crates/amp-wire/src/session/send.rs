@@ -227,7 +227,7 @@ impl Session {
     pub(crate) fn check_held(&mut self) {
         let held = self.held.len();
         if held > self.config.max_held() {
-            self.begin_close(Disconnect::HeldTooMuch { held }, false);
+            self.close_at_once(Disconnect::HeldTooMuch { held });
         }
     }
 
@@ -243,7 +243,6 @@ impl Session {
     /// driver's write buffer); returns how many. Report them with
     /// [`Session::transmitted`] as they are written.
     pub fn poll_transmit(&mut self, out: &mut BytesMut, now: Instant) -> usize {
-        self.now = now;
         let n = self.wbuf.len();
         if n == 0 {
             return 0;
@@ -265,7 +264,6 @@ impl Session {
 
     /// `n` bytes given out by [`Session::poll_transmit`] were written.
     pub fn transmitted(&mut self, n: usize, now: Instant) {
-        self.now = now;
         self.counters.bytes_sent += n.min(self.in_transit) as u64;
         self.in_transit = self.in_transit.saturating_sub(n);
         if n > 0 {

@@ -114,7 +114,7 @@ impl ErrorCounts {
 /// s.call(b"Sum", |w| w.put_raw(b"a", b"1")).unwrap();
 /// // The peer fails it.
 /// s.feed(b"\x00\x06_error\x00\x011\x00\x0b_error_code\x00\x04OOPS\x00\x00", now);
-/// assert!(s.poll_event().is_none());
+/// assert!(s.poll_event(now).is_none());
 /// let stats = s.stats();
 /// assert_eq!(stats.requests_sent, 1);
 /// assert_eq!(stats.calls_in_flight, 0);

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::keepalive::KeepaliveDue;
+use super::phase::Flush;
 use super::{Disconnect, Session, State, Timeout, KEEP_BUFFERS_FOR};
 
 /// What passing a deadline means.
@@ -20,7 +21,8 @@ enum Due {
 
 impl Session {
     /// The earliest deadline, if any: call [`Session::handle_timeout`] then
-    /// (calling it earlier does no harm).
+    /// (calling it earlier does no harm). What is due at once (a close
+    /// that writes nothing more) is due at a time already past.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         self.each_deadline(|at, _| next = Some(next.map_or(at, |n| n.min(at))));
@@ -30,9 +32,13 @@ impl Session {
     /// Every deadline in force, with what passing it means.
     fn each_deadline(&self, mut f: impl FnMut(Instant, Due)) {
         match &self.state {
-            State::Closing { deadline, .. } => {
-                if let Some(d) = deadline {
-                    f(*d, Due::CloseEnd);
+            State::Closing { flush, .. } => {
+                match flush {
+                    // Due at once: at a time the session was given, so
+                    // never later than a `now` to come.
+                    Flush::No => f(self.last_input, Due::CloseEnd),
+                    Flush::Until(Some(d)) => f(*d, Due::CloseEnd),
+                    Flush::Until(None) => {}
                 }
                 return;
             }
@@ -75,7 +81,6 @@ impl Session {
 
     /// The time is `now`: act on the earliest deadline that has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.now = now;
         let mut expired: Option<(Instant, Due)> = None;
         let mut release = false;
         self.each_deadline(|at, t| {
@@ -97,16 +102,18 @@ impl Session {
         match expired {
             None | Some((_, Due::ReleaseBuffers)) => {}
             Some((_, Due::CloseEnd)) => self.finish(),
-            Some((_, Due::Ping)) => self.send_keepalive(),
+            Some((_, Due::Ping)) => self.send_keepalive(now),
             Some((_, Due::Timeout(t))) => {
                 // A stalled writer or handshake, or a dead peer, cannot
                 // take more bytes; other stalls may still flush what is
                 // queued.
-                let flush = !matches!(
-                    t,
-                    Timeout::Write | Timeout::TlsHandshake | Timeout::Keepalive
-                );
-                self.begin_close(Disconnect::Timeout(t), flush);
+                let reason = Disconnect::Timeout(t);
+                match t {
+                    Timeout::Write | Timeout::TlsHandshake | Timeout::Keepalive => {
+                        self.close_at_once(reason)
+                    }
+                    _ => self.close_flushing(reason, now),
+                }
             }
         }
     }

@@ -375,18 +375,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     st.session.handle_input(buf, now);
                 }
                 match ended {
-                    Some(Ok(())) => st.session.handle_eof(),
+                    Some(Ok(())) => st.session.handle_eof(now),
                     Some(Err(e)) => st.session.abort(io_disconnect(e)),
                     None => {}
                 }
             }
             if abandoned && st.abandonable && st.session.is_idle() {
                 // Nobody can call, nothing is answered: close.
-                st.session.close();
+                st.session.close(now);
                 busy = true;
             }
             st.session.start_round(BOXES_PER_ROUND);
-            while let Some(ev) = st.session.poll_event() {
+            while let Some(ev) = st.session.poll_event(now) {
                 busy = true;
                 match ev {
                     Event::Request(r) => requests.push(r),

@@ -318,7 +318,7 @@ impl Connection {
     /// Resolves once the connection has ended.
     pub async fn close(&self) {
         self.shared.with(|st| {
-            st.session.close();
+            st.session.close(tokio::time::Instant::now().into_std());
             st.kick();
         });
         self.closed().await;
@@ -360,7 +360,7 @@ impl Control {
 
     pub(crate) fn shutdown(&self) {
         self.0.with(|st| {
-            st.session.shutdown();
+            st.session.shutdown(tokio::time::Instant::now().into_std());
             st.kick();
         });
     }

@@ -117,7 +117,11 @@ impl Responding {
         let failed = shared.with(|st| {
             st.kick();
             st.session
-                .answer(id, |w| shared.with_context(|cx| write(w, cx)))
+                .answer(
+                    id,
+                    |w| shared.with_context(|cx| write(w, cx)),
+                    tokio::time::Instant::now().into_std(),
+                )
                 .err()
         });
         if let Some(e) = failed {
@@ -134,7 +138,8 @@ impl Responding {
         let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.fail(id, &e.code, &e.description, e.fatal);
+            let now = tokio::time::Instant::now().into_std();
+            st.session.fail(id, &e.code, &e.description, e.fatal, now);
         });
     }
 
@@ -152,7 +157,8 @@ impl Responding {
         let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.fail_unknown(id, reason);
+            st.session
+                .fail_unknown(id, reason, tokio::time::Instant::now().into_std());
         });
     }
 
@@ -177,7 +183,8 @@ impl Responding {
         let id = self.id;
         self.conn.shared().with(|st| {
             st.kick();
-            st.session.unhandled(id);
+            st.session
+                .unhandled(id, tokio::time::Instant::now().into_std());
         });
     }
 

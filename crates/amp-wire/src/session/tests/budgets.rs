@@ -52,7 +52,7 @@ fn requests_past_max_in_flight_wait_unread_but_answers_still_arrive() {
     assert_eq!(h.s.in_flight(), 2);
     assert!(!h.s.wants_read(), "reading stops while requests wait");
     assert!(matches!(h.reply(ours), Poll::Ready(Reply::Answer(_))));
-    h.s.answer(h.ids[0], |_| Ok(())).unwrap();
+    h.s.answer(h.ids[0], |_| Ok(()), h.now).unwrap();
     let next = h.events();
     assert!(matches!(next.as_slice(), [Event::Request(r)] if r.tag.as_deref() == Some(&b"c"[..])));
 }
@@ -77,7 +77,7 @@ fn boxes_held_past_max_held_end_the_connection() {
     for i in 0..10 {
         let tag = format!("p{i}");
         let r = h.requested("Sum", Some(&tag));
-        h.s.answer(r.id, |w| w.put_raw(b"total", b"12345678"))
+        h.s.answer(r.id, |w| w.put_raw(b"total", b"12345678"), h.now)
             .unwrap();
         if h.s.is_over() {
             break;

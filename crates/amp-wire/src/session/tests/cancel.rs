@@ -129,6 +129,6 @@ fn cancel_from_the_peer() {
     assert_eq!(get(&out[0], "_error_code"), b"CANCELLED");
     assert_eq!(get(&out[1], "cancelled"), b"True");
     let first = h.last();
-    h.s.answer(first, |_| Ok(())).unwrap();
+    h.s.answer(first, |_| Ok(()), h.now).unwrap();
     assert!(h.events().is_empty(), "the cancelled request never starts");
 }

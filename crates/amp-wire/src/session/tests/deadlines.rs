@@ -248,3 +248,56 @@ fn the_first_box_clears_the_first_box_deadline() {
         Some(Disconnect::Timeout(Timeout::FirstBox))
     ));
 }
+
+/// The session keeps no clock: a deadline runs from the `now` given to the
+/// call that starts it, whatever times earlier calls were given.
+#[test]
+fn deadlines_run_from_the_time_passed_in() {
+    let secs = Duration::from_secs;
+    let t0 = Instant::now();
+    let later = t0 + secs(100);
+
+    // A close that writes what is queued: the write timeout from `close`.
+    let mut h = H::new();
+    h.call();
+    h.s.close(later);
+    assert_eq!(h.s.poll_timeout(), Some(later + secs(30)));
+    h.s.handle_timeout(later + secs(29));
+    assert_eq!(h.phase(), Phase::Closing);
+    h.s.handle_timeout(later + secs(30));
+    assert_eq!(h.phase(), Phase::Closed);
+
+    // A close that writes nothing more is due at once (at a time already
+    // given, so never later than the next `now`).
+    let mut h = H::new();
+    h.call();
+    h.s.feed(b"\x00", t0 + secs(5));
+    h.s.abort(Disconnect::LocalClose);
+    let due = h.s.poll_timeout().expect("due");
+    assert!(due <= t0 + secs(5));
+    h.s.handle_timeout(t0 + secs(5));
+    assert_eq!(h.phase(), Phase::Closed);
+
+    // The TLS handshake: its timeout from the `poll_event` that starts it.
+    let mut h = tls_requested();
+    h.feed(&[("_answer", "1")]);
+    assert!(matches!(
+        h.s.poll_event(later),
+        Some(Event::StartTls(Role::Requester))
+    ));
+    assert_eq!(h.s.poll_timeout(), Some(later + secs(10)));
+
+    // Keepalive: the reply is awaited from when the ping went.
+    let mut h = H::with(
+        Config::builder()
+            .keepalive_interval(Some(secs(10)))
+            .keepalive_timeout(Some(secs(5)))
+            .build()
+            .unwrap(),
+    );
+    assert_eq!(h.s.poll_timeout(), Some(h.now + secs(10)));
+    let ping_at = h.now + secs(12); // the timer fired late
+    h.s.handle_timeout(ping_at);
+    assert_eq!(h.out().len(), 1, "the ping");
+    assert_eq!(h.s.poll_timeout(), Some(ping_at + secs(5)));
+}

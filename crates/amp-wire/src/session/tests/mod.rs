@@ -66,7 +66,7 @@ impl H {
     /// Every event now (but the memory hint [`Event::ReleaseBuffers`],
     /// which the tests of buffers look for with `poll_event`).
     fn events(&mut self) -> Vec<Event> {
-        let evs: Vec<Event> = std::iter::from_fn(|| self.s.poll_event())
+        let evs: Vec<Event> = std::iter::from_fn(|| self.s.poll_event(self.now))
             .filter(|e| !matches!(e, Event::ReleaseBuffers))
             .collect();
         for e in &evs {
@@ -204,14 +204,14 @@ fn handing_over() -> H {
 fn draining() -> H {
     let mut h = H::new();
     let _req = h.requested("Sum", Some("a"));
-    h.s.shutdown();
+    h.s.shutdown(h.now);
     h
 }
 
 fn closing() -> H {
     let mut h = H::new();
     h.call();
-    h.s.close();
+    h.s.close(h.now);
     h
 }
 

@@ -64,7 +64,7 @@ fn dispatch_and_close_rules() {
 
 #[test]
 fn conclusions_of_a_request() {
-    type Conclude = fn(&mut Session, RequestId);
+    type Conclude = fn(&mut Session, RequestId, Instant);
     struct Row {
         name: &'static str,
         conclude: Conclude,
@@ -75,43 +75,43 @@ fn conclusions_of_a_request() {
     let rows = [
         Row {
             name: "answer",
-            conclude: |s, id| s.answer(id, |_| Ok(())).unwrap(),
+            conclude: |s, id, now| s.answer(id, |_| Ok(()), now).unwrap(),
             tagged_error: None,
             tagged_closes: false,
             untagged_closes: false,
         },
         Row {
             name: "declared error",
-            conclude: |s, id| s.fail(id, b"BAD", "bad", false),
+            conclude: |s, id, now| s.fail(id, b"BAD", "bad", false, now),
             tagged_error: Some("BAD"),
             tagged_closes: false,
             untagged_closes: true,
         },
         Row {
             name: "fatal error",
-            conclude: |s, id| s.fail(id, b"BAD", "bad", true),
+            conclude: |s, id, now| s.fail(id, b"BAD", "bad", true, now),
             tagged_error: Some("BAD"),
             tagged_closes: true,
             untagged_closes: true,
         },
         Row {
             name: "unknown error",
-            conclude: |s, id| s.fail_unknown(id, "boom".into()),
+            conclude: |s, id, now| s.fail_unknown(id, "boom".into(), now),
             tagged_error: Some("UNKNOWN"),
             tagged_closes: true,
             untagged_closes: true,
         },
         Row {
             name: "unhandled",
-            conclude: |s, id| s.unhandled(id),
+            conclude: |s, id, now| s.unhandled(id, now),
             tagged_error: Some("UNHANDLED"),
             tagged_closes: false,
             untagged_closes: true,
         },
         Row {
             name: "an answer that cannot be encoded",
-            conclude: |s, id| {
-                let _ = s.answer(id, |w| w.put_raw(b"", b"x"));
+            conclude: |s, id, now| {
+                let _ = s.answer(id, |w| w.put_raw(b"", b"x"), now);
             },
             tagged_error: Some("UNKNOWN"),
             tagged_closes: true,
@@ -122,7 +122,7 @@ fn conclusions_of_a_request() {
         // Asked: the box written, and whether the connection closes.
         let mut h = H::new();
         let r = h.requested("Sum", Some("5"));
-        (row.conclude)(&mut h.s, r.id);
+        (row.conclude)(&mut h.s, r.id, h.now);
         let out = h.out();
         match row.tagged_error {
             None => assert_eq!(get(&out[0], "_answer"), b"5", "{}", row.name),
@@ -136,7 +136,7 @@ fn conclusions_of_a_request() {
         // Not asked: nothing written; failures close (Twisted).
         let mut h = H::new();
         let r = h.requested("Sum", None);
-        (row.conclude)(&mut h.s, r.id);
+        (row.conclude)(&mut h.s, r.id, h.now);
         assert!(h.out().is_empty(), "{} (no answer)", row.name);
         assert_eq!(
             h.s.is_over(),
@@ -150,7 +150,7 @@ fn conclusions_of_a_request() {
             let mut h = H::new();
             let r = h.requested("Sum", tag);
             assert!(h.s.close_after_reply(r.id), "{}", row.name);
-            (row.conclude)(&mut h.s, r.id);
+            (row.conclude)(&mut h.s, r.id, h.now);
             let out = h.out();
             assert_eq!(out.len(), usize::from(tag.is_some()), "{}", row.name);
             assert!(h.s.is_over(), "{} (quit, tag {tag:?})", row.name);

@@ -35,7 +35,7 @@ fn every_split_of_a_conversation_gives_the_same_result() {
             matches!(h.reply(tag), Poll::Ready(Reply::Answer(_))),
             "cut {cut}"
         );
-        h.s.answer(h.ids[0], |_| Ok(())).unwrap();
+        h.s.answer(h.ids[0], |_| Ok(()), h.now).unwrap();
         assert!(h.s.accept_switch(h.ids[1]));
         h.out();
         match h.events().as_slice() {

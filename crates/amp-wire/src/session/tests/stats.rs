@@ -162,10 +162,11 @@ fn counters() {
                 let evs = h.events();
                 assert_eq!(evs.len(), 4);
                 let ids = h.ids.clone();
-                h.s.answer(ids[0], |w| w.put_raw(b"total", b"3")).unwrap();
-                h.s.fail(ids[1], b"BAD", "bad", false);
-                h.s.unhandled(ids[2]);
-                h.s.answer(ids[3], |_| Ok(())).unwrap();
+                h.s.answer(ids[0], |w| w.put_raw(b"total", b"3"), h.now)
+                    .unwrap();
+                h.s.fail(ids[1], b"BAD", "bad", false, h.now);
+                h.s.unhandled(ids[2], h.now);
+                h.s.answer(ids[3], |_| Ok(()), h.now).unwrap();
                 (n, flush(h))
             },
             expect: Counts {
@@ -183,7 +184,7 @@ fn counters() {
             run: |h| {
                 let n = fed(h, &[("_command", "Sum"), ("_ask", "a")]);
                 h.events();
-                h.s.fail_unknown(h.last(), "boom".into());
+                h.s.fail_unknown(h.last(), "boom".into(), h.now);
                 (n, flush(h))
             },
             expect: Counts {
@@ -218,7 +219,7 @@ fn counters() {
             name: "a refusal written by the session while draining",
             run: |h| {
                 h.call();
-                h.s.shutdown();
+                h.s.shutdown(h.now);
                 let n = fed(h, &[("_command", "Sum"), ("_ask", "a")]);
                 assert!(h.events().is_empty());
                 (n, flush(h))
@@ -256,7 +257,7 @@ fn counters() {
             run: |h| {
                 h.s.feed(&wire(&[("_command", "Sum")])[..5], h.now);
                 assert!(h.events().is_empty());
-                h.s.handle_eof();
+                h.s.handle_eof(h.now);
                 (0, 0)
             },
             expect: Counts::default(),
@@ -267,7 +268,7 @@ fn counters() {
             run: |h| {
                 h.call();
                 let sent = flush(h);
-                h.s.handle_eof();
+                h.s.handle_eof(h.now);
                 (0, sent)
             },
             expect: Counts {

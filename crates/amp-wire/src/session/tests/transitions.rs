@@ -75,7 +75,7 @@ fn transitions() {
             name: "open: shutdown with nothing in flight closes",
             from: open,
             on: |h| {
-                h.s.shutdown();
+                h.s.shutdown(h.now);
                 h.events();
             },
             to: Closing,
@@ -97,7 +97,7 @@ fn transitions() {
         Case {
             name: "deciding: refuse the switch, reading resumes",
             from: deciding_switch,
-            on: |h| h.s.fail(h.last(), b"NO", "no", false),
+            on: |h| h.s.fail(h.last(), b"NO", "no", false, h.now),
             to: Open,
             then: |h| assert!(h.s.wants_read()),
         },
@@ -136,7 +136,7 @@ fn transitions() {
                 h.s.feed(&b, h.now);
                 assert_eq!(h.events().len(), 2);
                 let (ping, switch) = (h.ids[0], h.ids[1]);
-                h.s.answer(ping, |_| Ok(())).unwrap();
+                h.s.answer(ping, |_| Ok(()), h.now).unwrap();
                 assert!(h.events().is_empty(), "nothing after the switch is decoded");
                 assert!(!h.s.accept_switch(ping), "not the switch");
                 h.ids.push(switch);
@@ -160,7 +160,8 @@ fn transitions() {
             from: switching,
             on: |h| {
                 let r = h.requested("Sum", Some("p1"));
-                h.s.answer(r.id, |w| w.put_raw(b"total", b"3")).unwrap();
+                h.s.answer(r.id, |w| w.put_raw(b"total", b"3"), h.now)
+                    .unwrap();
                 assert!(h.out().is_empty(), "held while locked");
                 h.feed(&[
                     ("_error", "1"),
@@ -363,7 +364,7 @@ fn transitions() {
             name: "draining: the last answer closes",
             from: draining,
             on: |h| {
-                h.s.answer(h.last(), |_| Ok(())).unwrap();
+                h.s.answer(h.last(), |_| Ok(()), h.now).unwrap();
                 h.events();
             },
             to: Closing,
