@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::calls::Reply;
-use super::phase::Flush;
+use super::phase::{Flush, Tls};
 use super::{Disconnect, Session, State};
 use crate::AmpBox;
 
@@ -31,8 +31,8 @@ impl Session {
     /// queued is written within the write timeout, from `now`).
     pub fn shutdown(&mut self, now: Instant) {
         match self.state {
-            State::Open => self.state = State::Draining,
-            State::Draining
+            State::Open { tls } => self.state = State::Draining { tls },
+            State::Draining { .. }
             | State::HandingOver { .. }
             | State::Switched { .. }
             | State::Closing { .. }
@@ -75,7 +75,8 @@ impl Session {
             self.wbuf = BytesMut::new();
         }
         self.release_writers();
-        self.state = State::Closing { reason, flush };
+        let tls = self.state.tls();
+        self.state = State::Closing { reason, flush, tls };
     }
 
     /// Whether the driver should now shut the transport down and then call
@@ -102,9 +103,10 @@ impl Session {
 
     /// The transport is shut down (or gone): the connection has ended.
     pub fn finish(&mut self) {
-        if let State::Closing { reason, .. } = &self.state {
+        if let State::Closing { reason, tls, .. } = &self.state {
             self.state = State::Closed {
                 reason: reason.clone(),
+                tls: *tls,
             };
         }
     }
@@ -115,7 +117,7 @@ impl Session {
         let State::TlsHandshake { call, .. } = self.state else {
             return;
         };
-        self.state = State::Open;
+        self.state = State::Open { tls: Tls::Agreed };
         self.release_held();
         if let Some(tag) = call {
             self.calls
@@ -134,10 +136,12 @@ impl Session {
     /// asked) is answered; returns whether its caller still waits (if not,
     /// drop the stream: nobody will use it).
     pub fn handed_over(&mut self) -> bool {
-        let State::Switched { call: Some(tag) } = self.state else {
+        let State::Switched { call, .. } = &mut self.state else {
             return true;
         };
-        self.state = State::Switched { call: None };
+        let Some(tag) = call.take() else {
+            return true;
+        };
         let waited = self.calls.is_waited_for(tag);
         self.calls
             .resolve(tag, Reply::Answer(AmpBox::new()), &mut self.wake);

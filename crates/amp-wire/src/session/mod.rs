@@ -102,8 +102,10 @@
 //! | any but `Closing`, `Closed`, `Switched` | a protocol violation, end of stream, [`close`](Session::close), [`abort`](Session::abort), a deadline, a fatal or unknown error | `Closing` | calls fail with the reason; held boxes dropped |
 //! | `Closing` | [`finish`](Session::finish), or its deadline | `Closed` | |
 //!
-//! Facts kept beside the phase: whether StartTLS was ever agreed (a second
-//! one is refused), and the request and call counters.
+//! Whether StartTLS was agreed (a second one is refused) is part of the
+//! phase: `TlsRequested`, `TlsFlushing` and `TlsHandshake` imply it, and
+//! every other phase carries it ([`Session::tls_agreed`]). Kept beside the
+//! phase: the request and call counters.
 //!
 //! # Counters
 //!
@@ -156,7 +158,7 @@ use crate::codec::BoxDecoder;
 use crate::config::Config;
 use crate::AmpBox;
 use calls::Calls;
-use phase::State;
+use phase::{State, Tls};
 
 /// Reserved keys and codes of AMP.
 pub mod keys {
@@ -260,8 +262,6 @@ pub const KEEP_BUFFERS_FOR: std::time::Duration = std::time::Duration::from_mill
 pub struct Session {
     config: Config,
     state: State,
-    /// StartTLS was agreed once (a second one is refused).
-    tls_agreed: bool,
 
     rbuf: BytesMut,
     /// How many bytes the read buffer held when the driver took it
@@ -324,8 +324,7 @@ impl Session {
         Session {
             decoder: BoxDecoder::with_limits(config.max_box_size(), config.max_box_entries()),
             config,
-            state: State::Open,
-            tls_agreed: false,
+            state: State::Open { tls: Tls::Clear },
             rbuf: BytesMut::new(),
             taken: 0,
             first_box_deadline: None,
@@ -405,15 +404,16 @@ impl Session {
     pub fn close_reason(&self) -> Option<&Disconnect> {
         static SWITCHED: Disconnect = Disconnect::Switched;
         match &self.state {
-            State::Closing { reason, .. } | State::Closed { reason } => Some(reason),
+            State::Closing { reason, .. } | State::Closed { reason, .. } => Some(reason),
             State::HandingOver { .. } | State::Switched { .. } => Some(&SWITCHED),
             _ => None,
         }
     }
 
-    /// Whether StartTLS was agreed on this connection.
+    /// Whether StartTLS was agreed on this connection (or asked by us and
+    /// not refused yet).
     pub fn tls_agreed(&self) -> bool {
-        self.tls_agreed
+        self.state.tls() == Tls::Agreed
     }
 
     /// Requests being answered (counted against
@@ -430,7 +430,7 @@ impl Session {
     /// Whether nothing is going on: no request being answered or waiting,
     /// no call unanswered, nothing to write, and AMP is open.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Open)
+        matches!(self.state, State::Open { .. })
             && self.in_flight.is_empty()
             && self.parked.is_empty()
             && self.calls.unanswered() == 0

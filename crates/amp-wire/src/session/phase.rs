@@ -59,16 +59,28 @@ pub enum Phase {
 }
 
 /// The phase with its data.
+///
+/// Whether StartTLS was agreed on the connection (a second one is refused)
+/// is part of it: the StartTLS phases imply it, and every phase that can
+/// come after one carries it as [`Tls`].
 #[derive(Debug)]
 pub(crate) enum State {
-    Open,
-    Draining,
-    Switching,
+    Open {
+        tls: Tls,
+    },
+    Draining {
+        tls: Tls,
+    },
+    Switching {
+        tls: Tls,
+    },
+    /// StartTLS is agreed (asked, at least) from here on.
     TlsRequested,
     Deciding {
         kind: RequestKind,
         /// The request being decided.
         id: u64,
+        tls: Tls,
     },
     TlsFlushing {
         role: Role,
@@ -84,18 +96,31 @@ pub(crate) enum State {
         role: Role,
         /// Our switch call, answered once the transport is handed over.
         call: Option<u64>,
+        tls: Tls,
     },
     Switched {
         /// Our switch call, answered by `handed_over`.
         call: Option<u64>,
+        tls: Tls,
     },
     Closing {
         reason: Disconnect,
         flush: Flush,
+        tls: Tls,
     },
     Closed {
         reason: Disconnect,
+        tls: Tls,
     },
+}
+
+/// Whether StartTLS was agreed on the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tls {
+    /// Not (or refused): a StartTLS may still be asked or answered.
+    Clear,
+    /// Asked by us or agreed to: never again on this connection.
+    Agreed,
 }
 
 /// How a closing connection ends.
@@ -111,9 +136,9 @@ pub(crate) enum Flush {
 impl State {
     pub(crate) fn phase(&self) -> Phase {
         match self {
-            State::Open => Phase::Open,
-            State::Draining => Phase::Draining,
-            State::Switching => Phase::Switching,
+            State::Open { .. } => Phase::Open,
+            State::Draining { .. } => Phase::Draining,
+            State::Switching { .. } => Phase::Switching,
             State::TlsRequested => Phase::TlsRequested,
             State::Deciding { kind, .. } => Phase::Deciding(*kind),
             State::TlsFlushing { role, .. } => Phase::TlsFlushing(*role),
@@ -122,6 +147,23 @@ impl State {
             State::Switched { .. } => Phase::Switched,
             State::Closing { .. } => Phase::Closing,
             State::Closed { .. } => Phase::Closed,
+        }
+    }
+
+    /// Whether StartTLS was agreed (the StartTLS phases say so by being).
+    pub(crate) fn tls(&self) -> Tls {
+        match self {
+            State::TlsRequested | State::TlsFlushing { .. } | State::TlsHandshake { .. } => {
+                Tls::Agreed
+            }
+            State::Open { tls }
+            | State::Draining { tls }
+            | State::Switching { tls }
+            | State::Deciding { tls, .. }
+            | State::HandingOver { tls, .. }
+            | State::Switched { tls, .. }
+            | State::Closing { tls, .. }
+            | State::Closed { tls, .. } => *tls,
         }
     }
 }

@@ -8,7 +8,9 @@ use super::keys::{
     ANSWER, ASK, COMMAND, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ONLY_ONE_TLS, PROTOCOL_SWITCHED,
     SHUTTING_DOWN, START_TLS, TLS_ERROR,
 };
-use super::{Answering, Disconnect, Event, Request, RequestId, RequestKind, Role, Session, State};
+use super::{
+    Answering, Disconnect, Event, Request, RequestId, RequestKind, Role, Session, State, Tls,
+};
 use crate::ambox::AmpBox;
 use crate::error::ProtocolError;
 
@@ -134,8 +136,8 @@ impl Session {
         }
         loop {
             match &self.state {
-                State::Open | State::Switching | State::TlsRequested => {}
-                State::Draining => {
+                State::Open { .. } | State::Switching { .. } | State::TlsRequested => {}
+                State::Draining { .. } => {
                     if self.in_flight.is_empty()
                         && self.parked.is_empty()
                         && self.calls.unanswered() == 0
@@ -162,15 +164,15 @@ impl Session {
                     };
                     return Some(Event::StartTls(role));
                 }
-                State::HandingOver { role, call } => {
+                State::HandingOver { role, call, tls } => {
                     if !self.output_flushed() {
                         return None;
                     }
-                    let (role, call) = (*role, *call);
+                    let (role, call, tls) = (*role, *call, *tls);
                     let buffered = self.rbuf.split().freeze();
                     self.rbuf = BytesMut::new();
                     self.decoder.reset();
-                    self.state = State::Switched { call };
+                    self.state = State::Switched { call, tls };
                     return Some(Event::HandOver { role, buffered });
                 }
                 State::Deciding { .. }
@@ -338,6 +340,7 @@ impl Session {
                 self.state = State::HandingOver {
                     role: Role::Requester,
                     call: Some(tag),
+                    tls: self.state.tls(),
                 };
                 self.release_writers();
             }
@@ -354,12 +357,14 @@ impl Session {
         match kind {
             CallKind::Plain => {}
             CallKind::Switch => {
-                self.state = State::Open;
+                self.state = State::Open {
+                    tls: self.state.tls(),
+                };
                 self.release_held();
             }
             CallKind::StartTls => {
-                self.state = State::Open;
-                self.tls_agreed = false;
+                // Refused: a StartTLS may be asked again.
+                self.state = State::Open { tls: Tls::Clear };
                 self.release_held();
             }
         }
@@ -370,11 +375,11 @@ impl Session {
     /// phase forbids it.
     fn start(&mut self, req: Request) -> Option<Event> {
         let refusal = match (&self.state, req.kind) {
-            (State::Draining, _) => Some((SHUTTING_DOWN, "the server is shutting down")),
-            (_, RequestKind::StartTls) if self.tls_agreed => {
+            (State::Draining { .. }, _) => Some((SHUTTING_DOWN, "the server is shutting down")),
+            (_, RequestKind::StartTls) if self.state.tls() == Tls::Agreed => {
                 Some((ONLY_ONE_TLS, "TLS was already started on this connection"))
             }
-            (State::Open, _) | (_, RequestKind::Plain) => None,
+            (State::Open { .. }, _) | (_, RequestKind::Plain) => None,
             (_, RequestKind::StartTls) => Some((
                 TLS_ERROR,
                 "a protocol switch or StartTLS is already under way",
@@ -410,7 +415,11 @@ impl Session {
             },
         );
         if req.kind != RequestKind::Plain {
-            self.state = State::Deciding { kind: req.kind, id };
+            self.state = State::Deciding {
+                kind: req.kind,
+                id,
+                tls: self.state.tls(),
+            };
         }
         Some(Event::Request(req))
     }

@@ -65,8 +65,13 @@ impl Session {
     /// was concluded already, or AMP is over (nothing more is written).
     fn conclude(&mut self, id: RequestId) -> Option<Answering> {
         let answering = self.in_flight.remove(&id.0)?;
-        if matches!(self.state, State::Deciding { id: deciding, .. } if deciding == id.0) {
-            self.state = State::Open;
+        if let State::Deciding {
+            id: deciding, tls, ..
+        } = self.state
+        {
+            if deciding == id.0 {
+                self.state = State::Open { tls };
+            }
         }
         Some(answering)
     }
@@ -256,6 +261,7 @@ impl Session {
         self.state = State::HandingOver {
             role: Role::Responder,
             call: None,
+            tls: self.state.tls(),
         };
         self.release_writers();
         true
@@ -270,7 +276,6 @@ impl Session {
         if !self.agree(id, RequestKind::StartTls) {
             return false;
         }
-        self.tls_agreed = true;
         self.state = State::TlsFlushing {
             role: Role::Responder,
             call: None,
@@ -283,7 +288,7 @@ impl Session {
     /// concluded, and nothing is agreed.
     fn agree(&mut self, id: RequestId, want: RequestKind) -> bool {
         let deciding =
-            matches!(self.state, State::Deciding { kind, id: d } if kind == want && d == id.0);
+            matches!(self.state, State::Deciding { kind, id: d, .. } if kind == want && d == id.0);
         let answering = self.conclude(id);
         let (true, Some(Answering { tag: Some(tag), .. })) = (deciding, answering) else {
             return false;

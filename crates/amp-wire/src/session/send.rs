@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::calls::{format_tag, CallKind, Reply};
 use super::keys::{ASK, COMMAND, ROUTE, START_TLS};
-use super::{Disconnect, Session, State};
+use super::{Disconnect, Session, State, Tls};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
 
@@ -35,17 +35,17 @@ impl Session {
     pub(crate) fn may_send(&self, kind: CallKind) -> Result<(), SendError> {
         let negotiates = kind != CallKind::Plain;
         let open = !self.state.phase().is_over();
-        if open && kind == CallKind::StartTls && self.tls_agreed {
+        if open && kind == CallKind::StartTls && self.state.tls() == Tls::Agreed {
             return Err(SendError::OnlyOneTls);
         }
         match &self.state {
-            State::Open => Ok(()),
-            State::Draining if negotiates => Err(SendError::Closed(Disconnect::Shutdown)),
-            State::Draining => Ok(()),
-            State::Switching | State::HandingOver { .. } | State::Switched { .. } => {
+            State::Open { .. } => Ok(()),
+            State::Draining { .. } if negotiates => Err(SendError::Closed(Disconnect::Shutdown)),
+            State::Draining { .. } => Ok(()),
+            State::Switching { .. } | State::HandingOver { .. } | State::Switched { .. } => {
                 Err(SendError::Switched)
             }
-            State::Closing { reason, .. } | State::Closed { reason } => {
+            State::Closing { reason, .. } | State::Closed { reason, .. } => {
                 Err(SendError::Closed(reason.clone()))
             }
             // Deciding, TlsRequested, TlsFlushing, TlsHandshake: one
@@ -177,11 +177,12 @@ impl Session {
             self.calls.register(tag, kind);
             match kind {
                 CallKind::Plain => {}
-                CallKind::Switch => self.state = State::Switching,
-                CallKind::StartTls => {
-                    self.tls_agreed = true;
-                    self.state = State::TlsRequested;
+                CallKind::Switch => {
+                    self.state = State::Switching {
+                        tls: self.state.tls(),
+                    }
                 }
+                CallKind::StartTls => self.state = State::TlsRequested,
             }
         }
         self.check_held();

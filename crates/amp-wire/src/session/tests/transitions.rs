@@ -440,3 +440,76 @@ fn transitions() {
         (case.then)(&mut h);
     }
 }
+
+/// Whether StartTLS was agreed is carried by every phase after it: a
+/// second StartTLS is refused whatever happened since, both ways.
+#[test]
+fn tls_agreed_travels_with_the_phases() {
+    /// A connection back in `Open` after `from` (its handshake done, or
+    /// its StartTLS refused).
+    fn settled(from: fn() -> H) -> H {
+        let mut h = from();
+        if matches!(h.phase(), Phase::TlsHandshake(_)) {
+            h.s.tls_established();
+        } else if h.phase() == Phase::TlsRequested {
+            h.feed(&[("_error", "1"), ("_error_code", "TLS_ERROR")]);
+            h.events();
+        }
+        assert_eq!(h.phase(), Phase::Open);
+        h
+    }
+    type Setup = fn() -> H;
+    let cases: [(&str, Setup, bool); 4] = [
+        ("never asked", open, false),
+        ("ours, established", tls_handshake_requester, true),
+        ("theirs, established", tls_handshake_responder, true),
+        ("ours, refused", tls_requested, false),
+    ];
+    for (name, from, agreed) in cases {
+        let mut h = settled(from);
+        h.out();
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: open");
+        // The peer asks again: refused with ONLY_ONE_TLS once agreed.
+        h.feed(&[("_command", "StartTLS"), ("_ask", "again")]);
+        let evs = h.events();
+        if agreed {
+            assert!(evs.is_empty(), "{name}");
+            assert_eq!(get(&h.out()[0], "_error_code"), b"ONLY_ONE_TLS", "{name}");
+        } else {
+            assert_eq!(h.phase(), Phase::Deciding(RequestKind::StartTls), "{name}");
+            h.s.fail(h.last(), b"NO", "no", false, h.now);
+            h.out();
+        }
+        // Through a graceful shutdown and a close.
+        let _ = h.requested("Sum", Some("busy"));
+        h.s.shutdown(h.now);
+        assert_eq!(h.phase(), Phase::Draining, "{name}");
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: draining");
+        let refused = h.s.check_start_tls();
+        if agreed {
+            assert!(matches!(refused, Err(SendError::OnlyOneTls)), "{name}");
+        } else {
+            assert!(matches!(refused, Err(SendError::Closed(_))), "{name}");
+        }
+        h.s.close(h.now);
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: closing");
+        h.out();
+        h.s.finish();
+        assert_eq!(h.phase(), Phase::Closed, "{name}");
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: closed");
+        // Through a switch and a hand-over.
+        let mut h = settled(from);
+        let tag = h.s.switch(b"Switch", |_| Ok(())).unwrap();
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: switching");
+        h.feed(&[("_answer", &format!("{tag:x}"))]);
+        h.out();
+        h.events();
+        assert_eq!(h.phase(), Phase::Switched, "{name}");
+        assert_eq!(h.s.tls_agreed(), agreed, "{name}: switched");
+    }
+    // A failed handshake: agreed, and closing.
+    let mut h = tls_handshake_requester();
+    h.s.tls_failed(std::sync::Arc::new(std::io::Error::other("bad")));
+    assert_eq!(h.phase(), Phase::Closing);
+    assert!(h.s.tls_agreed());
+}
