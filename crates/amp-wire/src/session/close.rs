@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::calls::Reply;
 use super::phase::{Flush, Tls};
+use super::table::On;
 use super::{Disconnect, Session, State};
 use crate::AmpBox;
 
@@ -31,7 +32,7 @@ impl Session {
     /// queued is written within the write timeout, from `now`).
     pub fn shutdown(&mut self, now: Instant) {
         match self.state {
-            State::Open { tls } => self.state = State::Draining { tls },
+            State::Open { tls } => self.enter(On::Shutdown, State::Draining { tls }),
             State::Draining { .. }
             | State::HandingOver { .. }
             | State::Switched { .. }
@@ -45,18 +46,18 @@ impl Session {
     /// queued first: within [`Config::write_timeout`](crate::Config::write_timeout)
     /// from `now`.
     pub(crate) fn close_flushing(&mut self, reason: Disconnect, now: Instant) {
-        self.begin_close(reason, Some(now));
+        self.begin_close(On::End, reason, Some(now));
     }
 
     /// Start ending the connection (the first reason wins), writing nothing
     /// more: it is over at once.
     pub(crate) fn close_at_once(&mut self, reason: Disconnect) {
-        self.begin_close(reason, None);
+        self.begin_close(On::End, reason, None);
     }
 
-    /// Start ending the connection; `flush_from`: write what is queued
-    /// first, from this time on.
-    fn begin_close(&mut self, reason: Disconnect, flush_from: Option<Instant>) {
+    /// Start ending the connection, on `on`; `flush_from`: write what is
+    /// queued first, from this time on.
+    pub(crate) fn begin_close(&mut self, on: On, reason: Disconnect, flush_from: Option<Instant>) {
         match self.state {
             State::Closing { .. } | State::Closed { .. } | State::Switched { .. } => return,
             _ => {}
@@ -76,7 +77,7 @@ impl Session {
         }
         self.release_writers();
         let tls = self.state.tls();
-        self.state = State::Closing { reason, flush, tls };
+        self.enter(on, State::Closing { reason, flush, tls });
     }
 
     /// Whether the driver should now shut the transport down and then call
@@ -104,10 +105,11 @@ impl Session {
     /// The transport is shut down (or gone): the connection has ended.
     pub fn finish(&mut self) {
         if let State::Closing { reason, tls, .. } = &self.state {
-            self.state = State::Closed {
+            let closed = State::Closed {
                 reason: reason.clone(),
                 tls: *tls,
             };
+            self.enter(On::Finish, closed);
         }
     }
 
@@ -117,7 +119,7 @@ impl Session {
         let State::TlsHandshake { call, .. } = self.state else {
             return;
         };
-        self.state = State::Open { tls: Tls::Agreed };
+        self.enter(On::TlsEstablished, State::Open { tls: Tls::Agreed });
         self.release_held();
         if let Some(tag) = call {
             self.calls
@@ -128,7 +130,13 @@ impl Session {
     /// The TLS handshake failed: the connection ends with
     /// [`Disconnect::Tls`] carrying `error`.
     pub fn tls_failed(&mut self, error: Arc<dyn std::error::Error + Send + Sync + 'static>) {
-        self.close_at_once(Disconnect::Tls(error));
+        // Reported outside a handshake (a driver's mistake), it ends the
+        // connection like any abort.
+        let on = match self.state {
+            State::TlsHandshake { .. } => On::TlsFailed,
+            _ => On::End,
+        };
+        self.begin_close(on, Disconnect::Tls(error), None);
     }
 
     /// The transport was given to the new protocol after

@@ -4,6 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 
+use super::Phase;
 use crate::error::ProtocolError;
 
 /// Why a connection ended. Every call outstanding at that moment, and every
@@ -138,6 +139,17 @@ pub enum Disconnect {
     /// The task running the connection panicked (a bug: please report it).
     #[error("the connection's task panicked")]
     DriverPanicked,
+    /// The session was about to change phase in a way its transition table
+    /// (in the [session documentation](crate::session)) does not allow: a
+    /// bug in amp-wire (please report it). The change was refused and the
+    /// connection ended at once. (Debug builds panic instead.)
+    #[error("internal error: the session tried to go from phase {from:?} to {to:?}")]
+    IllegalTransition {
+        /// The phase it was in.
+        from: Phase,
+        /// The phase it was about to enter.
+        to: Phase,
+    },
 }
 
 impl From<io::Error> for Disconnect {

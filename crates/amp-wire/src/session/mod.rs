@@ -77,30 +77,43 @@
 //! | `HandingOver`, `Switched` | no | dropped | refused (`Switched`) |
 //! | `Closing`, `Closed` | no | dropped | refused (`Closed`) |
 //!
-//! How it moves (anything not listed leaves the phase as it is):
+//! How it moves: every phase change, and nothing else (a change the table
+//! does not list is a bug; see [`Disconnect::IllegalTransition`]). Methods
+//! are [`Session`]'s, events [`Event`]'s. The table is rendered from the
+//! code's (`session/table.rs`), which the session checks every change
+//! against; a test keeps the two equal.
 //!
 //! | from | on | to | and |
 //! |---|---|---|---|
-//! | `Open` | [`switch`](Session::switch) | `Switching` | request written; later boxes held |
-//! | `Open` | [`start_tls`](Session::start_tls) | `TlsRequested` | request written; later boxes held |
-//! | `Open` | a request for a switch command or `StartTLS` we answer | `Deciding` | [`Event::Request`]; decoding stops right after it |
-//! | `Open` | [`shutdown`](Session::shutdown) | `Draining` | |
-//! | `Deciding` | [`accept_switch`](Session::accept_switch) | `HandingOver(Responder)` | `_answer` written; our calls fail [`Disconnect::Switched`] |
-//! | `Deciding` | [`accept_start_tls`](Session::accept_start_tls) | `TlsFlushing(Responder)` | answer written in clear |
-//! | `Deciding` | any other conclusion (an error) | `Open` | decoding resumes |
-//! | `Switching` | the answer | `HandingOver(Requester)` | held boxes dropped; other calls fail [`Disconnect::Switched`] |
+//! | `Open` | `switch` | `Switching` | request written; later boxes held |
+//! | `Open` | `start_tls` | `TlsRequested` | request written; later boxes held |
+//! | `Open` | a request for a switch command we answer | `Deciding(Switch)` | `Event::Request`; decoding stops right after it |
+//! | `Open` | a `StartTLS` request we answer | `Deciding(StartTls)` | `Event::Request`; decoding stops right after it |
+//! | `Open` | `shutdown` | `Draining` | requests refused `SHUTTING_DOWN` from now on |
+//! | `Deciding(Switch)` | `accept_switch` | `HandingOver(Responder)` | `_answer` written; our calls fail `Disconnect::Switched` |
+//! | `Deciding(StartTls)` | `accept_start_tls` | `TlsFlushing(Responder)` | answer written in clear; later boxes held |
+//! | `Deciding` | any other conclusion of that request | `Open` | decoding resumes |
+//! | `Switching` | the answer | `HandingOver(Requester)` | held boxes dropped; our other calls fail `Disconnect::Switched` |
 //! | `Switching` | an error | `Open` | held boxes written; the switch call fails |
 //! | `TlsRequested` | the answer | `TlsFlushing(Requester)` | decoding stops |
-//! | `TlsRequested` | an error | `Open` | held boxes written; the StartTLS call fails |
-//! | `Switching`, `TlsRequested` | the peer's switch or StartTLS request | (same) | refused at once (`PROTOCOL_SWITCHED` / `TLS_ERROR`) |
-//! | `TlsFlushing` | all output written | `TlsHandshake` | [`Event::StartTls`]; bytes already read are plaintext injection: `Closing` with [`Disconnect::PlaintextBeforeTls`] |
-//! | `TlsHandshake` | [`tls_established`](Session::tls_established) | `Open` | held boxes written; our StartTLS call answered |
-//! | `TlsHandshake` | [`tls_failed`](Session::tls_failed) | `Closing` | [`Disconnect::Tls`] |
-//! | `HandingOver` | all output written | `Switched` | [`Event::HandOver`] with the bytes read past the switch |
-//! | `Open`, `Draining`, `Deciding` | a request marked [`close_after_reply`](Session::close_after_reply) concluded | `Closing` | its reply written; [`Disconnect::Quit`] |
-//! | `Draining` | nothing in flight, no call unanswered | `Closing` | [`Disconnect::Shutdown`] |
-//! | any but `Closing`, `Closed`, `Switched` | a protocol violation, end of stream, [`close`](Session::close), [`abort`](Session::abort), a deadline, a fatal or unknown error | `Closing` | calls fail with the reason; held boxes dropped |
-//! | `Closing` | [`finish`](Session::finish), or its deadline | `Closed` | |
+//! | `TlsRequested` | an error | `Open` | held boxes written; the StartTLS call fails; StartTLS may be asked again |
+//! | `TlsFlushing(Requester)` | all output written | `TlsHandshake(Requester)` | `Event::StartTls(Requester)`: we are the TLS client |
+//! | `TlsFlushing(Responder)` | all output written | `TlsHandshake(Responder)` | `Event::StartTls(Responder)`: we are the TLS server |
+//! | `TlsFlushing` | all output written, with bytes already read | `Closing` | `Disconnect::PlaintextBeforeTls` (plaintext injection); nothing more written |
+//! | `TlsHandshake` | `tls_established` | `Open` | held boxes written; our StartTLS call answered |
+//! | `TlsHandshake` | `tls_failed` | `Closing` | `Disconnect::Tls`; nothing more written |
+//! | `HandingOver(Requester)` | all output written | `Switched` | `Event::HandOver` with the bytes read past the answer |
+//! | `HandingOver(Responder)` | all output written | `Switched` | `Event::HandOver` with the bytes read past the request |
+//! | `Draining` | nothing in flight, no call unanswered | `Closing` | `Disconnect::Shutdown` |
+//! | any but `HandingOver`, `Switched`, `Closing`, `Closed` | a request marked `close_after_reply` concluded | `Closing` | its reply written first; `Disconnect::Quit` |
+//! | any but `Switched`, `Closing`, `Closed` | a protocol violation, end of stream, `close`, `abort`, `shutdown` (during a negotiation), a deadline, a fatal or unknown error, too much held | `Closing` | calls fail with the reason; held boxes dropped |
+//! | `Closing` | `finish`, or its deadline | `Closed` | nothing more to do but drop the transport |
+//!
+//! Anything else leaves the phase as it is. In particular a peer's switch
+//! or StartTLS request that comes while our own is under way (`Switching`,
+//! `TlsRequested`) is refused at once (`PROTOCOL_SWITCHED` / `TLS_ERROR`),
+//! written even though our boxes are held: a peer negotiating at the same
+//! time as us must hear it.
 //!
 //! Whether StartTLS was agreed (a second one is refused) is part of the
 //! phase: `TlsRequested`, `TlsFlushing` and `TlsHandshake` imply it, and
@@ -137,6 +150,7 @@ mod routes;
 mod routes_tests;
 mod send;
 mod stats;
+mod table;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -314,6 +328,9 @@ pub struct Session {
     round_cut: bool,
     /// The read buffer is out with the driver ([`Session::take_input`]).
     input_taken: bool,
+    /// Every phase change, in order (tests look at them).
+    #[cfg(test)]
+    trace: Vec<(Phase, table::On, Phase)>,
 }
 
 impl Session {
@@ -354,6 +371,8 @@ impl Session {
             round_left: usize::MAX,
             round_cut: false,
             input_taken: false,
+            #[cfg(test)]
+            trace: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use super::keys::{
     ANSWER, ASK, COMMAND, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ONLY_ONE_TLS, PROTOCOL_SWITCHED,
     SHUTTING_DOWN, START_TLS, TLS_ERROR,
 };
+use super::table::On;
 use super::{
     Answering, Disconnect, Event, Request, RequestId, RequestKind, Role, Session, State, Tls,
 };
@@ -142,7 +143,7 @@ impl Session {
                         && self.parked.is_empty()
                         && self.calls.unanswered() == 0
                     {
-                        self.close_flushing(Disconnect::Shutdown, now);
+                        self.begin_close(On::Drained, Disconnect::Shutdown, Some(now));
                         return None;
                     }
                 }
@@ -153,15 +154,18 @@ impl Session {
                     let (role, call) = (*role, *call);
                     if !self.rbuf.is_empty() {
                         let buffered = self.rbuf.len();
-                        self.close_at_once(Disconnect::PlaintextBeforeTls { buffered });
+                        let reason = Disconnect::PlaintextBeforeTls { buffered };
+                        self.begin_close(On::Plaintext, reason, None);
                         return None;
                     }
                     self.rbuf = BytesMut::new();
-                    self.state = State::TlsHandshake {
+                    let deadline = self.config.tls_handshake_timeout().map(|t| now + t);
+                    let handshake = State::TlsHandshake {
                         role,
                         call,
-                        deadline: self.config.tls_handshake_timeout().map(|t| now + t),
+                        deadline,
                     };
+                    self.enter(On::Flushed, handshake);
                     return Some(Event::StartTls(role));
                 }
                 State::HandingOver { role, call, tls } => {
@@ -172,7 +176,7 @@ impl Session {
                     let buffered = self.rbuf.split().freeze();
                     self.rbuf = BytesMut::new();
                     self.decoder.reset();
-                    self.state = State::Switched { call, tls };
+                    self.enter(On::Flushed, State::Switched { call, tls });
                     return Some(Event::HandOver { role, buffered });
                 }
                 State::Deciding { .. }
@@ -337,18 +341,20 @@ impl Session {
                 self.calls
                     .fail_all(&Disconnect::Switched, Some(tag), &mut self.wake);
                 self.end_requests();
-                self.state = State::HandingOver {
+                let handing_over = State::HandingOver {
                     role: Role::Requester,
                     call: Some(tag),
                     tls: self.state.tls(),
                 };
+                self.enter(On::Answer, handing_over);
                 self.release_writers();
             }
             CallKind::StartTls => {
-                self.state = State::TlsFlushing {
+                let flushing = State::TlsFlushing {
                     role: Role::Requester,
                     call: Some(tag),
                 };
+                self.enter(On::Answer, flushing);
             }
         }
     }
@@ -357,14 +363,13 @@ impl Session {
         match kind {
             CallKind::Plain => {}
             CallKind::Switch => {
-                self.state = State::Open {
-                    tls: self.state.tls(),
-                };
+                let tls = self.state.tls();
+                self.enter(On::Error, State::Open { tls });
                 self.release_held();
             }
             CallKind::StartTls => {
                 // Refused: a StartTLS may be asked again.
-                self.state = State::Open { tls: Tls::Clear };
+                self.enter(On::Error, State::Open { tls: Tls::Clear });
                 self.release_held();
             }
         }
@@ -414,12 +419,18 @@ impl Session {
                 quit: false,
             },
         );
-        if req.kind != RequestKind::Plain {
-            self.state = State::Deciding {
+        let on = match req.kind {
+            RequestKind::Plain => None,
+            RequestKind::Switch => Some(On::PeerSwitch),
+            RequestKind::StartTls => Some(On::PeerStartTls),
+        };
+        if let Some(on) = on {
+            let deciding = State::Deciding {
                 kind: req.kind,
                 id,
                 tls: self.state.tls(),
             };
+            self.enter(on, deciding);
         }
         Some(Event::Request(req))
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use super::keys::{
     ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ROUTE, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
 };
+use super::table::On;
 use super::{Disconnect, RequestId, RequestKind, Role, Session, State};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
@@ -56,7 +57,7 @@ impl Session {
     /// Close after a request that asked for it was concluded (at `now`).
     fn quit(&mut self, command: Option<String>, now: Instant) {
         if let Some(command) = command {
-            self.close_flushing(Disconnect::Quit { command }, now);
+            self.begin_close(On::Quit, Disconnect::Quit { command }, Some(now));
         }
     }
 
@@ -70,7 +71,7 @@ impl Session {
         } = self.state
         {
             if deciding == id.0 {
-                self.state = State::Open { tls };
+                self.enter(On::Concluded, State::Open { tls });
             }
         }
         Some(answering)
@@ -258,11 +259,12 @@ impl Session {
         self.calls
             .fail_all(&Disconnect::Switched, None, &mut self.wake);
         self.end_requests();
-        self.state = State::HandingOver {
+        let handing_over = State::HandingOver {
             role: Role::Responder,
             call: None,
             tls: self.state.tls(),
         };
+        self.enter(On::AcceptSwitch, handing_over);
         self.release_writers();
         true
     }
@@ -276,23 +278,30 @@ impl Session {
         if !self.agree(id, RequestKind::StartTls) {
             return false;
         }
-        self.state = State::TlsFlushing {
+        let flushing = State::TlsFlushing {
             role: Role::Responder,
             call: None,
         };
+        self.enter(On::AcceptStartTls, flushing);
         true
     }
 
     /// Agree to negotiation `id` if it is the one of kind `want` being
-    /// decided: its (empty) answer is written. Otherwise the request is just
-    /// concluded, and nothing is agreed.
+    /// decided: its (empty) answer is written, and the phase is left for
+    /// the caller to change (it goes from deciding straight to what was
+    /// agreed). Otherwise the request is just concluded, and nothing is
+    /// agreed.
     fn agree(&mut self, id: RequestId, want: RequestKind) -> bool {
         let deciding =
             matches!(self.state, State::Deciding { kind, id: d, .. } if kind == want && d == id.0);
-        let answering = self.conclude(id);
-        let (true, Some(Answering { tag: Some(tag), .. })) = (deciding, answering) else {
-            return false;
+        let tag = match self.in_flight.get(&id.0) {
+            Some(Answering { tag: Some(tag), .. }) if deciding => tag.clone(),
+            _ => {
+                self.conclude(id);
+                return false;
+            }
         };
+        self.in_flight.remove(&id.0);
         if let Some(out) = self.out() {
             let extras = [(ANSWER.as_bytes(), &tag[..])];
             let _ = FieldWriter::new(out, &extras).finish();

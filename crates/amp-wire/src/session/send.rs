@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::calls::{format_tag, CallKind, Reply};
 use super::keys::{ASK, COMMAND, ROUTE, START_TLS};
+use super::table::On;
 use super::{Disconnect, Session, State, Tls};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
@@ -178,11 +179,10 @@ impl Session {
             match kind {
                 CallKind::Plain => {}
                 CallKind::Switch => {
-                    self.state = State::Switching {
-                        tls: self.state.tls(),
-                    }
+                    let tls = self.state.tls();
+                    self.enter(On::Switch, State::Switching { tls });
                 }
-                CallKind::StartTls => self.state = State::TlsRequested,
+                CallKind::StartTls => self.enter(On::StartTls, State::TlsRequested),
             }
         }
         self.check_held();

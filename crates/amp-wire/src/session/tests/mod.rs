@@ -15,6 +15,7 @@ mod deadlines;
 mod rules;
 mod splits;
 mod stats;
+mod table;
 mod transitions;
 
 /// A session with a hand-driven clock, and the peer's view of its output.

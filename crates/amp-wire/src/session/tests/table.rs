@@ -1,0 +1,277 @@
+//! The transition table itself (`session::table`): what it refuses.
+
+use super::*;
+use crate::session::table::{allowed, On, Phases, PHASES, TABLE};
+use std::collections::HashSet;
+
+/// Every value of [`Phase`], reachable or not (`Deciding(Plain)` is not).
+fn every_phase() -> Vec<Phase> {
+    use Phase::*;
+    let kinds = [
+        RequestKind::Plain,
+        RequestKind::Switch,
+        RequestKind::StartTls,
+    ];
+    let roles = [Role::Requester, Role::Responder];
+    let mut all = vec![Open, Draining, Switching, TlsRequested];
+    all.extend(kinds.map(Deciding));
+    all.extend(roles.map(TlsFlushing));
+    all.extend(roles.map(TlsHandshake));
+    all.extend(roles.map(HandingOver));
+    all.extend([Switched, Closing, Closed]);
+    for p in &all {
+        // A new phase must be added above (and to the table's `PHASES`).
+        match p {
+            Open | Draining | Switching | TlsRequested | Deciding(_) | TlsFlushing(_)
+            | TlsHandshake(_) | HandingOver(_) | Switched | Closing | Closed => {}
+        }
+    }
+    all
+}
+
+/// The (from, to) pairs the rows list, spelled out here apart from the
+/// table's own lookup.
+fn listed_pairs() -> HashSet<(Phase, Phase)> {
+    let mut pairs = HashSet::new();
+    for row in TABLE {
+        let from: Vec<Phase> = match row.from {
+            Phases::Only(these) => these.to_vec(),
+            Phases::AnyBut(these) => PHASES
+                .iter()
+                .copied()
+                .filter(|p| !these.contains(p))
+                .collect(),
+        };
+        for f in from {
+            pairs.insert((f, row.to));
+        }
+    }
+    pairs
+}
+
+#[test]
+fn the_phases_are_every_reachable_phase() {
+    let reachable: Vec<Phase> = every_phase()
+        .into_iter()
+        .filter(|p| *p != Phase::Deciding(RequestKind::Plain))
+        .collect();
+    assert_eq!(PHASES.to_vec(), reachable);
+}
+
+#[test]
+fn every_pair_not_in_the_table_is_refused() {
+    let listed = listed_pairs();
+    let mut refused = 0;
+    for from in every_phase() {
+        for to in every_phase() {
+            let listed = listed.contains(&(from, to));
+            assert_eq!(allowed(from, to), listed, "{from:?} -> {to:?}");
+            refused += usize::from(!listed);
+        }
+    }
+    // 16 × 16 values, of which 32 pairs are listed.
+    assert_eq!(listed.len(), 32);
+    assert_eq!(refused, 16 * 16 - 32);
+    // A few that would be easy to get wrong.
+    use Phase::*;
+    for (from, to) in [
+        (Closed, Open),
+        (Closed, Closing),
+        (Switched, Closing),
+        (Switched, Open),
+        (Closing, Open),
+        (Open, Open),
+        (Open, Closed),
+        (Open, HandingOver(Role::Responder)),
+        (Open, TlsFlushing(Role::Responder)),
+        (Draining, Open),
+        (Draining, Switching),
+        (Deciding(RequestKind::Switch), TlsFlushing(Role::Responder)),
+        (
+            Deciding(RequestKind::StartTls),
+            HandingOver(Role::Responder),
+        ),
+        (Deciding(RequestKind::Plain), Open),
+        (TlsFlushing(Role::Requester), TlsHandshake(Role::Responder)),
+        (TlsHandshake(Role::Requester), Switching),
+        (HandingOver(Role::Requester), Open),
+        (HandingOver(Role::Requester), Switched), /* listed: the control */
+    ] {
+        let want = (from, to) == (HandingOver(Role::Requester), Switched);
+        assert_eq!(allowed(from, to), want, "{from:?} -> {to:?}");
+    }
+}
+
+/// What release builds do with a change the table refuses: AMP ends at
+/// once, with a reason that says which change it was; a phase that is
+/// over stays as it is.
+#[test]
+fn a_refused_change_ends_the_connection() {
+    for from in PHASES {
+        let mut h = reach(from, false);
+        let pending = h.call_if_open();
+        let to = every_phase()
+            .into_iter()
+            .find(|to| !allowed(from, *to))
+            .expect("a refused change");
+        h.s.refuse_transition(from, to);
+        if matches!(from, Phase::Switched | Phase::Closing | Phase::Closed) {
+            assert_eq!(h.phase(), from, "{from:?}: over already");
+            continue;
+        }
+        assert_eq!(h.phase(), Phase::Closing, "{from:?}");
+        assert!(
+            matches!(h.reason(), Disconnect::IllegalTransition { from: f, to: t } if f == from && t == to),
+            "{from:?}: {:?}",
+            h.reason()
+        );
+        assert!(h.s.discard_output(), "{from:?}: nothing more is written");
+        if let Some(tag) = pending {
+            assert!(
+                matches!(
+                    h.reply(tag),
+                    Poll::Ready(Reply::Lost(Disconnect::IllegalTransition { .. }))
+                ),
+                "{from:?}"
+            );
+        }
+    }
+}
+
+/// The Markdown table starting at the line `| from | on | to | and |` in
+/// `text` (each line with `prefix` removed), and how many such tables the
+/// text has.
+fn documented(text: &str, prefix: &str) -> (String, usize) {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.strip_prefix(prefix).unwrap_or(l))
+        .collect();
+    let header = "| from | on | to | and |";
+    let count = lines.iter().filter(|l| **l == header).count();
+    let table = lines
+        .iter()
+        .skip_while(|l| **l != header)
+        .take_while(|l| l.starts_with('|'))
+        .fold(String::new(), |out, l| out + l + "\n");
+    (table, count)
+}
+
+/// The documentation shows the table the session checks against, exactly:
+/// the session's module documentation and `docs/PROTOCOL.md` both.
+#[test]
+fn the_documented_table_is_the_code_table() {
+    let want = crate::session::table::markdown();
+    let docs = [
+        ("session/mod.rs", include_str!("../mod.rs"), "//! "),
+        (
+            "docs/PROTOCOL.md",
+            include_str!("../../../../../docs/PROTOCOL.md"),
+            "",
+        ),
+    ];
+    for (name, text, prefix) in docs {
+        let (table, count) = documented(text, prefix);
+        assert_eq!(count, 1, "{name}: one transition table");
+        assert!(
+            table == want,
+            "{name}: the transition table differs from the code's; it should read:\n\n{want}"
+        );
+    }
+}
+
+/// Debug builds stop at an illegal change (a bug) rather than go on.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "illegal phase change")]
+fn an_illegal_change_panics_in_debug_builds() {
+    let mut h = reach(Phase::Closed, false);
+    h.s.enter(On::End, State::Open { tls: Tls::Clear });
+}
+
+impl H {
+    /// A call of ours, if calls may be made now (its tag).
+    fn call_if_open(&mut self) -> Option<u64> {
+        self.s.call(b"Sum", |_| Ok(())).ok()
+    }
+}
+
+/// A session in `phase`, reached the way a connection reaches it, with no
+/// phase change recorded yet. With `busy`, a plain request of the peer
+/// (tag `busy`, `h.ids[0]`) is in flight first (a draining session always
+/// has one).
+pub(super) fn reach(phase: Phase, busy: bool) -> H {
+    use Phase::*;
+    let mut h = H::new();
+    if busy || phase == Draining {
+        h.requested("Sum", Some("busy"));
+    }
+    match phase {
+        Open => {}
+        Draining => h.s.shutdown(h.now),
+        Switching => {
+            h.s.switch(b"Switch", |_| Ok(())).unwrap();
+            h.out();
+        }
+        TlsRequested => {
+            h.s.start_tls().unwrap();
+            h.out();
+        }
+        Deciding(RequestKind::Switch) => {
+            h.requested("Switch", Some("s1"));
+        }
+        Deciding(RequestKind::StartTls) => {
+            h.requested("StartTLS", Some("t1"));
+        }
+        Deciding(RequestKind::Plain) => panic!("a plain request is never decided"),
+        TlsFlushing(Role::Requester) => {
+            // Answered while our request is still unwritten.
+            h.s.start_tls().unwrap();
+            h.feed(&[("_answer", "1")]);
+            h.events();
+        }
+        TlsFlushing(Role::Responder) => {
+            h.requested("StartTLS", Some("t1"));
+            assert!(h.s.accept_start_tls(h.last()));
+        }
+        TlsHandshake(Role::Requester) => {
+            h.s.start_tls().unwrap();
+            h.out();
+            h.feed(&[("_answer", "1")]);
+            h.events();
+        }
+        TlsHandshake(Role::Responder) => {
+            h.requested("StartTLS", Some("t1"));
+            assert!(h.s.accept_start_tls(h.last()));
+            h.out();
+            h.events();
+        }
+        HandingOver(Role::Requester) => {
+            // Answered while our request is still unwritten.
+            h.s.switch(b"Switch", |_| Ok(())).unwrap();
+            h.feed(&[("_answer", "1")]);
+            h.events();
+        }
+        HandingOver(Role::Responder) => {
+            h.requested("Switch", Some("s1"));
+            assert!(h.s.accept_switch(h.last()));
+        }
+        Switched => {
+            h = reach(HandingOver(Role::Requester), busy);
+            h.out();
+            h.events();
+            assert!(h.s.handed_over());
+        }
+        Closing => {
+            h.call();
+            h.s.close(h.now);
+        }
+        Closed => {
+            h = reach(Closing, busy);
+            h.out();
+            h.s.finish();
+        }
+    }
+    assert_eq!(h.phase(), phase);
+    h.s.trace.clear();
+    h
+}
