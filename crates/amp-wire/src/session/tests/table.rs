@@ -1,4 +1,5 @@
-//! The transition table itself (`session::table`): what it refuses.
+//! The transition table itself (`session::table`): every row taken, every
+//! other change refused, and the documentation rendered from it.
 
 use super::*;
 use crate::session::table::{allowed, On, Phases, PHASES, TABLE};
@@ -186,6 +187,141 @@ fn the_documented_table_is_the_code_table() {
 fn an_illegal_change_panics_in_debug_builds() {
     let mut h = reach(Phase::Closed, false);
     h.s.enter(On::End, State::Open { tls: Tls::Clear });
+}
+
+/// What makes `on` happen to a session reached by [`reach`] (with a busy
+/// request in flight when [`needs_busy`] says so).
+fn act(on: On, h: &mut H) {
+    match on {
+        On::Switch => {
+            h.s.switch(b"Switch", |_| Ok(())).unwrap();
+        }
+        On::StartTls => {
+            h.s.start_tls().unwrap();
+        }
+        On::PeerSwitch => {
+            h.requested("Switch", Some("s1"));
+        }
+        On::PeerStartTls => {
+            h.requested("StartTLS", Some("t1"));
+        }
+        On::Shutdown => h.s.shutdown(h.now),
+        On::AcceptSwitch => assert!(h.s.accept_switch(h.last())),
+        On::AcceptStartTls => assert!(h.s.accept_start_tls(h.last())),
+        On::Concluded => h.s.fail(h.last(), b"NO", "no", false, h.now),
+        // Our switch or StartTLS is our first call: tag 1.
+        On::Answer => {
+            h.feed(&[("_answer", "1")]);
+            h.events();
+        }
+        On::Error => {
+            h.feed(&[("_error", "1"), ("_error_code", "NO")]);
+            h.events();
+        }
+        On::Flushed => {
+            h.out();
+            h.events();
+        }
+        On::Plaintext => {
+            h.s.feed(b"plaintext", h.now);
+            h.out();
+            h.events();
+        }
+        On::TlsEstablished => h.s.tls_established(),
+        On::TlsFailed => {
+            h.s.tls_failed(std::sync::Arc::new(std::io::Error::other("bad")));
+        }
+        On::Drained => {
+            h.s.answer(h.ids[0], |_| Ok(()), h.now).unwrap();
+            h.events();
+        }
+        On::Quit => {
+            assert!(h.s.close_after_reply(h.ids[0]));
+            h.s.answer(h.ids[0], |_| Ok(()), h.now).unwrap();
+        }
+        On::End => h.s.close(h.now),
+        On::Finish => {
+            h.out();
+            h.s.finish();
+        }
+    }
+}
+
+/// The triggers that act on the peer's request in flight.
+fn needs_busy(on: On) -> bool {
+    matches!(on, On::Drained | On::Quit)
+}
+
+/// Every row of the table, from every phase it lists: the session, in
+/// that phase, makes that change on that trigger (and it is the first
+/// change it makes).
+#[test]
+fn every_row_is_taken_from_every_phase_it_lists() {
+    let mut taken = 0;
+    for row in TABLE {
+        for from in PHASES.into_iter().filter(|p| row.from.contains(*p)) {
+            let mut h = reach(from, needs_busy(row.on));
+            act(row.on, &mut h);
+            assert_eq!(
+                h.s.trace.first(),
+                Some(&(from, row.on, row.to)),
+                "{from:?} on {:?}: {:?}",
+                row.on,
+                h.s.trace
+            );
+            assert_eq!(h.phase(), h.s.trace.last().expect("a change").2);
+            taken += 1;
+        }
+    }
+    // Every trigger has a row.
+    let all_on = [
+        On::Switch,
+        On::StartTls,
+        On::PeerSwitch,
+        On::PeerStartTls,
+        On::Shutdown,
+        On::AcceptSwitch,
+        On::AcceptStartTls,
+        On::Concluded,
+        On::Answer,
+        On::Error,
+        On::Flushed,
+        On::Plaintext,
+        On::TlsEstablished,
+        On::TlsFailed,
+        On::Drained,
+        On::Quit,
+        On::End,
+        On::Finish,
+    ];
+    for on in all_on {
+        assert!(TABLE.iter().any(|r| r.on == on), "{on:?} has no row");
+        // (A new trigger must be added above, and acted on in `act`.)
+        match on {
+            On::Switch
+            | On::StartTls
+            | On::PeerSwitch
+            | On::PeerStartTls
+            | On::Shutdown
+            | On::AcceptSwitch
+            | On::AcceptStartTls
+            | On::Concluded
+            | On::Answer
+            | On::Error
+            | On::Flushed
+            | On::Plaintext
+            | On::TlsEstablished
+            | On::TlsFailed
+            | On::Drained
+            | On::Quit
+            | On::End
+            | On::Finish => {}
+        }
+    }
+    // 23 rows: 17 from one phase, 4 from two, and the two "any but" rows
+    // from 10 and 12.
+    assert_eq!(TABLE.len(), 23);
+    assert_eq!(taken, 17 + 4 * 2 + 10 + 12);
 }
 
 impl H {
