@@ -29,5 +29,5 @@ pub(crate) use handle::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
 pub use route::Route;
-pub(crate) use starter::Starter;
 pub(crate) use shared::{Shared, State};
+pub(crate) use starter::Starter;
