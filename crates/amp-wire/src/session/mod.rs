@@ -20,6 +20,16 @@
 //!   TLS handshake ([`Event::StartTls`]) or hand the transport to another
 //!   protocol ([`Event::HandOver`]). Answers to our calls need no event:
 //!   they wake the caller's waker (collected by [`Session::drain_wakers`]).
+//!   While the driver holds the read buffer, nothing is decoded.
+//! * **Rounds.** [`Session::start_round`] bounds how many boxes the next
+//!   [`Session::poll_event`] calls decode ([`Session::round_cut`] says
+//!   more wait): a driver that writes after each round answers a burst in
+//!   slices, so the peer works on the first answers while this side makes
+//!   the next (the `amp` driver: 16 boxes a round).
+//! * **Memory.** Busy connections keep their buffers' capacity (no
+//!   allocation per call); after [`KEEP_BUFFERS_FOR`] idle the session
+//!   gives its own back and says so with [`Event::ReleaseBuffers`], for
+//!   the driver to do the same.
 //! * **Output.** Move what is ready into the write buffer with
 //!   [`Session::poll_transmit`], and say how much was written with
 //!   [`Session::transmitted`].
@@ -485,7 +495,7 @@ impl Session {
     /// [`transmitted`](Session::transmitted)), and our boxes held during a
     /// switch or StartTLS. What a server's memory budget counts. While the
     /// driver holds the read buffer to read into
-    /// ([`Session::take_input`]), its bytes are not counted.
+    /// ([`Session::take_input`]), the bytes it held when taken count.
     ///
     /// ```
     /// use amp_wire::session::Session;
