@@ -69,7 +69,12 @@ impl Session {
                 f(self.last_activity + d, Due::Timeout(Timeout::Idle));
             }
         }
-        if self.buffers_kept && self.box_started.is_none() && self.is_idle() {
+        // (Not while a keepalive ping awaits its reply: the reply will use them.)
+        if self.buffers_kept
+            && self.box_started.is_none()
+            && self.keepalive.is_none()
+            && self.is_idle()
+        {
             f(self.last_activity + KEEP_BUFFERS_FOR, Due::ReleaseBuffers);
         }
         match self.keepalive_due() {
