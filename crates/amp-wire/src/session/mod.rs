@@ -25,7 +25,7 @@
 //!   [`Session::poll_event`] calls decode ([`Session::round_cut`] says
 //!   more wait): a driver that writes after each round answers a burst in
 //!   slices, so the peer works on the first answers while this side makes
-//!   the next (the `amp` driver: 16 boxes a round).
+//!   the next (the `amp` driver: 32 boxes a round).
 //! * **Memory.** Busy connections keep their buffers' capacity (no
 //!   allocation per call); after [`KEEP_BUFFERS_FOR`] idle the session
 //!   gives its own back and says so with [`Event::ReleaseBuffers`], for

@@ -34,9 +34,10 @@ const KEEP_WRITE_CAPACITY: usize = 64 * 1024;
 /// Boxes decoded in one round of work: a burst of requests is answered
 /// (and written) in slices of this many, a burst of answers handed to the
 /// callers likewise, so the peer works on the first slice while this side
-/// makes the next instead of the two taking turns (BENCHMARKS.md: about
-/// 1.2 of the 2 cores busy at depth 100 without slices, 1.8 with).
-const BOXES_PER_ROUND: usize = 16;
+/// makes the next instead of the two taking turns. Smaller slices overlap
+/// more but cost a write (and a wake-up) each: BENCHMARKS.md has the
+/// figures for 16, 32, 64 and no slices.
+const BOXES_PER_ROUND: usize = 32;
 /// Rounds of work per poll before yielding to other tasks.
 const POLL_BUDGET: usize = 32;
 
