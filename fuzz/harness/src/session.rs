@@ -43,7 +43,10 @@
 //! * the read buffer, when the session wants to read, holds less than
 //!   `max_box_size` bytes (so it never holds more than that plus the
 //!   last chunk read);
-//! * once `is_closed()`, it stays closed and `poll_event` returns `None`;
+//! * once `is_closed()`, it stays closed; the end is told as events,
+//!   each once, `Over` first and `Closed` last (nothing after it), each
+//!   when its predicate holds, and all that is due is told by the end of
+//!   a drain (`Closed` after a switch only once `handed_over` was called);
 //! * `in_flight()` never exceeds `max_in_flight` (nor the requests given
 //!   out and not concluded);
 //! * no reply is delivered twice for one tag, none after the tag was
@@ -580,6 +583,9 @@ struct Side {
     tls_pending: Option<Role>,
     handover_pending: bool,
     was_closed: bool,
+    /// The events of the end told so far: `Over`, `DiscardOutput`,
+    /// `CloseTransport`, `Closed`.
+    told: [bool; 4],
     /// Fed while not wanting to read: the buffer bound no longer holds.
     forced: bool,
     /// The driver shut the transport down (after `ready_to_close`).
@@ -666,6 +672,7 @@ impl Side {
             tls_pending: None,
             handover_pending: false,
             was_closed: false,
+            told: [false; 4],
             forced: false,
             transport_closed: false,
             eof: false,
@@ -807,14 +814,25 @@ impl Side {
 
     /// Poll every event at `now`, acting on none but recording them.
     fn drain(&mut self, pair: bool, now: Instant) {
-        let closed_before = self.s.is_closed();
         let mut wakers = Vec::new();
         for i in 0.. {
             assert!(i < 100_000, "{}: poll_event does not end", self.name);
             let Some(ev) = self.s.poll_event(now) else {
                 break;
             };
-            assert!(!closed_before, "{}: event {ev:?} after closed", self.name);
+            assert!(!self.told[3], "{}: event {ev:?} after Closed", self.name);
+            let end = match &ev {
+                Event::Over => Some(0),
+                Event::DiscardOutput => Some(1),
+                Event::CloseTransport => Some(2),
+                Event::Closed(_) => Some(3),
+                _ => None,
+            };
+            if let Some(k) = end {
+                assert!(!self.told[k], "{}: {ev:?} told twice", self.name);
+                assert!(k == 0 || self.told[0], "{}: {ev:?} before Over", self.name);
+                self.told[k] = true;
+            }
             match ev {
                 Event::Request(r) => {
                     assert!(!self.s.is_over(), "{}: request while over", self.name);
@@ -877,6 +895,7 @@ impl Side {
                 }
                 Event::HandOver { role: _, buffered } => {
                     assert_eq!(self.s.phase(), Phase::Switched, "{}", self.name);
+                    assert!(self.told[0], "{}: hand-over before Over", self.name);
                     assert!(self.s.is_closed());
                     assert!(
                         self.out.is_empty(),
@@ -907,10 +926,39 @@ impl Side {
                 }
                 // A memory hint: the session gave back its empty buffers.
                 Event::ReleaseBuffers => {}
+                Event::Over => assert!(self.s.is_over(), "{}", self.name),
+                Event::DiscardOutput => {
+                    assert!(self.s.discard_output(), "{}", self.name);
+                    self.out.clear();
+                }
+                Event::CloseTransport => assert!(self.s.ready_to_close(), "{}", self.name),
+                Event::Closed(reason) => {
+                    assert!(self.s.is_closed(), "{}", self.name);
+                    assert_eq!(
+                        Some(reason.to_string()),
+                        self.s.close_reason().map(|r| r.to_string()),
+                        "{}",
+                        self.name
+                    );
+                    if self.s.phase() == Phase::Switched {
+                        assert!(
+                            self.handed && !self.handover_pending,
+                            "{}: Closed before the hand-over was done",
+                            self.name
+                        );
+                    }
+                }
                 other => panic!("{}: unexpected event {other:?}", self.name),
             }
         }
         self.s.drain_wakers(&mut wakers);
+        // Everything of the end that is due was told.
+        if self.s.is_over() {
+            assert!(self.told[0], "{}: over, not told", self.name);
+        }
+        if self.s.phase() == Phase::Closed {
+            assert!(self.told[3], "{}: closed, not told", self.name);
+        }
     }
 
     fn check(&mut self, pair: bool) {
@@ -1511,7 +1559,8 @@ impl World {
                 side.s
                     .abort(Disconnect::Io(Arc::new(std::io::Error::other("fuzz"))));
                 after_close(side, before);
-                if !matches!(before, Phase::Closing | Phase::Closed | Phase::Switched) {
+                if !matches!(before, Phase::Closed | Phase::Switched) {
+                    // (A close writing what is queued stops writing too.)
                     assert!(side.s.discard_output());
                     assert!(side.s.ready_to_close());
                 }

@@ -58,8 +58,17 @@ impl Session {
     /// Start ending the connection, on `on`; `flush_from`: write what is
     /// queued first, from this time on.
     pub(crate) fn begin_close(&mut self, on: On, reason: Disconnect, flush_from: Option<Instant>) {
-        match self.state {
-            State::Closing { .. } | State::Closed { .. } | State::Switched { .. } => return,
+        match &mut self.state {
+            State::Closing { flush, .. } => {
+                if flush_from.is_none() && *flush != Flush::No {
+                    // Aborted while writing what was queued (the transport
+                    // failed, the driver goes): nothing more is written.
+                    *flush = Flush::No;
+                    self.wbuf = BytesMut::new();
+                }
+                return;
+            }
+            State::Closed { .. } | State::Switched { .. } => return,
             _ => {}
         }
         // A handshake owns the transport: nothing more can be written.
@@ -144,9 +153,10 @@ impl Session {
     /// asked) is answered; returns whether its caller still waits (if not,
     /// drop the stream: nobody will use it).
     pub fn handed_over(&mut self) -> bool {
-        let State::Switched { call, .. } = &mut self.state else {
+        let State::Switched { call, handed, .. } = &mut self.state else {
             return true;
         };
+        *handed = true;
         let Some(tag) = call.take() else {
             return true;
         };

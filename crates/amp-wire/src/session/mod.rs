@@ -18,7 +18,10 @@
 //! * **Events.** Call [`Session::poll_event`] until it returns `None`:
 //!   requests to answer ([`Event::Request`]), and the moments to start a
 //!   TLS handshake ([`Event::StartTls`]) or hand the transport to another
-//!   protocol ([`Event::HandOver`]). Answers to our calls need no event:
+//!   protocol ([`Event::HandOver`]), and the end of AMP ([`Event::Over`],
+//!   [`Event::DiscardOutput`], [`Event::CloseTransport`],
+//!   [`Event::Closed`]: the driver needs no other test of how the
+//!   connection ends). Answers to our calls need no event:
 //!   they wake the caller's waker (collected by [`Session::drain_wakers`]).
 //!   While the driver holds the read buffer, nothing is decoded.
 //! * **Rounds.** [`Session::start_round`] bounds how many boxes the next
@@ -52,7 +55,8 @@
 //! * **TLS, switch, close.** [`Session::tls_established`] /
 //!   [`Session::tls_failed`] after a handshake; [`Session::handed_over`]
 //!   after a hand-over; [`Session::finish`] once the transport is shut
-//!   down after [`Session::ready_to_close`].
+//!   down after [`Event::CloseTransport`]. [`Session::close_when_idle`]
+//!   closes a connection nobody can use any more once nothing goes on.
 //!
 //! ```
 //! use amp_wire::session::{Event, Session};
@@ -151,6 +155,7 @@ mod calls;
 pub mod cancel;
 mod close;
 mod disconnect;
+mod end;
 mod keepalive;
 mod phase;
 mod receive;
@@ -263,7 +268,9 @@ pub enum Event {
         buffered: Bytes,
     },
     /// The peer cancelled this request (see [`cancel`]): it is concluded
-    /// already; stop (drop) its responder.
+    /// already; stop (drop) its responder, or, if it has not been started
+    /// yet (its [`Event::Request`] came in the same round), never start
+    /// it.
     Cancel(RequestId),
     /// The connection has been idle (see [`Session::is_idle`]) for
     /// [`KEEP_BUFFERS_FOR`]: the session gave back its empty buffers; give
@@ -272,6 +279,23 @@ pub enum Event {
     /// connections keep their buffers, so a call costs no allocation for
     /// them.
     ReleaseBuffers,
+    /// AMP is over (closing, or handing the transport to another
+    /// protocol): drop every responder, started or not (what they would
+    /// conclude is dropped), and a StartTLS not yet begun. Told once,
+    /// before any other event of the end.
+    Over,
+    /// Nothing more is written: drop the bytes not yet written. Told once,
+    /// when the connection closes at once (or a close that was writing
+    /// what was queued is aborted).
+    DiscardOutput,
+    /// The connection is closing and what had to be written is: shut the
+    /// transport down, then call [`Session::finish`]. Told once.
+    CloseTransport,
+    /// The connection has ended, for this reason (the same as
+    /// [`Session::close_reason`]): after [`Session::finish`] or the closing
+    /// deadline, or once [`Session::handed_over`] was called after a
+    /// switch. Stop driving the session. Told once, last.
+    Closed(Disconnect),
 }
 
 /// How long a connection keeps the capacity of its empty buffers once it
@@ -332,6 +356,10 @@ pub struct Session {
     buffers_kept: bool,
     /// [`Event::ReleaseBuffers`] is due.
     events_release_buffers: bool,
+    /// Which events of the end were told (see `end.rs`).
+    told: end::Told,
+    /// [`Session::close_when_idle`].
+    close_when_idle: bool,
     /// Boxes left to decode in this round ([`Session::start_round`]).
     round_left: usize,
     /// The round ended at its limit with bytes still buffered.
@@ -378,6 +406,8 @@ impl Session {
             routes: None,
             buffers_kept: false,
             events_release_buffers: false,
+            told: Default::default(),
+            close_when_idle: false,
             round_left: usize::MAX,
             round_cut: false,
             input_taken: false,

@@ -102,6 +102,8 @@ pub(crate) enum State {
         /// Our switch call, answered by `handed_over`.
         call: Option<u64>,
         tls: Tls,
+        /// `handed_over` was called: the driver is done with AMP.
+        handed: bool,
     },
     Closing {
         reason: Disconnect,

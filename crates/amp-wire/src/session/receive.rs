@@ -136,6 +136,11 @@ impl Session {
             return Some(Event::ReleaseBuffers);
         }
         loop {
+            // (Each time round: a box decoded may end AMP, and the end is
+            // told before what follows it, such as the hand-over.)
+            if let Some(ev) = self.end_event(now) {
+                return Some(ev);
+            }
             match &self.state {
                 State::Open { .. } | State::Switching { .. } | State::TlsRequested => {}
                 State::Draining { .. } => {
@@ -144,7 +149,7 @@ impl Session {
                         && self.calls.unanswered() == 0
                     {
                         self.begin_close(On::Drained, Disconnect::Shutdown, Some(now));
-                        return None;
+                        continue; // the end is told at the top
                     }
                 }
                 State::TlsFlushing { role, call } => {
@@ -156,7 +161,7 @@ impl Session {
                         let buffered = self.rbuf.len();
                         let reason = Disconnect::PlaintextBeforeTls { buffered };
                         self.begin_close(On::Plaintext, reason, None);
-                        return None;
+                        continue; // the end is told at the top
                     }
                     self.rbuf = BytesMut::new();
                     let deadline = self.config.tls_handshake_timeout().map(|t| now + t);
@@ -176,7 +181,12 @@ impl Session {
                     let buffered = self.rbuf.split().freeze();
                     self.rbuf = BytesMut::new();
                     self.decoder.reset();
-                    self.enter(On::Flushed, State::Switched { call, tls });
+                    let switched = State::Switched {
+                        call,
+                        tls,
+                        handed: false,
+                    };
+                    self.enter(On::Flushed, switched);
                     return Some(Event::HandOver { role, buffered });
                 }
                 State::Deciding { .. }
@@ -221,7 +231,7 @@ impl Session {
                 }
                 Err(e) => {
                     self.close_flushing(Disconnect::Protocol(e), now);
-                    return None;
+                    continue; // the end is told at the top
                 }
                 Ok(Some(b)) => {
                     self.round_left -= 1;

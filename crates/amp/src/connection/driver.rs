@@ -88,6 +88,14 @@ pub struct Driver<T> {
     release_buffers: bool,
     /// What the session asked for, done once the output is flushed.
     action: Option<Event>,
+    /// The session said to shut the transport down: done, then
+    /// [`Session::finish`](amp_wire::session::Session::finish).
+    shutting_down: bool,
+    /// AMP is over: drop every responder (outside the lock: dropping
+    /// one may use the connection).
+    drop_responders: bool,
+    /// The session said the connection ended, and why.
+    closed: Option<Disconnect>,
     timer: Option<Pin<Box<Sleep>>>,
     timer_at: Option<Instant>,
     /// The protocol switched to, run by this task to completion.
@@ -127,6 +135,9 @@ impl<T: 'static> Driver<T> {
             flush_needed: false,
             release_buffers: false,
             action: None,
+            shutting_down: false,
+            drop_responders: false,
+            closed: None,
             timer: None,
             timer_at: None,
             after: None,
@@ -144,8 +155,11 @@ impl<T> Drop for Driver<T> {
             } else {
                 Disconnect::DriverDropped
             };
-            self.shared.with(|st| st.session.abort(reason.clone()));
-            self.shared.finish(reason);
+            self.shared.with(|st| {
+                st.session.abort(reason);
+                st.session.finish();
+            });
+            self.shared.finish();
         }
     }
 }
@@ -162,15 +176,20 @@ enum Step {
 
 /// The session's view after a round under the lock.
 struct View {
-    /// Something moved this round: look again before sleeping.
-    busy: bool,
-    /// Nothing moved: the driver is marked asleep; its next deadline.
-    sleep: Option<Option<Instant>>,
-    ready_to_close: bool,
-    closed: Option<Disconnect>,
-    over: bool,
+    next: Next,
     /// Boxes are left for another round.
     more: bool,
+}
+
+/// What the round under the lock leaves the driver to do.
+enum Next {
+    /// Something moved: look again.
+    Again,
+    /// Nothing moved, but a caller kicked the driver meanwhile: look again.
+    Kicked,
+    /// Nothing moved: the driver is marked asleep (from now on a kick
+    /// wakes it), until this deadline if any.
+    Sleep(Option<Instant>),
 }
 
 /// Whether a short read from a `T` means it is drained: true of tokio's
@@ -241,7 +260,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 Step::Done(reason) => {
                     this.ended = Some(reason.clone());
                     this.io = Transport::Gone; // nothing is left half-open
-                    this.shared.finish(reason.clone());
+                    this.shared.finish();
                     if this.after.is_some() {
                         // AMP is over; go on with the protocol switched to.
                         cx.waker().wake_by_ref();
@@ -274,21 +293,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             progress |= self.read(cx);
         }
         let view = self.session_round(cx, now);
-        progress |= view.busy;
+        progress |= matches!(view.next, Next::Again);
         let woke = !self.wakers.is_empty();
         if woke {
             for w in self.wakers.drain(..) {
                 w.wake();
             }
         }
-        if view.over {
-            // AMP is over: requests being answered are dropped.
-            self.requests.clear();
+        if std::mem::take(&mut self.drop_responders) {
             self.responders.clear();
         }
         for id in self.cancels.drain(..) {
-            // Cancelled before its responder started (both came in one
-            // read): it never starts.
+            // Not started yet (both came in one round): it never is.
             let before = self.requests.len();
             self.requests.retain(|r| r.id != id);
             if self.requests.len() == before {
@@ -306,19 +322,14 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             self.release_idle_buffers();
         }
         progress |= self.perform_action();
-        if let Some(reason) = view.closed {
-            if self.action.is_none() {
-                return Step::Done(reason);
-            }
+        if let Some(reason) = self.closed.take() {
+            return Step::Done(reason);
         }
-        if view.ready_to_close {
-            match Pin::new(&mut self.io).poll_shutdown(cx) {
-                Poll::Pending => {} // the closing deadline bounds this
-                Poll::Ready(_) => {
-                    self.shared.with(|st| st.session.finish());
-                    progress = true;
-                }
-            }
+        // (A shutdown still pending is bounded by the closing deadline.)
+        if self.shutting_down && Pin::new(&mut self.io).poll_shutdown(cx).is_ready() {
+            self.shutting_down = false;
+            self.shared.with(|st| st.session.finish());
+            progress = true;
         }
         if woke && view.more {
             // Callers were given answers and more wait: let them run (and
@@ -328,10 +339,9 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         } else if progress {
             Step::Progress
         } else {
-            match view.sleep {
-                Some(deadline) => Step::Idle(deadline),
-                // Marked idle while something was kicked: look again.
-                None => Step::Progress,
+            match view.next {
+                Next::Sleep(deadline) => Step::Idle(deadline),
+                Next::Again | Next::Kicked => Step::Progress,
             }
         }
     }
@@ -355,9 +365,13 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             read_blocked,
             io,
             release_buffers: release,
+            shutting_down,
+            drop_responders,
+            closed,
             ..
         } = self;
-        let abandoned = shared.handles() == 0;
+        // (A shutdown under way registered the task's waker, as a read
+        // does: the driver sleeps until it moves.)
         shared.round(|st| {
             st.driver_running(cx.waker());
             let mut busy = false;
@@ -366,7 +380,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 // waker or output.)
                 st.session.transmitted(std::mem::take(written), now);
                 if let Some(e) = write_error.take() {
-                    out.clear();
+                    // (The session says to discard what is left.)
                     st.session.abort(io_disconnect(e));
                 }
             }
@@ -381,11 +395,6 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     None => {}
                 }
             }
-            if abandoned && st.abandonable && st.session.is_idle() {
-                // Nobody can call, nothing is answered: close.
-                st.session.close(now);
-                busy = true;
-            }
             st.session.start_round(BOXES_PER_ROUND);
             while let Some(ev) = st.session.poll_event(now) {
                 busy = true;
@@ -393,11 +402,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     Event::Request(r) => requests.push(r),
                     Event::Cancel(id) => cancels.push(id),
                     Event::ReleaseBuffers => *release = true,
+                    Event::Over => {
+                        // What was not started never is; a StartTLS not
+                        // begun never is.
+                        requests.clear();
+                        *drop_responders = true;
+                        *action = None;
+                    }
+                    Event::DiscardOutput => out.clear(),
+                    Event::CloseTransport => *shutting_down = true,
+                    Event::Closed(reason) => *closed = Some(reason),
                     other => *action = Some(other),
                 }
-            }
-            if st.session.discard_output() {
-                out.clear();
             }
             busy |= st.session.poll_transmit(out, now) > 0;
             crate::budget::report(st);
@@ -418,24 +434,14 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             // they kick us awake.
             st.session.drain_wakers(wakers);
             busy |= more;
-            let view_closed = st
-                .session
-                .is_closed()
-                .then(|| st.session.close_reason().cloned())
-                .flatten();
-            let ready_to_close = st.session.ready_to_close();
-            // Kicked meanwhile (`driver_sleeping`): look again.
-            let sleep =
-                (!busy && !ready_to_close && view_closed.is_none() && !st.driver_sleeping())
-                    .then(|| st.session.poll_timeout());
-            View {
-                ready_to_close,
-                closed: view_closed,
-                over: st.session.is_over(),
-                more,
-                busy,
-                sleep,
-            }
+            let next = if busy {
+                Next::Again
+            } else if st.driver_sleeping() {
+                Next::Kicked
+            } else {
+                Next::Sleep(st.session.poll_timeout())
+            };
+            View { next, more }
         })
     }
 

@@ -37,9 +37,6 @@ pub(crate) struct State {
     running: bool,
     /// Kicked while running: the driver looks again before it sleeps.
     kicked: bool,
-    /// The router answers nothing: with no handle left and nothing going
-    /// on, the connection is useless and closes.
-    pub(crate) abandonable: bool,
     #[cfg(feature = "tls")]
     pub(crate) tls_client: Option<ClientTls>,
     #[cfg(feature = "tls")]
@@ -51,8 +48,6 @@ pub(crate) struct State {
     pub(crate) switch_to: Option<SwitchTo>,
     /// The stream our switch call gets.
     pub(crate) switched: Option<Switched>,
-    /// Why the connection ended, once the driver is done.
-    pub(crate) final_reason: Option<Disconnect>,
     /// Responder panics so far (the first is logged in full).
     pub(crate) panics: usize,
     /// The server's memory budget and idle clock, on a server's connection.
@@ -87,6 +82,10 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Live `Connection` handles (the driver's own reference is not one).
     handles: AtomicUsize,
+    /// The router answers nothing: with no handle left, nobody can use
+    /// the connection, and the session closes it once idle.
+    abandonable: bool,
+    /// The driver is done (the session says why: its close reason).
     finished: AtomicBool,
     done: Notify,
     #[cfg(feature = "unix")]
@@ -118,7 +117,6 @@ impl Shared {
                 kick: false,
                 running: false,
                 kicked: false,
-                abandonable,
                 #[cfg(feature = "tls")]
                 tls_client: None,
                 #[cfg(feature = "tls")]
@@ -127,11 +125,11 @@ impl Shared {
                 peer_certificates: None,
                 switch_to: None,
                 switched: None,
-                final_reason: None,
                 panics: 0,
                 member: None,
             }),
             handles: AtomicUsize::new(1),
+            abandonable,
             finished: AtomicBool::new(false),
             done: Notify::new(),
             #[cfg(feature = "unix")]
@@ -211,32 +209,32 @@ impl Shared {
     }
 
     pub(crate) fn add_handle(&self) {
-        self.handles.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// A handle went away; the last one of a connection with nothing to
-    /// serve lets the driver close it.
-    pub(crate) fn drop_handle(&self) {
-        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.with(|st| {
-                if st.abandonable {
-                    st.kick();
-                }
-            });
+        if self.handles.fetch_add(1, Ordering::AcqRel) == 0 && self.abandonable {
+            self.abandoned_changed();
         }
     }
 
-    pub(crate) fn handles(&self) -> usize {
-        self.handles.load(Ordering::Acquire)
+    /// A handle went away; without the last one, a connection with nothing
+    /// to serve closes once idle.
+    pub(crate) fn drop_handle(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 && self.abandonable {
+            self.abandoned_changed();
+        }
     }
 
-    /// The driver is done: record why, and release `closed()` waiters.
-    pub(crate) fn finish(&self, reason: Disconnect) {
+    /// The count of handles went to or from zero: tell the session whether
+    /// the connection is abandoned. (Read under the lock: of two changes
+    /// racing, the one told last reads the count both made.)
+    fn abandoned_changed(&self) {
         self.with(|st| {
-            if st.final_reason.is_none() {
-                st.final_reason = Some(reason);
-            }
+            st.session
+                .close_when_idle(self.handles.load(Ordering::Acquire) == 0);
+            st.kick();
         });
+    }
+
+    /// The driver is done: release `closed()` waiters.
+    pub(crate) fn finish(&self) {
         self.finished.store(true, Ordering::Release);
         self.done.notify_waiters();
     }
@@ -248,8 +246,12 @@ impl Shared {
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.finished.load(Ordering::Acquire) {
-                return self
-                    .with(|st| st.final_reason.clone().unwrap_or(Disconnect::DriverDropped));
+                return self.with(|st| {
+                    st.session
+                        .close_reason()
+                        .cloned()
+                        .unwrap_or(Disconnect::DriverDropped)
+                });
             }
             notified.await;
         }

@@ -46,12 +46,6 @@ impl Connection {
     /// # }
     /// ```
     pub fn stats(&self) -> Stats {
-        self.shared().with(|st| {
-            let mut stats = st.session.stats();
-            if stats.end.is_none() {
-                stats.end.clone_from(&st.final_reason);
-            }
-            stats
-        })
+        self.shared().with(|st| st.session.stats())
     }
 }

@@ -12,6 +12,7 @@ use crate::{Config, ConfigBuilder, ProtocolError};
 mod budgets;
 mod cancel;
 mod deadlines;
+mod end;
 mod rules;
 mod splits;
 mod stats;
@@ -64,12 +65,27 @@ impl H {
         self.s.feed(&bytes, self.now);
     }
 
-    /// Every event now (but the memory hint [`Event::ReleaseBuffers`],
-    /// which the tests of buffers look for with `poll_event`).
+    /// Every event now but the memory hint [`Event::ReleaseBuffers`]
+    /// (the tests of buffers look for it with `poll_event`) and the
+    /// events of the end (`end.rs` tests them with [`H::all_events`]).
     fn events(&mut self) -> Vec<Event> {
-        let evs: Vec<Event> = std::iter::from_fn(|| self.s.poll_event(self.now))
-            .filter(|e| !matches!(e, Event::ReleaseBuffers))
-            .collect();
+        let mut evs = self.all_events();
+        evs.retain(|e| {
+            !matches!(
+                e,
+                Event::ReleaseBuffers
+                    | Event::Over
+                    | Event::DiscardOutput
+                    | Event::CloseTransport
+                    | Event::Closed(_)
+            )
+        });
+        evs
+    }
+
+    /// Every event now.
+    fn all_events(&mut self) -> Vec<Event> {
+        let evs: Vec<Event> = std::iter::from_fn(|| self.s.poll_event(self.now)).collect();
         for e in &evs {
             if let Event::Request(r) = e {
                 self.ids.push(r.id);
