@@ -8,12 +8,13 @@
 //! Client and server each run on their own thread (a current-thread tokio
 //! runtime each) and talk over loopback TCP; every allocation is counted
 //! against the thread that made it. After a warm-up, `CALLS` calls (default
-//! 100,000) are made one at a time (depth 1) and then 100 at a time; the
-//! output is allocations per call on each side. It uses only API that
+//! 100,000) are made one at a time (depth 1), then 100 at a time, then one
+//! at a time again, each with a 30 s timeout of its own; the output is
+//! allocations per call on each side. It uses only API that
 //! predates the session core, so the same file measures older commits
 //! (`bench/allocs.sh`).
 
-use amp::{Command, Connection, Record, Router};
+use amp::{CallOptions, Command, Connection, Record, Router};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -145,5 +146,13 @@ fn main() {
         }
         while in_flight.next().await.is_some() {}
         measure("depth 100", before);
+        drop(in_flight);
+        let timed = CallOptions::new().timeout(std::time::Duration::from_secs(30));
+        let before = snapshot();
+        for i in 0..calls {
+            let r = conn.call_with(Sum { a: i as i64, b: 1 }, timed).await;
+            assert_eq!(r.unwrap().total, i as i64 + 1);
+        }
+        measure("depth 1, with a timeout", before);
     });
 }

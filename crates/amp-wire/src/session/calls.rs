@@ -22,6 +22,10 @@ pub enum Reply {
     },
     /// The connection ended (or switched) before the answer came.
     Lost(Disconnect),
+    /// The call's deadline ([`Session::set_call_deadline`](super::Session::set_call_deadline))
+    /// passed before its reply came: the call is given up (a late answer is
+    /// dropped quietly).
+    TimedOut,
 }
 
 /// What a tag was used for: it decides what its answer does.
@@ -59,6 +63,8 @@ pub(crate) struct Calls {
     unanswered: usize,
     /// Tags of plain calls given up before their answer came.
     late: Late,
+    /// Deadlines of calls, earliest first (see `call_deadlines.rs`).
+    pub(super) deadlines: VecDeque<super::call_deadlines::Deadline>,
 }
 
 /// The tags of calls given up (dropped or timed out) whose answer may
@@ -117,6 +123,7 @@ impl Calls {
                 capacity: late_capacity.max(1),
                 below: 0,
             },
+            deadlines: VecDeque::new(),
         }
     }
 
@@ -177,6 +184,7 @@ impl Calls {
             }
             Slot::Ready(r) => call.slot = Slot::Ready(r),
         }
+        self.skip_stale_deadlines();
     }
 
     /// Fail every unanswered call with `reason` (the connection ended, or
@@ -197,6 +205,7 @@ impl Calls {
         for tag in unanswered {
             self.resolve(tag, Reply::Lost(reason.clone()), wake);
         }
+        self.deadlines = VecDeque::new();
     }
 
     /// The caller of `tag` polls: its reply if there is one (the tag is
@@ -242,6 +251,7 @@ impl Calls {
                 self.table.remove(&tag);
                 self.unanswered -= 1;
                 self.late.remember(tag);
+                self.skip_stale_deadlines();
                 return true;
             }
             (_, Slot::Waiting(_)) => call.slot = Slot::Abandoned,
@@ -251,6 +261,36 @@ impl Calls {
             (_, Slot::Abandoned) => {}
         }
         false
+    }
+
+    /// The deadline of the plain call `tag`, still waiting, passed: its
+    /// caller gets [`Reply::TimedOut`], and its tag is given up like an
+    /// abandoned call's (a late answer is dropped quietly). Returns
+    /// whether it was such a call.
+    pub(crate) fn time_out(&mut self, tag: u64, wake: &mut Vec<Waker>) -> bool {
+        let Some(call) = self.table.get_mut(&tag) else {
+            return false;
+        };
+        if call.kind != CallKind::Plain || !matches!(call.slot, Slot::Waiting(_)) {
+            return false;
+        }
+        if let Slot::Waiting(w) = std::mem::replace(&mut call.slot, Slot::Ready(Reply::TimedOut)) {
+            wake.extend(w);
+        }
+        self.unanswered -= 1;
+        self.late.remember(tag);
+        true
+    }
+
+    /// Whether `tag` is a plain call of ours still waiting for its reply.
+    pub(crate) fn is_plain_waiting(&self, tag: u64) -> bool {
+        matches!(
+            self.table.get(&tag),
+            Some(Call {
+                kind: CallKind::Plain,
+                slot: Slot::Waiting(_),
+            })
+        )
     }
 
     /// Use a tag for a request whose reply nobody waits for (a remote

@@ -53,6 +53,12 @@ impl Session {
         if !self.calls.abandon(tag) || self.state.phase().is_over() {
             return false;
         }
+        self.write_cancel(tag, route)
+    }
+
+    /// Write `Cancel` for our call `tag`, given up, on `route` (its
+    /// call's); returns whether it was written.
+    pub(crate) fn write_cancel(&mut self, tag: u64, route: Option<bytes::Bytes>) -> bool {
         let own = self.calls.fire_and_forget();
         let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
         let own = format_tag(own, &mut a);

@@ -151,6 +151,7 @@
 //! progress, write progress, TLS handshake, idle, closing) end it with
 //! [`Disconnect::Timeout`].
 
+mod call_deadlines;
 mod calls;
 pub mod cancel;
 mod close;

@@ -17,6 +17,8 @@ enum Due {
     Ping,
     /// The connection has been idle long enough: give its buffers back.
     ReleaseBuffers,
+    /// A call's deadline passed: it ends with `Reply::TimedOut`.
+    Call,
 }
 
 impl Session {
@@ -77,6 +79,9 @@ impl Session {
         {
             f(self.last_activity + KEEP_BUFFERS_FOR, Due::ReleaseBuffers);
         }
+        if let Some(at) = self.calls.next_deadline() {
+            f(at, Due::Call);
+        }
         match self.keepalive_due() {
             Some(KeepaliveDue::Ping(at)) => f(at, Due::Ping),
             Some(KeepaliveDue::Reply(at)) => f(at, Due::Timeout(Timeout::Keepalive)),
@@ -88,24 +93,30 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut expired: Option<(Instant, Due)> = None;
         let mut release = false;
+        let mut calls = false;
         self.each_deadline(|at, t| {
             if at > now {
                 return;
             }
+            // Not changes of state: done beside whatever else is due.
             if t == Due::ReleaseBuffers {
-                // Not a change of state: done beside whatever else is due.
                 release = true;
+            } else if t == Due::Call {
+                calls = true;
             } else if expired.is_none_or(|(e, _)| at < e) {
                 expired = Some((at, t));
             }
         });
+        if calls {
+            self.expire_calls(now);
+        }
         if release {
             self.release_idle_buffers();
             self.buffers_kept = false;
             self.events_release_buffers = true;
         }
         match expired {
-            None | Some((_, Due::ReleaseBuffers)) => {}
+            None | Some((_, Due::ReleaseBuffers | Due::Call)) => {}
             Some((_, Due::CloseEnd)) => self.finish(),
             Some((_, Due::Ping)) => self.send_keepalive(now),
             Some((_, Due::Timeout(t))) => {

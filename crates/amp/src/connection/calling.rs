@@ -10,8 +10,8 @@ use amp_wire::session::keys::ANSWER;
 use amp_wire::session::Reply;
 use amp_wire::{AmpBox, Command, NoError, Record};
 
-use super::handle::{reply_error, send_error};
-use super::options::{with_timeout, CallOptions};
+use super::handle::{not_sent, reply_error};
+use super::options::CallOptions;
 use super::request::{Kind, ReplyFuture, SendRequest};
 use super::shared::Shared;
 use super::spans;
@@ -38,8 +38,9 @@ pub(crate) fn call<'a, C: Command + 'a>(
             C::NAME.as_bytes(),
             Kind::Call,
             move |w, cx| cmd.write_fields(w, cx),
-        );
-        let tag = send.await.map_err(send_error)?;
+        )
+        .timed(limit, options.cancels_remotely());
+        let tag = send.await.map_err(|e| not_sent(e, limit))?;
         spans::record_tag(&tracing::Span::current(), tag);
         match ReplyFuture::new(shared, tag, false)
             .cancelling_remotely(options.cancels_remotely())
@@ -48,10 +49,10 @@ pub(crate) fn call<'a, C: Command + 'a>(
             Reply::Answer(b) => shared
                 .with_context(|cx| C::Response::read_fields(&b, cx))
                 .map_err(CallError::BadResponse),
-            other => Err(reply_error(other)),
+            other => Err(reply_error(other, limit)),
         }
     };
-    with_timeout(limit, call.instrument(span))
+    call.instrument(span)
 }
 
 /// Send `C` on `route` without asking for an answer.
@@ -67,7 +68,7 @@ pub(crate) async fn notify<C: Command>(
         Kind::Notify,
         move |w, cx| cmd.write_fields(w, cx),
     );
-    send.await.map(|_| ()).map_err(send_error)
+    send.await.map(|_| ()).map_err(|e| not_sent(e, None))
 }
 
 /// Call command `name` with a raw box on `route`; the answer box without
@@ -88,8 +89,9 @@ pub(crate) fn call_raw<'a>(
     let call = async move {
         let send = SendRequest::on(shared, route, &name, Kind::Call, |w, _| {
             args.write_entries(w)
-        });
-        let tag = send.await.map_err(send_error)?;
+        })
+        .timed(limit, options.cancels_remotely());
+        let tag = send.await.map_err(|e| not_sent(e, limit))?;
         spans::record_tag(&tracing::Span::current(), tag);
         match ReplyFuture::new(shared, tag, false)
             .cancelling_remotely(options.cancels_remotely())
@@ -99,10 +101,10 @@ pub(crate) fn call_raw<'a>(
                 b.remove(ANSWER);
                 Ok(b)
             }
-            other => Err(reply_error(other)),
+            other => Err(reply_error(other, limit)),
         }
     };
-    with_timeout(limit, call.instrument(span))
+    call.instrument(span)
 }
 
 /// Send a raw request that wants no answer on `route`.
@@ -115,5 +117,5 @@ pub(crate) async fn notify_raw(
     let send = SendRequest::on(shared, route, name, Kind::Notify, |w, _| {
         args.write_entries(w)
     });
-    send.await.map(|_| ()).map_err(send_error)
+    send.await.map(|_| ()).map_err(|e| not_sent(e, None))
 }

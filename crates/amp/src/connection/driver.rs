@@ -169,8 +169,10 @@ enum Step {
     /// Asleep until the deadline (if any), an I/O event or a kick.
     Idle(Option<Instant>),
     Progress,
-    /// Progress, and the callers woken should run before more.
-    Yield,
+    /// Progress, and the callers woken should run before more; the
+    /// session's next deadline (checked before yielding: a connection that
+    /// never lacks work still keeps its deadlines).
+    Yield(Option<Instant>),
     Done(Disconnect),
 }
 
@@ -179,6 +181,9 @@ struct View {
     next: Next,
     /// Boxes are left for another round.
     more: bool,
+    /// The session's next deadline, when boxes are left (the driver may
+    /// yield before it sleeps).
+    deadline: Option<Instant>,
 }
 
 /// What the round under the lock leaves the driver to do.
@@ -250,7 +255,10 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     this.poll_timer(deadline, cx);
                 }
                 Step::Progress => {}
-                Step::Yield => break,
+                Step::Yield(deadline) => {
+                    this.poll_timer(deadline, cx);
+                    break;
+                }
                 Step::Idle(deadline) => {
                     if this.poll_timer(deadline, cx) {
                         continue; // a deadline passed: the session acted
@@ -335,7 +343,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             // Callers were given answers and more wait: let them run (and
             // call again) before the next slice, so they and the peer work
             // at the same time.
-            Step::Yield
+            Step::Yield(view.deadline)
         } else if progress {
             Step::Progress
         } else {
@@ -441,7 +449,16 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             } else {
                 Next::Sleep(st.session.poll_timeout())
             };
-            View { next, more }
+            let deadline = if more {
+                st.session.poll_timeout()
+            } else {
+                None
+            };
+            View {
+                next,
+                more,
+                deadline,
+            }
         })
     }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
@@ -10,7 +11,7 @@ use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoErr
 
 use super::driver::Driver;
 use super::options::CallOptions;
-use super::request::{Kind, ReplyFuture, SendRequest};
+use super::request::{Kind, NotSent, ReplyFuture, SendRequest};
 use super::responding::Bind;
 use super::shared::{FdsArg, Shared};
 use super::spans;
@@ -297,7 +298,7 @@ impl Connection {
             let send = SendRequest::new(&self.shared, C::NAME.as_bytes(), Kind::Switch, |w, cx| {
                 cmd.write_fields(w, cx)
             });
-            let tag = send.await.map_err(send_error)?;
+            let tag = send.await.map_err(|e| not_sent(e, None))?;
             spans::record_tag(&call_span, tag);
             let reply = ReplyFuture::new(&self.shared, tag, true);
             match reply.await {
@@ -305,7 +306,7 @@ impl Connection {
                     .shared
                     .with(|st| st.switched.take())
                     .ok_or(CallError::ConnectionLost(Disconnect::Switched)),
-                other => Err(reply_error(other)),
+                other => Err(reply_error(other, None)),
             }
         }
         .instrument(span)
@@ -386,9 +387,19 @@ pub(crate) fn send_error<E>(e: SendError) -> CallError<E> {
     }
 }
 
-/// The caller's error for a reply that is not an answer.
-pub(crate) fn reply_error<E: ErrorTable>(r: Reply) -> CallError<E> {
+/// The caller's error for a request not sent (`limit`: its time limit).
+pub(crate) fn not_sent<E>(e: NotSent, limit: Option<Duration>) -> CallError<E> {
+    match e {
+        NotSent::Refused(e) => send_error(e),
+        NotSent::TimedOut => CallError::Timeout(limit.unwrap_or_default()),
+    }
+}
+
+/// The caller's error for a reply that is not an answer (`limit`: the
+/// call's time limit).
+pub(crate) fn reply_error<E: ErrorTable>(r: Reply, limit: Option<Duration>) -> CallError<E> {
     match r {
+        Reply::TimedOut => CallError::Timeout(limit.unwrap_or_default()),
         Reply::Error { code, description } => {
             tracing::debug!(code = %amp_wire::display_bytes(&code), "error answer");
             CallError::from_wire(code, description)

@@ -1,12 +1,6 @@
 //! [`CallOptions`]: what one call may set for itself (its timeout).
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::time::Sleep;
-
-use crate::error::CallError;
 
 /// Options of one call ([`Connection::call_with`](crate::Connection::call_with),
 /// [`Connection::call_raw_with`](crate::Connection::call_raw_with)).
@@ -83,45 +77,5 @@ impl CallOptions {
     /// The timeout in force, given the connection's default.
     pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Option<Duration> {
         self.timeout.unwrap_or(default)
-    }
-}
-
-/// Run a call, failing it with [`CallError::Timeout`] after `limit`
-/// (dropping it: its tag is given up, see [`CallOptions::timeout`]).
-pub(crate) fn with_timeout<F>(limit: Option<Duration>, call: F) -> WithTimeout<F> {
-    WithTimeout {
-        call,
-        timer: limit.map(|d| (Box::pin(tokio::time::sleep(d)), d)),
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// A call with an optional timeout. The timer is boxed, and only when
-    /// there is one: a tokio timer is several hundred bytes, which every
-    /// call's future would otherwise carry (and move) timed or not.
-    pub(crate) struct WithTimeout<F> {
-        #[pin]
-        call: F,
-        timer: Option<(Pin<Box<Sleep>>, Duration)>,
-    }
-}
-
-impl<T, E, F> Future for WithTimeout<F>
-where
-    F: Future<Output = Result<T, CallError<E>>>,
-{
-    type Output = Result<T, CallError<E>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(r) = this.call.poll(cx) {
-            return Poll::Ready(r);
-        }
-        if let Some((sleep, d)) = this.timer {
-            if sleep.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Err(CallError::Timeout(*d)));
-            }
-        }
-        Poll::Pending
     }
 }

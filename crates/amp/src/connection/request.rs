@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskCx, Poll};
+use std::time::{Duration, Instant};
+use tokio::time::Sleep;
 
 use amp_wire::session::{Reply, SendError};
 use amp_wire::{Context, EncodeError, FieldWriter};
@@ -18,8 +20,22 @@ pub(crate) enum Kind {
     Switch,
 }
 
+/// Why a request was not sent.
+pub(crate) enum NotSent {
+    /// The session refused it.
+    Refused(SendError),
+    /// Its time ran out while it waited for room to be written.
+    TimedOut,
+}
+
 /// Write a request once there is room: resolves to its tag (`0` for a
-/// notification), or the refusal. `args` runs under the session lock.
+/// notification), or why not. `args` runs under the session lock.
+///
+/// A call with a time limit ([`SendRequest::timed`]) gets its deadline when
+/// first polled; once written, the session keeps it with the call (one
+/// timer for all calls, see `Session::set_call_deadline`). Only while it
+/// waits for room (output past the high-water mark) does it keep a timer
+/// of its own.
 pub(crate) struct SendRequest<'a, F> {
     shared: &'a Shared,
     /// The local name of the route it goes on (`None`: the default one).
@@ -27,6 +43,18 @@ pub(crate) struct SendRequest<'a, F> {
     name: &'a [u8],
     kind: Kind,
     args: Option<F>,
+    timed: Option<Timed>,
+}
+
+/// A call's time limit.
+struct Timed {
+    limit: Duration,
+    /// Send `Cancel` when it passes.
+    cancel: bool,
+    /// Set at the first poll.
+    deadline: Option<Instant>,
+    /// Armed only while waiting for room.
+    sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl<'a, F> SendRequest<'a, F>
@@ -51,7 +79,20 @@ where
             name,
             kind,
             args: Some(args),
+            timed: None,
         }
+    }
+
+    /// A call that fails if not answered within `limit` (writing it
+    /// included); if `cancel`, `Cancel` is sent for it then.
+    pub(crate) fn timed(mut self, limit: Option<Duration>, cancel: bool) -> Self {
+        self.timed = limit.map(|limit| Timed {
+            limit,
+            cancel,
+            deadline: None,
+            sleep: None,
+        });
+        self
     }
 }
 
@@ -63,25 +104,29 @@ impl<F> Future for SendRequest<'_, F>
 where
     F: FnOnce(&mut FieldWriter<'_>, &mut Context<'_>) -> Result<(), EncodeError>,
 {
-    type Output = Result<u64, SendError>;
+    type Output = Result<u64, NotSent>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskCx<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let shared = this.shared;
-        shared.with(|st| {
+        let deadline = this.timed.as_mut().map(|t| {
+            *t.deadline
+                .get_or_insert_with(|| tokio::time::Instant::now().into_std() + t.limit)
+        });
+        let r = shared.with(|st| {
             let allowed = match this.kind {
                 Kind::Switch => st.session.check_switch(),
                 _ => st.session.check_call(),
             };
             if let Err(e) = allowed {
-                return Poll::Ready(Err(e));
+                return Poll::Ready(Err(NotSent::Refused(e)));
             }
             if st.session.poll_writable(cx.waker()).is_pending() {
                 return Poll::Pending;
             }
             let Some(args) = this.args.take() else {
-                return Poll::Ready(Err(SendError::Encode(EncodeError::invalid(
-                    "request polled after it was sent",
+                return Poll::Ready(Err(NotSent::Refused(SendError::Encode(
+                    EncodeError::invalid("request polled after it was sent"),
                 ))));
             };
             let write = |w: &mut FieldWriter<'_>| shared.with_context(|cx| args(w, cx));
@@ -92,11 +137,27 @@ where
                 (Kind::Notify, Some(r)) => st.session.notify_on(r, this.name, write).map(|()| 0),
                 (Kind::Switch, _) => st.session.switch(this.name, write),
             };
+            if let (Ok(tag), Some(at), Some(t)) = (&r, deadline, &this.timed) {
+                st.session.set_call_deadline(*tag, at, t.cancel);
+            }
             if r.is_ok() {
                 st.kick();
             }
-            Poll::Ready(r)
-        })
+            Poll::Ready(r.map_err(NotSent::Refused))
+        });
+        match (r, deadline, &mut this.timed) {
+            // Waiting for room, with a time limit: a timer of its own.
+            (Poll::Pending, Some(at), Some(t)) => {
+                let sleep = t.sleep.get_or_insert_with(|| {
+                    Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(at)))
+                });
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(NotSent::TimedOut)),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+            (r, ..) => r,
+        }
     }
 }
 

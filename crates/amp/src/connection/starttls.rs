@@ -56,7 +56,7 @@ impl Connection {
         let tag = tag.map_err(send_error)?;
         match ReplyFuture::new(shared, tag, false).await {
             Reply::Answer(_) => Ok(()),
-            other => Err(reply_error(other)),
+            other => Err(reply_error(other, None)),
         }
     }
 

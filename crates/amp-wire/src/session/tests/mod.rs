@@ -10,6 +10,7 @@ use super::*;
 use crate::{Config, ConfigBuilder, ProtocolError};
 
 mod budgets;
+mod call_deadlines;
 mod cancel;
 mod deadlines;
 mod end;
