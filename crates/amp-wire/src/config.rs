@@ -206,6 +206,13 @@ impl Config {
 
     /// A keepalive ping with no reply (answer or error) within this time
     /// ends the connection ([`Timeout::Keepalive`](crate::Timeout::Keepalive)).
+    /// The time counts only while the connection reads: while it does not
+    /// (paused, requests waiting at [`max_in_flight`](Config::max_in_flight),
+    /// output past [`write_high_water`](Config::write_high_water), a
+    /// negotiation) the reply could not be seen, so no ping is sent and the
+    /// reply deadline is not kept; when reading resumes, a ping awaiting
+    /// its reply gets this whole time again, and the next ping waits a
+    /// whole [`keepalive_interval`](Config::keepalive_interval).
     pub fn keepalive_timeout(&self) -> Option<Duration> {
         self.keepalive_timeout
     }

@@ -78,8 +78,11 @@
 //!   key is taken out, and it is always `Plain` (never a negotiation);
 //! * keepalive: a ping is sent only with keepalive on, while our boxes are
 //!   not held, at least the interval after the last byte given to the
-//!   session; before the first ping, the next deadline is never later than
-//!   the interval after the last byte given (nothing else puts it off); a
+//!   session; before the first ping, while the session reads, the next
+//!   deadline is never later than the interval after the later of the last
+//!   byte given and the `handle_timeout` that found reading resumed
+//!   (keepalive's clock stands still while the session does not read, and
+//!   starts over when it reads again; nothing else puts it off); a
 //!   ping is the configured command with `_ask` and nothing else, on the
 //!   default conversation, and takes the next tag; its reply reaches no
 //!   caller (an answer to a call is that call's own `_answer`); the
@@ -616,6 +619,11 @@ struct Side {
     ping_reply_now: bool,
     /// When bytes were last given to the session (or it was made).
     last_fed: Instant,
+    /// Keepalive's clock as the session keeps it (noted at each
+    /// `handle_timeout`): stopped (the session did not read), and when it
+    /// last started over.
+    ka_stopped: bool,
+    ka_resumed: Instant,
     /// Pair mode: ping-like requests seen in the last step.
     pings_seen: Vec<PingSeen>,
     /// The keepalive timeout was checked.
@@ -684,6 +692,8 @@ impl Side {
             ping_reply_fed: false,
             ping_reply_now: false,
             last_fed: now,
+            ka_stopped: false,
+            ka_resumed: now,
             pings_seen: Vec::new(),
             keepalive_end_checked: false,
             end_counted: false,
@@ -760,6 +770,20 @@ impl Side {
             self.name
         );
         got
+    }
+
+    /// `handle_timeout(now)` is about to be called: keepalive's clock stops
+    /// if the session does not read (or holds its boxes), and starts over
+    /// if it reads again.
+    fn note_keepalive(&mut self, now: Instant) {
+        if self.keepalive.is_none() {
+            return;
+        }
+        let runs = !self.s.phase().holds() && self.s.wants_read();
+        if runs && self.ka_stopped {
+            self.ka_resumed = now;
+        }
+        self.ka_stopped = !runs;
     }
 
     /// A keepalive ping went out now (seen by the request counter).
@@ -1013,10 +1037,13 @@ impl Side {
                     "{name}: keepalive timeout after the ping's reply was read"
                 );
             }
-            // The first ping is due `interval` after the last input
-            // (unless our boxes are held).
-            (Some((interval, _)), None) if self.pings.is_empty() && !s.phase().holds() => {
-                let due = self.last_fed + *interval;
+            // The first ping is due `interval` after the last input, or
+            // after reading last resumed (unless our boxes are held, or
+            // the session does not read).
+            (Some((interval, _)), None)
+                if self.pings.is_empty() && !s.phase().holds() && !self.ka_stopped =>
+            {
+                let due = self.last_fed.max(self.ka_resumed) + *interval;
                 let next = s.poll_timeout();
                 assert!(
                     next.is_some_and(|t| t <= due),
@@ -2079,6 +2106,7 @@ fn after_close(side: &Side, before: Phase) {
 fn timeouts(side: &mut Side, now: Instant, pair: bool) {
     if side.s.poll_timeout().is_none_or(|t| t > now) {
         let phase = side.s.phase();
+        side.note_keepalive(now);
         side.s.handle_timeout(now);
         assert_eq!(
             side.s.phase(),
@@ -2092,6 +2120,7 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
         match side.s.poll_timeout() {
             Some(t) if t <= now => {
                 let requests = side.s.stats().requests_sent;
+                side.note_keepalive(now);
                 side.s.handle_timeout(now);
                 match side.s.stats().requests_sent - requests {
                     0 => {}

@@ -12,6 +12,7 @@ use crate::{Config, ConfigBuilder, ProtocolError};
 mod budgets;
 mod cancel;
 mod deadlines;
+mod keepalive;
 mod rules;
 mod splits;
 mod stats;

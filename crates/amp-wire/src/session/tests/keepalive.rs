@@ -1,0 +1,141 @@
+//! Keepalive's rules: its clock runs only while the session reads.
+
+use super::*;
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Pings after 10 s of silence, dead 5 s after; no write timeout (a row
+/// below leaves output unwritten on purpose).
+fn config() -> ConfigBuilder {
+    Config::builder()
+        .keepalive_interval(Some(secs(10)))
+        .keepalive_timeout(Some(secs(5)))
+        .keepalive_command("Ping")
+        .write_timeout(None)
+}
+
+/// One way the session stops reading, and how it reads again.
+struct Stop {
+    name: &'static str,
+    config: fn(ConfigBuilder) -> ConfigBuilder,
+    stop: fn(&mut H),
+    resume: fn(&mut H),
+}
+
+fn stops() -> [Stop; 4] {
+    [
+        Stop {
+            name: "paused",
+            config: |c| c,
+            stop: |h| h.s.pause_reading(true),
+            resume: |h| h.s.pause_reading(false),
+        },
+        Stop {
+            name: "requests at max_in_flight",
+            config: |c| c.max_in_flight(1),
+            stop: |h| drop(h.requested("Sum", Some("a1"))),
+            resume: |h| {
+                let now = h.now;
+                h.s.answer(h.last(), |_| Ok(()), now).unwrap();
+                h.out();
+            },
+        },
+        Stop {
+            name: "output past write_high_water",
+            config: |c| c.write_high_water(64),
+            stop: |h| {
+                h.s.notify(b"Big", |w| w.put_raw(b"x", &[b'x'; 100]))
+                    .unwrap()
+            },
+            resume: |h| drop(h.out()),
+        },
+        Stop {
+            name: "deciding on the peer's switch",
+            config: |c| c,
+            stop: |h| drop(h.requested("Switch", Some("s1"))),
+            resume: |h| {
+                let now = h.now;
+                h.s.unhandled(h.last(), now);
+                h.out();
+            },
+        },
+    ]
+}
+
+/// Reading resumed: the session asks to be told the time at once (to
+/// note it), and is, as a driver would.
+fn resumed(h: &mut H, name: &str) {
+    let due = h.s.poll_timeout().expect("a deadline");
+    assert!(due <= h.now, "{name}: due at once");
+    h.advance(Duration::ZERO);
+}
+
+/// Fuzzing found a live peer killed by keepalive while the session itself
+/// did not read: the peer's reply could not be read, so the ping "timed
+/// out". Now a ping's reply deadline is not kept while the session does
+/// not read, and starts over (a whole `keepalive_timeout`) once it reads
+/// again.
+#[test]
+fn a_ping_reply_is_not_awaited_while_the_session_does_not_read() {
+    for row in stops() {
+        for replies in [true, false] {
+            let name = format!("{} (peer replies: {replies})", row.name);
+            let mut h = H::with((row.config)(config()).build().unwrap());
+            h.advance(secs(10));
+            let out = h.out();
+            assert_eq!(out.len(), 1, "{name}: the ping");
+            let tag = String::from_utf8(get(&out[0], "_ask").to_vec()).unwrap();
+            h.advance(secs(1));
+            (row.stop)(&mut h);
+            assert!(!h.s.wants_read(), "{name}");
+            // Long past the ping's deadline (t = 15 s), a second at a time.
+            for _ in 0..20 {
+                h.advance(secs(1));
+                assert!(!h.s.is_over(), "{name}: {:?}", h.s.close_reason());
+            }
+            (row.resume)(&mut h);
+            assert!(h.s.wants_read(), "{name}");
+            resumed(&mut h, &name);
+            // Reading resumed at t = 31 s: the reply is due 5 s from then.
+            h.advance(secs(4));
+            assert!(!h.s.is_over(), "{name}: {:?}", h.s.close_reason());
+            if replies {
+                h.feed(&[("_answer", &tag)]);
+                assert!(h.events().is_empty(), "{name}: the reply is the session's");
+                h.advance(secs(2));
+                assert_eq!(h.phase(), Phase::Open, "{name}");
+            } else {
+                h.advance(secs(1));
+                assert!(
+                    matches!(h.reason(), Disconnect::Timeout(Timeout::Keepalive)),
+                    "{name}: a dead peer is still found"
+                );
+            }
+        }
+    }
+}
+
+/// While the session does not read, no ping goes out either; once it
+/// reads again, the next ping is a whole interval away.
+#[test]
+fn no_ping_is_sent_while_the_session_does_not_read() {
+    for row in stops() {
+        let name = row.name;
+        let mut h = H::with((row.config)(config()).build().unwrap());
+        h.advance(secs(1));
+        (row.stop)(&mut h);
+        let sent = h.s.stats().requests_sent;
+        h.advance(secs(30));
+        assert_eq!(h.s.stats().requests_sent, sent, "{name}: no ping");
+        (row.resume)(&mut h);
+        resumed(&mut h, name);
+        h.advance(secs(9));
+        assert!(h.out().is_empty(), "{name}: the interval starts over");
+        h.advance(secs(1));
+        let out = h.out();
+        assert_eq!(out.len(), 1, "{name}: the ping");
+        assert_eq!(get(&out[0], "_command"), b"Ping");
+    }
+}
