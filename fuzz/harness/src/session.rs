@@ -84,8 +84,9 @@
 //!   (keepalive's clock stands still while the session does not read, and
 //!   starts over when it reads again; nothing else puts it off); a
 //!   ping is the configured command with `_ask` and nothing else, on the
-//!   default conversation, and takes the next tag; its reply reaches no
-//!   caller (an answer to a call is that call's own `_answer`); the
+//!   default conversation, and takes the next tag; its reply (on the
+//!   default conversation only) reaches no caller (an answer to a call is
+//!   that call's own `_answer`); the
 //!   connection ends with `Timeout::Keepalive` only with a ping sent and no
 //!   reply to it given to the session while it was reading (and not stuck
 //!   behind a negotiation request read with it: see `Side::check`);
@@ -1087,7 +1088,14 @@ impl Side {
                 if b.contains_key("_answer") || b.contains_key("_error") {
                     let tag = b.get("_answer").or_else(|| b.get("_error"));
                     let ping = self.pings.last().map(|t| format!("{t:x}"));
-                    if reading && tag.is_some() && tag == ping.as_deref().map(str::as_bytes) {
+                    // (The ping goes on the default conversation: a reply
+                    // on a route is not its reply.)
+                    let routed = !self.routes.is_empty() && b.contains_key("_route");
+                    if reading
+                        && !routed
+                        && tag.is_some()
+                        && tag == ping.as_deref().map(str::as_bytes)
+                    {
                         self.ping_reply_now = true;
                     }
                     continue;

@@ -4,9 +4,13 @@
 //! After [`Config::keepalive_interval`](crate::Config::keepalive_interval)
 //! with no byte received, the session sends the command named by
 //! [`Config::keepalive_command`](crate::Config::keepalive_command) (no
-//! arguments, with `_ask`). Any reply proves the peer alive: an answer, or
-//! an error box such as the `UNHANDLED` a peer without that command sends
-//! (Twisted keeps the connection open then). No reply within
+//! arguments, with `_ask`, on the default conversation: never on a
+//! route). Any reply on the default conversation proves the peer alive: an
+//! answer, or an error box such as the `UNHANDLED` a peer without that
+//! command sends (Twisted keeps the connection open then). A box with the
+//! ping's tag on a route is not its reply: the tag is unknown in that
+//! route's conversation, as for any call's reply on the wrong route. No
+//! reply within
 //! [`Config::keepalive_timeout`](crate::Config::keepalive_timeout) ends the
 //! connection with [`Timeout::Keepalive`](super::Timeout::Keepalive). The
 //! ping's reply is taken by the session; no caller sees it.
@@ -144,11 +148,13 @@ impl Session {
         self.keepalive.ping = Some((tag, now));
     }
 
-    /// A reply to `tag` that no call waits for: whether it is the ping's
-    /// (taken: the peer is alive).
-    pub(crate) fn take_keepalive_reply(&mut self, tag: u64) -> bool {
+    /// A reply to `tag` that no call waits for, on the default
+    /// conversation (`routed` false) or a route: whether it is the ping's
+    /// (taken: the peer is alive). The ping went on the default
+    /// conversation, so a routed reply is never its.
+    pub(crate) fn take_keepalive_reply(&mut self, tag: u64, routed: bool) -> bool {
         match self.keepalive.ping {
-            Some((t, _)) if t == tag => {
+            Some((t, _)) if t == tag && !routed => {
                 self.keepalive.ping = None;
                 true
             }

@@ -1,4 +1,5 @@
-//! Keepalive's rules: its clock runs only while the session reads.
+//! Keepalive's rules: its clock runs only while the session reads, and its
+//! reply comes on the default conversation only.
 
 use super::*;
 
@@ -137,5 +138,65 @@ fn no_ping_is_sent_while_the_session_does_not_read() {
         let out = h.out();
         assert_eq!(out.len(), 1, "{name}: the ping");
         assert_eq!(get(&out[0], "_command"), b"Ping");
+    }
+}
+
+/// The ping goes on the default conversation, so only a reply there is
+/// its reply: a box with its tag on a route is an unknown tag in that
+/// route's conversation (as an answer on the wrong route is), and the
+/// ping still waits.
+#[test]
+fn only_a_reply_on_the_default_conversation_answers_the_ping() {
+    type Reply = fn(&str) -> Vec<(&'static str, String)>;
+    let rows: [(&str, Reply, bool); 4] = [
+        ("an answer", |t| vec![("_answer", t.into())], true),
+        (
+            "an error",
+            |t| vec![("_error", t.into()), ("_error_code", "UNHANDLED".into())],
+            true,
+        ),
+        (
+            "an answer on a route",
+            |t| vec![("_answer", t.into()), ("_route", "r".into())],
+            false,
+        ),
+        (
+            "an error on a route",
+            |t| {
+                vec![
+                    ("_error", t.into()),
+                    ("_error_code", "UNHANDLED".into()),
+                    ("_route", "r".into()),
+                ]
+            },
+            false,
+        ),
+    ];
+    for (name, reply, taken) in rows {
+        let mut h = H::with(config().build().unwrap());
+        h.s.bind_route("r", "r").unwrap();
+        h.advance(secs(10));
+        let out = h.out();
+        assert_eq!(out.len(), 1, "{name}: the ping");
+        assert!(out[0].get("_route").is_none(), "{name}: on no route");
+        let tag = String::from_utf8(get(&out[0], "_ask").to_vec()).unwrap();
+        let pairs = reply(&tag);
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, &v[..])).collect();
+        h.advance(secs(1));
+        h.feed(&pairs);
+        assert!(h.events().is_empty(), "{name}");
+        if taken {
+            h.advance(secs(5)); // past the reply's deadline
+            assert_eq!(h.phase(), Phase::Open, "{name}");
+        } else {
+            assert!(
+                matches!(
+                    h.reason(),
+                    Disconnect::Protocol(ProtocolError::UnknownTag { tag: t }) if t == tag.as_bytes()
+                ),
+                "{name}: {:?}",
+                h.s.close_reason()
+            );
+        }
     }
 }
