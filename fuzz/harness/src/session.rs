@@ -89,7 +89,8 @@
 //!   that call's own `_answer`); the
 //!   connection ends with `Timeout::Keepalive` only with a ping sent and no
 //!   reply to it given to the session while it was reading (and not stuck
-//!   behind a negotiation request read with it: see `Side::check`);
+//!   behind a negotiation request read with it: see `Side::check`); the
+//!   builder refuses the reserved commands (`StartTLS`, `Cancel`);
 //! * every call resolves: once closing no call is left waiting, and at the
 //!   end of the script every call of a closed (or handed-over) session
 //!   gives a reply;
@@ -203,7 +204,10 @@ impl Cfg {
             Some("keepalive_interval")
         } else if timeout == Some(Duration::ZERO) || (interval.is_some() && timeout.is_none()) {
             Some("keepalive_timeout")
-        } else if command.is_empty() || command.len() > amp_wire::MAX_VALUE_LENGTH {
+        } else if command.is_empty()
+            || command.len() > amp_wire::MAX_VALUE_LENGTH
+            || amp_wire::RESERVED_COMMANDS.contains(&command.as_str())
+        {
             Some("keepalive_command")
         } else {
             None

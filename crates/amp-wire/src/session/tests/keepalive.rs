@@ -1,5 +1,6 @@
-//! Keepalive's rules: its clock runs only while the session reads, and its
-//! reply comes on the default conversation only.
+//! Keepalive's rules: its clock runs only while the session reads, its
+//! reply comes on the default conversation only, and its command is
+//! checked when the configuration is built.
 
 use super::*;
 
@@ -197,6 +198,29 @@ fn only_a_reply_on_the_default_conversation_answers_the_ping() {
                 "{name}: {:?}",
                 h.s.close_reason()
             );
+        }
+    }
+}
+
+/// A ping must not negotiate: `StartTLS` and `Cancel` are refused as the
+/// keepalive command (exact names: AMP command names are case-sensitive).
+#[test]
+fn the_keepalive_command_may_not_negotiate() {
+    for (name, ok) in [
+        ("StartTLS", false),
+        ("Cancel", false),
+        ("starttls", true),
+        ("Cancel2", true),
+        ("Ping", true),
+    ] {
+        let built = Config::builder().keepalive_command(name).build();
+        match built {
+            Ok(c) => assert!(ok, "{name} accepted: {c:?}"),
+            Err(e) => {
+                assert!(!ok, "{name} refused: {e}");
+                assert_eq!(e.setting(), "keepalive_command");
+                assert!(e.to_string().contains("reserved"), "{e}");
+            }
         }
     }
 }
