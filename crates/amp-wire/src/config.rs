@@ -230,10 +230,13 @@ impl Config {
     /// `UNHANDLED` included; with a Twisted peer, name one of its commands
     /// that takes no arguments if its logs should stay quiet.
     ///
-    /// A ping must not negotiate anything, so the commands that do, or that
-    /// the session takes itself, are refused ([`RESERVED_COMMANDS`]:
-    /// `StartTLS`, `Cancel`); nor should it name one of the application's
-    /// protocol-switch commands, which this configuration cannot know.
+    /// The name is the value of `_command`, so it may be 1 to 65,535 bytes
+    /// ([`MAX_VALUE_LENGTH`](crate::MAX_VALUE_LENGTH), the longest AMP
+    /// value; the 255-byte limit is for keys). A ping must not negotiate
+    /// anything, so the commands that do, or that the session takes itself,
+    /// are refused ([`RESERVED_COMMANDS`]: `StartTLS`, `Cancel`); nor should
+    /// it name one of the application's protocol-switch commands, which
+    /// this configuration cannot know.
     pub fn keepalive_command(&self) -> &str {
         &self.keepalive_command
     }
@@ -293,7 +296,7 @@ setters! {
 }
 
 impl ConfigBuilder {
-    /// See [`Config::keepalive_command`]: 1 to 255 bytes, not one of
+    /// See [`Config::keepalive_command`]: 1 to 65,535 bytes, not one of
     /// [`RESERVED_COMMANDS`].
     pub fn keepalive_command(mut self, name: impl Into<String>) -> Self {
         self.config.keepalive_command = name.into();
@@ -360,7 +363,10 @@ impl ConfigBuilder {
         if name == 0 || name > crate::MAX_VALUE_LENGTH {
             return Err(ConfigError {
                 setting: "keepalive_command",
-                problem: format!("a command name of {name} bytes (1 to 65,535 allowed)"),
+                problem: format!(
+                    "a command name of {name} bytes (1 to {} allowed: it is a value)",
+                    crate::MAX_VALUE_LENGTH
+                ),
             });
         }
         if RESERVED_COMMANDS.contains(&&c.keepalive_command[..]) {

@@ -224,3 +224,26 @@ fn the_keepalive_command_may_not_negotiate() {
         }
     }
 }
+
+/// The command name is a value (of `_command`), so it may be as long as
+/// any AMP value, 65,535 bytes (a key's limit is 255), and a ping with the
+/// longest name goes out whole.
+#[test]
+fn the_keepalive_command_is_bounded_as_a_value() {
+    let long = |n: usize| "p".repeat(n);
+    for (len, ok) in [(0, false), (1, true), (255, true), (256, true)] {
+        let built = Config::builder().keepalive_command(long(len)).build();
+        assert_eq!(built.is_ok(), ok, "{len} bytes");
+    }
+    let e = Config::builder()
+        .keepalive_command(long(crate::MAX_VALUE_LENGTH + 1))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.setting(), "keepalive_command");
+    let name = long(crate::MAX_VALUE_LENGTH);
+    let mut h = H::with(config().keepalive_command(&name[..]).build().unwrap());
+    h.advance(secs(10));
+    let out = h.out();
+    assert_eq!(out.len(), 1, "the ping");
+    assert_eq!(get(&out[0], "_command"), name.as_bytes());
+}
