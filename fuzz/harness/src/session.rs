@@ -89,8 +89,9 @@
 //!   that call's own `_answer`); the
 //!   connection ends with `Timeout::Keepalive` only with a ping sent and no
 //!   reply to it given to the session while it was reading (and not stuck
-//!   behind a negotiation request read with it: see `Side::check`); the
-//!   builder refuses the reserved commands (`StartTLS`, `Cancel`);
+//!   behind a negotiation request read with it: see `Side::check`), and
+//!   neither a ping nor that timeout comes while the session does not read;
+//!   the builder refuses the reserved commands (`StartTLS`, `Cancel`);
 //! * every call resolves: once closing no call is left waiting, and at the
 //!   end of the script every call of a closed (or handed-over) session
 //!   gives a reply;
@@ -2132,11 +2133,27 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
         match side.s.poll_timeout() {
             Some(t) if t <= now => {
                 let requests = side.s.stats().requests_sent;
+                // Keepalive acts only while the session reads (and writes
+                // its boxes): a reply it does not read cannot be seen.
+                let reading = !side.s.phase().holds() && side.s.wants_read();
+                let over = side.s.is_over();
                 side.note_keepalive(now);
                 side.s.handle_timeout(now);
+                let keepalive_end = matches!(
+                    side.s.close_reason(),
+                    Some(Disconnect::Timeout(Timeout::Keepalive))
+                );
+                assert!(
+                    reading || over || !keepalive_end,
+                    "{}: keepalive timeout while not reading",
+                    side.name
+                );
                 match side.s.stats().requests_sent - requests {
                     0 => {}
-                    1 => side.pinged(now),
+                    1 => {
+                        assert!(reading, "{}: a ping while not reading", side.name);
+                        side.pinged(now)
+                    }
                     n => panic!("{}: {n} requests sent by handle_timeout", side.name),
                 }
                 side.drain(pair, now);
