@@ -31,6 +31,14 @@ pub(crate) const DEFAULT_MAX_NESTING: usize = 64;
 /// answers `UNHANDLED`, which proves it alive just as well.
 pub const DEFAULT_KEEPALIVE_COMMAND: &str = "amp-rs.keepalive";
 
+/// Command names [`Config::keepalive_command`] may not be: `StartTLS`
+/// (a ping would ask the peer to start TLS) and `Cancel` (which the peer
+/// may take as a cancellation, see [`session::cancel`](crate::session::cancel)).
+pub const RESERVED_COMMANDS: [&str; 2] = [
+    crate::session::keys::START_TLS,
+    crate::session::cancel::CANCEL,
+];
+
 /// The smallest box size limit accepted: room for a request with a short
 /// command name, a tag and a few small arguments.
 pub const MIN_MAX_BOX_SIZE: usize = 256;
@@ -206,6 +214,13 @@ impl Config {
 
     /// A keepalive ping with no reply (answer or error) within this time
     /// ends the connection ([`Timeout::Keepalive`](crate::Timeout::Keepalive)).
+    /// The time counts only while the connection reads: while it does not
+    /// (paused, requests waiting at [`max_in_flight`](Config::max_in_flight),
+    /// output past [`write_high_water`](Config::write_high_water), a
+    /// negotiation) the reply could not be seen, so no ping is sent and the
+    /// reply deadline is not kept; when reading resumes, a ping awaiting
+    /// its reply gets this whole time again, and the next ping waits a
+    /// whole [`keepalive_interval`](Config::keepalive_interval).
     pub fn keepalive_timeout(&self) -> Option<Duration> {
         self.keepalive_timeout
     }
@@ -214,6 +229,14 @@ impl Config {
     /// answer (default [`DEFAULT_KEEPALIVE_COMMAND`]). Any reply counts,
     /// `UNHANDLED` included; with a Twisted peer, name one of its commands
     /// that takes no arguments if its logs should stay quiet.
+    ///
+    /// The name is the value of `_command`, so it may be 1 to 65,535 bytes
+    /// ([`MAX_VALUE_LENGTH`](crate::MAX_VALUE_LENGTH), the longest AMP
+    /// value; the 255-byte limit is for keys). A ping must not negotiate
+    /// anything, so the commands that do, or that the session takes itself,
+    /// are refused ([`RESERVED_COMMANDS`]: `StartTLS`, `Cancel`); nor should
+    /// it name one of the application's protocol-switch commands, which
+    /// this configuration cannot know.
     pub fn keepalive_command(&self) -> &str {
         &self.keepalive_command
     }
@@ -273,7 +296,8 @@ setters! {
 }
 
 impl ConfigBuilder {
-    /// See [`Config::keepalive_command`]: 1 to 255 bytes.
+    /// See [`Config::keepalive_command`]: 1 to 65,535 bytes, not one of
+    /// [`RESERVED_COMMANDS`].
     pub fn keepalive_command(mut self, name: impl Into<String>) -> Self {
         self.config.keepalive_command = name.into();
         self
@@ -339,7 +363,19 @@ impl ConfigBuilder {
         if name == 0 || name > crate::MAX_VALUE_LENGTH {
             return Err(ConfigError {
                 setting: "keepalive_command",
-                problem: format!("a command name of {name} bytes (1 to 65,535 allowed)"),
+                problem: format!(
+                    "a command name of {name} bytes (1 to {} allowed: it is a value)",
+                    crate::MAX_VALUE_LENGTH
+                ),
+            });
+        }
+        if RESERVED_COMMANDS.contains(&&c.keepalive_command[..]) {
+            return Err(ConfigError {
+                setting: "keepalive_command",
+                problem: format!(
+                    "{:?} is reserved (a ping must not start a negotiation or a cancellation)",
+                    c.keepalive_command
+                ),
             });
         }
         Ok(c)

@@ -29,7 +29,7 @@ pub use codec::{boxes, decode_all, BoxDecoder, Boxes};
 pub use command::{Command, ErrorTable, NoError, Record};
 pub use config::{
     Config, ConfigBuilder, ConfigError, DEFAULT_KEEPALIVE_COMMAND, MAX_MAX_BOX_SIZE,
-    MIN_MAX_BOX_SIZE,
+    MIN_MAX_BOX_SIZE, RESERVED_COMMANDS,
 };
 pub use error::{DecodeError, EncodeError, ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 pub use fields::FieldWriter;

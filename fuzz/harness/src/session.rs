@@ -81,14 +81,20 @@
 //!   key is taken out, and it is always `Plain` (never a negotiation);
 //! * keepalive: a ping is sent only with keepalive on, while our boxes are
 //!   not held, at least the interval after the last byte given to the
-//!   session; before the first ping, the next deadline is never later than
-//!   the interval after the last byte given (nothing else puts it off); a
+//!   session; before the first ping, while the session reads, the next
+//!   deadline is never later than the interval after the later of the last
+//!   byte given and the `handle_timeout` that found reading resumed
+//!   (keepalive's clock stands still while the session does not read, and
+//!   starts over when it reads again; nothing else puts it off); a
 //!   ping is the configured command with `_ask` and nothing else, on the
-//!   default conversation, and takes the next tag; its reply reaches no
-//!   caller (an answer to a call is that call's own `_answer`); the
+//!   default conversation, and takes the next tag; its reply (on the
+//!   default conversation only) reaches no caller (an answer to a call is
+//!   that call's own `_answer`); the
 //!   connection ends with `Timeout::Keepalive` only with a ping sent and no
 //!   reply to it given to the session while it was reading (and not stuck
-//!   behind a negotiation request read with it: see `Side::check`);
+//!   behind a negotiation request read with it: see `Side::check`), and
+//!   neither a ping nor that timeout comes while the session does not read;
+//!   the builder refuses the reserved commands (`StartTLS`, `Cancel`);
 //! * every call resolves: once closing no call is left waiting, and at the
 //!   end of the script every call of a closed (or handed-over) session
 //!   gives a reply;
@@ -202,7 +208,10 @@ impl Cfg {
             Some("keepalive_interval")
         } else if timeout == Some(Duration::ZERO) || (interval.is_some() && timeout.is_none()) {
             Some("keepalive_timeout")
-        } else if command.is_empty() || command.len() > amp_wire::MAX_VALUE_LENGTH {
+        } else if command.is_empty()
+            || command.len() > amp_wire::MAX_VALUE_LENGTH
+            || amp_wire::RESERVED_COMMANDS.contains(&command.as_str())
+        {
             Some("keepalive_command")
         } else {
             None
@@ -622,6 +631,11 @@ struct Side {
     ping_reply_now: bool,
     /// When bytes were last given to the session (or it was made).
     last_fed: Instant,
+    /// Keepalive's clock as the session keeps it (noted at each
+    /// `handle_timeout`): stopped (the session did not read), and when it
+    /// last started over.
+    ka_stopped: bool,
+    ka_resumed: Instant,
     /// Pair mode: ping-like requests seen in the last step.
     pings_seen: Vec<PingSeen>,
     /// The keepalive timeout was checked.
@@ -691,6 +705,8 @@ impl Side {
             ping_reply_fed: false,
             ping_reply_now: false,
             last_fed: now,
+            ka_stopped: false,
+            ka_resumed: now,
             pings_seen: Vec::new(),
             keepalive_end_checked: false,
             end_counted: false,
@@ -767,6 +783,20 @@ impl Side {
             self.name
         );
         got
+    }
+
+    /// `handle_timeout(now)` is about to be called: keepalive's clock stops
+    /// if the session does not read (or holds its boxes), and starts over
+    /// if it reads again.
+    fn note_keepalive(&mut self, now: Instant) {
+        if self.keepalive.is_none() {
+            return;
+        }
+        let runs = !self.s.phase().holds() && self.s.wants_read();
+        if runs && self.ka_stopped {
+            self.ka_resumed = now;
+        }
+        self.ka_stopped = !runs;
     }
 
     /// A keepalive ping went out now (seen by the request counter).
@@ -1061,10 +1091,13 @@ impl Side {
                     "{name}: keepalive timeout after the ping's reply was read"
                 );
             }
-            // The first ping is due `interval` after the last input
-            // (unless our boxes are held).
-            (Some((interval, _)), None) if self.pings.is_empty() && !s.phase().holds() => {
-                let due = self.last_fed + *interval;
+            // The first ping is due `interval` after the last input, or
+            // after reading last resumed (unless our boxes are held, or
+            // the session does not read).
+            (Some((interval, _)), None)
+                if self.pings.is_empty() && !s.phase().holds() && !self.ka_stopped =>
+            {
+                let due = self.last_fed.max(self.ka_resumed) + *interval;
                 let next = s.poll_timeout();
                 assert!(
                     next.is_some_and(|t| t <= due),
@@ -1108,7 +1141,14 @@ impl Side {
                 if b.contains_key("_answer") || b.contains_key("_error") {
                     let tag = b.get("_answer").or_else(|| b.get("_error"));
                     let ping = self.pings.last().map(|t| format!("{t:x}"));
-                    if reading && tag.is_some() && tag == ping.as_deref().map(str::as_bytes) {
+                    // (The ping goes on the default conversation: a reply
+                    // on a route is not its reply.)
+                    let routed = !self.routes.is_empty() && b.contains_key("_route");
+                    if reading
+                        && !routed
+                        && tag.is_some()
+                        && tag == ping.as_deref().map(str::as_bytes)
+                    {
                         self.ping_reply_now = true;
                     }
                     continue;
@@ -2128,6 +2168,7 @@ fn after_close(side: &Side, before: Phase) {
 fn timeouts(side: &mut Side, now: Instant, pair: bool) {
     if side.s.poll_timeout().is_none_or(|t| t > now) {
         let phase = side.s.phase();
+        side.note_keepalive(now);
         side.s.handle_timeout(now);
         assert_eq!(
             side.s.phase(),
@@ -2141,10 +2182,27 @@ fn timeouts(side: &mut Side, now: Instant, pair: bool) {
         match side.s.poll_timeout() {
             Some(t) if t <= now => {
                 let requests = side.s.stats().requests_sent;
+                // Keepalive acts only while the session reads (and writes
+                // its boxes): a reply it does not read cannot be seen.
+                let reading = !side.s.phase().holds() && side.s.wants_read();
+                let over = side.s.is_over();
+                side.note_keepalive(now);
                 side.s.handle_timeout(now);
+                let keepalive_end = matches!(
+                    side.s.close_reason(),
+                    Some(Disconnect::Timeout(Timeout::Keepalive))
+                );
+                assert!(
+                    reading || over || !keepalive_end,
+                    "{}: keepalive timeout while not reading",
+                    side.name
+                );
                 match side.s.stats().requests_sent - requests {
                     0 => {}
-                    1 => side.pinged(now),
+                    1 => {
+                        assert!(reading, "{}: a ping while not reading", side.name);
+                        side.pinged(now)
+                    }
                     n => panic!("{}: {n} requests sent by handle_timeout", side.name),
                 }
                 side.drain(pair, now);

@@ -344,8 +344,8 @@ pub struct Session {
     next_request: u64,
     parked: VecDeque<Request>,
     last_activity: Instant,
-    /// The keepalive ping awaiting its reply: its tag, and when it went.
-    keepalive: Option<(u64, Instant)>,
+    /// Keepalive's ping and clock.
+    keepalive: keepalive::Keepalive,
     /// `Cancel` requests are taken by the session.
     answers_cancel: bool,
     /// What [`Session::stats`] reports.
@@ -401,7 +401,7 @@ impl Session {
             next_request: 0,
             parked: VecDeque::new(),
             last_activity: now,
-            keepalive: None,
+            keepalive: keepalive::Keepalive::new(now),
             answers_cancel: false,
             counters: Default::default(),
             routes: None,

@@ -262,7 +262,7 @@ impl Session {
                     self.on_answer(n, kind, b)
                 }
                 Some(_) => self.misrouted_tag(tag, now),
-                None => self.unknown_tag(tag, now),
+                None => self.unknown_tag(tag, via.is_some(), now),
             }
             return None;
         }
@@ -282,7 +282,7 @@ impl Session {
                     self.on_error(n, kind, Reply::Error { code, description });
                 }
                 Some(_) => self.misrouted_tag(tag, now),
-                None => self.unknown_tag(tag, now),
+                None => self.unknown_tag(tag, via.is_some(), now),
             }
             return None;
         }
@@ -332,9 +332,10 @@ impl Session {
         self.close_flushing(ProtocolError::UnknownTag { tag }.into(), now);
     }
 
-    fn unknown_tag(&mut self, tag: &[u8], now: Instant) {
+    /// A reply to a tag no call waits for, on a route (`routed`) or not.
+    fn unknown_tag(&mut self, tag: &[u8], routed: bool, now: Instant) {
         if let Some(n) = parse_tag(tag) {
-            if self.take_keepalive_reply(n) || self.calls.is_late(n) {
+            if self.take_keepalive_reply(n, routed) || self.calls.is_late(n) {
                 return; // the ping's reply, or a call we gave up: quietly
             }
         }

@@ -15,6 +15,9 @@ enum Due {
     Timeout(Timeout),
     /// A keepalive ping is to be sent.
     Ping,
+    /// Keepalive is to note that reading stopped or resumed (done by every
+    /// `handle_timeout`).
+    KeepaliveNote,
     /// The connection has been idle long enough: give its buffers back.
     ReleaseBuffers,
     /// A call's deadline passed: it ends with `Reply::TimedOut`.
@@ -74,7 +77,7 @@ impl Session {
         // (Not while a keepalive ping awaits its reply: the reply will use them.)
         if self.buffers_kept
             && self.box_started.is_none()
-            && self.keepalive.is_none()
+            && self.keepalive.ping.is_none()
             && self.is_idle()
         {
             f(self.last_activity + KEEP_BUFFERS_FOR, Due::ReleaseBuffers);
@@ -85,12 +88,19 @@ impl Session {
         match self.keepalive_due() {
             Some(KeepaliveDue::Ping(at)) => f(at, Due::Ping),
             Some(KeepaliveDue::Reply(at)) => f(at, Due::Timeout(Timeout::Keepalive)),
+            Some(KeepaliveDue::Note(at)) => f(at, Due::KeepaliveNote),
             None => {}
         }
     }
 
     /// The time is `now`: act on the earliest deadline that has passed.
+    /// With keepalive on, this is also where the session notes that reading
+    /// stopped or resumed ([`Session::poll_timeout`] asks for a call at once
+    /// then): keepalive's clock runs only while the session reads (see
+    /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout)).
     pub fn handle_timeout(&mut self, now: Instant) {
+        // First: a keepalive deadline is not kept while reading is stopped.
+        self.keepalive_note(now);
         let mut expired: Option<(Instant, Due)> = None;
         let mut release = false;
         let mut calls = false;
@@ -98,13 +108,14 @@ impl Session {
             if at > now {
                 return;
             }
-            // Not changes of state: done beside whatever else is due.
-            if t == Due::ReleaseBuffers {
-                release = true;
-            } else if t == Due::Call {
-                calls = true;
-            } else if expired.is_none_or(|(e, _)| at < e) {
-                expired = Some((at, t));
+            match t {
+                // Not changes of state: done beside whatever else is due.
+                Due::ReleaseBuffers => release = true,
+                Due::Call => calls = true,
+                // Noted above already.
+                Due::KeepaliveNote => {}
+                _ if expired.is_none_or(|(e, _)| at < e) => expired = Some((at, t)),
+                _ => {}
             }
         });
         if calls {
@@ -116,7 +127,7 @@ impl Session {
             self.events_release_buffers = true;
         }
         match expired {
-            None | Some((_, Due::ReleaseBuffers | Due::Call)) => {}
+            None | Some((_, Due::ReleaseBuffers | Due::Call | Due::KeepaliveNote)) => {}
             Some((_, Due::CloseEnd)) => self.finish(),
             Some((_, Due::Ping)) => self.send_keepalive(now),
             Some((_, Due::Timeout(t))) => {

@@ -14,6 +14,7 @@ mod call_deadlines;
 mod cancel;
 mod deadlines;
 mod end;
+mod keepalive;
 mod rules;
 mod splits;
 mod stats;
