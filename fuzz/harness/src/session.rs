@@ -534,6 +534,8 @@ struct Issued {
     answered: bool,
     /// Any reply was delivered (the tag is forgotten).
     finished: bool,
+    /// Its deadline (`set_call_deadline`), if it has one.
+    deadline: Option<Instant>,
 }
 
 /// Boxes parsed from a byte stream as it grows.
@@ -1368,6 +1370,7 @@ impl World {
                         abandoned: false,
                         answered: false,
                         finished: false,
+                        deadline: None,
                     });
                 }
             }
@@ -1401,6 +1404,7 @@ impl World {
                         abandoned: false,
                         answered: false,
                         finished: false,
+                        deadline: None,
                     });
                 }
             }
@@ -1461,6 +1465,18 @@ impl World {
                         side.name
                     ),
                     Poll::Ready(Reply::Lost(_)) => call.finished = true,
+                    Poll::Ready(Reply::TimedOut) => {
+                        assert!(
+                            call.deadline.is_some_and(|d| d <= now),
+                            "{}: tag {tag} timed out before its deadline {:?}",
+                            side.name,
+                            call.deadline
+                        );
+                        assert!(!call.finished, "{}: tag {tag} replied twice", side.name);
+                        // Given up by the session: its answer is late.
+                        call.finished = true;
+                        call.abandoned = true;
+                    }
                     Poll::Ready(reply) => {
                         assert!(
                             !call.answered,
@@ -1537,6 +1553,7 @@ impl World {
                         abandoned: true,
                         answered: false,
                         finished: false,
+                        deadline: None,
                     });
                 }
             }
@@ -1706,6 +1723,7 @@ impl World {
     /// on a route.
     fn call(&mut self, b: bool, name: Name, args: Args, notify: bool, route: Option<&RouteName>) {
         let pair = self.pair;
+        let now = self.now;
         let i = self.side_of(b);
         let side = &mut self.sides[i];
         // An honest driver negotiates only through switch/start_tls (on a
@@ -1786,6 +1804,19 @@ impl World {
             side.name
         );
         if !notify {
+            // Every third call has a deadline, 0 to 300 ms away (from the
+            // tag: the input format stays as it was). Without `Cancel`:
+            // its tag would be one the script does not foresee.
+            let deadline = (tag % 3 == 0).then(|| now + Duration::from_millis(tag % 7 * 50));
+            if let Some(at) = deadline {
+                let set = side.s.set_call_deadline(tag, at, false);
+                assert!(
+                    set || side.s.is_over(),
+                    "{}: a deadline refused to a call just made ({:?})",
+                    side.name,
+                    side.s.phase()
+                );
+            }
             side.issued.push(Issued {
                 tag,
                 name: name.bytes().to_vec(),
@@ -1795,6 +1826,7 @@ impl World {
                 abandoned: false,
                 answered: false,
                 finished: false,
+                deadline,
             });
         }
     }

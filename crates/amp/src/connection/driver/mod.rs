@@ -3,7 +3,10 @@
 //! session's timer, and performs what the session asks for (a TLS
 //! handshake, a hand-over). Every protocol decision is the session's.
 
-use bytes::{Buf, BytesMut};
+mod handover;
+mod io;
+
+use bytes::BytesMut;
 use futures_util::future::BoxFuture;
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +16,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 
-use amp_wire::session::{Event, Request, RequestId, Role};
+use amp_wire::session::{Event, Request, RequestId};
 use amp_wire::Disconnect;
 
 use super::handle::Connection;
@@ -22,15 +25,8 @@ use super::running::Running;
 use super::shared::Shared;
 use super::starter::{Slot, Starter};
 use super::transport::Transport;
-use crate::switch::Switched;
+use io::{io_disconnect, short_read_drains};
 
-/// Room kept free in the read buffer before each read.
-const READ_RESERVE: usize = 4096;
-/// The most read at once by a connection that holds no read buffer (one
-/// idle long enough to give it back); the next reads use a buffer.
-const FIRST_READ: usize = 1024;
-/// A write buffer larger than this is given back once empty.
-const KEEP_WRITE_CAPACITY: usize = 64 * 1024;
 /// Boxes decoded in one round of work: a burst of requests is answered
 /// (and written) in slices of this many, a burst of answers handed to the
 /// callers likewise, so the peer works on the first slice while this side
@@ -195,19 +191,6 @@ enum Next {
     /// Nothing moved: the driver is marked asleep (from now on a kick
     /// wakes it), until this deadline if any.
     Sleep(Option<Instant>),
-}
-
-/// Whether a short read from a `T` means it is drained: true of tokio's
-/// sockets (their readiness is cleared by a short read, and set again by
-/// the next bytes), not of streams in general.
-fn short_read_drains<T: 'static>() -> bool {
-    use std::any::TypeId;
-    let t = TypeId::of::<T>();
-    #[cfg(unix)]
-    if t == TypeId::of::<tokio::net::UnixStream>() {
-        return true;
-    }
-    t == TypeId::of::<tokio::net::TcpStream>()
 }
 
 fn now() -> Instant {
@@ -491,256 +474,4 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             Err(responding) => responding.unhandled(),
         }
     }
-
-    /// Write what is queued; returns whether anything moved. What was
-    /// written (or the error) is told to the session at the next look.
-    fn write(&mut self, cx: &mut TaskCx<'_>) -> bool {
-        let mut written = 0;
-        let mut failed = None;
-        while !self.out.is_empty() && !self.io.handshaking() {
-            match Pin::new(&mut self.io).poll_write(cx, &self.out) {
-                Poll::Ready(Ok(0)) => {
-                    failed = Some(std::io::Error::from(std::io::ErrorKind::WriteZero));
-                    break;
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.out.advance(n);
-                    written += n;
-                    self.flush_needed = true;
-                }
-                Poll::Ready(Err(e)) => {
-                    failed = Some(e);
-                    break;
-                }
-                Poll::Pending => break,
-            }
-        }
-        if self.out.is_empty() && self.out.capacity() > KEEP_WRITE_CAPACITY {
-            self.out = BytesMut::new();
-        }
-        let mut progress = written > 0;
-        if failed.is_none() && self.out.is_empty() && self.flush_needed && !self.io.handshaking() {
-            if let Poll::Ready(r) = Pin::new(&mut self.io).poll_flush(cx) {
-                self.flush_needed = false;
-                progress = true;
-                failed = r.err();
-            }
-        }
-        self.written += written;
-        if let Some(e) = failed {
-            self.write_error.get_or_insert(e);
-            progress = true;
-        }
-        progress
-    }
-
-    /// The session found the connection idle for a while: give back the
-    /// memory kept for traffic (an idle connection then costs a few
-    /// hundred bytes).
-    fn release_idle_buffers(&mut self) {
-        if self.out.is_empty() && self.out.capacity() > 0 {
-            self.out = BytesMut::new();
-        }
-        if self.read.is_none() && self.input.as_ref().is_some_and(|b| b.is_empty()) {
-            // Taken again (empty, no capacity) at the next look.
-            self.input = None;
-            self.read_blocked = false;
-        }
-        self.requests = Vec::new();
-        self.cancels = Vec::new();
-        self.spare = None;
-        self.wakers = Vec::new();
-    }
-
-    /// Read once into the session's buffer (taken at the last look); it
-    /// goes back at the next look. Returns whether anything moved.
-    fn read(&mut self, cx: &mut TaskCx<'_>) -> bool {
-        // A tokio socket read short is drained: the runtime waits for the
-        // next readiness. Any other stream (TLS, an in-memory pipe) is
-        // read until it says `Pending`, which registers the wake-up.
-        let drains = self.short_read_drains && matches!(self.io, Transport::Plain(_));
-        let Some(buf) = &mut self.input else {
-            return false;
-        };
-        let polled = if buf.capacity() == 0 {
-            // Given back while idle: wait for the next bytes without
-            // holding a buffer (an idle connection keeps none).
-            let mut first = [0u8; FIRST_READ];
-            let mut rb = tokio::io::ReadBuf::new(&mut first);
-            match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
-                Poll::Ready(Ok(())) => {
-                    buf.extend_from_slice(rb.filled());
-                    Poll::Ready(Ok(rb.filled().len()))
-                }
-                Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-                Poll::Pending => Poll::Pending,
-            }
-        } else {
-            if buf.capacity() - buf.len() < READ_RESERVE / 2 {
-                buf.reserve(READ_RESERVE);
-            }
-            tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
-        };
-        match polled {
-            Poll::Pending => {
-                // Kept until bytes come (the waker is registered).
-                self.read_blocked = true;
-                false
-            }
-            Poll::Ready(Ok(0)) => {
-                self.read = Some(Some(Ok(())));
-                self.read_blocked = true; // nothing more will come
-                false
-            }
-            Poll::Ready(Ok(_)) => {
-                self.read = Some(None);
-                !drains || buf.len() == buf.capacity()
-            }
-            Poll::Ready(Err(e)) => {
-                self.read = Some(Some(Err(e)));
-                self.read_blocked = true;
-                false
-            }
-        }
-    }
-
-    /// Keep the timer armed for the session's earliest deadline; returns
-    /// whether it fired (the session was told).
-    fn poll_timer(&mut self, deadline: Option<Instant>, cx: &mut TaskCx<'_>) -> bool {
-        let Some(at) = deadline else {
-            return false;
-        };
-        let wake_at = tokio::time::Instant::from_std(at);
-        match &mut self.timer {
-            None => self.timer = Some(Box::pin(tokio::time::sleep_until(wake_at))),
-            // A later deadline keeps the timer as it is: it fires early,
-            // the session finds nothing due, and the timer is re-armed.
-            Some(t) if self.timer_at.is_none_or(|armed| at < armed) => t.as_mut().reset(wake_at),
-            Some(_) => {}
-        }
-        self.timer_at = self.timer_at.map_or(Some(at), |armed| Some(armed.min(at)));
-        let Some(t) = &mut self.timer else {
-            return false;
-        };
-        if t.as_mut().poll(cx).is_pending() {
-            return false;
-        }
-        self.timer_at = None;
-        let now = now();
-        self.shared.with(|st| st.session.handle_timeout(now));
-        true
-    }
-
-    /// Drive a TLS handshake in progress; returns whether it ended.
-    #[cfg(feature = "tls")]
-    fn poll_handshake(&mut self, cx: &mut TaskCx<'_>) -> bool {
-        use super::transport::Handshaken;
-        if !self.io.handshaking() {
-            return false;
-        }
-        match self.io.poll_handshake(cx) {
-            Poll::Pending => false,
-            Poll::Ready(Handshaken::Done(certs)) => {
-                tracing::debug!(peer_certificates = certs.len(), "TLS is up");
-                self.shared.with(|st| {
-                    st.peer_certificates = Some(certs);
-                    st.session.tls_established();
-                });
-                true
-            }
-            Poll::Ready(Handshaken::Failed(e)) => {
-                let error = Arc::new(crate::tls::TlsError::from(e));
-                self.shared.with(|st| st.session.tls_failed(error));
-                true
-            }
-        }
-    }
-
-    #[cfg(not(feature = "tls"))]
-    fn poll_handshake(&mut self, _: &mut TaskCx<'_>) -> bool {
-        false
-    }
-
-    /// Do what the session asked for once everything before it is written.
-    fn perform_action(&mut self) -> bool {
-        if self.action.is_none() || !self.out.is_empty() || self.flush_needed {
-            return false;
-        }
-        match self.action.take() {
-            Some(Event::StartTls(role)) => self.begin_handshake(role),
-            Some(Event::HandOver { role, buffered }) => self.hand_over(role, buffered),
-            _ => {}
-        }
-        true
-    }
-
-    #[cfg(feature = "tls")]
-    fn begin_handshake(&mut self, role: Role) {
-        let (client, server) = self
-            .shared
-            .with(|st| (st.tls_client.take(), st.tls_server.take()));
-        let plain = self.io.take_plain();
-        match (role, plain, client, server) {
-            (Role::Requester, Some(io), Some(c), _) => {
-                let connect = tokio_rustls::TlsConnector::from(c.config).connect(c.server_name, io);
-                self.io = Transport::Connecting(Box::new(connect));
-            }
-            (Role::Responder, Some(io), _, Some(config)) => {
-                let accept = tokio_rustls::TlsAcceptor::from(config).accept(io);
-                self.io = Transport::Accepting(Box::new(accept));
-            }
-            _ => {
-                let error = Arc::new(crate::tls::TlsError::NotPlain);
-                self.shared.with(|st| st.session.tls_failed(error));
-            }
-        }
-    }
-
-    #[cfg(not(feature = "tls"))]
-    fn begin_handshake(&mut self, _: Role) {
-        // Unreachable: without TLS nothing asks for StartTLS or answers it.
-        let error = Arc::new(std::io::Error::other(
-            "TLS support is not compiled in (cargo feature `tls`)",
-        ));
-        self.shared.with(|st| st.session.tls_failed(error));
-    }
-
-    /// AMP is over: give the transport to the new protocol.
-    fn hand_over(&mut self, role: Role, buffered: bytes::Bytes) {
-        let io = std::mem::replace(&mut self.io, Transport::Gone).into_io();
-        tracing::debug!(buffered = buffered.len(), "protocol switched");
-        let stream = io.map(|io| Switched::new(io, buffered));
-        let stream = crate::budget::watch(stream, &self.shared);
-        #[cfg(feature = "tls")]
-        let stream = {
-            let certs = self.shared.with(|st| st.peer_certificates.clone());
-            stream.map(|s| s.with_peer_certificates(certs))
-        };
-        let after = self.shared.with(|st| {
-            let waited = st.session.handed_over();
-            match role {
-                Role::Requester => {
-                    if waited {
-                        st.switched = stream;
-                    }
-                    None
-                }
-                Role::Responder => st.switch_to.take().zip(stream),
-            }
-        });
-        if let Some((to, stream)) = after {
-            self.after = Some((to.handler)(stream));
-        }
-    }
-}
-
-/// Why the connection ends after an I/O error: a TLS failure (say the
-/// peer rejected our certificate, which TLS 1.3 reports on the first read
-/// after the handshake) is [`Disconnect::Tls`], the rest [`Disconnect::Io`].
-fn io_disconnect(e: std::io::Error) -> Disconnect {
-    #[cfg(feature = "tls")]
-    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
-        return Disconnect::Tls(Arc::new(crate::tls::TlsError::from(e)));
-    }
-    Disconnect::from(e)
 }
