@@ -27,13 +27,18 @@ use super::starter::{Slot, Starter};
 use super::transport::Transport;
 use io::{io_disconnect, short_read_drains};
 
-/// Boxes decoded in one round of work: a burst of requests is answered
-/// (and written) in slices of this many, a burst of answers handed to the
+/// Boxes decoded in the first round of a burst: a burst of requests is
+/// answered (and written) in slices, a burst of answers handed to the
 /// callers likewise, so the peer works on the first slice while this side
-/// makes the next instead of the two taking turns. Smaller slices overlap
-/// more but cost a write (and a wake-up) each: BENCHMARKS.md has the
-/// figures for 16, 32, 64 and no slices.
+/// makes the next instead of the two taking turns. Each slice cut short
+/// (more boxes buffered) makes the next twice as long, up to
+/// [`MAX_BOXES_PER_ROUND`]: a short burst is answered in a few slices, a
+/// long backlog (a thousand calls in flight) without a write and a
+/// wake-up every few boxes. BENCHMARKS.md has the figures for 16, 32, 64,
+/// no slices and these growing ones.
 const BOXES_PER_ROUND: usize = 32;
+/// The longest slice (see [`BOXES_PER_ROUND`]).
+const MAX_BOXES_PER_ROUND: usize = 512;
 /// Rounds of work per poll before yielding to other tasks.
 const POLL_BUDGET: usize = 32;
 
@@ -92,6 +97,8 @@ pub struct Driver<T> {
     drop_responders: bool,
     /// The session said the connection ended, and why.
     closed: Option<Disconnect>,
+    /// Boxes the next round decodes (see [`BOXES_PER_ROUND`]).
+    slice: usize,
     timer: Option<Pin<Box<Sleep>>>,
     timer_at: Option<Instant>,
     /// The protocol switched to, run by this task to completion.
@@ -134,6 +141,7 @@ impl<T: 'static> Driver<T> {
             shutting_down: false,
             drop_responders: false,
             closed: None,
+            slice: BOXES_PER_ROUND,
             timer: None,
             timer_at: None,
             after: None,
@@ -359,6 +367,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             shutting_down,
             drop_responders,
             closed,
+            slice,
             ..
         } = self;
         // (A shutdown under way registered the task's waker, as a read
@@ -386,7 +395,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                     None => {}
                 }
             }
-            st.session.start_round(BOXES_PER_ROUND);
+            st.session.start_round(*slice);
             while let Some(ev) = st.session.poll_event(now) {
                 busy = true;
                 match ev {
@@ -409,6 +418,11 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             busy |= st.session.poll_transmit(out, now) > 0;
             crate::budget::report(st);
             let more = st.session.round_cut();
+            *slice = if more {
+                (*slice * 2).min(MAX_BOXES_PER_ROUND)
+            } else {
+                BOXES_PER_ROUND
+            };
             let wants_read = !more && !io.handshaking() && st.session.wants_read();
             if !wants_read {
                 if let Some(buf) = input.take() {
