@@ -22,6 +22,7 @@
 //! is refused by [`ConfigBuilder::build`] with a [`ConfigError`].
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) const DEFAULT_MAX_BOX_SIZE: usize = 4 << 20;
@@ -65,28 +66,46 @@ pub const MAX_MAX_BOX_SIZE: usize = 1 << 30;
 /// let err = Config::builder().max_in_flight(0).build().unwrap_err();
 /// assert_eq!(err.setting(), "max_in_flight");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Config {
-    max_box_size: usize,
-    max_box_entries: usize,
-    max_nesting: usize,
-    max_in_flight: usize,
-    write_high_water: usize,
-    max_held: usize,
-    first_box_timeout: Option<Duration>,
-    box_timeout: Option<Duration>,
-    write_timeout: Option<Duration>,
-    tls_handshake_timeout: Option<Duration>,
-    idle_timeout: Option<Duration>,
-    call_timeout: Option<Duration>,
-    keepalive_interval: Option<Duration>,
-    keepalive_timeout: Option<Duration>,
-    keepalive_command: String,
+///
+/// A `Config` is cheap to clone: its settings are shared, not copied, so a
+/// server's connections all point at one copy.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config(Arc<settings::Config>);
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The settings themselves (named `Config` so that `Debug` prints the same
+/// as it would for a plain struct).
+mod settings {
+    use std::time::Duration;
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) struct Config {
+        pub(super) max_box_size: usize,
+        pub(super) max_box_entries: usize,
+        pub(super) max_nesting: usize,
+        pub(super) max_in_flight: usize,
+        pub(super) write_high_water: usize,
+        pub(super) max_held: usize,
+        pub(super) first_box_timeout: Option<Duration>,
+        pub(super) box_timeout: Option<Duration>,
+        pub(super) write_timeout: Option<Duration>,
+        pub(super) tls_handshake_timeout: Option<Duration>,
+        pub(super) idle_timeout: Option<Duration>,
+        pub(super) call_timeout: Option<Duration>,
+        pub(super) keepalive_interval: Option<Duration>,
+        pub(super) keepalive_timeout: Option<Duration>,
+        pub(super) keepalive_command: String,
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
+        Config(Arc::new(settings::Config {
             max_box_size: DEFAULT_MAX_BOX_SIZE,
             max_box_entries: DEFAULT_MAX_BOX_ENTRIES,
             max_nesting: DEFAULT_MAX_NESTING,
@@ -102,7 +121,7 @@ impl Default for Config {
             keepalive_interval: None,
             keepalive_timeout: Some(Duration::from_secs(20)),
             keepalive_command: DEFAULT_KEEPALIVE_COMMAND.to_owned(),
-        }
+        }))
     }
 }
 
@@ -110,14 +129,14 @@ impl Config {
     /// A builder starting from the defaults.
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder {
-            config: Config::default(),
+            config: (*Config::default().0).clone(),
         }
     }
 
     /// A builder starting from this configuration.
     pub fn to_builder(&self) -> ConfigBuilder {
         ConfigBuilder {
-            config: self.clone(),
+            config: (*self.0).clone(),
         }
     }
 
@@ -126,39 +145,39 @@ impl Config {
     /// [`ProtocolError::BoxTooLarge`](crate::ProtocolError::BoxTooLarge),
     /// after at most this many bytes of the box were buffered.
     pub fn max_box_size(&self) -> usize {
-        self.max_box_size
+        self.0.max_box_size
     }
 
     /// Most entries (keys) accepted in one box from the peer
     /// ([`ProtocolError::TooManyEntries`](crate::ProtocolError::TooManyEntries)).
     pub fn max_box_entries(&self) -> usize {
-        self.max_box_entries
+        self.0.max_box_entries
     }
 
     /// How deep `ListOf`/`AmpList` values may nest when decoded: deeper is a
     /// [`DecodeError::TooDeep`](crate::DecodeError::TooDeep) (a request
     /// gets `UNKNOWN`, as any undecodable request does).
     pub fn max_nesting(&self) -> usize {
-        self.max_nesting
+        self.0.max_nesting
     }
 
     /// Requests from the peer being answered at once; past this the
     /// connection stops reading (TCP back-pressure) until some finish.
     pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+        self.0.max_in_flight
     }
 
     /// Bytes waiting to be written past which callers wait and the
     /// connection stops reading (the peer is not keeping up).
     pub fn write_high_water(&self) -> usize {
-        self.write_high_water
+        self.0.write_high_water
     }
 
     /// Bytes of boxes held back while our protocol switch or StartTLS
     /// awaits its answer; past it the connection ends with
     /// [`Disconnect::HeldTooMuch`](crate::Disconnect::HeldTooMuch).
     pub fn max_held(&self) -> usize {
-        self.max_held
+        self.0.max_held
     }
 
     /// Connections accepted by a server must deliver a whole first box
@@ -166,33 +185,33 @@ impl Config {
     /// Connections this side opened are not subject to it: a server speaks
     /// only when called.
     pub fn first_box_timeout(&self) -> Option<Duration> {
-        self.first_box_timeout
+        self.0.first_box_timeout
     }
 
     /// Once a box starts arriving, it must be complete within this time
     /// ([`Timeout::Box`](crate::Timeout::Box)).
     pub fn box_timeout(&self) -> Option<Duration> {
-        self.box_timeout
+        self.0.box_timeout
     }
 
     /// Output waiting to be written must make progress within this time
     /// ([`Timeout::Write`](crate::Timeout::Write)); it also bounds how long
     /// a closing connection tries to flush.
     pub fn write_timeout(&self) -> Option<Duration> {
-        self.write_timeout
+        self.0.write_timeout
     }
 
     /// A StartTLS handshake must finish within this time
     /// ([`Timeout::TlsHandshake`](crate::Timeout::TlsHandshake)).
     pub fn tls_handshake_timeout(&self) -> Option<Duration> {
-        self.tls_handshake_timeout
+        self.0.tls_handshake_timeout
     }
 
     /// A connection with no box received or sent for this long, and no
     /// call or request pending, is closed
     /// ([`Timeout::Idle`](crate::Timeout::Idle)). Off by default.
     pub fn idle_timeout(&self) -> Option<Duration> {
-        self.idle_timeout
+        self.0.idle_timeout
     }
 
     /// Our calls fail with a timeout after waiting this long for their
@@ -200,7 +219,7 @@ impl Config {
     /// remembered, so a late answer is dropped quietly. Off by default, as
     /// in Twisted.
     pub fn call_timeout(&self) -> Option<Duration> {
-        self.call_timeout
+        self.0.call_timeout
     }
 
     /// After this long with nothing received, send the peer the
@@ -209,7 +228,7 @@ impl Config {
     /// notice for hours. Pings and their replies count as activity for
     /// [`idle_timeout`](Config::idle_timeout).
     pub fn keepalive_interval(&self) -> Option<Duration> {
-        self.keepalive_interval
+        self.0.keepalive_interval
     }
 
     /// A keepalive ping with no reply (answer or error) within this time
@@ -222,7 +241,7 @@ impl Config {
     /// its reply gets this whole time again, and the next ping waits a
     /// whole [`keepalive_interval`](Config::keepalive_interval).
     pub fn keepalive_timeout(&self) -> Option<Duration> {
-        self.keepalive_timeout
+        self.0.keepalive_timeout
     }
 
     /// The command keepalive sends, with no arguments and asking for an
@@ -238,7 +257,7 @@ impl Config {
     /// it name one of the application's protocol-switch commands, which
     /// this configuration cannot know.
     pub fn keepalive_command(&self) -> &str {
-        &self.keepalive_command
+        &self.0.keepalive_command
     }
 }
 
@@ -247,7 +266,7 @@ impl Config {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ConfigBuilder {
-    config: Config,
+    config: settings::Config,
 }
 
 macro_rules! setters {
@@ -378,7 +397,7 @@ impl ConfigBuilder {
                 ),
             });
         }
-        Ok(c)
+        Ok(Config(Arc::new(c)))
     }
 }
 

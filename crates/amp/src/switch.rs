@@ -50,7 +50,12 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 /// assert_eq!(&echoed, b"no longer AMP");
 /// # }
 /// ```
-pub struct Switched {
+pub struct Switched(Box<Parts>);
+
+/// What a [`Switched`] holds, boxed: every AMP connection keeps room for a
+/// `Switched` in its shared state, and most never switch (8 bytes each
+/// instead of 80).
+struct Parts {
     io: Box<dyn Io>,
     prefix: Bytes,
     #[cfg(feature = "tls")]
@@ -63,31 +68,31 @@ pub struct Switched {
 impl std::fmt::Debug for Switched {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Switched")
-            .field("buffered", &self.prefix.len())
+            .field("buffered", &self.0.prefix.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Switched {
     pub(crate) fn new(io: Box<dyn Io>, prefix: Bytes) -> Self {
-        Switched {
+        Switched(Box::new(Parts {
             io,
             prefix,
             #[cfg(feature = "tls")]
             peer_certificates: None,
             watch: None,
-        }
+        }))
     }
 
     /// Note on `watch` when bytes move (a server's connection).
     pub(crate) fn watched(mut self, watch: Arc<Holding>) -> Self {
-        self.watch = Some(watch);
+        self.0.watch = Some(watch);
         self
     }
 
     #[inline]
     fn moved<T>(&self, r: &Poll<io::Result<T>>, some: impl FnOnce(&T) -> bool) {
-        if let (Some(w), Poll::Ready(Ok(n))) = (&self.watch, r) {
+        if let (Some(w), Poll::Ready(Ok(n))) = (&self.0.watch, r) {
             if some(n) {
                 w.touch();
             }
@@ -99,21 +104,21 @@ impl Switched {
         mut self,
         certs: Option<Vec<CertificateDer<'static>>>,
     ) -> Self {
-        self.peer_certificates = certs;
+        self.0.peer_certificates = certs;
         self
     }
 
     /// Bytes AMP read past the switch box that have not been read from this
     /// stream yet (the new protocol's first bytes).
     pub fn buffered(&self) -> &[u8] {
-        &self.prefix
+        &self.0.prefix
     }
 
     /// The peer's certificate chain if the connection did StartTLS before
     /// switching (`Some(empty)` if the peer presented none).
     #[cfg(feature = "tls")]
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
-        self.peer_certificates.as_deref()
+        self.0.peer_certificates.as_deref()
     }
 
     /// The transport and the bytes already read from it, for protocols
@@ -124,18 +129,19 @@ impl Switched {
     /// [`Server::evict_idle_after`](crate::Server::evict_idle_after)) as
     /// long as bytes move through it.
     pub fn into_parts(self) -> (Box<dyn Io>, Bytes) {
-        match self.watch {
+        let parts = *self.0;
+        match parts.watch {
             Some(watch) => (
-                Box::new(Switched {
-                    io: self.io,
+                Box::new(Switched(Box::new(Parts {
+                    io: parts.io,
                     prefix: Bytes::new(),
                     #[cfg(feature = "tls")]
                     peer_certificates: None,
                     watch: Some(watch),
-                }),
-                self.prefix,
+                }))),
+                parts.prefix,
             ),
-            None => (self.io, self.prefix),
+            None => (parts.io, parts.prefix),
         }
     }
 }
@@ -146,7 +152,7 @@ impl AsyncRead for Switched {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
+        let this = &mut *self.0;
         if !this.prefix.is_empty() {
             let n = this.prefix.len().min(buf.remaining());
             buf.put_slice(&this.prefix[..n]);
@@ -155,7 +161,7 @@ impl AsyncRead for Switched {
         }
         let before = buf.filled().len();
         let r = Pin::new(&mut this.io).poll_read(cx, buf);
-        this.moved(&r, |_| buf.filled().len() > before);
+        self.moved(&r, |_| buf.filled().len() > before);
         r
     }
 }
@@ -166,7 +172,7 @@ impl AsyncWrite for Switched {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.io).poll_write(cx, buf);
+        let r = Pin::new(&mut self.0.io).poll_write(cx, buf);
         self.moved(&r, |&n| n > 0);
         r
     }
@@ -175,18 +181,18 @@ impl AsyncWrite for Switched {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
+        let r = Pin::new(&mut self.0.io).poll_write_vectored(cx, bufs);
         self.moved(&r, |&n| n > 0);
         r
     }
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        self.0.io.is_write_vectored()
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
+        Pin::new(&mut self.0.io).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        Pin::new(&mut self.0.io).poll_shutdown(cx)
     }
 }
 

@@ -1,0 +1,195 @@
+//! The registry of connections being served: to count them per peer, cut
+//! or evict them, and shut them down.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use amp_wire::{Disconnect, Timeout};
+
+use crate::budget::{self, Holding, Member, Pool};
+use crate::connection::{Connection, Control};
+
+use super::ShutdownReport;
+
+/// A connection being served.
+struct Entry {
+    /// Not a user handle: a connection nobody calls still closes when its
+    /// router serves nothing.
+    control: Control,
+    /// Its task: dropping it is how a switched connection is closed.
+    task: tokio::task::AbortHandle,
+    holding: Arc<Holding>,
+    peer: Option<IpAddr>,
+}
+
+/// The connections being served, to shut them down, count them per peer,
+/// and cut or evict them.
+pub(super) struct Live {
+    pub(super) tasks: JoinSet<Disconnect>,
+    conns: HashMap<tokio::task::Id, Entry>,
+    peers: HashMap<IpAddr, usize>,
+    pool: Arc<Pool>,
+}
+
+impl Live {
+    pub(super) fn new(pool: Arc<Pool>) -> Live {
+        Live {
+            tasks: JoinSet::new(),
+            conns: HashMap::new(),
+            peers: HashMap::new(),
+            pool,
+        }
+    }
+
+    pub(super) fn spawn(
+        &mut self,
+        conn: Connection,
+        peer: Option<IpAddr>,
+        driver: impl Future<Output = Disconnect> + Send + 'static,
+    ) {
+        let holding = Holding::new(&self.pool);
+        Member::join(&conn, self.pool.clone(), holding.clone());
+        let task = self.tasks.spawn(driver);
+        if let Some(p) = peer {
+            *self.peers.entry(p).or_default() += 1;
+        }
+        self.pool.open.fetch_add(1, Relaxed);
+        self.conns.insert(
+            task.id(),
+            Entry {
+                control: Control::of(&conn),
+                task,
+                holding,
+                peer,
+            },
+        );
+    }
+
+    pub(super) fn ended(
+        &mut self,
+        done: Result<(tokio::task::Id, Disconnect), tokio::task::JoinError>,
+    ) {
+        let id = match &done {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        if let Some(entry) = self.conns.remove(&id) {
+            self.pool.open.fetch_sub(1, Relaxed);
+            if let Some(p) = entry.peer {
+                if let Some(n) = self.peers.get_mut(&p) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.peers.remove(&p);
+                    }
+                }
+            }
+        }
+        if let Ok((_, reason)) = done {
+            tracing::debug!(%reason, "AMP connection ended");
+        }
+    }
+
+    pub(super) fn count(&self, peer: IpAddr) -> usize {
+        self.peers.get(&peer).copied().unwrap_or(0)
+    }
+
+    /// Whether `peer` may have one more connection.
+    pub(super) fn room_for(&self, peer: Option<IpAddr>, cap: Option<usize>) -> bool {
+        match (peer, cap) {
+            (Some(p), Some(cap)) => self.count(p) < cap,
+            _ => true,
+        }
+    }
+
+    pub(super) fn sweep(&self) {
+        self.pool
+            .sweep(self.conns.values().map(|e| (&*e.holding, &e.control)));
+    }
+
+    /// Close the connection (of `peer`, if given) idle the longest, if it
+    /// has been idle at least `min_idle`; else say when one may have been
+    /// idle long enough.
+    pub(super) fn evict(
+        &mut self,
+        peer: Option<IpAddr>,
+        min_idle: Duration,
+    ) -> Result<(), Instant> {
+        let now = Instant::now();
+        let mut longest: Option<(Duration, bool, tokio::task::Id)> = None;
+        let mut soonest = now + min_idle;
+        for (id, e) in &self.conns {
+            if peer.is_some() && e.peer != peer {
+                continue;
+            }
+            let Some((idle, switched)) = budget::idle_for(&e.control, &e.holding, now) else {
+                continue;
+            };
+            if idle < min_idle {
+                soonest = soonest.min(now + (min_idle - idle));
+            } else if longest.is_none_or(|(l, _, _)| idle > l) {
+                longest = Some((idle, switched, *id));
+            }
+        }
+        let Some((idle, switched, id)) = longest else {
+            return Err(soonest.max(now + Duration::from_millis(10)));
+        };
+        let e = &self.conns[&id];
+        e.holding.cut.store(true, Relaxed);
+        tracing::info!(
+            peer = ?e.control.shared().info.peer_addr(),
+            ?idle,
+            switched,
+            "out of room: closing the connection idle the longest"
+        );
+        if switched {
+            e.task.abort();
+        } else {
+            e.control.abort(Disconnect::Evicted { idle });
+        }
+        self.pool.evicted();
+        Ok(())
+    }
+
+    pub(super) async fn shut_down(mut self, grace: Duration) -> ShutdownReport {
+        let open = self.tasks.len();
+        for e in self.conns.values() {
+            e.control.shutdown();
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next_with_id()).await {
+                Ok(Some(done)) => {
+                    self.ended(done);
+                }
+                Ok(None) => break,
+                Err(_) => break,
+            }
+        }
+        let cut = self.tasks.len();
+        if cut > 0 {
+            tracing::info!(cut, "grace period over: cutting connections still busy");
+            for e in self.conns.values() {
+                e.control.abort(Disconnect::Timeout(Timeout::Grace));
+            }
+            // AMP connections end at once; a protocol switched to is the
+            // application's, and is stopped.
+            let brief = tokio::time::Instant::now() + Duration::from_secs(1);
+            while let Ok(Some(done)) =
+                tokio::time::timeout_at(brief, self.tasks.join_next_with_id()).await
+            {
+                self.ended(done);
+            }
+            self.tasks.abort_all();
+            while let Some(done) = self.tasks.join_next_with_id().await {
+                self.ended(done);
+            }
+        }
+        ShutdownReport { open, cut }
+    }
+}
