@@ -559,12 +559,16 @@ impl Session {
     }
 
     /// Drop the capacity of empty buffers (the read buffer, the output
-    /// buffer, the held-boxes buffer): for a connection about to sit idle.
+    /// buffer, the held-boxes buffer) and of the empty table of requests
+    /// being answered: for a connection about to sit idle.
     pub fn release_idle_buffers(&mut self) {
         for buf in [&mut self.rbuf, &mut self.wbuf, &mut self.held] {
             if buf.is_empty() && buf.capacity() > 0 {
                 *buf = BytesMut::new();
             }
+        }
+        if self.in_flight.is_empty() && self.in_flight.capacity() > 0 {
+            self.in_flight = Default::default();
         }
     }
 

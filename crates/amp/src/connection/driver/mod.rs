@@ -399,7 +399,15 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
             while let Some(ev) = st.session.poll_event(now) {
                 busy = true;
                 match ev {
-                    Event::Request(r) => requests.push(r),
+                    Event::Request(r) => {
+                        if requests.capacity() == 0 {
+                            // A connection's first request (or its first
+                            // after idling): room for one, not four (a
+                            // request is 208 bytes); traffic grows it.
+                            requests.reserve_exact(1);
+                        }
+                        requests.push(r)
+                    }
                     Event::Cancel(id) => cancels.push(id),
                     Event::ReleaseBuffers => *release = true,
                     Event::Over => {
