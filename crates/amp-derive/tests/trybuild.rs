@@ -7,7 +7,7 @@
 //! and then each case in turn.
 //!
 //! Regenerate the expected output with
-//! `TRYBUILD=overwrite cargo test -p amp --test trybuild`.
+//! `TRYBUILD=overwrite cargo test -p amp-derive --test trybuild`.
 
 #[test]
 fn ui() {
