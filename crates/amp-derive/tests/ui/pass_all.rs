@@ -109,7 +109,13 @@ fn main() {
     let _ = Reply::FIELDS;
     assert_eq!(ListMore::FIELDS, &["extra", "page-size", "type"]);
     let _ = (Empty {}, Clash { b: 1, cx: 2 }.to_box());
-    let _ = (ViaShim { x: 1 }.to_box(), ViaShimCommand::NAME, Shim::S.code());
-    let _ = Item { name: String::new() };
+    let _ = (
+        ViaShim { x: 1 }.to_box(),
+        ViaShimCommand::NAME,
+        Shim::S.code(),
+    );
+    let _ = Item {
+        name: String::new(),
+    };
     assert!(SwitchError::from_wire(b"UNKNOWN", "").is_some());
 }
