@@ -185,7 +185,11 @@ fn buffers_are_kept_while_busy_and_given_back_once_idle() {
             assert_eq!(deadline, Some(start + KEEP_BUFFERS_FOR), "{name}");
             // Once only, until the next traffic.
             assert_eq!(h.s.poll_timeout(), None, "{name}: nothing more is due");
-            assert_eq!(h.s.in_flight.capacity(), 0, "{name}: the requests' table too");
+            assert_eq!(
+                h.s.in_flight.capacity(),
+                0,
+                "{name}: the requests' table too"
+            );
             h.advance(KEEP_BUFFERS_FOR * 4);
             assert_eq!(releases(&mut h), 0, "{name}: released once");
             assert_eq!(h.phase(), Phase::Open, "{name}");
