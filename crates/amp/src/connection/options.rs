@@ -40,7 +40,7 @@ impl CallOptions {
         CallOptions::default()
     }
 
-    /// Fail with [`CallError::Timeout`] if no answer came within `limit`
+    /// Fail with [`CallError::Timeout`](crate::CallError::Timeout) if no answer came within `limit`
     /// (writing the request included). The connection goes on, and the
     /// answer, if it comes later, is dropped quietly: the tag is
     /// remembered (Twisted would close the connection on an answer to a
