@@ -24,11 +24,13 @@
 //!   connection ends). Answers to our calls need no event:
 //!   they wake the caller's waker (collected by [`Session::drain_wakers`]).
 //!   While the driver holds the read buffer, nothing is decoded.
-//! * **Rounds.** [`Session::start_round`] bounds how many boxes the next
-//!   [`Session::poll_event`] calls decode ([`Session::round_cut`] says
-//!   more wait): a driver that writes after each round answers a burst in
-//!   slices, so the peer works on the first answers while this side makes
-//!   the next (the `amp` driver: 32 boxes a round).
+//! * **Rounds.** [`Session::start_round`] bounds how many of the peer's
+//!   requests the next [`Session::poll_event`] calls decode
+//!   ([`Session::round_cut`] says more wait): a driver that writes after
+//!   each round answers a burst in slices, so the peer works on the first
+//!   answers while this side makes the next (the `amp` driver: 32
+//!   requests, then longer slices while the burst lasts). Answers to our
+//!   calls are not sliced: all those buffered reach their callers at once.
 //! * **Memory.** Busy connections keep their buffers' capacity (no
 //!   allocation per call); after [`KEEP_BUFFERS_FOR`] idle the session
 //!   gives its own back and says so with [`Event::ReleaseBuffers`], for

@@ -27,15 +27,16 @@ use super::starter::{Slot, Starter};
 use super::transport::Transport;
 use io::{io_disconnect, short_read_drains};
 
-/// Boxes decoded in the first round of a burst: a burst of requests is
-/// answered (and written) in slices, a burst of answers handed to the
-/// callers likewise, so the peer works on the first slice while this side
-/// makes the next instead of the two taking turns. Each slice cut short
-/// (more boxes buffered) makes the next twice as long, up to
+/// Requests decoded in the first round of a burst: a burst of requests is
+/// answered (and written) in slices, so the peer works on the first slice
+/// while this side makes the next instead of the two taking turns. Each
+/// slice cut short (more buffered) makes the next twice as long, up to
 /// [`MAX_BOXES_PER_ROUND`]: a short burst is answered in a few slices, a
 /// long backlog (a thousand calls in flight) without a write and a
-/// wake-up every few boxes. BENCHMARKS.md has the figures for 16, 32, 64,
-/// no slices and these growing ones.
+/// wake-up every few requests. Answers to our calls are not sliced (see
+/// [`Session::start_round`](amp_wire::session::Session::start_round)).
+/// BENCHMARKS.md has the figures for 16, 32, 64, no slices and these
+/// growing ones.
 const BOXES_PER_ROUND: usize = 32;
 /// The longest slice (see [`BOXES_PER_ROUND`]).
 const MAX_BOXES_PER_ROUND: usize = 512;
