@@ -20,6 +20,13 @@
 //! `math_server`), the client on a `current_thread` runtime (like
 //! `math_client`), both sockets with `TCP_NODELAY`.
 //!
+//! `client --connections K` is the floor for `amp bench --connections K`:
+//! the `--depth` requests in flight (and the calls) are spread over K
+//! connections, each its own task, on tokio's multi-thread runtime (as the
+//! `amp` binary runs), so 1,000 in flight over 1 and over 100 connections
+//! show what a hundred connections cost with no AMP at all
+//! (`bench/amp_bench_ab.sh` prints both).
+//!
 //! `blocking-server` and `blocking-client` are the same exchange with no
 //! runtime at all: `std::net` sockets, blocking `read`/`write`, one thread
 //! per side (the server runs one thread per connection), `TCP_NODELAY`.
@@ -28,7 +35,7 @@
 //!
 //! ```text
 //! cargo run --release --example raw_pingpong server [ADDR]          # default 127.0.0.1:0
-//! cargo run --release --example raw_pingpong client ADDR [--calls N] [--depth D]
+//! cargo run --release --example raw_pingpong client ADDR [--calls N] [--depth D] [--connections K]
 //! cargo run --release --example raw_pingpong blocking-server [ADDR]
 //! cargo run --release --example raw_pingpong blocking-client ADDR [--calls N] [--depth D]
 //! ```
@@ -63,7 +70,7 @@ fn answer() -> Vec<u8> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: raw_pingpong server [ADDR]\n       raw_pingpong client ADDR [--calls N] [--depth D]\n       \
+        "usage: raw_pingpong server [ADDR]\n       raw_pingpong client ADDR [--calls N] [--depth D] [--connections K]\n       \
          raw_pingpong blocking-server [ADDR]\n       raw_pingpong blocking-client ADDR [--calls N] [--depth D]"
     );
     std::process::exit(2);
@@ -92,6 +99,7 @@ fn main() {
             };
             let mut calls = 100_000u64;
             let mut depth = 1usize;
+            let mut connections = None;
             let mut it = args[2..].iter();
             while let Some(a) = it.next() {
                 let mut num = || -> u64 {
@@ -102,11 +110,21 @@ fn main() {
                 match a.as_str() {
                     "--calls" => calls = num().max(1),
                     "--depth" => depth = num().max(1) as usize,
+                    "--connections" if mode == "client" => {
+                        connections = Some(num().max(1) as usize)
+                    }
                     _ => usage(),
                 }
             }
             if mode == "blocking-client" {
                 blocking_client(&addr, calls, depth)
+            } else if let Some(k) = connections {
+                // As the `amp` binary (`amp bench`).
+                tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(spread(addr, calls, depth, k))
             } else {
                 // As `#[tokio::main(flavor = "current_thread")]` in math_client.
                 tokio::runtime::Builder::new_current_thread()
@@ -156,8 +174,44 @@ async fn server(addr: String) -> std::io::Result<()> {
     }
 }
 
+/// `client` over `k` connections at once: the calls and the depth split
+/// evenly (as `amp bench --connections` splits them), one task each.
+async fn spread(addr: String, calls: u64, depth: usize, k: usize) -> std::io::Result<()> {
+    let k = k.min(depth).max(1);
+    let mut socks = Vec::with_capacity(k);
+    for _ in 0..k {
+        // All connected before the clock starts.
+        socks.push(TcpStream::connect(&addr).await?);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(k);
+    for (i, sock) in socks.into_iter().enumerate() {
+        let share = |total: u64| total / k as u64 + u64::from((i as u64) < total % k as u64);
+        let (calls, depth) = (share(calls), share(depth as u64) as usize);
+        tasks.push(tokio::spawn(exchange(sock, calls, depth)));
+    }
+    for t in tasks {
+        t.await.map_err(std::io::Error::other)??;
+    }
+    let (req_len, ans_len) = (request().len(), answer().len() as u64);
+    report(calls, depth as u64, req_len, ans_len, start);
+    Ok(())
+}
+
 async fn client(addr: String, calls: u64, depth: usize) -> std::io::Result<()> {
-    let mut sock = TcpStream::connect(&addr).await?;
+    let sock = TcpStream::connect(&addr).await?;
+    let start = Instant::now();
+    let depth = exchange(sock, calls, depth).await?;
+    report(calls, depth, request().len(), answer().len() as u64, start);
+    Ok(())
+}
+
+/// Keep `depth` requests in flight on `sock` until `calls` are answered;
+/// returns the depth used.
+async fn exchange(mut sock: TcpStream, calls: u64, depth: usize) -> std::io::Result<u64> {
+    if calls == 0 {
+        return Ok(0);
+    }
     sock.set_nodelay(true)?;
     let req = request();
     let ans_len = answer().len() as u64;
@@ -167,7 +221,6 @@ async fn client(addr: String, calls: u64, depth: usize) -> std::io::Result<()> {
         burst.extend_from_slice(&req);
     }
     let mut buf = vec![0u8; 64 * 1024];
-    let start = Instant::now();
     sock.write_all(&burst).await?;
     let mut sent = depth;
     let mut got_bytes = 0u64;
@@ -190,8 +243,7 @@ async fn client(addr: String, calls: u64, depth: usize) -> std::io::Result<()> {
             sent += more as u64;
         }
     }
-    report(calls, depth, req.len(), ans_len, start);
-    Ok(())
+    Ok(depth)
 }
 
 /// The client's result line (`bench/*.sh` parse its `round trips/s`).
