@@ -278,15 +278,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
 }
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
-    /// One round: move bytes (outside the lock), then one look under the
-    /// lock that tells the session everything and takes everything it
-    /// has, then start what it asked for.
+    /// One round: read (outside the lock), then one look under the lock
+    /// that tells the session everything and takes everything it has,
+    /// then start what it asked for and write.
+    ///
+    /// A burst of requests answered at once costs two rounds: this one
+    /// reads, decodes, answers and writes; the next tells the session
+    /// what was written and finds nothing more (the driver sleeps).
     fn step(&mut self, cx: &mut TaskCx<'_>, now: Instant) -> Step {
-        // What is read or written is told to the session in the round
-        // below; only what the round finds decides whether to look again.
+        // What was read (and written in the last round) is told to the
+        // session in the round below.
         let mut progress = self.responders.poll(cx);
         progress |= self.poll_handshake(cx);
-        self.write(cx);
         if self.input.is_some() && !self.read_blocked {
             // A read that filled the buffer may have left bytes behind
             // (the socket stays readable without a new wake-up).
@@ -317,7 +320,14 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 self.start(req, cx);
             }
             self.requests = requests;
+            // Most were answered as they started: take those answers now,
+            // to write them in this round rather than the next.
+            let out = &mut self.out;
+            self.shared.with(|st| st.session.poll_transmit(out, now));
+            progress = true;
         }
+        // Bytes written are told to the session in the next round.
+        progress |= self.write(cx);
         if std::mem::take(&mut self.release_buffers) {
             self.release_idle_buffers();
         }
