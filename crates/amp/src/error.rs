@@ -46,6 +46,9 @@ pub enum CallError<E> {
     /// connection goes on; the answer, if it comes later, is dropped
     /// quietly.
     Timeout(std::time::Duration),
+    /// A [`Balanced`](crate::Balanced) client had no connected server for
+    /// the call within the time it could wait. Nothing was sent.
+    Unavailable(crate::balance::Unavailable),
 }
 
 impl<E: ErrorTable> fmt::Display for CallError<E> {
@@ -68,6 +71,7 @@ impl<E: ErrorTable> fmt::Display for CallError<E> {
             #[cfg(feature = "tls")]
             CallError::Tls(_) => f.write_str("the TLS options could not be used"),
             CallError::Timeout(after) => write!(f, "no answer within {after:?}"),
+            CallError::Unavailable(u) => write!(f, "no server to call: {u}"),
         }
     }
 }
@@ -80,6 +84,7 @@ impl<E: ErrorTable> std::error::Error for CallError<E> {
             CallError::BadResponse(e) => Some(e),
             #[cfg(feature = "tls")]
             CallError::Tls(e) => Some(e),
+            CallError::Unavailable(u) => Some(u),
             _ => None,
         }
     }
@@ -135,6 +140,7 @@ impl<E: ErrorTable> CallError<E> {
             CallError::ProtocolSwitched => CallError::ProtocolSwitched,
             CallError::OnlyOneTls => CallError::OnlyOneTls,
             CallError::Timeout(after) => CallError::Timeout(after),
+            CallError::Unavailable(u) => CallError::Unavailable(u),
             #[cfg(feature = "tls")]
             CallError::Tls(e) => CallError::Tls(e),
         }

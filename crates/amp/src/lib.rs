@@ -230,6 +230,7 @@
 #![warn(missing_docs)]
 
 mod addr;
+pub mod balance;
 mod budget;
 mod connection;
 mod error;
@@ -251,6 +252,7 @@ pub mod tls;
 pub mod tower;
 
 pub use addr::{Addr, ConnectionInfo};
+pub use balance::Balanced;
 pub use budget::{ServerStats, DEFAULT_EVICT_IDLE_AFTER, DEFAULT_MEMORY_BUDGET};
 pub use connection::{CallOptions, Connection, Driver, Route};
 pub use error::{CallError, Fail, RawError};

@@ -74,6 +74,12 @@ impl CallOptions {
         self.cancel_remotely
     }
 
+    /// The timeout given to this call, if one was (`None`: the
+    /// connection's default applies).
+    pub(crate) fn explicit_timeout(&self) -> Option<Duration> {
+        self.timeout.flatten()
+    }
+
     /// The timeout in force, given the connection's default.
     pub(crate) fn timeout_or(&self, default: Option<Duration>) -> Option<Duration> {
         self.timeout.unwrap_or(default)

@@ -1,0 +1,404 @@
+//! [`Balanced`]: one client over several servers. Each call goes to the
+//! less loaded of two connected servers drawn at random (calls in flight,
+//! then latency); the servers come from a list of addresses or names looked
+//! up again on an interval (a Kubernetes headless Service, a DNS name with
+//! several records), so servers join and leave while it runs.
+//!
+//! * Each server gets one connection, kept in the background: a lost one is
+//!   opened again after a back-off (doubling, with jitter).
+//! * A call on a connection that is lost fails with
+//!   [`CallError::ConnectionLost`]: it may or may not have run on the
+//!   server, so it is **never sent again** behind the caller's back. Opt in
+//!   for commands that are safe to repeat with
+//!   [`Balanced::call_idempotent`].
+//! * While no server is connected, calls wait (at most
+//!   [`Builder::wait_for_backend`], and never past their own timeout), then
+//!   fail with [`CallError::Unavailable`], whose
+//!   [`source`](std::error::Error::source) is the last connection error.
+//! * A server that disappears from the lookup takes no new calls; its
+//!   connection is shut down gracefully once its calls are done.
+//!
+//! tower's own `Balance` needs `&mut` access for each call (so a shared
+//! client needs a `Buffer`: a task and a channel hop per call); this one is
+//! shared by reference, and a call costs two random draws and a counter.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use amp::{Balanced, Command, Record, Router};
+//!
+//! #[derive(Command)]
+//! #[amp(response = Total)]
+//! struct Sum { a: i64, b: i64 }
+//! #[derive(Record)]
+//! struct Total { total: i64 }
+//!
+//! // Two servers...
+//! let mut addrs = Vec::new();
+//! for _ in 0..2 {
+//!     let router = Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!     addrs.push(listener.local_addr().unwrap().to_string());
+//!     tokio::spawn(amp::serve(listener, router));
+//! }
+//! // ...one client.
+//! let client = Balanced::builder().targets(addrs).build();
+//! for i in 0..10 {
+//!     assert_eq!(client.call(Sum { a: i, b: 1 }).await.unwrap().total, i + 1);
+//! }
+//! assert_eq!(client.backends().len(), 2);
+//! # }
+//! ```
+
+mod backend;
+mod builder;
+mod discover;
+mod pick;
+
+pub use backend::{BackendError, BackendStatus};
+pub use builder::Builder;
+
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use amp_wire::{AmpBox, Command, ErrorTable, NoError};
+
+use crate::connection::{CallOptions, Connection};
+use crate::error::CallError;
+use backend::Backend;
+use builder::Settings;
+use pick::Dice;
+
+/// A client over several servers; see the [module](self) for how calls
+/// are spread, and [`Builder`] for its settings. Cheap to clone: clones
+/// share the connections. When the last clone is dropped, every connection
+/// is shut down once its calls are done.
+#[derive(Clone)]
+pub struct Balanced {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) targets: Mutex<Vec<String>>,
+    /// Each target's addresses at its last successful lookup.
+    pub(crate) resolved: Mutex<HashMap<String, Vec<SocketAddr>>>,
+    pub(crate) backends: RwLock<Vec<Arc<Backend>>>,
+    /// Told whenever a backend connects.
+    pub(crate) ready: Arc<Notify>,
+    pub(crate) settings: Arc<Settings>,
+    dice: Dice,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(backends) = self.backends.get_mut() {
+            for b in backends.iter() {
+                b.remove();
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Balanced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Balanced")
+            .field("targets", &self.targets())
+            .field("backends", &self.backends())
+            .finish()
+    }
+}
+
+/// Why a [`Balanced`] client could not start a call: no server was
+/// connected within the time it could wait.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Unavailable {
+    /// Servers known (found by the lookups), none of them connected.
+    pub servers: usize,
+    /// How long the call waited for one.
+    pub waited: Duration,
+    /// The last connection error of any server, if one failed.
+    pub last_error: Option<BackendError>,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.servers {
+            0 => write!(f, "no server found"),
+            n => write!(f, "none of {n} servers connected"),
+        }?;
+        write!(f, " (waited {:?})", self.waited)
+    }
+}
+
+impl std::error::Error for Unavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last_error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Whether the server answered (an error answer counts): its latency is
+/// worth recording.
+fn answered<T, E>(r: &Result<T, CallError<E>>) -> bool {
+    matches!(
+        r,
+        Ok(_)
+            | Err(CallError::Remote(_))
+            | Err(CallError::Unhandled { .. })
+            | Err(CallError::UnknownRemote { .. })
+            | Err(CallError::BadResponse(_))
+    )
+}
+
+impl Balanced {
+    /// Settings for a new client; [`Builder::build`] starts it.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn start(targets: Vec<String>, settings: Settings) -> Balanced {
+        let inner = Arc::new(Inner {
+            targets: Mutex::new(targets),
+            resolved: Mutex::new(HashMap::new()),
+            backends: RwLock::new(Vec::new()),
+            ready: Arc::new(Notify::new()),
+            settings: Arc::new(settings),
+            dice: Dice::new(),
+        });
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            if let Some(inner) = weak.upgrade() {
+                discover::refresh(&inner).await;
+            }
+            discover::every(weak).await;
+        });
+        Balanced { inner }
+    }
+
+    /// The targets, as given (see [`Builder::target`]).
+    pub fn targets(&self) -> Vec<String> {
+        self.inner
+            .targets
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+
+    /// Add a target while running (looked up at once, then with the
+    /// others).
+    pub async fn add_target(&self, target: impl Into<String>) {
+        let target = target.into();
+        if let Ok(mut targets) = self.inner.targets.lock() {
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        discover::refresh(&self.inner).await;
+    }
+
+    /// Remove a target while running: its servers take no new calls and
+    /// are shut down once their calls are done.
+    pub async fn remove_target(&self, target: &str) {
+        if let Ok(mut targets) = self.inner.targets.lock() {
+            targets.retain(|t| t != target);
+        }
+        if let Ok(mut resolved) = self.inner.resolved.lock() {
+            resolved.remove(target);
+        }
+        discover::refresh(&self.inner).await;
+    }
+
+    /// Look the targets up now (as [`Builder::resolve_every`] does).
+    pub async fn refresh(&self) {
+        discover::refresh(&self.inner).await;
+    }
+
+    /// Every server known, with its state and load.
+    pub fn backends(&self) -> Vec<BackendStatus> {
+        self.inner
+            .backends
+            .read()
+            .map(|b| b.iter().map(|b| b.status()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Wait until at least `n` servers are connected.
+    pub async fn wait_connected(&self, n: usize) {
+        loop {
+            let notified = self.inner.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.backends().iter().filter(|b| b.connected).count() >= n {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// A connected server for a call, waiting for one if none is (within
+    /// `limit`). `avoid`: a server that just lost a call, unless it is the
+    /// only one.
+    async fn choose(
+        &self,
+        limit: Option<Duration>,
+        avoid: Option<SocketAddr>,
+    ) -> Result<(Arc<Backend>, Connection), Unavailable> {
+        let begun = Instant::now();
+        let wait = limit.map_or(self.inner.settings.wait_for_backend, |l| {
+            l.min(self.inner.settings.wait_for_backend)
+        });
+        let deadline = begun + wait;
+        loop {
+            let notified = self.inner.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Ok(backends) = self.inner.backends.read() {
+                if let Some(b) = pick::pick(&backends, &self.inner.dice, avoid) {
+                    if let Some(conn) = b.connection().filter(|c| !c.is_closed()) {
+                        return Ok((b.clone(), conn));
+                    }
+                }
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(self.unavailable(begun.elapsed()));
+            }
+        }
+    }
+
+    fn unavailable(&self, waited: Duration) -> Unavailable {
+        let backends = self.backends();
+        Unavailable {
+            servers: backends.len(),
+            waited,
+            last_error: backends.into_iter().find_map(|b| b.last_error),
+        }
+    }
+
+    /// Call `C` on one of the servers ([`Connection::call`]).
+    pub async fn call<C: Command>(&self, cmd: C) -> Result<C::Response, CallError<C::Error>> {
+        self.call_with(cmd, CallOptions::new()).await
+    }
+
+    /// [`Balanced::call`] with options. A timeout counts from now: the
+    /// wait for a connected server included.
+    pub async fn call_with<C: Command>(
+        &self,
+        cmd: C,
+        options: CallOptions,
+    ) -> Result<C::Response, CallError<C::Error>> {
+        self.call_once(cmd, options, None).await.map_err(|(e, _)| e)
+    }
+
+    async fn call_once<C: Command>(
+        &self,
+        cmd: C,
+        options: CallOptions,
+        avoid: Option<SocketAddr>,
+    ) -> Result<C::Response, (CallError<C::Error>, Option<SocketAddr>)> {
+        let begun = Instant::now();
+        let limit = options.explicit_timeout();
+        let (backend, conn) = self
+            .choose(limit, avoid)
+            .await
+            .map_err(|u| (CallError::Unavailable(u), None))?;
+        let options = match limit {
+            Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
+            None => options,
+        };
+        let mut guard = backend.start_call();
+        let r = conn.call_with(cmd, options).await;
+        if answered(&r) {
+            guard.answered();
+        }
+        r.map_err(|e| (e, Some(backend.addr)))
+    }
+
+    /// Call `C`, and if its connection is lost before the answer, call it
+    /// again on another server (up to [`Builder::retries`] times). Only for
+    /// commands that are safe to run twice: a lost call may have run.
+    pub async fn call_idempotent<C: Command + Clone>(
+        &self,
+        cmd: C,
+    ) -> Result<C::Response, CallError<C::Error>> {
+        self.call_idempotent_with(cmd, CallOptions::new()).await
+    }
+
+    /// [`Balanced::call_idempotent`] with options (a timeout covers all the
+    /// attempts).
+    pub async fn call_idempotent_with<C: Command + Clone>(
+        &self,
+        cmd: C,
+        options: CallOptions,
+    ) -> Result<C::Response, CallError<C::Error>> {
+        let begun = Instant::now();
+        let limit = options.explicit_timeout();
+        let mut avoid = None;
+        let mut attempt = 0;
+        loop {
+            let options = match limit {
+                Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
+                None => options,
+            };
+            match self.call_once(cmd.clone(), options, avoid).await {
+                Err((CallError::ConnectionLost(d), Some(addr)))
+                    if attempt < self.inner.settings.retries =>
+                {
+                    tracing::debug!(%addr, reason = %d, "connection lost; calling again elsewhere");
+                    attempt += 1;
+                    avoid = Some(addr);
+                }
+                r => return r.map_err(|(e, _)| e),
+            }
+        }
+    }
+
+    /// Call a command by name with an encoded box on one of the servers
+    /// ([`Connection::call_raw_with`]).
+    pub async fn call_raw_with(
+        &self,
+        name: impl AsRef<[u8]>,
+        args: AmpBox,
+        options: CallOptions,
+    ) -> Result<AmpBox, CallError<NoError>> {
+        let begun = Instant::now();
+        let limit = options.explicit_timeout();
+        let (backend, conn) = self
+            .choose(limit, None)
+            .await
+            .map_err(CallError::Unavailable)?;
+        let options = match limit {
+            Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
+            None => options,
+        };
+        let mut guard = backend.start_call();
+        let name = Bytes::copy_from_slice(name.as_ref());
+        let r = conn.call_raw_with(name, args, options).await;
+        if answered(&r) {
+            guard.answered();
+        }
+        r
+    }
+
+    /// Send `C` without asking for an answer, to one of the servers
+    /// ([`Connection::notify`]).
+    pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
+        let (_, conn) = self
+            .choose(None, None)
+            .await
+            .map_err(CallError::Unavailable)?;
+        conn.notify(cmd).await
+    }
+}
+
+// (The error type parameter of a typed call is the command's.)
+impl<E: ErrorTable> From<Unavailable> for CallError<E> {
+    fn from(u: Unavailable) -> Self {
+        CallError::Unavailable(u)
+    }
+}
