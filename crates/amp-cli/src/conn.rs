@@ -2,7 +2,7 @@
 //! `unix:/path`), the TLS flags, and opening a connection with them.
 
 use amp::tls::TlsOptions;
-use amp::{Config, Connection, Io, Router};
+use amp::{Balanced, Config, Connection, Io, Router};
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -201,6 +201,87 @@ pub async fn connect_stream(
             "no connection to {target} within {timeout:?} (--timeout)"
         ))),
     }
+}
+
+/// One server or several: `ADDR[,ADDR...]` (several only over TCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets(pub Vec<Target>);
+
+impl FromStr for Targets {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let targets = s
+            .split(',')
+            .map(str::parse::<Target>)
+            .collect::<Result<Vec<_>, _>>()?;
+        if targets.len() > 1 && targets.iter().any(|t| matches!(t, Target::Unix(_))) {
+            return Err(format!(
+                "`{s}`: several servers must all be host:port (a UNIX socket is one server)"
+            ));
+        }
+        Ok(Targets(targets))
+    }
+}
+
+impl fmt::Display for Targets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            write!(f, "{t}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Targets {
+    /// The one target, unless there are several or `balance` asks for
+    /// every address of a name.
+    pub fn single(&self, balance: bool) -> Option<&Target> {
+        match self.0.as_slice() {
+            [one] if !balance || matches!(one, Target::Unix(_)) => Some(one),
+            _ => None,
+        }
+    }
+}
+
+/// A client over every server of `targets` (each name looked up, every
+/// address a server; again every `resolve_every`), each connection opened
+/// as [`connect`] does (`--tls`, `--starttls`). Calls wait up to `timeout`
+/// for a connected server.
+pub fn balanced(
+    targets: &Targets,
+    tls: &TlsArgs,
+    timeout: Duration,
+    resolve_every: Option<Duration>,
+) -> CliResult<Balanced> {
+    if tls.enabled() {
+        tls.client_options()?; // bad flags: a usage error, before connecting
+    }
+    let tls = tls.clone();
+    let mut builder = Balanced::builder()
+        .targets(targets.0.iter().map(|t| t.to_string()))
+        .connect_timeout(timeout)
+        .wait_for_backend(timeout)
+        .connect_with(move |addr| {
+            let tls = tls.clone();
+            async move {
+                connect(
+                    &Target::Tcp(addr.to_string()),
+                    &tls,
+                    timeout,
+                    Router::new(),
+                    Config::default(),
+                )
+                .await
+                .map_err(|e| std::io::Error::other(e.error))
+            }
+        });
+    if let Some(every) = resolve_every {
+        builder = builder.resolve_every(every);
+    }
+    Ok(builder.build())
 }
 
 /// Opens an AMP connection to `target` serving `router`: `--tls` from the

@@ -4,6 +4,7 @@ mod common;
 
 use common::{amp, Proc};
 use std::net::TcpListener;
+use std::time::Duration;
 
 /// `amp serve` on a free port.
 fn serve() -> (Proc, String) {
@@ -179,4 +180,102 @@ fn connection_and_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("--starttls"));
+}
+
+/// `amp serve -v` on a free port (each call logged on stderr).
+fn serve_logged() -> (Proc, String) {
+    let mut p = Proc::amp(&["serve", "127.0.0.1:0", "-v"]);
+    let addr = p.listening();
+    (p, addr)
+}
+
+/// Calls a `serve_logged` server answered, from its log.
+fn calls_logged(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.contains(" call ")).count()
+}
+
+#[test]
+fn over_two_servers_each_gets_calls() {
+    let (a, addr_a) = serve_logged();
+    let (b, addr_b) = serve_logged();
+    let both = format!("{addr_a},{addr_b}");
+    let (code, out) = bench(&[&both, "Sum", "a=1", "b=2", "-n", "400", "-c", "8", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let j = json(&out);
+    assert_eq!(j["answered"], 400);
+    assert_eq!(j["target"], both.as_str());
+    let (_, _, log_a) = a.stop("TERM");
+    let (_, _, log_b) = b.stop("TERM");
+    let (on_a, on_b) = (calls_logged(&log_a), calls_logged(&log_b));
+    assert_eq!(on_a + on_b, 400);
+    assert!(on_a > 40 && on_b > 40, "calls spread {on_a} / {on_b}");
+}
+
+#[test]
+fn a_server_killed_mid_run_fails_only_its_calls() {
+    let (mut a, addr_a) = serve_logged();
+    let (b, addr_b) = serve_logged();
+    let both = format!("{addr_a},{addr_b}");
+    let mut run = Proc::amp(&[
+        "bench",
+        &both,
+        "Sum",
+        "a=1",
+        "b=2",
+        "--duration",
+        "3",
+        "-c",
+        "20",
+        "--json",
+    ]);
+    // Killed once it is serving the run.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while calls_logged(&a.stderr()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never reached {addr_a}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    a.kill();
+    let out = run.wait_for("{");
+    let j = json(&format!("{{{out}"));
+    // The calls in flight on the killed server fail, none hangs, the run
+    // goes on with the other.
+    let lost = j["failures_by_kind"]["CONNECTION_LOST"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((1..=20).contains(&lost), "{j}");
+    assert_eq!(j["failures"].as_u64(), Some(lost), "{j}");
+    assert_eq!(j["errors"], 0);
+    let answered = j["answered"].as_u64().unwrap();
+    let (_, _, log_b) = b.stop("TERM");
+    assert!(calls_logged(&log_b) as u64 > answered / 2, "{j}");
+    assert!(!run.finish(), "exit 3: calls failed on our side");
+}
+
+#[test]
+fn no_server_up_is_a_connection_error() {
+    let dead = || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let both = format!("{},{}", dead(), dead());
+    let out = amp()
+        .args([
+            "bench",
+            &both,
+            "Sum",
+            "a=1",
+            "b=2",
+            "-n",
+            "10",
+            "--timeout",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Connection refused"), "{stderr}");
 }

@@ -458,3 +458,31 @@ fn offline_prints_the_box() {
     let hex: String = out.stdout.iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(hex, v["hex"].as_str().unwrap());
 }
+
+#[test]
+fn several_servers_one_down_the_call_goes_to_one_up() {
+    let mut server = Proc::amp(&["serve", "127.0.0.1:0"]);
+    let live = server.listening();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let both = format!("{dead},{live}");
+    for _ in 0..5 {
+        let (code, out, err) = call(None, &both, &["Sum", "a:=13", "b:=81"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out, "total: 94\n");
+    }
+    // None up: exit 3, with the cause.
+    let (code, _, err) = call(
+        None,
+        &format!("{dead},{dead}"),
+        &["Sum", "a:=1", "b:=2", "--timeout", "1"],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no server to call"), "{err}");
+    assert!(err.contains("Connection refused"), "{err}");
+    // A UNIX socket is one server.
+    let (code, _, err) = call(None, &format!("unix:/tmp/x.sock,{live}"), &["Sum"]);
+    assert_eq!(code, 2, "{err}");
+}

@@ -71,7 +71,7 @@ impl<E: ErrorTable> fmt::Display for CallError<E> {
             #[cfg(feature = "tls")]
             CallError::Tls(_) => f.write_str("the TLS options could not be used"),
             CallError::Timeout(after) => write!(f, "no answer within {after:?}"),
-            CallError::Unavailable(u) => write!(f, "no server to call: {u}"),
+            CallError::Unavailable(_) => f.write_str("no server to call"),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::args::seconds;
 use crate::cli::Global;
-use crate::conn::{self, Target, TlsArgs};
+use crate::conn::{self, Targets, TlsArgs};
 use crate::exit::{CliError, CliResult, Exit};
 use crate::items;
 use crate::request::request_box;
@@ -42,9 +42,14 @@ Exit codes: 0 answered, 1 the peer answered an AMP error, 2 usage (bad
 arguments, schema or file), 3 connection, TLS or timeout.")]
 pub struct Args {
     /// Where to connect: host:port or unix:/path (may be left out with
-    /// --offline).
+    /// --offline); several servers as HOST:PORT,HOST:PORT,... (the call
+    /// goes to one that is up).
     #[arg(value_name = "ADDR")]
     pub addr: String,
+    /// Use every address the name resolves to (a DNS name with several
+    /// records is several servers): the call goes to one that is up.
+    #[arg(long)]
+    pub balance: bool,
     /// The command (its name on the wire).
     #[arg(value_name = "COMMAND", required_unless_present = "offline")]
     pub command: Option<String>,
@@ -78,7 +83,7 @@ pub struct Args {
 
 /// Runs `amp call`.
 pub async fn run(mut args: Args, global: &Global) -> CliResult {
-    let target = match args.addr.parse::<Target>() {
+    let target = match args.addr.parse::<Targets>() {
         Ok(t) => Some(t),
         // `amp call --offline COMMAND [ITEM]...`: no address needed.
         Err(_) if args.offline => {
@@ -106,8 +111,26 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
     let Some(target) = target.filter(|_| !args.offline) else {
         return offline(&args, declared, request, no_answer);
     };
+    let Some(target) = target.single(args.balance) else {
+        // Several servers: the call waits (up to --timeout) for one to be
+        // connected, and goes to the less loaded of two.
+        let client = conn::balanced(&target, &args.tls, args.timeout, None)?;
+        let result = if no_answer {
+            client
+                .notify_raw(args.name.as_bytes(), request)
+                .await
+                .map(|()| None)
+        } else {
+            let options = CallOptions::new().timeout(args.timeout);
+            client
+                .call_raw_with(args.name.as_bytes(), request, options)
+                .await
+                .map(Some)
+        };
+        return finish(&args, declared, result);
+    };
     let conn = conn::connect(
-        &target,
+        target,
         &args.tls,
         args.timeout,
         Router::new(),
@@ -125,10 +148,19 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
             .map(Some)
     };
     close(&conn).await;
+    finish(&args, declared, result)
+}
+
+/// Prints the answer, or turns the failure into the exit.
+fn finish(
+    args: &Args,
+    declared: Option<&CommandSchema>,
+    result: Result<Option<AmpBox>, CallError<NoError>>,
+) -> CliResult {
     match result {
         Ok(None) => Ok(()),
-        Ok(Some(answer)) => print_answer(&args, declared, &answer),
-        Err(e) => Err(call_failed(&args, declared, e)),
+        Ok(Some(answer)) => print_answer(args, declared, &answer),
+        Err(e) => Err(call_failed(args, declared, e)),
     }
 }
 

@@ -143,6 +143,15 @@ impl std::error::Error for Unavailable {
     }
 }
 
+/// `options` with what is left of the call's own time limit, if it has
+/// one (it counts from `begun`, the wait for a server included).
+fn remaining(options: CallOptions, limit: Option<Duration>, begun: Option<Instant>) -> CallOptions {
+    match (limit, begun) {
+        (Some(l), Some(begun)) => options.timeout(l.saturating_sub(begun.elapsed())),
+        _ => options,
+    }
+}
+
 /// Whether the server answered (an error answer counts): its latency is
 /// worth recording.
 fn answered<T, E>(r: &Result<T, CallError<E>>) -> bool {
@@ -249,26 +258,34 @@ impl Balanced {
         limit: Option<Duration>,
         avoid: Option<SocketAddr>,
     ) -> Result<(Arc<Backend>, Connection), Unavailable> {
+        if let Some(found) = self.try_pick(avoid) {
+            return Ok(found); // the common case: no waiting, no clock
+        }
         let begun = Instant::now();
         let wait = limit.map_or(self.inner.settings.wait_for_backend, |l| {
             l.min(self.inner.settings.wait_for_backend)
         });
         let deadline = begun + wait;
         loop {
+            // Registered before looking, so a connection made in between
+            // is not missed.
             let notified = self.inner.ready.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Ok(backends) = self.inner.backends.read() {
-                if let Some(b) = pick::pick(&backends, &self.inner.dice, avoid) {
-                    if let Some(conn) = b.connection().filter(|c| !c.is_closed()) {
-                        return Ok((b.clone(), conn));
-                    }
-                }
+            if let Some(found) = self.try_pick(avoid) {
+                return Ok(found);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Err(self.unavailable(begun.elapsed()));
             }
         }
+    }
+
+    /// A connected server now, if there is one.
+    fn try_pick(&self, avoid: Option<SocketAddr>) -> Option<(Arc<Backend>, Connection)> {
+        let backends = self.inner.backends.read().ok()?;
+        let b = pick::pick(&backends, &self.inner.dice, avoid)?;
+        Some((b.clone(), b.connection()?))
     }
 
     fn unavailable(&self, waited: Duration) -> Unavailable {
@@ -301,16 +318,13 @@ impl Balanced {
         options: CallOptions,
         avoid: Option<SocketAddr>,
     ) -> Result<C::Response, (CallError<C::Error>, Option<SocketAddr>)> {
-        let begun = Instant::now();
         let limit = options.explicit_timeout();
+        let begun = limit.map(|_| Instant::now());
         let (backend, conn) = self
             .choose(limit, avoid)
             .await
             .map_err(|u| (CallError::Unavailable(u), None))?;
-        let options = match limit {
-            Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
-            None => options,
-        };
+        let options = remaining(options, limit, begun);
         let mut guard = backend.start_call();
         let r = conn.call_with(cmd, options).await;
         if answered(&r) {
@@ -336,15 +350,12 @@ impl Balanced {
         cmd: C,
         options: CallOptions,
     ) -> Result<C::Response, CallError<C::Error>> {
-        let begun = Instant::now();
         let limit = options.explicit_timeout();
+        let begun = limit.map(|_| Instant::now());
         let mut avoid = None;
         let mut attempt = 0;
         loop {
-            let options = match limit {
-                Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
-                None => options,
-            };
+            let options = remaining(options, limit, begun);
             match self.call_once(cmd.clone(), options, avoid).await {
                 Err((CallError::ConnectionLost(d), Some(addr)))
                     if attempt < self.inner.settings.retries =>
@@ -366,16 +377,13 @@ impl Balanced {
         args: AmpBox,
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
-        let begun = Instant::now();
         let limit = options.explicit_timeout();
+        let begun = limit.map(|_| Instant::now());
         let (backend, conn) = self
             .choose(limit, None)
             .await
             .map_err(CallError::Unavailable)?;
-        let options = match limit {
-            Some(l) => options.timeout(l.saturating_sub(begun.elapsed())),
-            None => options,
-        };
+        let options = remaining(options, limit, begun);
         let mut guard = backend.start_call();
         let name = Bytes::copy_from_slice(name.as_ref());
         let r = conn.call_raw_with(name, args, options).await;
@@ -393,6 +401,23 @@ impl Balanced {
             .await
             .map_err(CallError::Unavailable)?;
         conn.notify(cmd).await
+    }
+}
+
+impl Balanced {
+    /// Send a raw request that wants no answer to one of the servers
+    /// ([`Connection::notify_raw`]).
+    pub async fn notify_raw(
+        &self,
+        name: impl AsRef<[u8]>,
+        args: AmpBox,
+    ) -> Result<(), CallError<NoError>> {
+        let (_, conn) = self
+            .choose(None, None)
+            .await
+            .map_err(CallError::Unavailable)?;
+        conn.notify_raw(Bytes::copy_from_slice(name.as_ref()), args)
+            .await
     }
 }
 

@@ -2,7 +2,7 @@
 //! flight (a `FuturesUnordered`, no task per call), recording each call's
 //! latency and outcome in its own tally (no lock per call).
 
-use amp::{CallError, CallOptions, Connection, NoError};
+use amp::{AmpBox, Balanced, CallError, CallOptions, Connection, NoError};
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use hdrhistogram::Histogram;
@@ -96,44 +96,110 @@ impl Tally {
         self.latency.len()
     }
 
-    /// Records one call; returns false if the connection is gone.
-    fn record(&mut self, took: Duration, outcome: Result<amp::AmpBox, CallError<NoError>>) -> bool {
+    /// Records one call.
+    fn record(&mut self, took: Duration, outcome: Result<amp::AmpBox, CallError<NoError>>) {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         self.latency.saturating_record(us);
         let (map, key) = match outcome {
             Ok(_) => {
                 self.answered += 1;
-                return true;
+                return;
             }
             Err(CallError::Unhandled { .. }) => (&mut self.errors, "UNHANDLED".to_owned()),
             Err(CallError::UnknownRemote { code, .. }) => {
                 (&mut self.errors, amp::display_bytes(&code))
             }
             Err(CallError::Timeout(_)) => (&mut self.failures, "TIMEOUT".to_owned()),
-            Err(CallError::ConnectionLost(_)) => {
-                *self
-                    .failures
-                    .entry("CONNECTION_LOST".to_owned())
-                    .or_default() += 1;
-                return false;
-            }
+            Err(CallError::ConnectionLost(_)) => (&mut self.failures, "CONNECTION_LOST".to_owned()),
             Err(CallError::ProtocolSwitched) => {
-                *self
-                    .failures
-                    .entry("PROTOCOL_SWITCHED".to_owned())
-                    .or_default() += 1;
-                return false;
+                (&mut self.failures, "PROTOCOL_SWITCHED".to_owned())
             }
+            Err(CallError::Unavailable(_)) => (&mut self.failures, "UNAVAILABLE".to_owned()),
             Err(e) => (&mut self.failures, format!("LOCAL ({e})")),
         };
         *map.entry(key).or_default() += 1;
-        true
+    }
+}
+
+/// Where one loop's calls go: one connection, or a balanced client over
+/// several servers.
+pub enum Caller {
+    /// One connection: a lost connection ends the loop.
+    One(Connection),
+    /// Several servers: a lost server fails its calls, the loop goes on
+    /// with the others (it ends only when none is left).
+    Many(Balanced),
+}
+
+impl Caller {
+    async fn call(
+        &self,
+        name: Bytes,
+        request: AmpBox,
+        options: CallOptions,
+    ) -> Result<AmpBox, CallError<NoError>> {
+        match self {
+            Caller::One(c) => c.call_raw_with(name, request, options).await,
+            Caller::Many(b) => b.call_raw_with(name, request, options).await,
+        }
+    }
+
+    /// Whether a failed call means the loop cannot go on.
+    fn gone(&self, e: &CallError<NoError>) -> bool {
+        match self {
+            Caller::One(_) => matches!(
+                e,
+                CallError::ConnectionLost(_) | CallError::ProtocolSwitched
+            ),
+            Caller::Many(_) => matches!(e, CallError::Unavailable(_)),
+        }
+    }
+
+    /// Wait until every server found is connected.
+    pub async fn connected_to_all(&self) {
+        if let Caller::Many(b) = self {
+            loop {
+                let known = b.backends().len();
+                if known > 0 {
+                    b.wait_connected(known).await;
+                    if b.backends().iter().all(|s| s.connected) {
+                        return;
+                    }
+                } else {
+                    b.wait_connected(1).await;
+                }
+            }
+        }
+    }
+
+    /// Whether at least one server is connected.
+    pub fn connected_to_any(&self) -> bool {
+        match self {
+            Caller::One(_) => true,
+            Caller::Many(b) => b.backends().iter().any(|s| s.connected),
+        }
+    }
+
+    /// Why no server is connected (the last connection error), if known.
+    pub fn why_not_connected(&self) -> Option<amp::balance::BackendError> {
+        match self {
+            Caller::One(_) => None,
+            Caller::Many(b) => b.backends().into_iter().find_map(|s| s.last_error),
+        }
+    }
+
+    async fn close(self) {
+        match self {
+            Caller::One(c) => c.close().await,
+            // Each connection is shut down once its calls are done.
+            Caller::Many(b) => drop(b),
+        }
     }
 }
 
 /// Keeps `depth` calls in flight on `conn` until the plan says stop, then
 /// waits for the last answers.
-pub async fn drive(conn: Connection, depth: usize, plan: &Plan, progress: &Progress) -> Tally {
+pub async fn drive(conn: Caller, depth: usize, plan: &Plan, progress: &Progress) -> Tally {
     let mut tally = Tally::new();
     let options = CallOptions::new().timeout(plan.call_timeout);
     let mut in_flight = FuturesUnordered::new();
@@ -143,7 +209,7 @@ pub async fn drive(conn: Connection, depth: usize, plan: &Plan, progress: &Progr
             let (name, request, conn) = (plan.name.clone(), plan.request.clone(), &conn);
             in_flight.push(async move {
                 let start = Instant::now();
-                let outcome = conn.call_raw_with(name, request, options).await;
+                let outcome = conn.call(name, request, options).await;
                 (start.elapsed(), outcome)
             });
         }
@@ -151,11 +217,14 @@ pub async fn drive(conn: Connection, depth: usize, plan: &Plan, progress: &Progr
             break;
         };
         progress.done.fetch_add(1, Ordering::Relaxed);
-        if !tally.record(took, outcome) && alive {
+        let gone = outcome.as_ref().is_err_and(|e| conn.gone(e));
+        tally.record(took, outcome);
+        if gone && alive {
             alive = false;
             tally.lost += 1;
         }
     }
+    drop(in_flight);
     conn.close().await;
     tally
 }

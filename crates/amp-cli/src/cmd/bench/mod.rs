@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use crate::args::seconds;
 use crate::cli::Global;
-use crate::conn::{self, Target, TlsArgs};
+use crate::conn::{self, Targets, TlsArgs};
 use crate::exit::{CliError, CliResult, Exit};
-use load::{Plan, Progress, Tally};
+use load::{Caller, Plan, Progress, Tally};
 use report::Report;
 
 /// Calls when neither --calls nor --duration is given.
@@ -36,6 +36,12 @@ Report: calls, errors by code, elapsed, latency p50/p90/p99/max (µs, per
 call), and a last line `throughput: N calls/s`; --json prints one JSON object
 with the same numbers. A progress bar is drawn on stderr when it is a terminal.
 
+Several servers (HOST:PORT,HOST:PORT or --balance): each of the K
+connections becomes a balanced client with one connection per server, and
+each call goes to the less loaded of two servers drawn at random. A server
+that is lost fails the calls it had (CONNECTION_LOST, never sent again) and
+the run goes on with the others; it is reconnected when it comes back.
+
 Exit: 0 if every call was answered; 1 if any call was answered with an AMP
 error (the report is printed); 3 if a connection could not be opened (no
 report), or calls failed on our side: timeouts, a connection lost (report
@@ -45,11 +51,22 @@ Examples:
   amp serve 127.0.0.1:1234 &
   amp bench 127.0.0.1:1234 Sum a=1 b=2 --calls 100000 --concurrency 100 --connections 4
   amp bench 127.0.0.1:1234 Sum a=1 b=2 --duration 10 --json
-  amp bench 127.0.0.1:1234 Sum a=1 b=2 --starttls --insecure"
+  amp bench 127.0.0.1:1234 Sum a=1 b=2 --starttls --insecure
+  amp bench 10.0.0.1:1234,10.0.0.2:1234 Sum a=1 b=2 --concurrency 200
+  amp bench app.svc.cluster.local:1234 Sum a=1 b=2 --balance --resolve-every 5"
 )]
 pub struct Args {
-    /// The server: host:port or unix:/path.
-    pub target: Target,
+    /// The server: host:port or unix:/path; several servers as
+    /// HOST:PORT,HOST:PORT,... (calls spread over them).
+    pub target: Targets,
+    /// Use every address the name(s) resolve to (a DNS name with several
+    /// records is several servers), even when one target is given.
+    #[arg(long)]
+    pub balance: bool,
+    /// With several servers (or --balance): look the names up again this
+    /// often, so that servers added meanwhile get calls.
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
+    pub resolve_every: Option<Duration>,
     /// The command to call.
     pub command: String,
     /// Its arguments, NAME=VALUE.
@@ -103,16 +120,51 @@ pub async fn run(args: Args, g: &Global) -> CliResult {
         (n, _) => n,
     };
 
-    let open = (0..k).map(|_| {
-        conn::connect(
-            &args.target,
-            &args.tls,
-            args.timeout,
-            Router::new(),
-            Config::default(),
-        )
-    });
-    let conns = futures_util::future::try_join_all(open).await?;
+    let callers = match args.target.single(args.balance) {
+        Some(target) => {
+            let open = (0..k).map(|_| {
+                conn::connect(
+                    target,
+                    &args.tls,
+                    args.timeout,
+                    Router::new(),
+                    Config::default(),
+                )
+            });
+            futures_util::future::try_join_all(open)
+                .await?
+                .into_iter()
+                .map(Caller::One)
+                .collect::<Vec<_>>()
+        }
+        None => {
+            let mut clients = Vec::with_capacity(k);
+            for _ in 0..k {
+                let client =
+                    conn::balanced(&args.target, &args.tls, args.timeout, args.resolve_every)?;
+                clients.push(Caller::Many(client));
+            }
+            // Every server found connected (or the time is up: then the
+            // run starts with those that are).
+            let all = clients.iter().map(|c| c.connected_to_all());
+            if tokio::time::timeout(args.timeout, futures_util::future::join_all(all))
+                .await
+                .is_err()
+                && !clients.iter().all(Caller::connected_to_any)
+            {
+                let why = clients.iter().find_map(Caller::why_not_connected);
+                let what = format!(
+                    "no server of {} answered within {:?}",
+                    args.target, args.timeout
+                );
+                return Err(match why {
+                    Some(e) => CliError::connection(crate::exit::Cause::new(what, e)),
+                    None => CliError::connection(what),
+                });
+            }
+            clients
+        }
+    };
 
     let plan = Arc::new(Plan {
         name: Bytes::from(args.command.clone()),
@@ -124,7 +176,7 @@ pub async fn run(args: Args, g: &Global) -> CliResult {
     let progress = Arc::new(Progress::default());
     let bar = progress_bar(plan.calls, args.duration);
     let start = Instant::now();
-    let workers: Vec<_> = conns
+    let workers: Vec<_> = callers
         .into_iter()
         .enumerate()
         .map(|(i, conn)| {
