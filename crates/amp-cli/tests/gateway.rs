@@ -1,7 +1,8 @@
 //! `amp gateway` and `amp tunnel` against the real binary: bytes carried
 //! both ways to a TCP echo service (plain and with StartTLS), half-close,
-//! the gateway's errors on a connection that stays usable, and Twisted
-//! peers through both.
+//! the gateway's errors on a connection that stays usable, several
+//! backends for one service (spread, skipped when refusing, listed with
+//! their health), and Twisted peers through both.
 mod common;
 mod net;
 
@@ -167,7 +168,7 @@ async fn require_tls_refuses_until_starttls() {
 fn usage_errors() {
     amp()
         .args(["gateway", "127.0.0.1:0", "--service", "a=127.0.0.1:1"])
-        .args(["--service", "a=127.0.0.1:2"])
+        .args(["--service", "a=127.0.0.1:1"])
         .assert()
         .code(2);
     amp()
@@ -346,4 +347,244 @@ fn exchange_some(s: &mut std::net::TcpStream, data: &[u8]) -> Vec<u8> {
     let mut back = vec![0; data.len()];
     s.read_exact(&mut back).unwrap();
     back
+}
+
+/// `ListServices` read with its `backends` (required here: a gateway
+/// without them fails the decoding).
+#[derive(amp::Command)]
+#[amp(name = "ListServices", response = Health, error = GatewayError)]
+struct ListBackends;
+
+/// The answer to [`ListBackends`].
+#[derive(amp::Record, Debug)]
+struct Health {
+    services: Vec<String>,
+    backends: Vec<BackendHealth>,
+}
+
+/// One element of `backends`.
+#[derive(amp::Record, Debug, Clone)]
+struct BackendHealth {
+    service: String,
+    address: String,
+    healthy: bool,
+    connections: u64,
+    failures: u64,
+    last_error: Option<String>,
+}
+
+/// The gateway's `backends`, asked on a connection of their own.
+async fn backends(gw: &str) -> Vec<BackendHealth> {
+    let conn = Connection::connect(gw).await.unwrap();
+    let health = conn.call(ListBackends).await.unwrap();
+    conn.close().await;
+    health.backends
+}
+
+/// Asks for the backends until `ok` holds for them (at most 10 s); returns
+/// them.
+async fn wait_backends(gw: &str, ok: impl Fn(&[BackendHealth]) -> bool) -> Vec<BackendHealth> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = backends(gw).await;
+        if ok(&now) {
+            return now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backends never as expected: {now:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// A TCP service on a free port that writes `greeting` to each connection,
+/// then reads until end of file and closes.
+fn greeting_service(greeting: &'static str) -> String {
+    greet_on(
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
+        greeting,
+    )
+}
+
+/// Serves `greeting_service` on `listener`; returns its address.
+fn greet_on(listener: std::net::TcpListener, greeting: &'static str) -> String {
+    use std::io::{Read, Write};
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                if conn.write_all(greeting.as_bytes()).is_ok() {
+                    let _ = conn.read_to_end(&mut Vec::new());
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// `n` different addresses where nothing listens (all bound at once, then
+/// released).
+fn closed_ports(n: usize) -> Vec<String> {
+    let held: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect()
+}
+
+/// `Connect(service)` on a new connection to the gateway at `gw`: the
+/// switched stream and the greeting of the backend that answered
+/// (`len` bytes).
+async fn greeted(gw: &str, service: &str, len: usize) -> (amp::Switched, String) {
+    let conn = Connection::connect(gw).await.unwrap();
+    let mut stream = connect_service(&conn, service).await.unwrap();
+    let mut greeting = vec![0; len];
+    stream.read_exact(&mut greeting).await.unwrap();
+    (stream, String::from_utf8(greeting).unwrap())
+}
+
+/// `--service` repeated with one name: Connects held open at once go to
+/// the backend with the fewest connections, so 4 make 2 and 2; the counts
+/// fall back to 0 once the sessions end.
+#[tokio::test]
+async fn one_service_spreads_connects_over_its_backends() {
+    let one = greeting_service("one");
+    let two = greeting_service("two");
+    let mut gw = gateway(&[("svc", &one), ("svc", &two)], &[]);
+    let addr = gw.listening();
+    let opened = futures_util::future::join_all((0..4).map(|_| greeted(&addr, "svc", 3))).await;
+    let mut greetings: Vec<&str> = opened.iter().map(|(_, g)| g.as_str()).collect();
+    greetings.sort();
+    assert_eq!(greetings, ["one", "one", "two", "two"]);
+    let conn = Connection::connect(addr.as_str()).await.unwrap();
+    let health = conn.call(ListBackends).await.unwrap();
+    assert_eq!(health.services, ["svc"], "one name however many backends");
+    let listed: Vec<_> = health
+        .backends
+        .iter()
+        .map(|b| {
+            (
+                b.service.as_str(),
+                b.address.as_str(),
+                b.healthy,
+                b.connections,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("svc", one.as_str(), true, 2),
+            ("svc", two.as_str(), true, 2)
+        ]
+    );
+    assert!(health
+        .backends
+        .iter()
+        .all(|b| b.failures == 0 && b.last_error.is_none()));
+    // The old answer's reader still reads it.
+    assert_eq!(conn.call(ListServices).await.unwrap().services, ["svc"]);
+    drop(opened);
+    wait_backends(&addr, |b| b.iter().all(|b| b.connections == 0)).await;
+    // Both free again: the first given is chosen.
+    let (_s, greeting) = greeted(&addr, "svc", 3).await;
+    assert_eq!(greeting, "one");
+}
+
+/// A backend that refuses, listed first, is skipped within the same
+/// Connect, marked down (listed unhealthy with its failure and error), and
+/// not tried again while the other accepts.
+#[tokio::test]
+async fn a_refusing_backend_is_skipped_and_listed_down() {
+    let dead = closed_port();
+    let live = greeting_service("live");
+    let mut gw = gateway(&[("svc", &dead), ("svc", &live)], &[]);
+    let addr = gw.listening();
+    let (_first, greeting) = greeted(&addr, "svc", 4).await;
+    assert_eq!(greeting, "live");
+    let now = backends(&addr).await;
+    assert_eq!(now.len(), 2, "{now:#?}");
+    let (d, l) = (&now[0], &now[1]);
+    assert_eq!((d.address.as_str(), l.address.as_str()), (&*dead, &*live));
+    assert!(!d.healthy && d.failures >= 1, "{d:?}");
+    assert!(
+        d.last_error.as_deref().is_some_and(|e| !e.is_empty()),
+        "{d:?}"
+    );
+    assert_eq!(d.connections, 0);
+    assert!(
+        l.healthy && l.failures == 0 && l.last_error.is_none(),
+        "{l:?}"
+    );
+    assert_eq!(l.connections, 1);
+    // Down: the live backend goes first although it has more connections.
+    let (_second, greeting) = greeted(&addr, "svc", 4).await;
+    assert_eq!(greeting, "live");
+    let now = backends(&addr).await;
+    assert_eq!(now[0].failures, 1, "not retried: {now:#?}");
+    assert_eq!(now[1].connections, 2);
+    // The gateway's log names the backend and why.
+    let err = wait_stderr(&gw, "backend marked down");
+    assert!(err.contains(&dead), "{err}");
+}
+
+/// Every backend refusing: CONNECT_FAILED, without their addresses; each
+/// is marked down, and still tried: one that comes back accepts and is
+/// marked up.
+#[tokio::test]
+async fn all_backends_refusing_is_connect_failed_until_one_comes_back() {
+    let ports = closed_ports(2);
+    let (a, b) = (&ports[0], &ports[1]);
+    let mut gw = gateway(&[("svc", a), ("svc", b)], &[]);
+    let addr = gw.listening();
+    let conn = Connection::connect(addr.as_str()).await.unwrap();
+    match connect_service(&conn, "svc").await {
+        Err(CallError::Remote(GatewayError::ConnectFailed(why))) => {
+            assert!(
+                !why.contains(a.as_str()) && !why.contains(b.as_str()),
+                "{why}"
+            )
+        }
+        other => panic!("want CONNECT_FAILED, got {other:?}"),
+    }
+    let now = backends(&addr).await;
+    assert!(
+        now.iter()
+            .all(|b| !b.healthy && b.failures == 1 && b.last_error.is_some()),
+        "{now:#?}"
+    );
+    let err = wait_stderr(&gw, "no backend accepted");
+    assert!(
+        err.contains(a.as_str()) && err.contains(b.as_str()),
+        "{err}"
+    );
+    // The second comes back; the first, down the longest, is tried first
+    // and fails again.
+    greet_on(std::net::TcpListener::bind(b.as_str()).unwrap(), "back");
+    let mut stream = connect_service(&conn, "svc").await.unwrap();
+    let mut greeting = [0; 4];
+    stream.read_exact(&mut greeting).await.unwrap();
+    assert_eq!(&greeting, b"back");
+    let now = backends(&addr).await;
+    assert!(!now[0].healthy && now[0].failures == 2, "{now:#?}");
+    assert!(now[1].healthy && now[1].failures == 0 && now[1].last_error.is_none());
+    assert_eq!(now[1].connections, 1);
+}
+
+/// The same NAME=ADDR twice is a usage error; the same NAME with another
+/// ADDR is a second backend.
+#[test]
+fn the_same_backend_twice_is_a_usage_error() {
+    let out = amp()
+        .args(["gateway", "127.0.0.1:0", "--service", "a=127.0.0.1:1"])
+        .args(["--service", "b=127.0.0.1:1", "--service", "a=127.0.0.1:1"])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("a=127.0.0.1:1 is given twice"), "{err}");
+    let mut gw = gateway(&[("a", "127.0.0.1:1"), ("a", "127.0.0.1:2")], &[]);
+    gw.listening();
 }

@@ -1,12 +1,13 @@
 //! `amp gateway`: one listening port in front of many TCP services. Each
 //! client connection speaks AMP first (StartTLS, ListServices, Connect),
-//! then carries one service's bytes (see [`protocol`]).
+//! then carries one service's bytes (see [`protocol`]). A service may
+//! have several backends (see [`backends`]).
 
+mod backends;
 mod client;
 pub mod protocol;
 mod service;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::cli::Global;
 use crate::conn::{ServerTlsArgs, Target};
 use crate::exit::{CliError, CliResult};
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
+use backends::Backends;
 use client::Clients;
 use service::Gateway;
 
@@ -25,12 +27,28 @@ use service::Gateway;
       --cert gateway.pem --key gateway.key --require-tls
   amp tunnel 127.0.0.1:2222 gateway.example:7000 ssh --starttls --ca gateway.pem &
   ssh -p 2222 localhost
+  amp gateway 0.0.0.0:7000 --service db=10.0.0.5:5432 --service db=10.0.0.6:5432 ...
 
 Each client connection is AMP: StartTLS (optional unless --require-tls),
-ListServices -> services (a list of names), then Connect(service), a
-protocol switch after which the connection is the service's byte stream
+ListServices -> services (a list of names) and backends (each backend's
+address, health and connections), then Connect(service), a protocol
+switch after which the connection is the service's byte stream
 (half-close aware). Errors leave the connection usable: UNKNOWN_SERVICE,
 CONNECT_FAILED, TLS_REQUIRED.
+
+Several backends: --service repeated with one NAME gives that service a
+backend per ADDR (the same NAME=ADDR twice is an error). Connect tries
+the live backend with the fewest connections open through the gateway
+(ties: the first given); one that refuses or does not accept within
+--connect-timeout is marked down and skipped, and the next is tried in
+the same Connect (so a Connect may take --connect-timeout per backend).
+Backends marked down are tried after the live ones, the longest-failed
+first, until their back-off has passed (1 s after the first failure,
+doubling, at most 30 s): then they are tried as if live again. One that
+accepts is marked up. CONNECT_FAILED once all have
+failed (its description names no address: the errors go to the log).
+ListServices tells the backends' addresses to clients: use --require-tls
+(and --ca) to keep them to those you trust.
 
 Limits: --max-connections at once (more wait in the listen backlog); a
 client must send a whole box within --first-box-timeout (30 s) of
@@ -39,12 +57,13 @@ client does not read times out after 30 s. Once switched, a connection
 lasts as long as the client and the service keep it open.
 Ctrl-C (or SIGTERM): stop accepting, let connections go on for --grace
 seconds, then cut them. With -v each Connect is logged (peer, service,
-bytes each way, duration).")]
+backend, bytes each way, duration).")]
 pub struct Args {
     /// Where to listen: host:port (port 0: any free port) or unix:/path.
     pub listen: Target,
     /// A service clients may Connect to: NAME=HOST:PORT (or
-    /// NAME=unix:/path). Repeat for more.
+    /// NAME=unix:/path). Repeat for more services, or with the same NAME
+    /// for more backends of one service.
     #[arg(long = "service", value_name = "NAME=ADDR", required = true, value_parser = service)]
     pub services: Vec<(String, Target)>,
     #[command(flatten)]
@@ -53,8 +72,8 @@ pub struct Args {
     /// run.
     #[arg(long)]
     pub require_tls: bool,
-    /// Seconds a service may take to accept a connection (then
-    /// CONNECT_FAILED).
+    /// Seconds a backend may take to accept a connection (then the next
+    /// is tried; CONNECT_FAILED once all have failed).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub connect_timeout: Duration,
     /// Seconds a client may take to send its first whole box; a silent
@@ -78,17 +97,11 @@ fn service(s: &str) -> Result<(String, Target), String> {
 
 /// Runs `amp gateway` until Ctrl-C.
 pub async fn run(args: Args, _: &Global) -> CliResult {
-    let mut services = BTreeMap::new();
-    for (name, target) in args.services {
-        if services.insert(name.clone(), target).is_some() {
-            return Err(CliError::usage(format!(
-                "--service {name} is given twice: one address per name"
-            )));
-        }
-    }
+    let services = Backends::new(args.services).map_err(CliError::usage)?;
     let tls = args.tls.server_options()?;
-    for (name, target) in &services {
-        tracing::info!("service {name} -> {target}");
+    for pool in services.pools() {
+        let targets: Vec<String> = pool.targets().iter().map(|t| t.to_string()).collect();
+        tracing::info!("service {} -> {}", pool.name(), targets.join(", "));
     }
     let gateway = Arc::new(Gateway {
         services,

@@ -1,27 +1,26 @@
 //! What the gateway answers: `StartTLS`, `ListServices`, and `Connect`,
-//! which reaches the service and then joins the client's switched stream
-//! with it.
+//! which reaches one of the service's backends and then joins the
+//! client's switched stream with it.
 
 use amp::tls::TlsOptions;
 use amp::{Ctx, Router, SwitchTo, Switched};
-use std::collections::BTreeMap;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::backends::{Backends, Lease, Pool};
 use super::protocol::{Connect, GatewayError, ListServices, Services};
-use crate::conn::Target;
 use crate::splice::stream::{join, resume_tcp, Stream};
 use crate::splice::{self, Dir, Outcome, DEFAULT_BUFFER};
 
 /// The gateway's settings, shared by every connection.
 #[derive(Debug)]
 pub struct Gateway {
-    /// Service name → where it listens.
-    pub services: BTreeMap<String, Target>,
+    /// Each service's backends.
+    pub services: Backends,
     /// Refuse `ListServices` and `Connect` before StartTLS.
     pub require_tls: bool,
-    /// How long a service may take to accept a connection.
+    /// How long each backend may take to accept a connection.
     pub connect_timeout: Duration,
 }
 
@@ -55,14 +54,16 @@ pub fn router(client: Arc<Client>, tls: TlsOptions) -> Router<Arc<Client>> {
             let gw = &ctx.state.gateway;
             gw.check_tls(ctx.peer())?;
             Ok(Services {
-                services: gw.services.keys().cloned().collect(),
+                services: gw.services.names(),
+                backends: Some(gw.services.health()),
             })
         })
         .route_switch(connect)
 }
 
-/// `Connect`: reach the service first (so a failure is an error answer and
-/// the client may try another), then accept the switch and splice.
+/// `Connect`: reach a backend of the service first (so a failure is an
+/// error answer and the client may try another), then accept the switch
+/// and splice.
 async fn connect(c: Connect, ctx: Ctx<Arc<Client>>) -> Result<SwitchTo, GatewayError> {
     let gw = &ctx.state.gateway;
     let peer = ctx
@@ -74,40 +75,70 @@ async fn connect(c: Connect, ctx: Ctx<Arc<Client>>) -> Result<SwitchTo, GatewayE
         tracing::info!(%peer, %service, "Connect refused: StartTLS required");
         return Err(e);
     }
-    let Some(target) = gw.services.get(&service) else {
+    let Some(pool) = gw.services.get(&service) else {
         tracing::info!(%peer, %service, "Connect refused: no such service");
         return Err(GatewayError::UnknownService(format!(
             "no service named `{service}` (ListServices names them)"
         )));
     };
-    let upstream = match Stream::connect(target, gw.connect_timeout).await {
-        Ok(s) => s,
-        Err(e) => {
-            // The details (addresses, errors) stay in the gateway's log.
-            tracing::warn!(%peer, %service, "Connect failed: cannot reach {target}: {e}");
-            return Err(GatewayError::ConnectFailed(format!(
-                "service `{service}` is unreachable"
-            )));
-        }
+    let Some((upstream, lease)) = reach(pool, gw.connect_timeout, &peer).await else {
+        // The details (addresses, errors) stay in the gateway's log.
+        tracing::warn!(%peer, %service, "Connect failed: no backend accepted");
+        return Err(GatewayError::ConnectFailed(format!(
+            "service `{service}` is unreachable"
+        )));
     };
+    let backend = lease.target().to_string();
     let tls = ctx.peer().is_tls();
     let fd = ctx.state.tcp.lock().ok().and_then(|mut fd| fd.take());
     let fd = if tls { None } else { fd };
     Ok(SwitchTo::new(move |stream| async move {
+        // The connection counts on its backend until this ends (or is
+        // dropped unrun): the lease goes with it.
+        let _lease = lease;
         let started = Instant::now();
         let out = carry(stream, fd, upstream).await;
         let secs = started.elapsed().as_secs_f64();
         match out.error {
             None => tracing::info!(
-                %peer, %service, tls, bytes_up = out.a_to_b, bytes_down = out.b_to_a,
-                secs, "Connect done"
+                %peer, %service, %backend, tls, bytes_up = out.a_to_b,
+                bytes_down = out.b_to_a, secs, "Connect done"
             ),
             Some((dir, e)) => tracing::info!(
-                %peer, %service, tls, bytes_up = out.a_to_b, bytes_down = out.b_to_a,
-                secs, "Connect ended by an error going {}: {e}", dir.arrow()
+                %peer, %service, %backend, tls, bytes_up = out.a_to_b,
+                bytes_down = out.b_to_a, secs,
+                "Connect ended by an error going {}: {e}", dir.arrow()
             ),
         }
     }))
+}
+
+/// Connects to the service's backends one after the other, best first
+/// (see [`super::backends`]), each within `timeout`, until one accepts:
+/// that connection and its lease; `None` if every backend failed. Each
+/// failure marks its backend down and is logged.
+async fn reach(pool: &Arc<Pool>, timeout: Duration, peer: &str) -> Option<(Stream, Lease)> {
+    let service = pool.name();
+    let mut tried = Vec::new();
+    while let Some(mut lease) = pool.pick(&tried) {
+        tried.push(lease.index());
+        let backend = lease.target().to_string();
+        match Stream::connect(lease.target(), timeout).await {
+            Ok(stream) => {
+                let failures = lease.accepted();
+                if failures > 0 {
+                    tracing::info!(%peer, %service, %backend,
+                        "backend up again after {failures} failed connects");
+                }
+                return Some((stream, lease));
+            }
+            Err(e) => {
+                tracing::warn!(%peer, %service, %backend, "backend marked down: cannot reach it: {e}");
+                lease.failed(e.to_string());
+            }
+        }
+    }
+    None
 }
 
 /// Joins the switched client stream with the service: without copies when
