@@ -117,13 +117,13 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
         let client = conn::balanced(&target, &args.tls, args.timeout, None)?;
         let result = if no_answer {
             client
-                .notify_raw(args.name.as_bytes(), request)
+                .notify_raw(args.name.clone(), request)
                 .await
                 .map(|()| None)
         } else {
             let options = CallOptions::new().timeout(args.timeout);
             client
-                .call_raw_with(args.name.as_bytes(), request, options)
+                .call_raw_with(args.name.clone(), request, options)
                 .await
                 .map(Some)
         };

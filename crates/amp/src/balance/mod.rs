@@ -53,6 +53,8 @@ mod backend;
 mod builder;
 mod discover;
 mod pick;
+#[cfg(feature = "tower")]
+mod tower;
 
 pub use backend::{BackendError, BackendStatus};
 pub use builder::Builder;
@@ -373,7 +375,7 @@ impl Balanced {
     /// ([`Connection::call_raw_with`]).
     pub async fn call_raw_with(
         &self,
-        name: impl AsRef<[u8]>,
+        name: impl Into<Bytes>,
         args: AmpBox,
         options: CallOptions,
     ) -> Result<AmpBox, CallError<NoError>> {
@@ -385,8 +387,7 @@ impl Balanced {
             .map_err(CallError::Unavailable)?;
         let options = remaining(options, limit, begun);
         let mut guard = backend.start_call();
-        let name = Bytes::copy_from_slice(name.as_ref());
-        let r = conn.call_raw_with(name, args, options).await;
+        let r = conn.call_raw_with(name.into(), args, options).await;
         if answered(&r) {
             guard.answered();
         }
@@ -409,15 +410,14 @@ impl Balanced {
     /// ([`Connection::notify_raw`]).
     pub async fn notify_raw(
         &self,
-        name: impl AsRef<[u8]>,
+        name: impl Into<Bytes>,
         args: AmpBox,
     ) -> Result<(), CallError<NoError>> {
         let (_, conn) = self
             .choose(None, None)
             .await
             .map_err(CallError::Unavailable)?;
-        conn.notify_raw(Bytes::copy_from_slice(name.as_ref()), args)
-            .await
+        conn.notify_raw(name.into(), args).await
     }
 }
 
