@@ -20,7 +20,10 @@ Modes:
 ``cli_net_peer.py gateway <port> <service> [--ca PEM]``
     Does the gateway dance itself against ``amp gateway`` on <port>:
     ``StartTLS`` (verifying the gateway against PEM with ``--ca``),
-    ``ListServices``, ``Connect`` to a service that does not exist
+    ``ListServices`` (declared as an older client does, with ``services``
+    only, then with the later ``backends``: the one backend of <service>
+    healthy, no connection open, no failure), ``Connect`` to a service that
+    does not exist
     (``UNKNOWN_SERVICE``), then ``Connect(service=<service>)`` on the same
     connection, switching to a new AMP protocol that calls ``Sum`` on the
     Twisted server behind the gateway.
@@ -67,6 +70,32 @@ GATEWAY_ERRORS = {
 class ListServices(amp.Command):
     arguments = []
     response = [(b"services", amp.ListOf(amp.Unicode()))]
+    errors = {TlsRequired: b"TLS_REQUIRED"}
+
+
+class ListServicesAndBackends(amp.Command):
+    """``ListServices`` as a client that reads the backends' health
+    declares it (``backends`` came later: optional)."""
+
+    commandName = b"ListServices"
+    arguments = []
+    response = [
+        (b"services", amp.ListOf(amp.Unicode())),
+        (
+            b"backends",
+            amp.AmpList(
+                [
+                    (b"service", amp.Unicode()),
+                    (b"address", amp.Unicode()),
+                    (b"healthy", amp.Boolean()),
+                    (b"connections", amp.Integer()),
+                    (b"failures", amp.Integer()),
+                    (b"last_error", amp.Unicode(optional=True)),
+                ],
+                optional=True,
+            ),
+        ),
+    ]
     errors = {TlsRequired: b"TLS_REQUIRED"}
 
 
@@ -138,6 +167,17 @@ async def gateway(c, port, service, ca):
     c.ok("gateway.tls", ISSLTransport.providedBy(p.transport))
     r = await timed(p.callRemote(ListServices))
     c.ok("gateway.list_services", service in r["services"], repr(r["services"]))
+    r = await timed(p.callRemote(ListServicesAndBackends))
+    mine = [b for b in r.get("backends") or [] if b["service"] == service]
+    c.ok(
+        "gateway.backends",
+        len(mine) == 1
+        and mine[0]["healthy"] is True
+        and mine[0]["connections"] == 0
+        and mine[0]["failures"] == 0
+        and mine[0].get("last_error") is None,
+        repr(r.get("backends")),
+    )
     refused = InnerFactory()
     try:
         await timed(p.callRemote(Connect, service="no-such-service", _protoToSwitchToFactory=refused))

@@ -486,3 +486,19 @@ fn several_servers_one_down_the_call_goes_to_one_up() {
     let (code, _, err) = call(None, &format!("unix:/tmp/x.sock,{live}"), &["Sum"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn several_twisted_servers_one_killed_the_call_goes_to_the_other() {
+    let (mut first, a) = twisted();
+    let (_second, b) = twisted();
+    let both = format!("{a},{b}");
+    let (code, out, err) = call(None, &both, &["Sum", "a=13", "b=81"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "total: 94\n");
+    first.kill();
+    for _ in 0..3 {
+        let (code, out, err) = call(None, &both, &["Sum", "a=13", "b=81"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out, "total: 94\n");
+    }
+}

@@ -103,7 +103,9 @@ impl Backend {
             backend: self.clone(),
             // Two clock readings a call cost more than the rest of the
             // choice: a sample is enough for a moving average.
-            started: n.is_multiple_of(TIME_ONE_IN).then(tokio::time::Instant::now),
+            started: n
+                .is_multiple_of(TIME_ONE_IN)
+                .then(tokio::time::Instant::now),
             answered: false,
         }
     }
