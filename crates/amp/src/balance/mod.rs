@@ -123,7 +123,8 @@ pub struct Unavailable {
     pub servers: usize,
     /// How long the call waited for one.
     pub waited: Duration,
-    /// The last connection error of any server, if one failed.
+    /// A connection error of one of the servers (the first listed that
+    /// has one), if any failed.
     pub last_error: Option<BackendError>,
 }
 
@@ -338,6 +339,31 @@ impl Balanced {
     /// Call `C`, and if its connection is lost before the answer, call it
     /// again on another server (up to [`Builder::retries`] times). Only for
     /// commands that are safe to run twice: a lost call may have run.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Balanced, Command, Record, Router};
+    ///
+    /// /// Reading a value: safe to ask twice.
+    /// #[derive(Command, Clone)]
+    /// #[amp(response = Value)]
+    /// struct Get { key: String }
+    /// #[derive(Record)]
+    /// struct Value { value: String }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = listener.local_addr().unwrap().to_string();
+    /// let router = Router::new().route(|g: Get, _| async move { Ok(Value { value: g.key }) });
+    /// tokio::spawn(amp::serve(listener, router));
+    ///
+    /// let client = Balanced::builder().target(addr).retries(3).build();
+    /// let got = client.call_idempotent(Get { key: "k".into() }).await.unwrap();
+    /// assert_eq!(got.value, "k");
+    /// // Each server, its state and load.
+    /// let servers = client.backends();
+    /// assert!(servers[0].connected && servers[0].in_flight == 0);
+    /// # }
+    /// ```
     pub async fn call_idempotent<C: Command + Clone>(
         &self,
         cmd: C,
