@@ -5,6 +5,7 @@
 //! (StartTLS, then switched) connection. Run `amp --help`.
 
 mod args;
+mod capture;
 mod cli;
 mod cmd;
 mod conn;

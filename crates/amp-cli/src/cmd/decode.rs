@@ -31,8 +31,22 @@ box starts), exit code 2. Answers are matched to the latest request with
 their tag, so a capture of both directions where both sides use the same
 tags may pair them wrongly.
 
+A capture file (pcap or pcapng: tcpdump -w, Wireshark, dumpcap) is read
+as such: each TCP connection's two directions are put back in order
+(segments out of order held, retransmissions dropped), and each box is
+labelled with its connection, direction (FROM -> TO) and capture time
+(+seconds since the first packet; with --json, `conn`, `from`, `to`,
+`time` in seconds since the epoch, and `latency_us` for an answer). Answers
+are matched to the asks of their own connection. A connection picked up in
+its middle, or with bytes the capture lost, resumes at the next whole box;
+one that stops being AMP (StartTLS, a protocol switch) is no longer
+followed. Each of these is said once. --port PORT follows only connections
+to or from PORT.
+
 Examples:
   amp decode capture.amp
+  tcpdump -i lo -w amp.pcap port 1234 &   # ... then, after some traffic:
+  amp decode amp.pcap --port 1234
   amp call 127.0.0.1:1234 Sum a:=1 b:=2 --offline --json | amp encode | amp decode
   amp --schema api.json decode --json capture.amp | jq .fields"
 )]
@@ -43,6 +57,11 @@ pub struct Args {
     /// One JSON record per box instead of text.
     #[arg(long)]
     pub json: bool,
+    /// In a capture, follow only connections with this port at one end
+    /// (the AMP server's); it also tells which side is the server when
+    /// the capture missed the connection's start.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
 }
 
 /// Bytes read at a time.
@@ -51,7 +70,26 @@ const READ_SIZE: usize = 64 * 1024;
 /// Runs `amp decode`.
 pub async fn run(args: Args, global: &Global) -> CliResult {
     let schema = schema::load(global)?;
-    let input = open_input(&args.input)?;
+    let mut input = open_input(&args.input)?;
+    // A capture file (pcap, pcapng) or a raw AMP stream: the first four
+    // bytes tell.
+    let mut magic = Vec::with_capacity(4);
+    (&mut input)
+        .take(4)
+        .read_to_end(&mut magic)
+        .map_err(|e| CliError::usage(format!("cannot read the input: {e}")))?;
+    let input = std::io::Cursor::new(magic.clone()).chain(input);
+    if crate::capture::packets::is_capture(&magic) {
+        let out = BufWriter::new(std::io::stdout().lock());
+        let skipped = crate::capture::decode(input, schema.as_ref(), args.json, args.port, out)?;
+        if skipped.truncated > 0 {
+            eprintln!(
+                "amp decode: {} packets were cut short by the capture's snap length",
+                skipped.truncated
+            );
+        }
+        return Ok(());
+    }
     let out = BufWriter::new(std::io::stdout().lock());
     let mut printer = Printer {
         schema: schema.as_ref(),
