@@ -157,3 +157,43 @@ fn segments_out_of_order_repeated_or_missing_at_the_start() {
     assert!(text.contains("total: 94"), "{text}");
     assert!(text.contains("request Divide"), "{text}");
 }
+
+#[test]
+fn a_connection_is_no_longer_followed_after_starttls() {
+    if !is_root() {
+        eprintln!("skipped: capturing the loopback needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Proc::amp(&["serve", "127.0.0.1:0"]);
+    let addr = server.listening();
+    let port = addr.rsplit(':').next().unwrap().to_owned();
+    let file = dir.path().join("tls.pcap");
+    let mut sniffer = Proc::python(
+        &common::script("sniff.py"),
+        &[&port, file.to_str().unwrap()],
+    );
+    sniffer.wait_for("READY");
+    let (code, out, err) = run(&[
+        "call",
+        &addr,
+        "Sum",
+        "a=1",
+        "b=2",
+        "--starttls",
+        "--insecure",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "total: 3\n"), "{err}");
+    assert!(sniffer.finish(), "the capture was not written");
+    let (code, text, err) = run(&["decode", file.to_str().unwrap(), "--port", &port]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("request StartTLS"), "{text}");
+    assert!(text.contains("answer to #1 StartTLS"), "{text}");
+    assert!(
+        text.contains("conn 1: StartTLS done: the rest is encrypted, no longer followed"),
+        "{text}"
+    );
+    // The Sum went encrypted: not shown, and nothing taken for AMP.
+    assert!(!text.contains("Sum"), "{text}");
+    assert!(!text.contains("not AMP"), "{text}");
+}
