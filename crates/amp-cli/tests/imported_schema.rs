@@ -107,3 +107,100 @@ fn typed_calls_through_a_schema_imported_from_twisted_tests() {
     assert!(err.contains("nope") && err.contains("length"), "{err}");
     assert!(peer.finish());
 }
+
+/// `amp schema import MODULE` run from interop/ with the pinned Python:
+/// (exit code, the schema written, stderr).
+fn import(module: &str) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("schema.json");
+    let out = amp()
+        .current_dir(common::workspace().join("interop"))
+        .env("AMP_PYTHON", common::python())
+        .args(["schema", "import", module, "-o"])
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let schema = std::fs::read_to_string(&out_file)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), schema, stderr)
+}
+
+/// (name, type) of each argument of `command` in `schema`.
+fn arguments(schema: &serde_json::Value, command: &str) -> Vec<(String, String)> {
+    let c = schema["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == command)
+        .unwrap_or_else(|| panic!("no {command} in {schema}"));
+    c["arguments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn custom_argument_classes_are_probed_not_named() {
+    let (code, schema, stderr) = import("custom_args");
+    assert_eq!(code, 0, "{stderr}");
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        arguments(&schema, "Store"),
+        pairs(&[
+            ("count", "Integer"), // a subclass of Integer that changes nothing
+            ("label", "Unicode"), // no subclass of Unicode, but its wire form
+            ("blob", "Raw"),      // compressed and chunked
+            ("flag", "Raw"),      // yes/no
+            ("note", "Unicode"),
+        ])
+    );
+    assert!(
+        stderr.contains("custom_args.Compressed is not a type amp knows"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("custom_args.YesNo is not a type amp knows"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Count") && !stderr.contains("Text"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn schemas_in_the_wild_trial_workers_and_ampoule() {
+    let (code, worker, err) = import("twisted.trial._dist.workercommands");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        arguments(&worker, "Run"),
+        [("testCase".to_owned(), "Unicode".to_owned())]
+    );
+    let (code, manager, err) = import("twisted.trial._dist.managercommands");
+    assert_eq!(code, 0, "{err}");
+    let add_error = arguments(&manager, "AddError");
+    assert!(
+        add_error.contains(&("errorStreamId".to_owned(), "Integer".to_owned())),
+        "{add_error:?}"
+    );
+    assert!(!err.contains("Raw"), "{err}");
+    let (code, ampoule, err) = import("ampoule.commands");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        arguments(&ampoule, "Echo"),
+        [("data".to_owned(), "String".to_owned())]
+    );
+}

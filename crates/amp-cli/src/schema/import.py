@@ -116,11 +116,63 @@ class Walker:
             return {"type": "AmpList", "fields": self.fields(arg.subargs, place, "field")}
         if cls.__name__ in ("BigString", "BigUnicode"):
             return {"type": cls.__name__}
+        like = self.behaves_like(arg)
+        if like is not None:
+            return {"type": like}
         self.warnings.append(
             "%s: %s is not a type amp knows; kept as Raw (the value's bytes as they are)"
             % (place, class_name(cls))
         )
         return {"type": "Raw", "class": class_name(cls)}
+
+    def samples(self):
+        """Values each simple type carries, to probe an argument class
+        with (Path and Descriptor need a filesystem or a connection: not
+        probed)."""
+        import datetime
+        import decimal
+
+        utc = datetime.timezone.utc
+        return {
+            "Integer": [0, 1, -7, 2**70, -(2**70)],
+            "String": [b"", b"a", b"\x00\xff", b"x" * 1000],
+            "Unicode": ["", "a", "\u00e9t\u00e9", "\u65e5\u672c"],
+            "Boolean": [True, False],
+            "Float": [0.0, 1.5, -2.25, 1e300, float("inf")],
+            "Decimal": [decimal.Decimal("1.5"), decimal.Decimal("-0"), decimal.Decimal("1E+10")],
+            "DateTime": [datetime.datetime(2020, 1, 2, 3, 4, 5, 6, tzinfo=utc)],
+        }
+
+    def behaves_like(self, arg):
+        """The simple type whose wire form `arg` writes and reads for every
+        sample value (its toBox/fromBox against the type's own), whatever
+        its class or name; None if there is none."""
+        samples = self.samples()
+        for cls, name in self.simple.items():
+            if name not in samples:
+                continue
+            try:
+                ref = cls(optional=getattr(arg, "optional", False))
+            except Exception:
+                continue
+            if all(self.same_wire(arg, ref, v) for v in samples[name]):
+                return name
+        return None
+
+    @staticmethod
+    def same_wire(arg, ref, value):
+        try:
+            mine, theirs = {}, {}
+            arg.toBox(b"k", mine, {"k": value}, None)
+            ref.toBox(b"k", theirs, {"k": value}, None)
+            if mine != theirs:
+                return False
+            back = {}
+            arg.fromBox(b"k", dict(theirs), back, None)
+            got = back.get("k")
+            return type(got) is type(value) and got == value
+        except Exception:
+            return False
 
     def fields(self, pairs, outer, noun):
         out = []
