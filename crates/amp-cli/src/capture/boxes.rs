@@ -46,8 +46,9 @@ struct Conn {
     asked_at: HashMap<u64, Duration>,
     /// No longer followed, and why (said once).
     stopped: Option<String>,
-    /// A `StartTLS` ask: its answer ends the AMP on this connection.
-    tls_tag: Option<(Dir, Bytes)>,
+    /// Asks whose answer ends the AMP on this connection (`StartTLS`, or a
+    /// protocol switch the schema declares), with what follows it.
+    enders: Vec<(Dir, Bytes, &'static str)>,
 }
 
 /// Prints the boxes of a capture's connections.
@@ -103,7 +104,7 @@ impl<'s, W: Write> Printer<'s, W> {
                     asks: Default::default(),
                     asked_at: HashMap::new(),
                     stopped: None,
-                    tls_tag: None,
+                    enders: Vec::new(),
                 });
                 if !whole {
                     self.note(conn, "the capture starts in the middle of this connection: each direction is picked up at its first whole box")?;
@@ -215,15 +216,23 @@ impl<'s, W: Write> Printer<'s, W> {
         let mut head = Head::of(&b);
         let mut request = None;
         let mut latency = None;
-        let mut tls_up = false;
+        let mut ended = None;
         let c = &mut self.conns[conn];
         match head.kind {
             Kind::Request => {
                 if let (Some(tag), Some(cmd)) = (&head.tag, &head.command) {
                     c.asks[dir as usize].ask(tag.clone(), n, cmd.clone());
                     c.asked_at.insert(n, time);
+                    let switch = self
+                        .schema
+                        .and_then(|s| s.command(&String::from_utf8_lossy(cmd)))
+                        .is_some_and(|c| c.kind == crate::schema::Kind::Switch);
                     if cmd.as_ref() == b"StartTLS" {
-                        c.tls_tag = Some((dir, tag.clone()));
+                        c.enders
+                            .push((dir, tag.clone(), "StartTLS done: the rest is encrypted"));
+                    } else if switch {
+                        c.enders
+                            .push((dir, tag.clone(), "switched to another protocol"));
                     }
                 }
             }
@@ -237,12 +246,15 @@ impl<'s, W: Write> Printer<'s, W> {
                     latency = c.asked_at.remove(&m).map(|t| time.saturating_sub(t));
                     head.command = Some(cmd);
                 }
-                if head.kind == Kind::Answer
-                    && c.tls_tag
-                        .as_ref()
-                        .is_some_and(|(d, t)| *d == dir.back() && head.tag.as_ref() == Some(t))
-                {
-                    tls_up = true;
+                let ender = c
+                    .enders
+                    .iter()
+                    .position(|(d, t, _)| *d == dir.back() && head.tag.as_ref() == Some(t));
+                if let Some(i) = ender {
+                    let (_, _, why) = c.enders.remove(i);
+                    if head.kind == Kind::Answer {
+                        ended = Some(why);
+                    }
                 }
             }
             Kind::Box => {}
@@ -299,11 +311,8 @@ impl<'s, W: Write> Printer<'s, W> {
             write!(self.out, "{}", render::lines(&values))?;
             writeln!(self.out)?;
         }
-        if tls_up {
-            self.stop(
-                conn,
-                "StartTLS done: the rest is encrypted, no longer followed".into(),
-            )?;
+        if let Some(why) = ended {
+            self.stop(conn, format!("{why}, no longer followed"))?;
         }
         Ok(())
     }
@@ -326,4 +335,74 @@ fn find_box_start(buf: &[u8]) -> Option<usize> {
             Ok(Some(b)) if ["_ask", "_answer", "_error", "_command"].iter().any(|k| b.get(k).is_some())
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::parse::{parse, Format};
+
+    fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = AmpBox::new();
+        for (k, v) in pairs {
+            b.insert(k.to_string(), v.to_string());
+        }
+        b.to_bytes().unwrap().to_vec()
+    }
+
+    /// The text `Printer` writes for a connection carrying `up` then
+    /// `down`, then more bytes each way, with `schema`.
+    fn printed(schema: Option<&Schema>, up: &[u8], down: &[u8]) -> String {
+        let mut out = Vec::new();
+        let mut p = Printer::new(schema, false, &mut out);
+        let a: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:1234".parse().unwrap();
+        let data = |dir, bytes: &[u8]| Event::Data {
+            conn: 0,
+            dir,
+            time: Duration::from_secs(1),
+            bytes: bytes.to_vec(),
+        };
+        p.event(Event::Opened {
+            conn: 0,
+            up_from: a,
+            up_to: b,
+            whole: true,
+        })
+        .unwrap();
+        p.event(data(Dir::Up, up)).unwrap();
+        p.event(data(Dir::Down, down)).unwrap();
+        p.event(data(Dir::Up, &wire(&[("_command", "Sum"), ("_ask", "2")])))
+            .unwrap();
+        drop(p);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_switch_the_schema_declares_ends_following() {
+        let schema = parse(
+            r#"{"commands": [{"name": "Go", "kind": "switch", "arguments": [], "response": []}]}"#,
+            Format::Json,
+        )
+        .unwrap();
+        let ask = wire(&[("_command", "Go"), ("_ask", "1")]);
+        let answer = wire(&[("_answer", "1")]);
+        let text = printed(Some(&schema), &ask, &answer);
+        assert!(
+            text.contains("conn 1: switched to another protocol, no longer followed"),
+            "{text}"
+        );
+        assert!(!text.contains("request Sum"), "{text}");
+        // Without the schema, the bytes after it are read as AMP.
+        let text = printed(None, &ask, &answer);
+        assert!(text.contains("request Sum"), "{text}");
+        // An error answer does not switch.
+        let error = wire(&[
+            ("_error", "1"),
+            ("_error_code", "NO"),
+            ("_error_description", "no"),
+        ]);
+        let text = printed(Some(&schema), &ask, &error);
+        assert!(text.contains("request Sum"), "{text}");
+    }
 }
