@@ -108,12 +108,16 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
 
     let mut fields = Vec::new();
     let mut flats = Vec::new();
+    // Every field in declaration order, for the description: (wire name
+    // and type) or a flattened record's type.
+    let mut described: Vec<(Option<String>, Type)> = Vec::new();
     let mut seen: HashMap<String, Ident> = HashMap::new();
     for f in named.unwrap_or_default() {
         let fa = attr::parse(&f.attrs, Site::Field, &mut errors);
         let ident = f.ident.clone().expect("named field");
         if let Some(span) = fa.flatten {
             check_flatten(&fa, span, &f.ty, &mut errors);
+            described.push((None, f.ty.clone()));
             flats.push(Flat {
                 ident,
                 ty: f.ty.clone(),
@@ -153,6 +157,7 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
         } else {
             seen.insert(wire.clone(), ident.clone());
         }
+        described.push((Some(wire.clone()), f.ty.clone()));
         fields.push(Field {
             ident,
             ty: f.ty.clone(),
@@ -246,10 +251,34 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
         quote!(#i: #v)
     });
 
+    // The description: each field's AMP type from its Rust type, in
+    // declaration order; a flattened record's fields where it stands.
+    let amp_fields = Ident::new("__amp_fields", Span::mixed_site());
+    let describe = described.iter().map(|(wire, ty)| match wire {
+        Some(wire) => quote_spanned! {ty.span()=>
+            ::std::vec::Vec::push(
+                &mut #amp_fields,
+                #krate::__private::describe_field::<#ty>(#wire),
+            );
+        },
+        None => quote_spanned! {ty.span()=>
+            ::std::iter::Extend::extend(
+                &mut #amp_fields,
+                <#ty as #krate::Record>::describe_fields(),
+            );
+        },
+    });
     let mut out = quote! {
         #[automatically_derived]
         impl #krate::Record for #ident {
             const FIELDS: &'static [&'static str] = #field_list;
+
+            fn describe_fields() -> ::std::vec::Vec<#krate::__private::DescribedField> {
+                #[allow(unused_mut)]
+                let mut #amp_fields = ::std::vec::Vec::new();
+                #(#describe)*
+                #amp_fields
+            }
 
             fn write_fields(
                 &self,
@@ -284,11 +313,16 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
             .clone()
             .unwrap_or_else(|| syn::parse_quote!(#krate::NoError));
         let requires_answer = !matches!(&attrs.requires_answer, Some(b) if !b.value);
+        let doc = match doc_comment(&input.attrs) {
+            Some(text) => quote!(::core::option::Option::Some(#text)),
+            None => quote!(::core::option::Option::None),
+        };
         out.extend(quote! {
             #[automatically_derived]
             impl #krate::Command for #ident {
                 const NAME: &'static str = #command_name;
                 const REQUIRES_ANSWER: bool = #requires_answer;
+                const DOC: ::core::option::Option<&'static str> = #doc;
                 type Response = #response;
                 type Error = #error;
             }
@@ -327,6 +361,12 @@ pub(crate) fn expand(input: DeriveInput, command: bool) -> syn::Result<TokenStre
                     #amp_cx: &mut #krate::Context<'_>,
                 ) -> ::core::result::Result<::std::vec::Vec<Self>, #krate::DecodeError> {
                     #krate::__private::record_decode_items(#amp_raw, #amp_cx)
+                }
+
+                fn list_type() -> #krate::__private::DescribedType {
+                    #krate::__private::DescribedType::AmpList(
+                        <Self as #krate::Record>::describe_fields(),
+                    )
                 }
             }
         });
@@ -425,4 +465,25 @@ fn flat_checks(krate: &Path, fields: &[Field], flats: &[Flat]) -> TokenStream {
             #(#checks)*
         };
     }
+}
+
+/// The doc comment on `attrs` (`///` lines), joined, trimmed; `None` if
+/// there is none.
+fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }

@@ -17,6 +17,14 @@ pub trait Record: Sized {
     /// `#[amp(flatten)]` records too, merged in at compile time.
     const FIELDS: &'static [&'static str];
 
+    /// The fields as a schema describes them (wire name, AMP type,
+    /// optional), in declaration order ([`crate::describe`]). Derived
+    /// records list theirs; a record written by hand lists none unless it
+    /// says.
+    fn describe_fields() -> Vec<crate::describe::Field> {
+        Vec::new()
+    }
+
     /// Write every present field into `w` (in key order, ideally: the
     /// derive does for its own fields; the entries of flattened records
     /// come after them and are put in order by [`FieldWriter::finish`]).
@@ -71,6 +79,32 @@ pub trait Command: Record + Send + 'static {
     type Response: Record + Send + 'static;
     /// The declared errors (`errors` and `fatalErrors`).
     type Error: ErrorTable;
+    /// The doc comment of the type (the derive copies it), for
+    /// descriptions.
+    const DOC: Option<&'static str> = None;
+
+    /// The command as a schema describes it: name, arguments, response,
+    /// declared and fatal error codes, `requiresAnswer`, doc
+    /// ([`crate::describe`]).
+    fn describe() -> crate::describe::CommandDescription {
+        let codes = Self::Error::codes();
+        let pick = |fatal: bool| {
+            codes
+                .iter()
+                .filter(|(_, f)| *f == fatal)
+                .map(|(c, _)| (*c).to_owned())
+                .collect()
+        };
+        crate::describe::CommandDescription {
+            name: Self::NAME.to_owned(),
+            arguments: Self::describe_fields(),
+            response: Self::Response::describe_fields(),
+            errors: pick(false),
+            fatal_errors: pick(true),
+            requires_answer: Self::REQUIRES_ANSWER,
+            doc: Self::DOC.map(str::to_owned),
+        }
+    }
 }
 
 /// A command's declared errors: Twisted's `errors` and `fatalErrors`

@@ -19,6 +19,7 @@ mod ambox;
 mod codec;
 mod command;
 mod config;
+pub mod describe;
 mod error;
 mod fields;
 pub mod session;

@@ -1,6 +1,7 @@
 //! What derived code calls; not a public API (re-exported hidden as
 //! `__private`, and by the `amp` crate likewise).
 
+pub use crate::describe::{AmpType as DescribedType, Field as DescribedField};
 pub use bytes::{Bytes, BytesMut};
 
 use crate::error::{DecodeError, EncodeError};
@@ -123,4 +124,14 @@ pub const fn share_field(a: &[&str], b: &[&str]) -> bool {
         i += 1;
     }
     false
+}
+
+/// The description of field `name` of type `T` (derived code calls this):
+/// its AMP type, optional when `T` may be absent (`Option`).
+pub fn describe_field<T: Argument>(name: &str) -> crate::describe::Field {
+    crate::describe::Field {
+        name: name.to_owned(),
+        ty: T::amp_type(),
+        optional: T::absent().is_some(),
+    }
 }

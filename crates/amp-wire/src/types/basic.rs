@@ -105,6 +105,10 @@ macro_rules! integer {
     ($($t:ty),*) => {$(
         /// Twisted `Integer`: decimal ASCII, range-checked on decode.
         impl Argument for $t {
+            fn amp_type() -> crate::describe::AmpType {
+                crate::describe::AmpType::Integer
+            }
+
             fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
                 out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
                 Ok(())
@@ -140,6 +144,15 @@ integer!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 /// (raw bytes), not a `ListOf(Integer)`: use `Vec<u16>` for a list of small
 /// numbers.
 impl Argument for u8 {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Integer
+    }
+
+    /// `Vec<u8>` is `String`.
+    fn list_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::String
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(itoa::Buffer::new().format(*self).as_bytes());
         Ok(())
@@ -160,6 +173,10 @@ impl Argument for u8 {
 
 /// Twisted `Integer` of any size.
 impl Argument for BigInt {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Integer
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(self.to_str_radix(10).as_bytes());
         Ok(())
@@ -178,6 +195,10 @@ impl Argument for BigInt {
 
 /// Twisted `Integer`, non-negative values of any size.
 impl Argument for BigUint {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Integer
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(self.to_str_radix(10).as_bytes());
         Ok(())
@@ -197,6 +218,10 @@ impl Argument for BigUint {
 
 /// Twisted `Boolean`: exactly `True` or `False`.
 impl Argument for bool {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Boolean
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(if *self { b"True" } else { b"False" });
         Ok(())
@@ -215,6 +240,10 @@ impl Argument for bool {
 
 /// Twisted `String`: the bytes as they are (zero-copy).
 impl Argument for Bytes {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::String
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(self);
         Ok(())
@@ -226,6 +255,10 @@ impl Argument for Bytes {
 
 /// Twisted `Unicode`: UTF-8; invalid UTF-8 is a decoding error.
 impl Argument for String {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Unicode
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         out.extend_from_slice(self.as_bytes());
         Ok(())
@@ -239,6 +272,10 @@ impl Argument for String {
 /// Twisted `Path`: the path as UTF-8 (a path that is not valid Unicode
 /// cannot be sent, as in Twisted).
 impl Argument for PathBuf {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Path
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         let s = self
             .to_str()

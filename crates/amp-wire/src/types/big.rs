@@ -149,6 +149,10 @@ pub struct BigBytes(pub Bytes);
 bytes_newtype!(BigBytes, "The bytes.");
 
 impl Argument for BigBytes {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::BigString
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         single(self.0.len())?;
         out.extend_from_slice(&self.0);
@@ -210,6 +214,10 @@ pub(crate) fn utf8(v: Vec<u8>) -> Result<String, DecodeError> {
 }
 
 impl Argument for BigString {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::BigUnicode
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         single(self.0.len())?;
         out.extend_from_slice(self.0.as_bytes());

@@ -185,6 +185,10 @@ fn decode_parts(raw: &[u8]) -> Result<DateTime<FixedOffset>, DecodeError> {
 /// assert_eq!(amp_wire::from_value::<DateTime<FixedOffset>>(v).unwrap(), t);
 /// ```
 impl Argument for DateTime<FixedOffset> {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::DateTime
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         encode_parts(self.naive_local(), self.offset().local_minus_utc(), out)
     }
@@ -206,6 +210,10 @@ impl Argument for DateTime<FixedOffset> {
 /// assert_eq!(u.to_rfc3339(), "2000-01-01T00:00:00.000001+00:00");
 /// ```
 impl Argument for DateTime<Utc> {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::DateTime
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         encode_parts(self.naive_utc(), 0, out)
     }

@@ -402,6 +402,10 @@ impl fmt::Write for BytesWriter<'_> {
 /// assert_eq!(&amp_wire::to_value(&d).unwrap()[..], b"1.5E+3");
 /// ```
 impl Argument for Decimal {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Decimal
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         self.write_to(&mut BytesWriter(out))
             .map_err(|_| EncodeError::invalid("formatting a Decimal failed"))
@@ -423,6 +427,10 @@ impl Argument for Decimal {
 /// assert_eq!(back.to_string(), "150");
 /// ```
 impl Argument for rust_decimal::Decimal {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Decimal
+    }
+
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
         Decimal::from(*self).encode(out, cx)
     }

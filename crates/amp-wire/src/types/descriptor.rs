@@ -47,6 +47,10 @@ impl AsFd for Descriptor {
 }
 
 impl Argument for Descriptor {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Descriptor
+    }
+
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
         let d = cx.descriptors().ok_or_else(|| {
             EncodeError::invalid("Descriptor arguments need a UNIX-socket connection")

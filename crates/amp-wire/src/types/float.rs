@@ -390,6 +390,10 @@ fn parse_python_f32(raw: &[u8]) -> Result<f32, DecodeError> {
 /// assert_eq!(amp_wire::from_value::<f64>(&b" 1_0.5 "[..]).unwrap(), 10.5);
 /// ```
 impl Argument for f64 {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Float
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         let mut b = StackBuf::new();
         write_float(*self, &mut b);
@@ -418,6 +422,10 @@ impl Argument for f64 {
 /// assert!(amp_wire::from_value::<f32>(&b"1e300"[..]).is_err());
 /// ```
 impl Argument for f32 {
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Float
+    }
+
     fn encode(&self, out: &mut BytesMut, _: &mut Context<'_>) -> Result<(), EncodeError> {
         let mut b = StackBuf::new();
         write_float(*self, &mut b);

@@ -308,6 +308,19 @@ pub trait Argument: Sized {
         true
     }
 
+    /// Its AMP type, for descriptions ([`crate::describe`]). A type of
+    /// your own is [`AmpType::Raw`](crate::describe::AmpType::Raw) unless
+    /// it says otherwise.
+    fn amp_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::Raw
+    }
+
+    /// The AMP type of a `Vec` of it: `ListOf` it, or, for a record,
+    /// `AmpList` of its fields.
+    fn list_type() -> crate::describe::AmpType {
+        crate::describe::AmpType::ListOf(Box::new(Self::amp_type()))
+    }
+
     /// The value to use when the key is absent; `None` means the argument is
     /// required (the default).
     fn absent() -> Option<Self> {
@@ -403,6 +416,10 @@ pub fn from_value<T: Argument>(raw: impl Into<Bytes>) -> Result<T, DecodeError> 
 /// `Option<T>`: Twisted's `optional=True`. `None` is not written; an absent
 /// key decodes as `None`.
 impl<T: Argument> Argument for Option<T> {
+    fn amp_type() -> crate::describe::AmpType {
+        T::amp_type()
+    }
+
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
         match self {
             Some(v) => v.encode(out, cx),
@@ -446,6 +463,10 @@ impl<T: Argument> Argument for Option<T> {
 
 /// `Vec<T>`: `ListOf(T)` for plain types, `AmpList` for records.
 impl<T: Argument> Argument for Vec<T> {
+    fn amp_type() -> crate::describe::AmpType {
+        T::list_type()
+    }
+
     fn encode(&self, out: &mut BytesMut, cx: &mut Context<'_>) -> Result<(), EncodeError> {
         let start = out.len();
         for item in self {

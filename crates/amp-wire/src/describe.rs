@@ -1,0 +1,104 @@
+//! What a typed command looks like on the wire, told by the types
+//! themselves: each [`Argument`](crate::types::Argument) names its AMP type,
+//! each [`Record`](crate::Record) lists its fields, each
+//! [`Command`](crate::Command) describes itself (arguments, response,
+//! errors, whether it wants an answer, its doc comment). This is what a
+//! schema is made of (docs/SCHEMA.md), without a schema library.
+//!
+//! ```
+//! use amp_wire::describe::{AmpType, Field};
+//! use amp_wire::types::Argument;
+//!
+//! assert_eq!(i64::amp_type(), AmpType::Integer);
+//! assert_eq!(<Vec<String>>::amp_type(), AmpType::ListOf(Box::new(AmpType::Unicode)));
+//! assert_eq!(<Vec<u8>>::amp_type(), AmpType::String);
+//! assert_eq!(Field::new("b", AmpType::Integer).optional().optional, true);
+//! ```
+//!
+//! With the derives (through the `amp` crate), `Sum::describe()` gives
+//! the whole command; see `crates/amp/tests/describe.rs`.
+
+/// An AMP argument type (Twisted's `amp.Integer`, `amp.ListOf`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmpType {
+    /// `amp.Integer`.
+    Integer,
+    /// `amp.String`: bytes.
+    String,
+    /// `amp.Unicode`: UTF-8 text.
+    Unicode,
+    /// `amp.Boolean`.
+    Boolean,
+    /// `amp.Float`.
+    Float,
+    /// `amp.Decimal`.
+    Decimal,
+    /// `amp.DateTime`.
+    DateTime,
+    /// `amp.Path`.
+    Path,
+    /// `amp.Descriptor`.
+    Descriptor,
+    /// Bytes of any size, chunked over `name`, `name.2`, ...
+    BigString,
+    /// Text of any size, chunked the same way.
+    BigUnicode,
+    /// `amp.ListOf(T)`.
+    ListOf(Box<AmpType>),
+    /// `amp.AmpList([...])`: a list of records with these fields.
+    AmpList(Vec<Field>),
+    /// A type of its own (a custom [`Argument`](crate::types::Argument)):
+    /// its bytes as they are.
+    Raw,
+}
+
+/// One field of a command's arguments or response, or of an `AmpList`
+/// element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Field {
+    /// The wire name.
+    pub name: String,
+    /// Its type.
+    pub ty: AmpType,
+    /// May be left out (an `Option`).
+    pub optional: bool,
+}
+
+impl Field {
+    /// A required field.
+    pub fn new(name: impl Into<String>, ty: AmpType) -> Field {
+        Field {
+            name: name.into(),
+            ty,
+            optional: false,
+        }
+    }
+
+    /// The same field, optional.
+    pub fn optional(mut self) -> Field {
+        self.optional = true;
+        self
+    }
+}
+
+/// A command as a schema describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommandDescription {
+    /// The `_command` value.
+    pub name: String,
+    /// Its arguments, in wire order.
+    pub arguments: Vec<Field>,
+    /// Its answer's fields.
+    pub response: Vec<Field>,
+    /// Declared error codes (Twisted's `errors`).
+    pub errors: Vec<String>,
+    /// Declared fatal error codes (`fatalErrors`).
+    pub fatal_errors: Vec<String>,
+    /// Whether callers ask for an answer (`requiresAnswer`).
+    pub requires_answer: bool,
+    /// The doc comment of the type, if any.
+    pub doc: Option<String>,
+}
