@@ -102,6 +102,7 @@ pub trait Command: Record + Send + 'static {
             errors: pick(false),
             fatal_errors: pick(true),
             requires_answer: Self::REQUIRES_ANSWER,
+            kind: crate::describe::CommandKind::Plain,
             doc: Self::DOC.map(str::to_owned),
         }
     }

@@ -99,6 +99,22 @@ pub struct CommandDescription {
     pub fatal_errors: Vec<String>,
     /// Whether callers ask for an answer (`requiresAnswer`).
     pub requires_answer: bool,
+    /// What its answer does to the connection.
+    pub kind: CommandKind,
     /// The doc comment of the type, if any.
     pub doc: Option<String>,
+}
+
+/// What a command's answer does to the connection (a schema's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CommandKind {
+    /// Nothing: AMP goes on.
+    #[default]
+    Plain,
+    /// A protocol switch (`ProtocolSwitchCommand`): after the answer the
+    /// connection carries another protocol.
+    Switch,
+    /// `StartTLS`: after the answer, TLS.
+    StartTls,
 }

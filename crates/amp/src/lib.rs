@@ -258,7 +258,7 @@ pub use connection::{CallOptions, Connection, Driver, Route};
 pub use error::{CallError, Fail, RawError};
 #[cfg(feature = "unix")]
 pub use fd::UnixFdStream;
-pub use router::{Ctx, Router};
+pub use router::{Ctx, RouteDescription, Router};
 pub use routes::Routes;
 pub use serve::{serve, serve_with, Listener, Server, ShutdownReport};
 #[cfg(feature = "unix")]

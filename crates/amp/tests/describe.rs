@@ -107,3 +107,35 @@ fn a_derived_command_describes_itself() {
     assert_eq!(log.doc, None);
     assert!(log.response.is_empty() && log.errors.is_empty());
 }
+
+#[cfg(feature = "tls")]
+#[derive(Command)]
+#[amp(response = Stored)]
+struct Go;
+
+#[cfg(feature = "tls")]
+#[test]
+fn a_router_lists_what_it_answers() {
+    let router = amp::Router::new()
+        .route(|_: Log, _| async move { Ok(()) })
+        .route_switch(|_: Go, _| async move { Ok(amp::SwitchTo::new(|_io| async {})) })
+        .route_raw("Echo", |req: amp::AmpBox, _| async move { Ok(req) })
+        .start_tls(amp::tls::TlsOptions::new());
+    let routes = router.describe();
+    let names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Echo", "Go", "Log", "StartTLS"]);
+    use amp::describe::CommandKind;
+    assert_eq!(routes[0].kind, CommandKind::Plain);
+    assert!(routes[0].command.is_none(), "a raw route: its name only");
+    let go = routes[1].command.as_ref().unwrap();
+    assert_eq!(
+        (routes[1].kind, go.kind),
+        (CommandKind::Switch, CommandKind::Switch)
+    );
+    assert_eq!(go.response, [Field::new("ok", AmpType::Boolean)]);
+    assert_eq!(
+        routes[2].command.as_ref().unwrap().arguments,
+        [Field::new("line", AmpType::Unicode)]
+    );
+    assert_eq!(routes[3].kind, CommandKind::StartTls);
+}

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+use amp_wire::describe::{CommandDescription, CommandKind};
 use amp_wire::{AmpBox, Command, Record};
 
 use crate::addr::ConnectionInfo;
@@ -44,6 +45,8 @@ enum Kind {
 struct Route<S> {
     handler: Handler<S>,
     kind: Kind,
+    /// The command's description, for a typed route.
+    describe: Option<fn() -> CommandDescription>,
 }
 
 impl<S> Clone for Route<S> {
@@ -51,8 +54,23 @@ impl<S> Clone for Route<S> {
         Route {
             handler: self.handler.clone(),
             kind: self.kind,
+            describe: self.describe,
         }
     }
+}
+
+/// One command a [`Router`] answers, from [`Router::describe`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RouteDescription {
+    /// The command's name (`_command`), as text.
+    pub name: String,
+    /// What its answer does to the connection.
+    pub kind: CommandKind,
+    /// Its arguments, response and errors, for a typed route
+    /// ([`Router::route`] and the like); `None` for a raw one
+    /// ([`Router::route_raw`], StartTLS): only its name is known.
+    pub command: Option<CommandDescription>,
 }
 
 type Fallback<S> = Arc<
@@ -264,7 +282,12 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             Err(Fail::Declared(e)) => resp.fail(&RawError::from_table(&e)),
             Err(Fail::Unknown(e)) => resp.unknown(with_causes(&*e)),
         });
-        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Plain)
+        self.insert_described(
+            Bytes::from_static(C::NAME.as_bytes()),
+            h,
+            Kind::Plain,
+            Some(C::describe),
+        )
     }
 
     /// Answer command `C` with `f`, but within `limit`: a responder still
@@ -326,8 +349,26 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         })
     }
 
-    fn insert(mut self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
-        Arc::make_mut(&mut self.routes).insert(name, Route { handler, kind });
+    fn insert(self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
+        self.insert_described(name, handler, kind, None)
+    }
+
+    /// [`Router::insert`] for a typed route: `describe` tells its command.
+    fn insert_described(
+        mut self,
+        name: Bytes,
+        handler: Handler<S>,
+        kind: Kind,
+        describe: Option<fn() -> CommandDescription>,
+    ) -> Self {
+        Arc::make_mut(&mut self.routes).insert(
+            name,
+            Route {
+                handler,
+                kind,
+                describe,
+            },
+        );
         self
     }
 
@@ -355,7 +396,12 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             Ok(to) => resp.accept_switch(to),
             Err(e) => resp.fail(&RawError::from_table(&e)),
         });
-        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Switch)
+        self.insert_described(
+            Bytes::from_static(C::NAME.as_bytes()),
+            h,
+            Kind::Switch,
+            Some(C::describe),
+        )
     }
 
     /// Answer `StartTLS` (Twisted's `amp.StartTLS`) with `options`: this
@@ -550,6 +596,57 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Whether a responder is registered for `name` (the fallback aside).
     pub fn handles(&self, name: impl AsRef<[u8]>) -> bool {
         self.routes.contains_key(name.as_ref())
+    }
+
+    /// Every command this router answers, sorted by name: typed routes
+    /// with their whole description (arguments, response, errors, doc),
+    /// raw ones with their name (a fallback is not listed).
+    ///
+    /// ```
+    /// use amp::describe::{AmpType, CommandKind};
+    /// use amp::{AmpBox, Command, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Total)]
+    /// struct Sum { a: i64, b: i64 }
+    /// #[derive(Record)]
+    /// struct Total { total: i64 }
+    ///
+    /// let router = Router::new()
+    ///     .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+    ///     .route_raw("Echo", |req: AmpBox, _| async move { Ok(req) });
+    /// let routes = router.describe();
+    /// assert_eq!(routes[0].name, "Echo");
+    /// assert!(routes[0].command.is_none());
+    /// let sum = routes[1].command.as_ref().unwrap();
+    /// assert_eq!(sum.arguments[0].ty, AmpType::Integer);
+    /// assert_eq!(routes[1].kind, CommandKind::Plain);
+    /// ```
+    pub fn describe(&self) -> Vec<RouteDescription> {
+        let mut out: Vec<RouteDescription> = self
+            .routes
+            .iter()
+            .map(|(name, route)| {
+                let kind = match route.kind {
+                    Kind::Plain => CommandKind::Plain,
+                    Kind::Switch => CommandKind::Switch,
+                    #[cfg(feature = "tls")]
+                    Kind::StartTls => CommandKind::StartTls,
+                };
+                let command = route.describe.map(|d| {
+                    let mut c = d();
+                    c.kind = kind;
+                    c
+                });
+                RouteDescription {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    kind,
+                    command,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Whether the router answers nothing (no routes, no fallback).

@@ -94,6 +94,11 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 Err(e) => resp.unknown(with_causes(&*e)),
             },
         });
-        self.insert(Bytes::from_static(C::NAME.as_bytes()), h, Kind::Plain)
+        self.insert_described(
+            Bytes::from_static(C::NAME.as_bytes()),
+            h,
+            Kind::Plain,
+            Some(C::describe),
+        )
     }
 }
