@@ -6,6 +6,8 @@ Importing it prints a line, as some modules do: the import must keep it out
 of the schema.
 """
 
+import zlib
+
 from twisted.protocols import amp
 from twisted.protocols.amp import StartTLS  # noqa: F401 (imported: kind starttls)
 
@@ -21,7 +23,14 @@ class BigUnicode(amp.Unicode):
 
 
 class Compressed(amp.String):
-    """A custom argument type: amp keeps its bytes as Raw."""
+    """A custom argument type that compresses its value: not a type amp
+    knows, so amp keeps its bytes as Raw."""
+
+    def toString(self, inObject):
+        return zlib.compress(inObject)
+
+    def fromString(self, inString):
+        return zlib.decompress(inString)
 
 
 class Everything(amp.Command):

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::schema::validate::RESERVED_KEYS;
+use crate::schema::RESERVED_KEYS;
 
 /// `Sum(a: Integer, b: Integer) -> total: Integer`, as in Twisted's
 /// `ampserver.py`. Integers up to 128 bits (Twisted's are unbounded).

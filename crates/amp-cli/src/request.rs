@@ -10,8 +10,8 @@ use std::fmt;
 
 use crate::exit::{CliError, CliResult};
 use crate::items::{parse_item, ItemValue};
-use crate::schema::validate::RESERVED_KEYS;
 use crate::schema::Schema;
+use crate::schema::RESERVED_KEYS;
 use crate::value::{build_box, Given, Mode, ValueError};
 
 /// The arguments of a call to `command`, from `items` and the JSON object

@@ -270,8 +270,8 @@ pub use switch::{Io, SwitchTo, Switched};
 pub use amp_derive::{AmpError, Command, Record};
 pub use amp_wire::session::{self, ErrorCounts, Phase, Stats};
 pub use amp_wire::{
-    boxes, decode_all, describe, display_bytes, from_value, to_value, types, AmpBox, Argument, BigBytes,
-    BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,
+    boxes, decode_all, describe, display_bytes, from_value, to_value, types, AmpBox, Argument,
+    BigBytes, BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,
     ConfigError, Context, Decimal, DecodeError, Descriptor, Descriptors, Disconnect, EncodeError,
     ErrorTable, FieldWriter, NoError, ProtocolError, Record, Timeout, DEFAULT_KEEPALIVE_COMMAND,
     MAX_KEY_LENGTH, MAX_VALUE_LENGTH,

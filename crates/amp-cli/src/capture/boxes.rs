@@ -340,7 +340,7 @@ fn find_box_start(buf: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::parse::{parse, Format};
+    use crate::schema::Format;
 
     fn wire(pairs: &[(&str, &str)]) -> Vec<u8> {
         let mut b = AmpBox::new();
@@ -380,7 +380,7 @@ mod tests {
 
     #[test]
     fn a_switch_the_schema_declares_ends_following() {
-        let schema = parse(
+        let schema = Schema::parse(
             r#"{"commands": [{"name": "Go", "kind": "switch", "arguments": [], "response": []}]}"#,
             Format::Json,
         )

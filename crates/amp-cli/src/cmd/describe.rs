@@ -56,9 +56,11 @@ pub fn list(args: ListArgs, global: &Global) -> CliResult {
 pub fn describe(args: DescribeArgs, global: &Global) -> CliResult {
     let (path, schema) = schema::require(global)?;
     let Some(command) = schema.find(&args.command) else {
-        return Err(CliError::usage(
-            schema.not_found(&args.command, &path.display().to_string()),
-        ));
+        return Err(CliError::usage(schema::not_found(
+            &schema,
+            &args.command,
+            &path.display().to_string(),
+        )));
     };
     if args.json {
         let text = serde_json::to_string_pretty(command).map_err(CliError::usage)?;

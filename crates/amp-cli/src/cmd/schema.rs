@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::cli::Global;
 use crate::exit::{CliError, CliResult};
-use crate::schema::{self, import, parse::Format, Schema};
+use crate::schema::{self, import, Format, Schema};
 
 /// `amp schema`.
 #[derive(clap::Subcommand, Debug)]
@@ -111,12 +111,7 @@ async fn import_schema(args: ImportArgs) -> CliResult {
 
 /// The schema as pretty JSON or TOML.
 fn to_text(schema: &Schema, format: Format) -> CliResult<String> {
-    match format {
-        Format::Json => serde_json::to_string_pretty(schema)
-            .map(|t| t + "\n")
-            .map_err(CliError::usage),
-        Format::Toml => toml::to_string_pretty(schema).map_err(CliError::usage),
-    }
+    schema.to_text(format).map_err(CliError::usage)
 }
 
 fn check(args: CheckArgs, global: &Global) -> CliResult {

@@ -1,20 +1,10 @@
-//! Schemas for people: types as `ListOf(Integer)`, and a command as a
-//! readable declaration (what `amp describe` prints).
+//! Schemas for people: a command as a readable declaration (what `amp
+//! describe` prints), its types as `ListOf(Integer)` (`ArgType`'s
+//! `Display`, in `amp-schema`).
 
-use std::fmt::{self, Write};
+use std::fmt::Write;
 
 use super::{ArgType, CommandSchema, Field, Kind};
-
-impl fmt::Display for ArgType {
-    /// `Integer`, `ListOf(ListOf(Unicode))`, `AmpList`, `Raw(mod.Class)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ArgType::ListOf { of } => write!(f, "ListOf({of})"),
-            ArgType::Raw { class: Some(c) } => write!(f, "Raw({c})"),
-            other => f.write_str(other.name()),
-        }
-    }
-}
 
 /// The indentation of one level.
 const INDENT: &str = "    ";
@@ -118,11 +108,11 @@ fn table(out: &mut String, title: &str, codes: &std::collections::BTreeMap<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::parse::{parse, Format};
+    use crate::schema::{Format, Schema};
 
     #[test]
     fn a_declaration_shows_everything() {
-        let s = parse(
+        let s = Schema::parse(
             r#"{"commands": [{"name": "hello", "class": "Hello", "doc": "Says hello.\n\nTwice.",
                 "arguments": [{"name": "xs", "type": "ListOf", "of": {"type": "ListOf", "of": {"type": "Integer"}}, "optional": true},
                               {"name": "body", "type": "AmpList", "fields": [{"name": "x", "type": "Raw", "class": "m.C"}]}],

@@ -17,8 +17,7 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use super::parse::{parse, Format};
-use super::{Schema, MAX_SCHEMA_BYTES};
+use super::{Format, Schema, MAX_SCHEMA_BYTES};
 
 /// The script Python runs.
 const SCRIPT: &str = include_str!("import.py");
@@ -181,7 +180,7 @@ pub async fn import(
 /// The schema in `text` without the commands that break the rules (each
 /// named in a warning).
 fn keep_valid(text: &str, mut warnings: Vec<String>) -> Result<Imported, ImportError> {
-    let mut schema = parse(text, Format::Json).map_err(|e| {
+    let mut schema = Schema::parse(text, Format::Json).map_err(|e| {
         ImportError::Unusable(format!("the import gave a schema amp cannot read: {e}"))
     })?;
     let source = schema.source.clone().unwrap_or_default();

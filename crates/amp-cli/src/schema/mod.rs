@@ -1,16 +1,17 @@
 //! Schemas: the commands of a service, as Twisted declares them
 //! (`amp.Command` subclasses), in a JSON or TOML file. The format is
-//! documented in docs/SCHEMA.md.
+//! documented in docs/SCHEMA.md; the `amp-schema` crate holds its model,
+//! reads and writes it, and checks its rules. Here: finding and reading the
+//! file the command line names, Python's import, and what `amp` prints.
 
 pub mod display;
 pub mod import;
-pub mod lookup;
-pub mod model;
-pub mod parse;
-pub mod validate;
+mod not_found;
 
-pub use model::{ArgType, CommandSchema, Field, Kind, Schema};
-pub use validate::Problem;
+pub use amp_schema::{
+    ArgType, CommandSchema, Field, Format, Kind, ParseError, Problem, Schema, RESERVED_KEYS,
+};
+pub use not_found::not_found;
 
 use std::fmt;
 use std::io::Read;
@@ -62,7 +63,7 @@ pub fn require(global: &Global) -> CliResult<(PathBuf, Schema)> {
 
 /// Reads and checks the schema file at `path` (TOML if its name ends in
 /// `.toml`, JSON otherwise): at most [`MAX_SCHEMA_BYTES`], well-formed,
-/// and following every rule of `validate`.
+/// and following every rule of the format ([`Schema::problems`]).
 pub fn read(path: &Path) -> CliResult<Schema> {
     let fail = |why: Why| {
         CliError::usage(SchemaFileError {
@@ -78,7 +79,7 @@ pub fn read(path: &Path) -> CliResult<Schema> {
     if text.len() as u64 > MAX_SCHEMA_BYTES {
         return Err(fail(Why::TooBig));
     }
-    let schema = parse::parse(&text, parse::Format::of(path)).map_err(|m| fail(Why::Syntax(m)))?;
+    let schema = Schema::parse(&text, Format::of(path)).map_err(|e| fail(Why::Syntax(e)))?;
     let problems = schema.problems();
     if !problems.is_empty() {
         return Err(fail(Why::Invalid(problems)));
@@ -103,7 +104,7 @@ pub enum Why {
     /// It is over [`MAX_SCHEMA_BYTES`].
     TooBig,
     /// It is not well-formed JSON/TOML, or not in the schema's shape.
-    Syntax(String),
+    Syntax(ParseError),
     /// It breaks the schema's rules.
     Invalid(Vec<Problem>),
 }
@@ -124,7 +125,7 @@ impl fmt::Display for SchemaFileError {
             }
             Why::Invalid(problems) => {
                 write!(f, "{file} is not a valid schema")?;
-                if problems.len() >= validate::MAX_PROBLEMS {
+                if problems.len() >= amp_schema::MAX_PROBLEMS {
                     write!(f, " (the first {} problems)", problems.len())?;
                 }
                 for p in problems {

@@ -1,7 +1,8 @@
 //! Each rule of `validate`, from schema files that break it.
 
 use super::*;
-use crate::schema::parse::{parse, Format};
+use crate::format::Format;
+use crate::parse::parse;
 
 /// A schema of one command `C` whose arguments are `args` (JSON).
 fn args(args: &str) -> String {

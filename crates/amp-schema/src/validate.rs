@@ -3,22 +3,22 @@
 //! bounded nesting, only the lists Twisted can encode, and error codes that
 //! are short and in one table.
 
-use amp::session::keys;
+use amp_wire::session::keys;
 use std::collections::HashSet;
 use std::fmt;
 
-use super::{ArgType, CommandSchema, Field, Schema};
+use crate::model::{ArgType, CommandSchema, Field, Schema};
 
 /// The longest name, in bytes: AMP's key limit (field names are keys;
 /// command names and error codes are held to it too).
-pub const MAX_NAME_LENGTH: usize = amp::MAX_KEY_LENGTH;
+pub(crate) const MAX_NAME_LENGTH: usize = amp_wire::MAX_KEY_LENGTH;
 
 /// How many `ListOf`/`AmpList` may nest, one inside another.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
-/// Keys AMP itself uses in a box: never an argument or a response field
-/// (a schema may not declare one; a request may not carry one as an
-/// argument; the demo's `Echo` does not echo them).
+/// Keys AMP itself uses in a box (`_ask`, `_answer`, `_error`, `_command`,
+/// `_error_code`, `_error_description`): never an argument or a response
+/// field of a command (inside an `AmpList` element they are ordinary keys).
 pub const RESERVED_KEYS: [&str; 6] = [
     keys::ASK,
     keys::ANSWER,
@@ -28,7 +28,7 @@ pub const RESERVED_KEYS: [&str; 6] = [
     keys::ERROR_DESCRIPTION,
 ];
 
-/// At most this many problems are reported for one schema.
+/// [`Schema::problems`] reports at most this many problems.
 pub const MAX_PROBLEMS: usize = 50;
 
 /// One broken rule: where (`command Sum, argument b`) and what.
@@ -41,6 +41,8 @@ pub struct Problem {
 }
 
 impl fmt::Display for Problem {
+    /// `place: message`, a run of the same step in the place shortened
+    /// (`element ×4`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", collapse(&self.place), self.message)
     }
@@ -48,7 +50,7 @@ impl fmt::Display for Problem {
 
 /// A place with runs of the same step shortened: `argument x, element,
 /// element, element, element` as `argument x, element ×4`.
-pub fn collapse(place: &str) -> String {
+pub(crate) fn collapse(place: &str) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut steps = place.split(", ").peekable();
     while let Some(step) = steps.next() {
@@ -112,7 +114,7 @@ fn command_label(index: usize, c: &CommandSchema) -> String {
 }
 
 /// A name cut to 40 characters, for messages about over-long names.
-pub fn shorten(name: &str) -> String {
+pub(crate) fn shorten(name: &str) -> String {
     match name.char_indices().nth(40) {
         Some((at, _)) => format!("{}…", &name[..at]),
         None => name.to_owned(),

@@ -4,39 +4,48 @@
 
 use serde_json::Value;
 use serde_path_to_error::Segment;
-use std::path::Path as FsPath;
+use std::fmt;
 
-use super::validate::shorten;
-use super::Schema;
+use crate::format::Format;
+use crate::model::Schema;
+use crate::validate::{collapse, shorten};
 
-/// A schema file's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// JSON (any name not ending in `.toml`).
-    Json,
-    /// TOML (a name ending in `.toml`).
-    Toml,
-}
-
-impl Format {
-    /// The format of the file at `path`: TOML if its name ends in `.toml`,
-    /// JSON otherwise.
-    pub fn of(path: &FsPath) -> Format {
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-        {
-            Format::Toml
-        } else {
-            Format::Json
-        }
+impl Schema {
+    /// Reads a schema from `text` in `format`: well-formed JSON or TOML in
+    /// the schema's shape (docs/SCHEMA.md), no key it does not know.
+    ///
+    /// The schema's rules are not checked here: see [`Schema::problems`].
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] naming the place (the command, argument, ... by
+    /// name) and what is wrong there.
+    pub fn parse(text: &str, format: Format) -> Result<Schema, ParseError> {
+        parse(text, format).map_err(|message| ParseError { message })
     }
 }
+
+/// Text that is not a schema: not well-formed JSON or TOML, or not in the
+/// schema's shape. Its message names the place, such as `command Sum,
+/// argument a: unknown field `optinal``, with the line and column when the
+/// text itself is malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
 
 /// Parses `text` as a schema in `format`. The error names the place (the
 /// command, argument, ... by name) and what is wrong there; the schema's
 /// rules (`validate`) are not checked here.
-pub fn parse(text: &str, format: Format) -> Result<Schema, String> {
+pub(crate) fn parse(text: &str, format: Format) -> Result<Schema, String> {
     let (place, message) = match format {
         Format::Json => {
             let mut de = serde_json::Deserializer::from_str(text);
@@ -57,7 +66,7 @@ pub fn parse(text: &str, format: Format) -> Result<Schema, String> {
         },
     };
     let message = bounded_lines(message.trim_end());
-    let place = super::validate::collapse(&place);
+    let place = collapse(&place);
     Err(if place.is_empty() {
         message.to_owned()
     } else if message.contains('\n') {

@@ -1,15 +1,17 @@
-//! Finding a command the user named, and the names closest to one that is
-//! not there.
+//! Finding a command by name, and the names closest to one that is not
+//! there.
 
-use super::{CommandSchema, Schema};
+use crate::model::{CommandSchema, Schema};
 
-/// How many close matches an error names at most.
-pub const MAX_SUGGESTIONS: usize = 5;
-
-/// How many names an error lists when none is close.
-pub const MAX_LISTED: usize = 20;
+/// How many close matches [`Schema::close_matches`] gives at most.
+pub(crate) const MAX_SUGGESTIONS: usize = 5;
 
 impl Schema {
+    /// The command named `name` on the wire.
+    pub fn command(&self, name: &str) -> Option<&CommandSchema> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+
     /// The command `name` stands for: its wire name, else the one command
     /// whose Python class is `name`.
     pub fn find(&self, name: &str) -> Option<&CommandSchema> {
@@ -26,8 +28,7 @@ impl Schema {
     }
 
     /// The wire names closest to `name` (case aside, a typo or two away,
-    /// or one starting with the other), best first, at most
-    /// [`MAX_SUGGESTIONS`].
+    /// or one starting with the other), best first, at most five.
     pub fn close_matches(&self, name: &str) -> Vec<&str> {
         let wanted = name.to_lowercase();
         let mut scored: Vec<(f64, &str)> = self
@@ -54,41 +55,12 @@ impl Schema {
             .map(|(_, n)| n)
             .collect()
     }
-
-    /// The message for a command `name` that is not in the schema (read
-    /// from `file`): the close matches, else the names there are.
-    pub fn not_found(&self, name: &str, file: &str) -> String {
-        let close = self.close_matches(name);
-        if !close.is_empty() {
-            return format!(
-                "no command `{name}` in {file}; did you mean {}?",
-                close.join(", ")
-            );
-        }
-        if self.commands.is_empty() {
-            return format!("no command `{name}`: {file} has no commands");
-        }
-        let names: Vec<&str> = self
-            .commands
-            .iter()
-            .take(MAX_LISTED)
-            .map(|c| c.name.as_str())
-            .collect();
-        let more = match self.commands.len().saturating_sub(MAX_LISTED) {
-            0 => String::new(),
-            n => format!(" and {n} more (amp list)"),
-        };
-        format!(
-            "no command `{name}` in {file}; it has {}{more}",
-            names.join(", ")
-        )
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Kind;
+    use crate::model::Kind;
 
     fn schema(names: &[(&str, Option<&str>)]) -> Schema {
         Schema {
@@ -126,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn close_matches_and_listing() {
+    fn close_matches() {
         let s = schema(&[
             ("Sum", None),
             ("Divide", None),
@@ -137,20 +109,5 @@ mod tests {
         assert_eq!(s.close_matches("Divid"), vec!["Divide"]);
         assert_eq!(s.close_matches("Devide"), vec!["Divide"]);
         assert!(s.close_matches("Zzz").is_empty());
-        let m = s.not_found("Zzz", "f.json");
-        assert_eq!(
-            m,
-            "no command `Zzz` in f.json; it has Sum, Divide, Echo, Summary"
-        );
-        let m = s.not_found("Ecko", "f.json");
-        assert_eq!(m, "no command `Ecko` in f.json; did you mean Echo?");
-        let many: Vec<(String, Option<&str>)> = (0..25).map(|i| (format!("C{i}"), None)).collect();
-        let many: Vec<(&str, Option<&str>)> = many.iter().map(|(n, c)| (n.as_str(), *c)).collect();
-        let m = schema(&many).not_found("Zzz", "f.json");
-        assert!(m.ends_with("C19 and 5 more (amp list)"), "{m}");
-        assert_eq!(
-            schema(&[]).not_found("A", "f.json"),
-            "no command `A`: f.json has no commands"
-        );
     }
 }

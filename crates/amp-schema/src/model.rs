@@ -1,6 +1,6 @@
-//! The schema file format: commands, their arguments, responses and errors.
-//! docs/SCHEMA.md describes it in full; the rules a parsed schema must also
-//! follow are in `validate.rs`.
+//! The model: a schema's commands, their arguments, responses and errors.
+//! docs/SCHEMA.md (at the repository's root) describes the file format in
+//! full; the rules a parsed schema must also follow are in `validate.rs`.
 //!
 //! ```json
 //! {"commands": [{
@@ -14,10 +14,14 @@
 //! ```
 //!
 //! Every object refuses keys it does not know, fields and types included
-//! (they are read through `RawField` and `RawType`, which list every key
-//! a field may have, then checked: `of` only on a `ListOf`, and so on).
+//! (they are read through `RawField` and `RawType`, in `raw.rs`, which list
+//! every key a field may have, then checked: `of` only on a `ListOf`, and
+//! so on).
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::raw::{RawField, RawType};
 
 /// A schema: the commands of a service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -198,7 +202,7 @@ impl ArgType {
     }
 
     /// The type without its parameters, by name.
-    fn simple(name: &str) -> Option<ArgType> {
+    pub(crate) fn simple(name: &str) -> Option<ArgType> {
         Some(match name {
             "Integer" => ArgType::Integer,
             "String" => ArgType::String,
@@ -216,132 +220,41 @@ impl ArgType {
     }
 }
 
-impl Schema {
-    /// The command named `name` on the wire.
-    pub fn command(&self, name: &str) -> Option<&CommandSchema> {
-        self.commands.iter().find(|c| c.name == name)
+impl fmt::Display for ArgType {
+    /// The type as docs/SCHEMA.md and `amp describe` write it: `Integer`,
+    /// `ListOf(ListOf(Unicode))`, `AmpList`, `Raw(mod.Class)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgType::ListOf { of } => write!(f, "ListOf({of})"),
+            ArgType::Raw { class: Some(c) } => write!(f, "Raw({c})"),
+            other => f.write_str(other.name()),
+        }
     }
 }
 
-/// A type as written in a file, before its keys are checked against its
-/// `type`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawType {
-    #[serde(rename = "type")]
-    ty: String,
-    #[serde(default)]
-    of: Option<Box<ArgType>>,
-    #[serde(default)]
-    fields: Option<Vec<Field>>,
-    #[serde(default)]
-    class: Option<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A field as written in a file: a name, `optional`, and a type's keys.
-/// It lists `RawType`'s keys again instead of `#[serde(flatten)]`ing a
-/// `RawType`: serde does not support `deny_unknown_fields` together with
-/// `flatten`, and unknown keys must stay errors.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawField {
-    name: String,
-    #[serde(rename = "type")]
-    ty: String,
-    #[serde(default)]
-    optional: bool,
-    #[serde(default)]
-    of: Option<Box<ArgType>>,
-    #[serde(default)]
-    fields: Option<Vec<Field>>,
-    #[serde(default)]
-    class: Option<String>,
-}
-
-impl TryFrom<RawType> for ArgType {
-    type Error = String;
-
-    fn try_from(raw: RawType) -> Result<ArgType, String> {
-        let RawType {
-            ty,
-            of,
-            fields,
-            class,
-        } = raw;
-        let stray = |key: &str, only: &str| {
-            Err(format!(
-                "type {ty} takes no `{key}` (`{key}` belongs to {only})"
-            ))
+    #[test]
+    fn types_are_written_as_in_the_docs() {
+        let list = ArgType::ListOf {
+            of: Box::new(ArgType::ListOf {
+                of: Box::new(ArgType::Unicode),
+            }),
         };
-        if of.is_some() && ty != "ListOf" {
-            return stray("of", "ListOf: its element type");
+        assert_eq!(list.to_string(), "ListOf(ListOf(Unicode))");
+        assert_eq!(list.name(), "ListOf");
+        let raw = ArgType::Raw {
+            class: Some("m.C".to_owned()),
+        };
+        assert_eq!(raw.to_string(), "Raw(m.C)");
+        assert_eq!(ArgType::Raw { class: None }.to_string(), "Raw");
+        assert_eq!(ArgType::AmpList { fields: vec![] }.to_string(), "AmpList");
+        for name in ArgType::NAMES {
+            if let Some(t) = ArgType::simple(name) {
+                assert_eq!(t.to_string(), name);
+            }
         }
-        if fields.is_some() && ty != "AmpList" {
-            return stray("fields", "AmpList: the fields of each element");
-        }
-        if class.is_some() && ty != "Raw" {
-            return stray("class", "Raw: the Python class it stands for");
-        }
-        if let Some(t) = ArgType::simple(&ty) {
-            return Ok(t);
-        }
-        match ty.as_str() {
-            "ListOf" => match of {
-                Some(of) => Ok(ArgType::ListOf { of }),
-                None => Err("a ListOf needs `of`, its element type, say \
-                     \"of\": {\"type\": \"Integer\"}"
-                    .to_owned()),
-            },
-            "AmpList" => match fields {
-                Some(fields) => Ok(ArgType::AmpList { fields }),
-                None => Err(
-                    "an AmpList needs `fields`, the fields of each element, say \
-                     \"fields\": [{\"name\": \"x\", \"type\": \"Integer\"}]"
-                        .to_owned(),
-                ),
-            },
-            "Raw" => Ok(ArgType::Raw { class }),
-            other => Err(unknown_type(other)),
-        }
-    }
-}
-
-/// The message for a `type` no schema knows, with the closest name.
-fn unknown_type(name: &str) -> String {
-    let close = ArgType::NAMES
-        .iter()
-        .map(|n| {
-            (
-                strsim::jaro_winkler(&n.to_lowercase(), &name.to_lowercase()),
-                n,
-            )
-        })
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let hint = match close {
-        Some((_, n)) => format!(" (did you mean {n}?)"),
-        None => String::new(),
-    };
-    format!(
-        "unknown type `{name}`{hint}; the types are {}",
-        ArgType::NAMES.join(", ")
-    )
-}
-
-impl TryFrom<RawField> for Field {
-    type Error = String;
-
-    fn try_from(raw: RawField) -> Result<Field, String> {
-        let ty = ArgType::try_from(RawType {
-            ty: raw.ty,
-            of: raw.of,
-            fields: raw.fields,
-            class: raw.class,
-        })?;
-        Ok(Field {
-            name: raw.name,
-            ty,
-            optional: raw.optional,
-        })
     }
 }
