@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 mod format;
+mod from_rust;
 mod lookup;
 mod model;
 mod parse;

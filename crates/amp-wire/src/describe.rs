@@ -105,6 +105,23 @@ pub struct CommandDescription {
     pub doc: Option<String>,
 }
 
+impl CommandDescription {
+    /// A command called `name` with nothing declared: no arguments, no
+    /// response, no errors, asking for an answer, plain.
+    pub fn new(name: impl Into<String>) -> CommandDescription {
+        CommandDescription {
+            name: name.into(),
+            arguments: Vec::new(),
+            response: Vec::new(),
+            errors: Vec::new(),
+            fatal_errors: Vec::new(),
+            requires_answer: true,
+            kind: CommandKind::Plain,
+            doc: None,
+        }
+    }
+}
+
 /// What a command's answer does to the connection (a schema's `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
