@@ -60,7 +60,6 @@ impl Schema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Kind;
 
     fn schema(names: &[(&str, Option<&str>)]) -> Schema {
         Schema {
@@ -68,15 +67,8 @@ mod tests {
             commands: names
                 .iter()
                 .map(|(n, class)| CommandSchema {
-                    name: n.to_string(),
                     class: class.map(str::to_owned),
-                    doc: None,
-                    arguments: vec![],
-                    response: vec![],
-                    errors: Default::default(),
-                    fatal_errors: Default::default(),
-                    requires_answer: true,
-                    kind: Kind::Command,
+                    ..CommandSchema::new(*n)
                 })
                 .collect(),
         }

@@ -74,6 +74,29 @@ fn yes() -> bool {
     true
 }
 
+impl CommandSchema {
+    /// A command called `name` with nothing declared: no arguments, no
+    /// response, no errors, asking for an answer, plain.
+    ///
+    /// ```
+    /// let c = amp_schema::CommandSchema::new("Ping");
+    /// assert!(c.requires_answer && c.arguments.is_empty());
+    /// ```
+    pub fn new(name: impl Into<String>) -> CommandSchema {
+        CommandSchema {
+            name: name.into(),
+            class: None,
+            doc: None,
+            arguments: Vec::new(),
+            response: Vec::new(),
+            errors: Default::default(),
+            fatal_errors: Default::default(),
+            requires_answer: true,
+            kind: Kind::Command,
+        }
+    }
+}
+
 /// What a command does to the connection once answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

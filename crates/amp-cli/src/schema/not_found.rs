@@ -37,25 +37,12 @@ pub fn not_found(schema: &Schema, name: &str, file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{CommandSchema, Kind};
+    use crate::schema::CommandSchema;
 
     fn schema(names: &[&str]) -> Schema {
         Schema {
             source: None,
-            commands: names
-                .iter()
-                .map(|n| CommandSchema {
-                    name: n.to_string(),
-                    class: None,
-                    doc: None,
-                    arguments: vec![],
-                    response: vec![],
-                    errors: Default::default(),
-                    fatal_errors: Default::default(),
-                    requires_answer: true,
-                    kind: Kind::Command,
-                })
-                .collect(),
+            commands: names.iter().map(|n| CommandSchema::new(*n)).collect(),
         }
     }
 
