@@ -41,9 +41,9 @@ pub struct Global {
 pub enum Command {
     /// Make one call and print the answer.
     Call(cmd::call::Args),
-    /// List the commands of the schema (offline).
+    /// List the commands of the schema, or of a server that describes itself.
     List(cmd::describe::ListArgs),
-    /// Describe one command of the schema (offline).
+    /// Describe one command of the schema, or of a server.
     Describe(cmd::describe::DescribeArgs),
     /// Work with schema files (import from Python).
     #[command(subcommand)]
@@ -74,16 +74,15 @@ impl Command {
     /// Whether the subcommand only reads files and writes its output (no
     /// socket): a closed output simply ends it.
     pub fn is_filter(&self) -> bool {
-        matches!(
-            self,
-            Command::List(_)
-                | Command::Describe(_)
-                | Command::Schema(_)
-                | Command::Decode(_)
-                | Command::Encode(_)
-                | Command::Completions(_)
-                | Command::Man(_)
-        )
+        match self {
+            Command::List(a) => a.addr.is_none(),
+            Command::Describe(a) => a.words.len() == 1,
+            Command::Schema(s) => s.is_offline(),
+            Command::Decode(_) | Command::Encode(_) | Command::Completions(_) | Command::Man(_) => {
+                true
+            }
+            _ => false,
+        }
     }
 }
 

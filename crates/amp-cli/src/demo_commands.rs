@@ -186,7 +186,8 @@ pub fn router(tls: TlsOptions) -> (Router<Arc<Counters>>, Arc<Counters>) {
             let command = amp::display_bytes(&name);
             conclude(&ctx, &command, req.get("_ask"), &answer, start);
             std::future::ready(answer)
-        });
+        })
+        .describe_itself();
     (router, counters)
 }
 
@@ -198,18 +199,20 @@ where
     C: Command,
     F: Fn(C) -> Result<C::Response, RawError> + Send + Sync + 'static,
 {
-    router.route_raw(C::NAME, move |req: AmpBox, ctx: Ctx<Arc<Counters>>| {
-        let start = Instant::now();
-        let answer = C::from_box(&req)
-            .map_err(|e| RawError::fatal("UNKNOWN", format!("bad arguments: {e}")))
-            .and_then(&f)
-            .and_then(|r| {
-                r.to_box()
-                    .map_err(|e| RawError::fatal("UNKNOWN", format!("bad answer: {e}")))
-            });
-        conclude(&ctx, C::NAME, req.get("_ask"), &answer, start);
-        std::future::ready(answer)
-    })
+    router
+        .route_raw(C::NAME, move |req: AmpBox, ctx: Ctx<Arc<Counters>>| {
+            let start = Instant::now();
+            let answer = C::from_box(&req)
+                .map_err(|e| RawError::fatal("UNKNOWN", format!("bad arguments: {e}")))
+                .and_then(&f)
+                .and_then(|r| {
+                    r.to_box()
+                        .map_err(|e| RawError::fatal("UNKNOWN", format!("bad answer: {e}")))
+                });
+            conclude(&ctx, C::NAME, req.get("_ask"), &answer, start);
+            std::future::ready(answer)
+        })
+        .describe_route::<C>()
 }
 
 /// Counts and logs one answered request.

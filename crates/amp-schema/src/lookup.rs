@@ -64,6 +64,7 @@ mod tests {
     fn schema(names: &[(&str, Option<&str>)]) -> Schema {
         Schema {
             source: None,
+            untyped: Vec::new(),
             commands: names
                 .iter()
                 .map(|(n, class)| CommandSchema {

@@ -32,6 +32,11 @@ pub struct Schema {
     pub source: Option<String>,
     /// The commands.
     pub commands: Vec<CommandSchema>,
+    /// Commands known by name only: a server answers them but does not say
+    /// their arguments (a raw route of a Rust router). A tool calls them
+    /// untyped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub untyped: Vec<String>,
 }
 
 /// One command (a Twisted `amp.Command` subclass).

@@ -89,6 +89,22 @@ impl Schema {
             }
             command_problems(i, c, &mut out);
         }
+        for name in &self.untyped {
+            let place = format!("untyped command {}", shorten(name));
+            if name.is_empty() || name.len() > MAX_NAME_LENGTH {
+                push(
+                    &mut out,
+                    &place,
+                    format!("a name must be 1 to {MAX_NAME_LENGTH} bytes"),
+                );
+            } else if !seen.insert(name.as_str()) {
+                push(
+                    &mut out,
+                    &place,
+                    "named twice (in `commands` or `untyped`): names must be unique".to_owned(),
+                );
+            }
+        }
         out.truncate(MAX_PROBLEMS);
         out
     }

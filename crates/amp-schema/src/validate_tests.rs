@@ -56,6 +56,19 @@ fn cases() -> Vec<(String, Vec<String>)> {
             format!(r#"{{"commands": [{{"name": "{}"}}]}}"#, long(255)),
             vec![],
         ),
+        // Untyped commands (known by name only).
+        (
+            s(r#"{"commands": [{"name": "A"}], "untyped": ["Echo", "A", "Echo", ""]}"#),
+            vec![
+                s("untyped command A: named twice"),
+                s("untyped command Echo: named twice"),
+                s("untyped command : a name must be 1 to 255 bytes"),
+            ],
+        ),
+        (
+            s(r#"{"commands": [{"name": "A"}], "untyped": ["Echo"]}"#),
+            vec![],
+        ),
         // Field names.
         (
             args(r#"{"name": "a", "type": "Integer"}, {"name": "a", "type": "String"}"#),

@@ -104,6 +104,7 @@
 //! | a responder that must answer in time | [`Router::route_with_deadline`] |
 //! | a hand-written keepalive loop | [`Config::keepalive_interval`] |
 //! | cancelling a call remotely | [`CallOptions::cancel_remotely`], [`Router::cancellable`] |
+//! | `amp_reflect.Reflect` (this repository's Python module: a server that describes itself) | [`Router::describe_itself`], [`reflect::fetch`] |
 //! | a responder throttled by a `DeferredSemaphore`, or refusing when busy | `Router::route_service` with tower layers (feature `tower`, see its module) |
 //! | `callRemote` of a no-answer command on a lost connection (returns nothing) | [`Connection::send`]/[`Connection::notify`] fail with [`CallError::ConnectionLost`] |
 //!
@@ -214,6 +215,9 @@
 //! * `tls` (default): StartTLS on rustls ([`tls`], [`Connection::start_tls`]).
 //! * `unix` (default): UNIX sockets with descriptor passing, and AMP over
 //!   pipes and stdio ([`pipes`], [`UnixFdStream`]).
+//! * `reflect` (default): a server that describes itself
+//!   ([`Router::describe_itself`]), the client that asks ([`reflect`]),
+//!   and the schema model ([`schema`], the `amp-schema` crate).
 //! * `tower` (off by default): a [`Connection`] is a `tower::Service`, and
 //!   `Router::route_service` answers a command with one, so tower's
 //!   timeouts, concurrency and rate limits and load shedding wrap either
@@ -238,6 +242,8 @@ mod error;
 mod fd;
 mod open;
 mod panics;
+#[cfg(feature = "reflect")]
+pub mod reflect;
 #[cfg(feature = "unix")]
 pub mod pipes;
 mod router;
@@ -268,6 +274,10 @@ pub use starttls::StartTlsError;
 pub use switch::{Io, SwitchTo, Switched};
 
 pub use amp_derive::{AmpError, Command, Record};
+/// The schema model (the `amp-schema` crate): what
+/// [`Router::schema`] and [`reflect::fetch`] give.
+#[cfg(feature = "reflect")]
+pub use amp_schema as schema;
 pub use amp_wire::session::{self, ErrorCounts, Phase, Stats};
 pub use amp_wire::{
     boxes, decode_all, describe, display_bytes, from_value, to_value, types, AmpBox, Argument,

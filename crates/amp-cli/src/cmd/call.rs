@@ -11,15 +11,20 @@ use crate::conn::{self, Targets, TlsArgs};
 use crate::exit::{CliError, CliResult, Exit};
 use crate::items;
 use crate::request::request_box;
-use crate::schema::{self, CommandSchema};
+use crate::schema::remote;
+use crate::schema::{self, CommandSchema, Schema};
 use crate::value::record::Head;
 use crate::value::{read_box, render};
+use amp::reflect::FetchError;
 
 /// `amp call`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Arguments:
   NAME=TEXT      the text is the wire value as is (checked against the schema type)
   NAME:=JSON     a JSON value, converted by the schema type (untyped without a schema)
+  The schema is --schema FILE (or AMP_SCHEMA, ./.amp.json, ./.amp.toml); with
+  none, the server's own description if it gives one (amp.describe), else
+  the call is untyped.
   NAME=@FILE     the file's bytes are the wire value (@- reads standard input)
   NAME:=@FILE    the file holds the JSON value
   In NAME, a backslash quotes the next character (a\\=b=1 names `a=b`).
@@ -103,18 +108,30 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
             ))
         }
     };
-    let schema = schema::load(global)?;
+    let file = schema::load(global)?;
     let data = args.data.as_deref().map(items::parse_data).transpose()?;
-    let request = request_box(schema.as_ref(), &args.name, &args.items, data.as_ref())?;
-    let declared = schema.as_ref().and_then(|s| s.command(&args.name));
-    let no_answer = args.no_answer || declared.is_some_and(|c| !c.requires_answer);
+    // The arguments are checked against the file's schema (or untyped)
+    // before anything connects; against the server's own once it says it.
+    let mut request = request_box(file.as_ref(), &args.name, &args.items, data.as_ref())?;
     let Some(target) = target.filter(|_| !args.offline) else {
+        let declared = file.as_ref().and_then(|s| s.command(&args.name));
+        let no_answer = args.no_answer || declared.is_some_and(|c| !c.requires_answer);
         return offline(&args, declared, request, no_answer);
     };
     let Some(target) = target.single(args.balance) else {
         // Several servers: the call waits (up to --timeout) for one to be
         // connected, and goes to the less loaded of two.
         let client = conn::balanced(&target, &args.tls, args.timeout, None)?;
+        let schema = match file {
+            Some(s) => Some(s),
+            None => {
+                let server = described(&args, remote::ask_balanced(&client, args.timeout).await)?;
+                request = retyped(&args, server.as_ref(), request, data.as_ref())?;
+                server
+            }
+        };
+        let declared = schema.as_ref().and_then(|s| s.command(&args.name));
+        let no_answer = args.no_answer || declared.is_some_and(|c| !c.requires_answer);
         let result = if no_answer {
             client
                 .notify_raw(args.name.clone(), request)
@@ -137,6 +154,16 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
         Config::default(),
     )
     .await?;
+    let schema = match file {
+        Some(s) => Some(s),
+        None => {
+            let server = described(&args, remote::ask(&conn, args.timeout).await)?;
+            request = retyped(&args, server.as_ref(), request, data.as_ref())?;
+            server
+        }
+    };
+    let declared = schema.as_ref().and_then(|s| s.command(&args.name));
+    let no_answer = args.no_answer || declared.is_some_and(|c| !c.requires_answer);
     let result = if no_answer {
         conn.notify_raw(args.name.clone(), request)
             .await
@@ -149,6 +176,42 @@ pub async fn run(mut args: Args, global: &Global) -> CliResult {
     };
     close(&conn).await;
     finish(&args, declared, result)
+}
+
+/// The server's own schema, if it describes itself: `None` (untyped, as
+/// without a schema) if it answers `UNHANDLED`; a failed connection is the
+/// call's failure.
+fn described(args: &Args, fetched: Result<Schema, FetchError>) -> CliResult<Option<Schema>> {
+    match fetched {
+        Ok(schema) => Ok(Some(schema)),
+        Err(FetchError::NotDescribed) => Ok(None),
+        Err(e @ FetchError::Call(CallError::ConnectionLost(_) | CallError::Timeout(_))) => {
+            Err(remote::failed(&args.addr, e))
+        }
+        Err(e) => {
+            eprintln!(
+                "amp: warning: {}; calling untyped",
+                remote::failed(&args.addr, e).error
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The request typed by the server's schema, when it describes the
+/// command (and no schema file already did).
+fn retyped(
+    args: &Args,
+    server: Option<&Schema>,
+    request: AmpBox,
+    data: Option<&Json>,
+) -> CliResult<AmpBox> {
+    match server {
+        Some(schema) if schema.command(&args.name).is_some() => {
+            request_box(Some(schema), &args.name, &args.items, data)
+        }
+        _ => Ok(request),
+    }
 }
 
 /// Prints the answer, or turns the failure into the exit.

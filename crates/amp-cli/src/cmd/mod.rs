@@ -21,8 +21,8 @@ pub async fn run(cli: Cli) -> CliResult {
     let g = &cli.global;
     match cli.command {
         Command::Call(a) => call::run(a, g).await,
-        Command::List(a) => describe::list(a, g),
-        Command::Describe(a) => describe::describe(a, g),
+        Command::List(a) => describe::list(a, g).await,
+        Command::Describe(a) => describe::describe(a, g).await,
         Command::Schema(a) => schema::run(a, g).await,
         Command::Serve(a) => serve::run(a, g).await,
         Command::Decode(a) => decode::run(a, g).await,

@@ -13,6 +13,7 @@ use crate::schema::{self, import, Format, Schema};
 #[derive(clap::Subcommand, Debug)]
 #[command(after_help = "Examples:
   amp schema import myproject.commands -o .amp.json
+  amp schema fetch 127.0.0.1:1234 -o .amp.json
   amp schema check .amp.json
 
 The file format, and how amp finds a schema: docs/SCHEMA.md.")]
@@ -21,6 +22,37 @@ pub enum SchemaCommand {
     Import(ImportArgs),
     /// Check a schema file: prints `ok: N commands`, or every problem.
     Check(CheckArgs),
+    /// Ask a server that describes itself for its schema.
+    Fetch(FetchArgs),
+}
+
+impl SchemaCommand {
+    /// Whether it works on files only (no socket).
+    pub fn is_offline(&self) -> bool {
+        !matches!(self, SchemaCommand::Fetch(_))
+    }
+}
+
+/// `amp schema fetch`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  amp schema fetch 127.0.0.1:1234 -o .amp.json
+  amp schema fetch unix:/run/app.sock -o app.toml
+  amp schema fetch 127.0.0.1:1234 | jq '.commands[].name'
+
+The server must describe itself (an amp-rs router with describe_itself,
+`amp serve`, or a Twisted server using the amp_reflect module). Exit 1 if it
+does not, 3 if it cannot be reached or its answer is no schema.")]
+pub struct FetchArgs {
+    /// The server: host:port or unix:/path.
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+    /// Write the schema to FILE (TOML if it ends in .toml, else JSON)
+    /// instead of printing it as JSON.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub remote: schema::remote::Remote,
 }
 
 /// `amp schema import`.
@@ -76,6 +108,7 @@ pub async fn run(command: SchemaCommand, global: &Global) -> CliResult {
     match command {
         SchemaCommand::Import(args) => import_schema(args).await,
         SchemaCommand::Check(args) => check(args, global),
+        SchemaCommand::Fetch(args) => fetch(args).await,
     }
 }
 
@@ -104,6 +137,24 @@ async fn import_schema(args: ImportArgs) -> CliResult {
         "amp: wrote {} from {} to {}",
         count(schema.commands.len()),
         args.spec,
+        path.display()
+    );
+    Ok(())
+}
+
+async fn fetch(args: FetchArgs) -> CliResult {
+    let schema = schema::remote::fetch(&args.addr, &args.remote).await?;
+    let Some(path) = args.output else {
+        print!("{}", to_text(&schema, Format::Json)?);
+        return Ok(());
+    };
+    let text = to_text(&schema, Format::of(&path))?;
+    std::fs::write(&path, text)
+        .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!(
+        "amp: wrote {} from {} to {}",
+        count(schema.commands.len() + schema.untyped.len()),
+        args.addr,
         path.display()
     );
     Ok(())

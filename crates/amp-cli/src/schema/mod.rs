@@ -7,6 +7,7 @@
 pub mod display;
 pub mod import;
 mod not_found;
+pub mod remote;
 
 pub use amp_schema::{
     ArgType, CommandSchema, Field, Format, Kind, ParseError, Problem, Schema, RESERVED_KEYS,

@@ -42,6 +42,7 @@ mod tests {
     fn schema(names: &[&str]) -> Schema {
         Schema {
             source: None,
+            untyped: Vec::new(),
             commands: names.iter().map(|n| CommandSchema::new(*n)).collect(),
         }
     }

@@ -34,9 +34,13 @@ impl<S: Clone + Send + Sync + 'static> Bind for Router<S> {
             StateSource::Shared(s) => s.clone(),
             StateSource::PerConnection(make) => make(info),
         };
+        #[cfg(feature = "reflect")]
+        let routes = self.routes_to_bind();
+        #[cfg(not(feature = "reflect"))]
+        let routes = self.routes.clone();
         Arc::new(Bound {
             state,
-            routes: self.routes.clone(),
+            routes,
             fallback: self.fallback.clone(),
             cancellable: self.cancellable,
         })

@@ -2,6 +2,8 @@
 
 mod bound;
 mod ctx;
+#[cfg(feature = "reflect")]
+mod reflect;
 #[cfg(feature = "tower")]
 mod tower;
 
@@ -101,6 +103,10 @@ pub struct Router<S = ()> {
     fallback: Option<Fallback<S>>,
     /// `Cancel` requests cancel responders ([`Router::cancellable`]).
     cancellable: bool,
+    /// Set by [`Router::describe_itself`]: the routes with `amp.describe`
+    /// added, made when the first connection binds (after the last route).
+    #[cfg(feature = "reflect")]
+    reflection: Option<reflect::Cell<S>>,
 }
 
 /// Where a connection's responders get their state.
@@ -128,6 +134,8 @@ impl<S: Clone> Clone for Router<S> {
             routes: self.routes.clone(),
             fallback: self.fallback.clone(),
             cancellable: self.cancellable,
+            #[cfg(feature = "reflect")]
+            reflection: self.reflection.clone(),
         }
     }
 }
@@ -173,6 +181,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             routes: Arc::default(),
             fallback: None,
             cancellable: false,
+            #[cfg(feature = "reflect")]
+            reflection: None,
         }
     }
 
@@ -222,6 +232,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             routes: Arc::default(),
             fallback: None,
             cancellable: false,
+            #[cfg(feature = "reflect")]
+            reflection: None,
         }
     }
 
@@ -361,6 +373,8 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         kind: Kind,
         describe: Option<fn() -> CommandDescription>,
     ) -> Self {
+        #[cfg(feature = "reflect")]
+        self.forget_description();
         Arc::make_mut(&mut self.routes).insert(
             name,
             Route {
@@ -593,8 +607,38 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self
     }
 
+    /// Say that the raw route answering `C::NAME` ([`Router::route_raw`])
+    /// takes `C`'s arguments and gives its response and errors, so
+    /// [`Router::describe`] and [`Router::describe_itself`] describe it in
+    /// full instead of by name. Nothing happens if no route answers
+    /// `C::NAME`.
+    ///
+    /// ```
+    /// use amp::{AmpBox, Command, Router};
+    ///
+    /// #[derive(Command)]
+    /// struct Ping;
+    ///
+    /// let router = Router::new()
+    ///     .route_raw("Ping", |_: AmpBox, _| async { Ok(AmpBox::new()) })
+    ///     .describe_route::<Ping>();
+    /// assert!(router.describe()[0].command.is_some());
+    /// ```
+    pub fn describe_route<C: Command>(mut self) -> Self {
+        #[cfg(feature = "reflect")]
+        self.forget_description();
+        if let Some(route) = Arc::make_mut(&mut self.routes).get_mut(C::NAME.as_bytes()) {
+            route.describe = Some(C::describe);
+        }
+        self
+    }
+
     /// Whether a responder is registered for `name` (the fallback aside).
     pub fn handles(&self, name: impl AsRef<[u8]>) -> bool {
+        #[cfg(feature = "reflect")]
+        if self.reflection.is_some() && name.as_ref() == crate::reflect::COMMAND.as_bytes() {
+            return true;
+        }
         self.routes.contains_key(name.as_ref())
     }
 
