@@ -4,7 +4,8 @@
 # Twisted's own documented AMP examples (ampserver.py, ampclient.py) taken
 # from the pinned Twisted source distribution on PyPI, unmodified, into
 # interop/.venv/twisted-examples/. Safe to run again: a second run with the
-# same requirements.txt installs and downloads nothing.
+# same requirements.txt (and python/amp_reflect unchanged) installs and
+# downloads nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -13,12 +14,26 @@ req=interop/requirements.txt
 if [ ! -x "$venv/bin/python" ]; then
   "$PYTHON" -m venv "$venv"
 fi
-# pip runs only when requirements.txt differs from the copy kept after the
-# last successful install (a new venv has none). --no-compile skips writing
-# .pyc files at install time (Python writes them on first import); the
-# packages and versions installed are the same.
+# pip runs only when requirements.txt, or a file of the local package it
+# names (python/amp_reflect, installed from its folder, not editable),
+# differs from what the stamp kept after the last successful install (a new
+# venv has none): the stamp is requirements.txt followed by a digest of that
+# package's files (what a build or a test run leaves there left out).
+# --no-compile skips writing .pyc files at install time (Python writes them
+# on first import); the packages and versions installed are the same.
 stamp="$venv/.requirements.installed"
-if ! cmp -s "$req" "$stamp"; then
+local_pkg=python/amp_reflect
+want_stamp() {
+  cat "$req"
+  echo "# $local_pkg:"
+  (cd "$local_pkg" &&
+    find . \( -name build -o -name '*.egg-info' -o -name __pycache__ -o -name _trial_temp \) \
+      -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+}
+if [ "$(want_stamp)" != "$(cat "$stamp" 2>/dev/null)" ]; then
+  # setuptools builds in the package's folder: a stale build/ could carry
+  # files since removed into the new install.
+  rm -rf "$local_pkg/build"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input \
     --no-compile -r "$req"
 fi
@@ -28,7 +43,7 @@ if [ "$want" != "$have" ]; then
   echo "setup-interop: wanted Twisted $want, got $have" >&2
   exit 1
 fi
-cp "$req" "$stamp"
+want_stamp > "$stamp"
 # The examples come straight out of the sdist (no pip, nothing built): its
 # URL and sha256 from PyPI's JSON API, the archive checked against that
 # digest, and only the two files read out of it.

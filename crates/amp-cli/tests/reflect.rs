@@ -194,3 +194,154 @@ fn twisted_fetch(host: &str, port: &str) -> Json {
     );
     serde_json::from_str(stdout.lines().last().unwrap()).unwrap()
 }
+
+/// interop/reflect_peer.py's Twisted server (`class Server(amp_reflect.Reflect,
+/// amp.AMP)`), `--big` for a schema over 64 KiB.
+fn twisted_server(big: bool) -> (Proc, String) {
+    let args: &[&str] = if big { &["serve", "--big"] } else { &["serve"] };
+    let mut p = Proc::python(&script("reflect_peer.py"), args);
+    let addr = p.port();
+    (p, addr)
+}
+
+#[test]
+fn a_twisted_server_describes_itself() {
+    let (_server, addr) = twisted_server(false);
+    let (code, out, err) = run(&["list", &addr]);
+    assert_eq!(code, 0, "{err}");
+    for name in [
+        "hello",
+        "getlist",
+        "dontrejectme",
+        "simple",
+        "Echo",
+        "StartTLS",
+    ] {
+        assert!(out.lines().any(|l| l == name), "{name} not in {out}");
+    }
+    assert!(!out.contains("amp.describe"), "{out}");
+
+    // What it says of test_amp's commands is what `amp schema import`
+    // says of the same classes.
+    let (code, out, err) = run(&["schema", "fetch", &addr]);
+    assert_eq!(code, 0, "{err}");
+    let fetched: Json = serde_json::from_str(&out).unwrap();
+    let out = amp()
+        .current_dir(empty_dir())
+        .env("AMP_PYTHON", common::python())
+        .args([
+            "schema",
+            "import",
+            "twisted.test.test_amp:Hello,GetList,DontRejectMe,SimpleGreeting",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let imported: Json = serde_json::from_slice(&out.stdout).unwrap();
+    for command in imported["commands"].as_array().unwrap() {
+        let name = &command["name"];
+        let there = fetched["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| &c["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not described"));
+        assert_eq!(there, command);
+    }
+    let tls = fetched["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "StartTLS")
+        .unwrap();
+    assert_eq!(tls["kind"], "starttls");
+
+    // amp call typed by it: an AmpList of Integers, and a declared error.
+    let (code, out, err) = run(&["call", &addr, "getlist", "length:=3", "--json"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "{\"body\":[{\"x\":0},{\"x\":1},{\"x\":2}]}\n"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "call",
+        &addr,
+        "simple",
+        "greeting=hi",
+        "cookie:=41",
+        "--json",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "{\"cookieplus\":44}\n"), "{err}");
+    let (code, _, err) = run(&["call", &addr, "hello", "hello=die"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.starts_with("DEAD:"), "{err}");
+    // A value of the wrong type is refused before anything is sent.
+    let (code, _, err) = run(&["call", &addr, "getlist", "length=three"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[tokio::test]
+async fn the_library_reads_a_twisted_schema_over_64_kib() {
+    let (_server, addr) = twisted_server(true);
+    let conn = amp::Connection::connect(addr.as_str()).await.unwrap();
+    // Chunked on the wire...
+    let raw = conn
+        .call_raw(amp::reflect::COMMAND, amp::AmpBox::new())
+        .await
+        .unwrap();
+    assert!(raw.get_bytes("schema.2").is_some(), "not chunked");
+    // ... and read whole.
+    let schema = amp::reflect::fetch(&conn).await.unwrap();
+    let big = schema
+        .commands
+        .iter()
+        .filter(|c| c.name.starts_with("Big"))
+        .count();
+    assert_eq!(big, 48);
+    assert!(schema.command("getlist").is_some());
+}
+
+#[test]
+fn versions_both_ways() {
+    // A Twisted client asking amp serve for version 0, and 2.
+    let (_server, addr) = serve();
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let out = std::process::Command::new(common::python())
+        .arg(script("reflect_peer.py"))
+        .args(["fetch", host, port, "--version", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let answer: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["error"], "UNSUPPORTED_VERSION");
+    let out = std::process::Command::new(common::python())
+        .arg(script("reflect_peer.py"))
+        .args(["fetch", host, port, "--version", "2"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let answer: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["version"], 1);
+
+    // The Rust library asking the Twisted server.
+    let (_twisted, addr) = twisted_server(false);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use amp::reflect::{Describe, DescribeError};
+        let conn = amp::Connection::connect(addr.as_str()).await.unwrap();
+        let d = conn.call(Describe { version: Some(5) }).await.unwrap();
+        assert_eq!(d.version, 1);
+        let e = conn.call(Describe { version: Some(0) }).await.unwrap_err();
+        assert!(
+            matches!(e, amp::CallError::Remote(DescribeError::UnsupportedVersion)),
+            "{e:?}"
+        );
+    });
+}

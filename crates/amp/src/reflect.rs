@@ -140,7 +140,9 @@ impl From<CallError<DescribeError>> for FetchError {
     }
 }
 
-/// The schema in a [`Description`], checked.
+/// The schema in a [`Description`], checked: a command whose description
+/// breaks the format's rules is kept by name only (in `untyped`); names
+/// that clash, or a schema that is not one, are errors.
 ///
 /// ```
 /// use amp::reflect::{parse, Description, FetchError};
@@ -156,7 +158,15 @@ pub fn parse(answer: &Description) -> Result<Schema, FetchError> {
     if answer.version != VERSION {
         return Err(FetchError::Version(answer.version));
     }
-    let schema = Schema::parse(&answer.schema.0, Format::Json).map_err(FetchError::Syntax)?;
+    let mut schema = Schema::parse(&answer.schema.0, Format::Json).map_err(FetchError::Syntax)?;
+    // A command whose description breaks a rule (say an argument named
+    // `_ask`, which a Python class may declare) is known by name only.
+    let (good, bad): (Vec<_>, Vec<_>) = std::mem::take(&mut schema.commands)
+        .into_iter()
+        .enumerate()
+        .partition(|(i, c)| c.problems(*i).is_empty());
+    schema.commands = good.into_iter().map(|(_, c)| c).collect();
+    schema.untyped.extend(bad.into_iter().map(|(_, c)| c.name));
     let problems = schema.problems();
     if !problems.is_empty() {
         return Err(FetchError::Invalid(problems));

@@ -169,6 +169,17 @@ fn a_bad_answer_is_a_typed_error() {
         schema: "{\"commands\": [{\"name\": \"A\", \"argumets\": []}]}".into(),
     };
     assert!(matches!(reflect::parse(&bad), Err(FetchError::Syntax(_))));
+    // One bad command: known by name only, the others kept.
+    let one_bad = Description {
+        version: 1,
+        schema: r#"{"commands": [{"name": "A", "arguments": [{"name": "_ask", "type": "Integer"}]},
+                                 {"name": "B"}]}"#
+            .into(),
+    };
+    let schema = reflect::parse(&one_bad).unwrap();
+    assert_eq!(schema.commands.len(), 1);
+    assert_eq!(schema.commands[0].name, "B");
+    assert_eq!(schema.untyped, ["A"]);
     let invalid = Description {
         version: 1,
         schema: r#"{"commands": [{"name": "A"}, {"name": "A"}]}"#.into(),

@@ -8,10 +8,13 @@ JSON object to its standard output and nothing else:
     {"error": "...", "hint": "...", "warnings": [...]}
 
 Whatever the imported module prints goes to standard error instead.
+
+This file is the driver only: the `amp` binary runs it appended to
+python/amp_reflect/amp_reflect/schema.py (the walker `amp_reflect` shares),
+whose `Walker`, `Skip`, `text` and `class_name` it uses.
 """
 
 import importlib
-import inspect
 import json
 import os
 import sys
@@ -24,10 +27,6 @@ class Failure(Exception):
     def __init__(self, message, hint):
         Exception.__init__(self, message)
         self.hint = hint
-
-
-class Skip(Exception):
-    """One command cannot be described; the others can."""
 
 
 HINT_PATH = (
@@ -59,189 +58,6 @@ def load_amp():
             "give a Python that has Twisted: --python PATH (or AMP_PYTHON)",
         )
     return amp, accumulateClassDict
-
-
-def class_name(cls):
-    """module.QualName, or the bare name of a builtin."""
-    module = getattr(cls, "__module__", None) or ""
-    name = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", repr(cls))
-    if module in ("builtins", "exceptions", ""):
-        return name
-    return module + "." + name
-
-
-def text(value, what):
-    """bytes (or str) as str; Skip if they are not UTF-8."""
-    if isinstance(value, str):
-        return value
-    try:
-        return bytes(value).decode("utf-8")
-    except (UnicodeDecodeError, TypeError):
-        raise Skip("%s %r is not UTF-8 text" % (what, value))
-
-
-class Walker:
-    def __init__(self, amp, accumulate, warnings):
-        self.amp = amp
-        self.accumulate = accumulate
-        self.warnings = warnings
-        self.simple = {
-            amp.Integer: "Integer",
-            amp.String: "String",
-            amp.Unicode: "Unicode",
-            amp.Boolean: "Boolean",
-            amp.Float: "Float",
-            amp.Decimal: "Decimal",
-            amp.DateTime: "DateTime",
-            amp.Path: "Path",
-            amp.Descriptor: "Descriptor",
-        }
-        self.local = getattr(amp, "_LocalArgument", None)
-        self.bases = (amp.Command, amp.ProtocolSwitchCommand)
-
-    def is_command(self, obj):
-        return (
-            isinstance(obj, type)
-            and issubclass(obj, self.amp.Command)
-            and obj not in self.bases
-        )
-
-    def arg_type(self, arg, place):
-        cls = type(arg)
-        if cls in self.simple:
-            return {"type": self.simple[cls]}
-        if cls is self.amp.ListOf:
-            return {"type": "ListOf", "of": self.arg_type(arg.elementType, place + ", element")}
-        if cls is self.amp.AmpList:
-            return {"type": "AmpList", "fields": self.fields(arg.subargs, place, "field")}
-        if cls.__name__ in ("BigString", "BigUnicode"):
-            return {"type": cls.__name__}
-        like = self.behaves_like(arg)
-        if like is not None:
-            return {"type": like}
-        self.warnings.append(
-            "%s: %s is not a type amp knows; kept as Raw (the value's bytes as they are)"
-            % (place, class_name(cls))
-        )
-        return {"type": "Raw", "class": class_name(cls)}
-
-    def samples(self):
-        """Values each simple type carries, to probe an argument class
-        with (Path and Descriptor need a filesystem or a connection: not
-        probed)."""
-        import datetime
-        import decimal
-
-        utc = datetime.timezone.utc
-        return {
-            "Integer": [0, 1, -7, 2**70, -(2**70)],
-            "String": [b"", b"a", b"\x00\xff", b"x" * 1000],
-            "Unicode": ["", "a", "\u00e9t\u00e9", "\u65e5\u672c"],
-            "Boolean": [True, False],
-            "Float": [0.0, 1.5, -2.25, 1e300, float("inf")],
-            "Decimal": [decimal.Decimal("1.5"), decimal.Decimal("-0"), decimal.Decimal("1E+10")],
-            "DateTime": [datetime.datetime(2020, 1, 2, 3, 4, 5, 6, tzinfo=utc)],
-        }
-
-    def behaves_like(self, arg):
-        """The simple type whose wire form `arg` writes and reads for every
-        sample value (its toBox/fromBox against the type's own), whatever
-        its class or name; None if there is none."""
-        samples = self.samples()
-        for cls, name in self.simple.items():
-            if name not in samples:
-                continue
-            try:
-                ref = cls(optional=getattr(arg, "optional", False))
-            except Exception:
-                continue
-            if all(self.same_wire(arg, ref, v) for v in samples[name]):
-                return name
-        return None
-
-    @staticmethod
-    def same_wire(arg, ref, value):
-        try:
-            mine, theirs = {}, {}
-            arg.toBox(b"k", mine, {"k": value}, None)
-            ref.toBox(b"k", theirs, {"k": value}, None)
-            if mine != theirs:
-                return False
-            back = {}
-            arg.fromBox(b"k", dict(theirs), back, None)
-            got = back.get("k")
-            return type(got) is type(value) and got == value
-        except Exception:
-            return False
-
-    def fields(self, pairs, outer, noun):
-        out = []
-        for pair in pairs:
-            try:
-                raw_name, arg = pair
-            except (TypeError, ValueError):
-                raise Skip("%s: %r is not a (name, argument) pair" % (outer, pair))
-            if self.local is not None and isinstance(arg, self.local):
-                continue  # StartTLS's local-only arguments never reach the wire
-            name = text(raw_name, noun + " name")
-            field = {"name": name}
-            field.update(self.arg_type(arg, "%s, %s %s" % (outer, noun, name)))
-            if getattr(arg, "optional", False):
-                field["optional"] = True
-            out.append(field)
-        return out
-
-    def errors(self, cls, attr, place):
-        merged = {}
-        self.accumulate(cls, attr, merged)
-        table = {}
-        for exception, raw_code in merged.items():
-            code = text(raw_code, "error code")
-            name = class_name(exception)
-            if code in table and table[code] != name:
-                self.warnings.append(
-                    "%s: error code %s stands for both %s and %s; keeping %s"
-                    % (place, code, table[code], name, name)
-                )
-            table[code] = name
-        return table
-
-    def doc(self, cls):
-        for klass in cls.__mro__:
-            if klass in self.bases or not self.is_command(klass):
-                break
-            doc = klass.__dict__.get("__doc__")
-            if isinstance(doc, str) and doc.strip():
-                return inspect.cleandoc(doc)
-        return None
-
-    def command(self, cls):
-        wire = text(cls.commandName, "commandName")
-        place = "command " + wire
-        out = {"name": wire}
-        if cls.__qualname__ != wire:
-            out["class"] = cls.__qualname__
-        doc = self.doc(cls)
-        if doc:
-            out["doc"] = doc
-        out["arguments"] = self.fields(cls.arguments, place, "argument")
-        out["response"] = self.fields(cls.response, place, "response field")
-        errors = self.errors(cls, "errors", place)
-        fatal = self.errors(cls, "fatalErrors", place)
-        for code in sorted(set(errors) & set(fatal)):
-            self.warnings.append(
-                "%s: error code %s is in both errors and fatalErrors; kept as fatal "
-                "(as Twisted treats it)" % (place, code)
-            )
-            del errors[code]
-        out["errors"] = errors
-        out["fatalErrors"] = fatal
-        out["requiresAnswer"] = bool(cls.requiresAnswer)
-        if issubclass(cls, self.amp.StartTLS):
-            out["kind"] = "starttls"
-        elif issubclass(cls, self.amp.ProtocolSwitchCommand):
-            out["kind"] = "switch"
-        return out
 
 
 def pick(module, module_name, names, walker):

@@ -2,13 +2,19 @@
 //! `twisted.protocols.amp.Command` subclasses, then keep what passes the
 //! schema's rules.
 //!
-//! The script (`import.py`, built into the binary) runs as
-//! `PYTHON -c SCRIPT MODULE[:NAME,...]` in the current directory (so a
-//! module there can be imported) and answers with one JSON object on its
-//! standard output; anything the module prints goes to its standard error.
+//! The script runs as `PYTHON -c SCRIPT MODULE[:NAME,...]` in the current
+//! directory (so a module there can be imported) and answers with one JSON
+//! object on its standard output; anything the module prints goes to its
+//! standard error.
 //! Its output is bounded ([`MAX_SCHEMA_BYTES`] on stdout,
 //! [`STDERR_KEPT`] of stderr kept) and so is its time (`timeout`; it is
 //! killed after).
+//!
+//! The script is built into the binary from two files: the Command walker
+//! `python/amp_reflect/amp_reflect/schema.py`, which the pip-installable
+//! `amp_reflect` module shares (so a Twisted server describing itself over
+//! `amp.describe` and `amp schema import` describe a class alike), followed
+//! by the driver `import.py` (module loading, picking classes, the answer).
 
 use serde::Deserialize;
 use std::ffi::{OsStr, OsString};
@@ -19,8 +25,11 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::{Format, Schema, MAX_SCHEMA_BYTES};
 
-/// The script Python runs.
-const SCRIPT: &str = include_str!("import.py");
+/// The script Python runs: the shared walker, then the driver that uses it.
+const SCRIPT: &str = concat!(
+    include_str!("../../../../python/amp_reflect/amp_reflect/schema.py"),
+    include_str!("import.py")
+);
 
 /// How long Python may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
