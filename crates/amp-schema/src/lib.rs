@@ -52,6 +52,7 @@
 
 #![deny(missing_docs)]
 
+pub mod codegen;
 mod format;
 mod from_rust;
 mod lookup;

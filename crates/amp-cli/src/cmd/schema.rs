@@ -15,6 +15,7 @@ use crate::schema::{self, import, Format, Schema};
   amp schema import myproject.commands -o .amp.json
   amp schema fetch 127.0.0.1:1234 -o .amp.json
   amp schema check .amp.json
+  amp schema gen rust .amp.json -o src/commands.rs
 
 The file format, and how amp finds a schema: docs/SCHEMA.md.")]
 pub enum SchemaCommand {
@@ -22,6 +23,8 @@ pub enum SchemaCommand {
     Import(ImportArgs),
     /// Check a schema file: prints `ok: N commands`, or every problem.
     Check(CheckArgs),
+    /// Generate code from a schema: a Rust module or a Python module.
+    Gen(GenArgs),
     /// Ask a server that describes itself for its schema.
     Fetch(FetchArgs),
 }
@@ -103,11 +106,60 @@ pub struct CheckArgs {
     pub file: Option<PathBuf>,
 }
 
+/// `amp schema gen`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  amp schema gen rust .amp.json -o src/commands.rs
+  amp schema gen python .amp.json -o commands.py
+
+Rust: a struct deriving amp::Command per command, its response record and
+error enum (see docs/SCHEMA.md); a build script can do the same with
+amp_schema::codegen::rust::Builder. Python: Twisted amp.Command classes
+with type annotations. Exit 2 if the schema cannot be read or generated.")]
+pub struct GenArgs {
+    /// The language to write.
+    #[arg(value_enum)]
+    pub language: Language,
+    /// The schema file; default: the one --schema, AMP_SCHEMA, .amp.json
+    /// or .amp.toml gives.
+    pub file: Option<PathBuf>,
+    /// Write the code to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rust only: the Rust type for Integer, i64 (an out-of-range value
+    /// fails to decode) or bigint (num_bigint::BigInt, any size).
+    #[arg(long, value_enum, value_name = "TYPE", default_value_t = RustInteger::I64)]
+    pub integer: RustInteger,
+    /// Rust only: the path of the amp crate in the generated code (say
+    /// crate::amp for a re-export).
+    #[arg(long, value_name = "PATH", default_value = "::amp")]
+    pub amp_path: String,
+}
+
+/// The Rust type `amp schema gen rust --integer` generates for Integer.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RustInteger {
+    /// `i64`.
+    I64,
+    /// `num_bigint::BigInt`.
+    Bigint,
+}
+
+/// A language `amp schema gen` writes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    /// A Rust module of `#[derive(amp::Command)]` structs.
+    Rust,
+    /// A Python module of Twisted `amp.Command` classes.
+    Python,
+}
+
 /// Runs `amp schema`.
 pub async fn run(command: SchemaCommand, global: &Global) -> CliResult {
     match command {
         SchemaCommand::Import(args) => import_schema(args).await,
         SchemaCommand::Check(args) => check(args, global),
+        SchemaCommand::Gen(args) => generate(args, global),
         SchemaCommand::Fetch(args) => fetch(args).await,
     }
 }
@@ -171,6 +223,47 @@ fn check(args: CheckArgs, global: &Global) -> CliResult {
         None => schema::require(global)?.1,
     };
     println!("ok: {}", count(schema.commands.len()));
+    Ok(())
+}
+
+fn generate(args: GenArgs, global: &Global) -> CliResult {
+    use amp_schema::codegen;
+    let (path, schema) = match &args.file {
+        Some(file) => (file.clone(), schema::read(file)?),
+        None => schema::require(global)?,
+    };
+    let code = match args.language {
+        Language::Rust => {
+            let mut options = codegen::rust::Options::new()
+                .integer(match args.integer {
+                    RustInteger::I64 => codegen::rust::IntegerType::I64,
+                    RustInteger::Bigint => codegen::rust::IntegerType::BigInt,
+                })
+                .amp_path(args.amp_path.as_str());
+            // The header names the file as a build script's Builder does.
+            if let Some(name) = path.file_name() {
+                options = options.source(name.to_string_lossy());
+            }
+            codegen::rust::generate(&schema, &options)
+        }
+        Language::Python => {
+            codegen::python::generate(&schema, &codegen::python::Options::default())
+        }
+    }
+    .map_err(CliError::usage)?;
+    match args.output {
+        None => print!("{code}"),
+        Some(path) => {
+            std::fs::write(&path, code)
+                .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
+            eprintln!(
+                "amp: wrote {} as {:?} to {}",
+                count(schema.commands.len()),
+                args.language,
+                path.display()
+            );
+        }
+    }
     Ok(())
 }
 
