@@ -242,10 +242,10 @@ mod error;
 mod fd;
 mod open;
 mod panics;
-#[cfg(feature = "reflect")]
-pub mod reflect;
 #[cfg(feature = "unix")]
 pub mod pipes;
+#[cfg(feature = "reflect")]
+pub mod reflect;
 mod router;
 mod routes;
 mod serve;
