@@ -185,9 +185,15 @@ class Walker:
 
     def doc(self, cls):
         """The docstring of `cls` or of the nearest Command base that has
-        one, cleaned; None if none has."""
+        one, cleaned; None if none has. Twisted's own classes (amp.Command,
+        amp.StartTLS, ...) are not the project's: their docstrings are
+        never taken."""
         for klass in cls.__mro__:
-            if klass in self.bases or not self.is_command(klass):
+            if (
+                klass in self.bases
+                or not self.is_command(klass)
+                or klass.__module__ == self.amp.__name__
+            ):
                 break
             doc = klass.__dict__.get("__doc__")
             if isinstance(doc, str) and doc.strip():

@@ -138,9 +138,6 @@ struct Module<'a> {
     big: Option<(String, String)>,
     raw: Option<(String, String)>,
     raw_classes: Vec<(String, StandIn)>,
-    /// The StartTLS mixin that stops a command without a docstring from
-    /// showing Twisted's `StartTLS` docstring as its own.
-    no_doc: Option<String>,
 }
 
 /// Every type in `fields`, nested ones included.
@@ -245,11 +242,6 @@ impl<'a> Module<'a> {
                 }
             }
         }
-        let no_doc = schema
-            .commands
-            .iter()
-            .any(|c| c.kind == Kind::Starttls && !has_doc(c))
-            .then(|| names.take("_NoStartTLSDoc", &[]));
         Module {
             schema,
             names,
@@ -259,7 +251,6 @@ impl<'a> Module<'a> {
             big,
             raw,
             raw_classes,
-            no_doc,
         }
     }
 
@@ -327,12 +318,6 @@ impl<'a> Module<'a> {
                 );
             }
         }
-        if let Some(mixin) = &self.no_doc {
-            out.push_str(&format!(
-                "\n\n# Mixed into a StartTLS command with no docstring, so that it is not\n\
-                 # shown with Twisted's StartTLS docstring as its own.\nclass {mixin}:\n    pass\n"
-            ));
-        }
     }
 
     fn write_command(&mut self, index: usize, c: &CommandSchema, out: &mut String) {
@@ -351,11 +336,10 @@ impl<'a> Module<'a> {
             &format!("{ident}'s response: what a responder returns, callRemote's result."),
             out,
         );
-        let base = match (c.kind, &self.no_doc) {
-            (Kind::Command, _) => "amp.Command".to_owned(),
-            (Kind::Switch, _) => "amp.ProtocolSwitchCommand".to_owned(),
-            (Kind::Starttls, Some(mixin)) if !has_doc(c) => format!("{mixin}, amp.StartTLS"),
-            (Kind::Starttls, _) => "amp.StartTLS".to_owned(),
+        let base = match c.kind {
+            Kind::Command => "amp.Command",
+            Kind::Switch => "amp.ProtocolSwitchCommand",
+            Kind::Starttls => "amp.StartTLS",
         };
         out.push_str(&format!(
             "\n\n# callRemote({ident}, **{args}) -> {response}\nclass {ident}({base}):\n"
