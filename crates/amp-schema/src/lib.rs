@@ -20,6 +20,11 @@
 //!   rule a [`Problem`].
 //! - [`Schema::command`] and [`Schema::find`] look a command up by name,
 //!   [`Schema::close_matches`] suggests names for one that is not there.
+//! - [`codegen`] writes a schema as Rust (typed `amp` commands, also from a
+//!   build script: [`codegen::rust::Builder`]) or as Python (Twisted
+//!   `Command` classes).
+//! - `From<&CommandDescription>` makes a schema command of what a Rust
+//!   `#[derive(Command)]` type says of itself.
 //!
 //! ```
 //! use amp_schema::{ArgType, Format, Schema};
