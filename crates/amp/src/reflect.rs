@@ -1,6 +1,6 @@
 //! Servers that describe themselves (as gRPC server reflection does).
 //!
-//! A router made to describe itself ([`Router::describe_itself`]) answers
+//! A router made to describe itself ([`Router::describe_itself`](crate::Router::describe_itself)) answers
 //! the command [`Describe`] (`amp.describe` on the wire) with the schema of
 //! every command it answers, as JSON in the format of docs/SCHEMA.md. Tools
 //! ask it: `amp list ADDR`, `amp describe ADDR COMMAND`, `amp schema fetch

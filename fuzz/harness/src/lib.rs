@@ -8,6 +8,7 @@
 //! how the input is laid out (useful to write seeds by hand).
 
 pub mod box_decoder;
+pub mod capture;
 pub mod session;
 pub mod typed_command;
 pub mod values;
@@ -21,6 +22,7 @@ pub const TARGETS: &[Target] = &[
     ("values", values::run),
     ("typed_command", typed_command::run),
     ("session", session::run),
+    ("capture", capture::run),
 ];
 
 /// A stream of boxes parsed the plain way, with no limits: the reference

@@ -481,11 +481,14 @@ impl Writer<'_> {
                 "Command"
             }
             RecordRole::Response { command } => {
-                let _ = writeln!(out, "/// The answer to [`{command}`].");
+                let _ = writeln!(out, "/// The answer to [`{command}`](struct@{command}).");
                 "Record"
             }
             RecordRole::Element { owner, wire } => {
-                let _ = writeln!(out, "/// One element of [`{owner}`]'s AmpList `{wire}`.");
+                let _ = writeln!(
+                    out,
+                    "/// One element of [`{owner}`](struct@{owner})'s AmpList `{wire}`."
+                );
                 "Record"
             }
         };
@@ -502,7 +505,7 @@ impl Writer<'_> {
         let _ = writeln!(out, "pub struct {name} {{");
         for f in fields {
             let described = match &f.ty {
-                RType::Records(i) => format!("AmpList of [`{}`]", self.name(*i)),
+                RType::Records(i) => format!("AmpList of [`{0}`](struct@{0})", self.name(*i)),
                 _ => f.schema_ty.clone(),
             };
             let optional = if f.optional { ", optional" } else { "" };
@@ -526,7 +529,7 @@ impl Writer<'_> {
     fn errors(&self, out: &mut String, name: &str, command: &str, variants: &[Variant]) {
         let _ = writeln!(
             out,
-            "/// The errors [`{command}`] declares; each carries the peer's description."
+            "/// The errors [`{command}`](struct@{command}) declares; each carries the peer's description."
         );
         let _ = writeln!(
             out,

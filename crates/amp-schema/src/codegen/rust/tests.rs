@@ -42,21 +42,21 @@ pub struct Hello {
     pub r#type: ::std::vec::Vec<::std::string::String>,
 }
 
-/// The answer to [`Hello`].
+/// The answer to [`Hello`](struct@Hello).
 #[derive(Debug, Clone, PartialEq, Default, ::amp::Record)]
 pub struct HelloResponse {
-    /// `items`: AmpList of [`HelloResponseItems`].
+    /// `items`: AmpList of [`HelloResponseItems`](struct@HelloResponseItems).
     pub items: ::std::vec::Vec<HelloResponseItems>,
 }
 
-/// One element of [`HelloResponse`]'s AmpList `items`.
+/// One element of [`HelloResponse`](struct@HelloResponse)'s AmpList `items`.
 #[derive(Debug, Clone, PartialEq, ::amp::Record)]
 pub struct HelloResponseItems {
     /// `x`: Decimal.
     pub x: ::amp::Decimal,
 }
 
-/// The errors [`Hello`] declares; each carries the peer's description.
+/// The errors [`Hello`](struct@Hello) declares; each carries the peer's description.
 #[derive(Debug, Clone, PartialEq, ::amp::AmpError)]
 #[amp(display)]
 #[allow(clippy::enum_variant_names)]
@@ -75,7 +75,7 @@ impl ::std::error::Error for HelloError {}
 #[amp(name = "Ping", response = PingResponse, requires_answer = false)]
 pub struct Ping;
 
-/// The answer to [`Ping`].
+/// The answer to [`Ping`](struct@Ping).
 #[derive(Debug, Clone, PartialEq, Default, ::amp::Record)]
 pub struct PingResponse;
 "#;
