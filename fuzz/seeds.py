@@ -541,3 +541,189 @@ session2("pair-keepalive-deciding", pair_ka,
          next_deadline(), o(switch(True)), o(transmit()), o(transmit(b=True)), o(deliver()),
          o(deliver(b=True)), o(conclude(answer(), True, 0)), o(transmit(b=True)), o(deliver()),
          next_deadline(), o(conclude(fail(1))), o(transmit()), o(deliver(b=True)))
+
+# ---------------------------------------------------------------- capture
+#
+# File mode (first byte 0, or 2 with a port, 4 with a stop count): real
+# pcap and pcapng files written here; script mode (first byte odd): two
+# ISNs, then 5-byte segments (see harness/src/capture.rs).
+
+AMP_PORT = 1234
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\x00"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def tcp(sport, dport, seq, ack, flags, payload=b""):
+    """A TCP header (no options) and its payload; `flags` a string of S A F R P."""
+    bits = sum(b for c, b in zip("FSRPA", (1, 2, 4, 8, 16)) if c in flags)
+    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                       5 << 4, bits, 65535, 0, 0) + payload
+
+
+def ipv4(src, dst, body, proto=6):
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), 1, 0x4000, 64, proto, 0,
+                      bytes(src), bytes(dst))
+    return hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:] + body
+
+
+def ipv6(src, dst, body, proto=6):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(body), proto, 64, bytes(src),
+                       bytes(dst)) + body
+
+
+def ether(ip, v6=False):
+    return b"\x02\x00\x00\x00\x00\x02" + b"\x02\x00\x00\x00\x00\x01" + (
+        b"\x86\xdd" if v6 else b"\x08\x00") + ip
+
+
+def sll(ip):
+    """Linux cooked capture (v1) header of an Ethernet device, then IPv4.
+    (etherparse 0.21 refuses the header of a loopback device, ARPHRD 772.)"""
+    return struct.pack("!HHH8sH", 0, 1, 6, b"\x00" * 8, 0x0800) + ip
+
+
+CLIENT, SERVER = (10, 0, 0, 1), (10, 0, 0, 100)
+ASK = box(("_ask", "1"), ("_command", "Sum"), ("a", "13"), ("b", "81"))
+ANSWER = box(("_answer", "1"), ("total", "94"))
+
+
+def conversation(isn_c=1000, isn_s=0xfffffff0):
+    """A whole AMP exchange as IPv4 packets: handshake, a request split in
+    two and captured out of order with a retransmission, the answer, FINs."""
+    c, s = isn_c, isn_s
+    cp, sp = 40000, AMP_PORT
+    up = lambda seq, fl, p=b"": ipv4(CLIENT, SERVER, tcp(cp, sp, seq, s + 1, fl, p))
+    down = lambda seq, fl, p=b"": ipv4(SERVER, CLIENT, tcp(sp, cp, seq, c + 1, fl, p))
+    half = len(ASK) // 2
+    return [
+        up(c, "S"),
+        down(s, "SA"),
+        up(c + 1, "A"),
+        up(c + 1 + half, "PA", ASK[half:]),  # the second half first
+        up(c + 1, "PA", ASK[:half]),
+        up(c + 1 + half, "PA", ASK[half:]),  # again
+        down(s + 1, "PA", ANSWER),  # crosses 2^32
+        up(c + 1 + len(ASK), "FA"),
+        down(s + 1 + len(ANSWER), "FA"),
+        ipv4(CLIENT, SERVER, struct.pack("!HHHH", 5353, 5353, 8, 0), proto=17),  # UDP
+    ]
+
+
+def pcap(packets, link=1, nanos=False, big=False, snap=65535):
+    e = ">" if big else "<"
+    magic = 0xa1b23c4d if nanos else 0xa1b2c3d4
+    out = struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snap, link)
+    for i, p in enumerate(packets):
+        cap = p[:snap]
+        out += struct.pack(e + "IIII", 1700000000 + i, 1000 * i, len(cap), len(p)) + cap
+    return out
+
+
+def block(kind, body):
+    body += b"\x00" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", kind, n) + body + struct.pack("<I", n)
+
+
+def option(code, value):
+    return struct.pack("<HH", code, len(value)) + value + b"\x00" * (-len(value) % 4)
+
+
+def pcapng(interfaces, packets):
+    """interfaces: [(link, tsresol or None)]; packets: [(interface, data)],
+    interface None for a simple packet block; data cut to 60 bytes when
+    flagged with a `cut` tuple element."""
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for link, res in interfaces:
+        opts = option(9, bytes([res])) + option(0, b"") if res is not None else b""
+        out += block(1, struct.pack("<HHI", link, 0, 0) + opts)
+    for i, (iface, data, *cut) in enumerate(packets):
+        orig = len(data)
+        if cut:
+            data = data[:cut[0]]
+        if iface is None:
+            out += block(3, struct.pack("<I", orig) + data)
+        else:
+            t = 1700000000_000000 + i
+            out += block(6, struct.pack("<IIIII", iface, t >> 32, t & 0xffffffff, len(data),
+                                        orig) + data)
+    return out
+
+
+conv = conversation()
+write("capture", "pcap-ethernet", b"\x00" + pcap([ether(p) for p in conv]))
+write("capture", "pcap-sll-nanos-big-endian-port",
+      b"\x02" + struct.pack(">H", AMP_PORT) + pcap([sll(p) for p in conv], link=113,
+                                                   nanos=True, big=True))
+write("capture", "pcap-raw-cut-snaplen", b"\x00" + pcap(conv, link=101, snap=80))
+write("capture", "pcap-null-stop-after-3",
+      b"\x04\x03" + pcap([b"\x02\x00\x00\x00" + p for p in conv], link=0))
+v6c, v6s = bytes(15) + b"\x02", bytes(15) + b"\x01"
+conv6 = [ipv6(v6c, v6s, tcp(40002, AMP_PORT, 7, 0, "S")),
+         ipv6(v6c, v6s, tcp(40002, AMP_PORT, 8, 0, "PA", ASK)),
+         ipv6(v6s, v6c, tcp(AMP_PORT, 40002, 99, 0, "PA", ANSWER)),
+         ipv6(v6s, v6c, tcp(AMP_PORT, 40002, 99 + len(ANSWER), 0, "RA"))]
+write("capture", "pcapng-interfaces",
+      b"\x00" + pcapng([(1, 9), (113, None), (101, 0x80 | 10), (0, 6)],
+                       [(0, ether(conv[0])), (0, ether(conv[1])), (1, sll(conv[2])),
+                        (2, conv[3]), (2, conv[4]), (3, b"\x1e\x00\x00\x00" + conv6[0]),
+                        (0, ether(conv6[1], v6=True)), (None, ether(conv[5])),
+                        (0, ether(conv[6]), 60), (0, ether(conv6[2], v6=True)),
+                        (0, ether(conv[9])), (2, conv6[3])]))
+write("capture", "not-a-capture", b"\x00" + ASK)
+
+
+def script(*segments, flags=1, isn_up=1000, isn_down=0xfffffff0):
+    return bytes([flags]) + struct.pack(">II", isn_up, isn_down) + b"".join(segments)
+
+
+def seg(conn=0, down=False, off=0, length=0, syn=False, ack=True, fin=False, rst=False,
+        changed=False):
+    what = conn | down << 2 | syn << 3 | ack << 4 | fin << 5 | rst << 6 | changed << 7
+    return struct.pack(">B", what) + struct.pack(">I", off)[1:] + bytes([length])
+
+
+def big(k):
+    """The length byte of a (k * 1024 - 1)-byte payload (k in 1..=64)."""
+    return 0xbf + k
+
+
+write("capture", "script-handshake-reorder-retransmit", script(
+    seg(off=0, syn=True, ack=False), seg(down=True, off=0, syn=True),
+    seg(off=1, length=0),
+    seg(off=21, length=30), seg(off=1, length=10), seg(off=6, length=40),  # overlaps both
+    seg(off=1, length=10),  # wholly behind
+    seg(down=True, off=1, length=50), seg(down=True, off=31, length=100),
+    seg(off=71, length=5, fin=True), seg(down=True, off=131, fin=True),
+    seg(off=80, length=5)))  # after the FIN: ignored
+write("capture", "script-wrap-around", script(
+    seg(off=0, syn=True, ack=False), seg(off=0x30, length=0x40), seg(off=0x10, length=0x30),
+    seg(off=1, length=0x10), seg(off=0x70, length=0x20), seg(off=0x60, length=0x30),
+    isn_up=0xffffff80))
+write("capture", "script-gaps-connections-port", script(
+    seg(off=5, length=20),  # from the middle: starts here
+    seg(down=True, off=100, length=10),
+    seg(off=40, length=10),  # 15 bytes lost (at the end)
+    seg(conn=1, down=True, off=0, syn=True), seg(conn=1, off=3, length=7),  # SYN+ACK first
+    seg(conn=3, off=0, length=9),  # not on the AMP port
+    seg(conn=2, off=0, rst=True),  # the end of a connection never seen
+    seg(conn=2, off=0, length=4), seg(conn=2, off=9, length=4), seg(conn=2, off=20, length=4),
+    seg(off=2, length=10),  # behind the start
+    seg(conn=1, off=12, length=3, rst=True),
+    flags=3))
+write("capture", "script-held-over-max", script(
+    seg(off=0, syn=True, ack=False),
+    *[seg(off=1000 + k * 65535, length=big(64)) for k in range(65)]))
+write("capture", "script-disagreeing-copies", script(
+    seg(off=0, syn=True, ack=False), seg(off=11, length=20), seg(off=15, length=20, changed=True),
+    seg(off=11, length=30, changed=True), seg(off=1, length=15, changed=True),
+    seg(off=1, length=12), seg(down=True, off=3, length=8), seg(down=True, off=3, length=8,
+                                                               changed=True),
+    flags=5))

@@ -33,7 +33,7 @@ esac
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz=$root/fuzz
-targets=(box_decoder values typed_command session)
+targets=(box_decoder values typed_command session capture)
 nightly=${FUZZ_SMOKE_TOOLCHAIN:-nightly}
 
 replay_on_stable() {

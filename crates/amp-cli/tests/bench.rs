@@ -228,14 +228,23 @@ fn a_server_killed_mid_run_fails_only_its_calls() {
         "20",
         "--json",
     ]);
-    // Killed once it is serving the run.
+    // Killed while it is serving the run: its log grew by at least 20
+    // calls in the last 20 ms (the client prefers the server with fewer
+    // calls in flight, then the faster one, so a server that answered once
+    // may be getting none at the moment).
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while calls_logged(&a.stderr()) == 0 {
+    let mut seen = 0;
+    loop {
+        let now = calls_logged(&a.stderr());
+        if now >= seen + 20 && seen > 0 {
+            break;
+        }
+        seen = now.max(1);
         assert!(
             std::time::Instant::now() < deadline,
-            "the run never reached {addr_a}"
+            "the run never kept {addr_a} busy"
         );
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(20));
     }
     a.kill();
     let out = run.wait_for("{");
