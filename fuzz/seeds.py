@@ -17,6 +17,11 @@ The `session` seeds named `*-routes*`, `*-route-*` and `*keepalive*` are in
 format 2 (bit 1 of the first byte set): after the header comes each side's
 keepalive settings, and every step starts with a selector byte (below 0xc0:
 an original step; from 0xc0: a route or keepalive step, `XOp`).
+
+The `capture` seeds are real pcap and pcapng files written below with
+`struct` (Ethernet, Linux cooked, raw IP and loopback links, IPv4 and IPv6,
+a packet cut by the snap length, a UDP one), and scripts of TCP segments
+(layouts at the top of harness/src/capture.rs).
 """
 
 import os

@@ -1,8 +1,11 @@
 //! TCP streams out of captured segments: each connection's two directions
 //! put back in order (segments out of order are held, retransmitted bytes
-//! dropped), as the receiving host would have read them.
+//! dropped), as the receiving host would have read them. A FIN ends a
+//! direction once every byte before it is in (a retransmission may still
+//! fill a hole); an RST ends it at once. Where two captured copies of the
+//! same bytes differ, the copy that starts first gives them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -12,6 +15,10 @@ use super::packets::Segment;
 /// given up on (a capture that lost them): a gap is reported and the
 /// stream goes on from what is held.
 pub const MAX_HELD: usize = 4 << 20;
+
+/// Segments held out of order in one direction before the missing bytes
+/// are given up on (so that many tiny segments cannot pile up either).
+pub const MAX_HELD_SEGMENTS: usize = 1 << 16;
 
 /// Which way bytes go on a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -65,93 +72,123 @@ pub struct Streams {
     halves: Vec<[Half; 2]>,
 }
 
-/// One direction of one connection.
+/// One direction of one connection. Bytes are placed by their position in
+/// the stream (0 is the first byte after the SYN, or of the first segment
+/// seen), a sequence number standing for the position within 2^31 of the
+/// next one expected.
 #[derive(Default)]
 struct Half {
-    /// The next sequence number expected (unknown before the first
+    /// The sequence number of position 0 (unknown before the first
     /// segment).
-    next: Option<u32>,
-    /// Segments ahead of `next`, by sequence number.
-    held: HashMap<u32, Vec<u8>>,
+    first: Option<u32>,
+    /// The next position expected.
+    next: i64,
+    /// Segments ahead of `next`, by position (of two starting at the same
+    /// place, the longer).
+    held: BTreeMap<i64, Vec<u8>>,
     held_bytes: usize,
+    /// Where a FIN said the stream ends: it ends once every byte before
+    /// that is in (or given up on).
+    fin_at: Option<i64>,
     ended: bool,
 }
 
-/// `a - b` as a signed distance in sequence space.
-fn dist(a: u32, b: u32) -> i64 {
-    a.wrapping_sub(b) as i32 as i64
+/// What one segment (or the end of the capture) makes of a direction.
+enum Piece {
+    /// Bytes, in order.
+    Bytes(Vec<u8>),
+    /// This many bytes given up on (the capture does not have them).
+    Lost(u64),
 }
 
 impl Half {
-    /// Takes one segment; returns the bytes now in order and any gap.
-    fn take(&mut self, seq: u32, syn: bool, payload: &[u8]) -> (Vec<u8>, u64) {
-        let start = if syn { seq.wrapping_add(1) } else { seq };
-        let next = *self.next.get_or_insert(start);
-        let mut out = Vec::new();
-        let mut gap = 0;
-        if payload.is_empty() {
-            return (out, gap);
+    /// The position of sequence number `seq`.
+    fn place(&self, first: u32, seq: u32) -> i64 {
+        let next_seq = first.wrapping_add(self.next as u32);
+        self.next + i64::from(seq.wrapping_sub(next_seq) as i32)
+    }
+
+    /// Takes one segment whose first byte has sequence number `seq`;
+    /// returns what it makes of the stream, in order: bytes, and bytes
+    /// given up on.
+    fn take(&mut self, seq: u32, payload: &[u8], fin: bool) -> Vec<Piece> {
+        let first = *self.first.get_or_insert(seq);
+        let start = self.place(first, seq);
+        let end = start + payload.len() as i64;
+        if fin {
+            self.fin_at = Some(self.fin_at.map_or(end, |f| f.min(end)));
         }
-        let d = dist(start, next);
-        if d > 0 {
+        let mut pieces = Vec::new();
+        if payload.is_empty() {
+            return pieces;
+        }
+        if start > self.next {
             // Ahead: held until the bytes before it come, unless too much
             // is held: then the missing bytes are not coming.
-            self.hold(start, payload);
-            if self.held_bytes > MAX_HELD {
-                gap = self.skip_to_held(&mut out).unwrap_or(0);
+            let slot = self.held.entry(start).or_default();
+            if slot.len() < payload.len() {
+                self.held_bytes += payload.len() - slot.len();
+                *slot = payload.to_vec();
             }
-            return (out, gap);
+            while self.held_bytes > MAX_HELD || self.held.len() > MAX_HELD_SEGMENTS {
+                self.give_up(&mut pieces);
+            }
+            return pieces;
         }
-        let next = self.next.unwrap_or(start);
-        let d = dist(start, next);
-        if d <= 0 && (-d) < payload.len() as i64 {
+        let mut out = Vec::new();
+        if end > self.next {
             // In order (or a retransmission that carries new bytes).
-            out.extend_from_slice(&payload[(-d) as usize..]);
-            self.next = Some(next.wrapping_add(payload.len() as u32 - (-d) as u32));
+            out.extend_from_slice(&payload[(self.next - start) as usize..]);
+            self.next = end;
         }
-        self.drain(&mut out);
-        (out, gap)
+        self.follow_on(&mut out);
+        if !out.is_empty() {
+            pieces.push(Piece::Bytes(out));
+        }
+        pieces
     }
 
-    /// Keeps a segment that is ahead (the longer copy, if seen twice).
-    fn hold(&mut self, seq: u32, payload: &[u8]) {
-        let slot = self.held.entry(seq).or_default();
-        if slot.len() < payload.len() {
-            self.held_bytes += payload.len() - slot.len();
-            *slot = payload.to_vec();
-        }
-    }
-
-    /// Moves held segments that are now in order into `out`.
-    fn drain(&mut self, out: &mut Vec<u8>) {
-        while let Some(next) = self.next {
-            let Some((&seq, _)) = self
-                .held
-                .iter()
-                .find(|(&s, p)| dist(s, next) <= 0 && dist(s, next) + p.len() as i64 > 0)
-            else {
-                // Drop what is wholly behind us.
-                self.held.retain(|&s, p| dist(s, next) + p.len() as i64 > 0);
-                self.held_bytes = self.held.values().map(Vec::len).sum();
+    /// Moves the held segments that now follow on into `out`, in position
+    /// order (where copies overlap, the one starting first gives the
+    /// bytes); drops those wholly behind.
+    fn follow_on(&mut self, out: &mut Vec<u8>) {
+        while let Some(entry) = self.held.first_entry() {
+            let at = *entry.key();
+            if at > self.next {
                 return;
-            };
-            let p = self.held.remove(&seq).unwrap_or_default();
+            }
+            let p = entry.remove();
             self.held_bytes -= p.len();
-            let skip = (-dist(seq, next)) as usize;
-            out.extend_from_slice(&p[skip..]);
-            self.next = Some(next.wrapping_add((p.len() - skip) as u32));
+            let end = at + p.len() as i64;
+            if end > self.next {
+                out.extend_from_slice(&p[(self.next - at) as usize..]);
+                self.next = end;
+            }
         }
     }
 
-    /// Gives up on the bytes before the first held segment: returns how
-    /// many were skipped, after moving what is then in order to `out`.
-    fn skip_to_held(&mut self, out: &mut Vec<u8>) -> Option<u64> {
-        let next = self.next?;
-        let first = *self.held.keys().min_by_key(|&&s| dist(s, next))?;
-        let lost = dist(first, next).max(0) as u64;
-        self.next = Some(first);
-        self.drain(out);
-        Some(lost)
+    /// Gives up on the bytes before the first held segment (nothing if
+    /// nothing is held): how many were skipped, then what is in order
+    /// after them, go to `pieces`.
+    fn give_up(&mut self, pieces: &mut Vec<Piece>) {
+        let Some((&first, _)) = self.held.first_key_value() else {
+            return;
+        };
+        let lost = (first - self.next).max(0) as u64;
+        if lost > 0 {
+            pieces.push(Piece::Lost(lost));
+        }
+        self.next = self.next.max(first);
+        let mut out = Vec::new();
+        self.follow_on(&mut out);
+        if !out.is_empty() {
+            pieces.push(Piece::Bytes(out));
+        }
+    }
+
+    /// Whether a FIN's end is reached.
+    fn at_fin(&self) -> bool {
+        self.fin_at.is_some_and(|f| self.next >= f)
     }
 }
 
@@ -204,47 +241,48 @@ impl Streams {
         if half.ended {
             return;
         }
-        let (bytes, lost) = half.take(s.seq, s.syn, &s.payload);
-        if lost > 0 {
-            out.push(Event::Gap { conn, dir, lost });
-        }
-        if !bytes.is_empty() {
-            out.push(Event::Data {
-                conn,
-                dir,
-                time: s.time,
-                bytes,
-            });
-        }
-        if s.fin || s.rst {
+        let seq = s.seq.wrapping_add(s.syn as u32);
+        let pieces = half.take(seq, &s.payload, s.fin);
+        events(conn, dir, s.time, pieces, out);
+        if s.rst || half.at_fin() {
             half.ended = true;
             out.push(Event::Ended { conn, dir });
         }
     }
 
     /// The end of the capture: bytes still held after a hole are given up
-    /// on (reported as a gap, then delivered).
+    /// on (reported as a gap, then delivered), and a direction whose FIN
+    /// is then reached ends.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
         for (conn, halves) in self.halves.iter_mut().enumerate() {
             for (i, half) in halves.iter_mut().enumerate() {
                 let dir = if i == 0 { Dir::Up } else { Dir::Down };
+                let mut pieces = Vec::new();
                 while !half.held.is_empty() {
-                    let mut bytes = Vec::new();
-                    let Some(lost) = half.skip_to_held(&mut bytes) else {
-                        break;
-                    };
-                    out.push(Event::Gap { conn, dir, lost });
-                    if !bytes.is_empty() {
-                        out.push(Event::Data {
-                            conn,
-                            dir,
-                            time: Duration::ZERO,
-                            bytes,
-                        });
-                    }
+                    half.give_up(&mut pieces);
+                }
+                events(conn, dir, Duration::ZERO, pieces, out);
+                if !half.ended && half.at_fin() {
+                    half.ended = true;
+                    out.push(Event::Ended { conn, dir });
                 }
             }
         }
+    }
+}
+
+/// `pieces` of one direction as events at `time`.
+fn events(conn: usize, dir: Dir, time: Duration, pieces: Vec<Piece>, out: &mut Vec<Event>) {
+    for piece in pieces {
+        out.push(match piece {
+            Piece::Bytes(bytes) => Event::Data {
+                conn,
+                dir,
+                time,
+                bytes,
+            },
+            Piece::Lost(lost) => Event::Gap { conn, dir, lost },
+        });
     }
 }
 
@@ -313,6 +351,59 @@ mod tests {
         let seen = out.len();
         s.push(&seg(5000, 6000, 1, false, b"x"), &mut out);
         assert_eq!(out.len(), seen);
+    }
+
+    #[test]
+    fn a_fin_after_a_hole_waits_for_the_retransmission() {
+        let mut s = Streams::new(None);
+        let mut out = Vec::new();
+        s.push(&seg(4000, 1234, 0, true, b""), &mut out);
+        let mut fin = seg(4000, 1234, 4, false, b"de");
+        fin.fin = true;
+        s.push(&fin, &mut out); // bytes 4..6 and the end, ahead of a hole
+        assert!(!out.iter().any(|e| matches!(e, Event::Ended { .. })));
+        s.push(&seg(4000, 1234, 1, false, b"abc"), &mut out); // the hole filled
+        assert_eq!(bytes(&out, Dir::Up), b"abcde");
+        assert_eq!(
+            out.last(),
+            Some(&Event::Ended {
+                conn: 0,
+                dir: Dir::Up
+            })
+        );
+        // Nothing after the end.
+        let seen = out.len();
+        s.push(&seg(4000, 1234, 6, false, b"zz"), &mut out);
+        assert_eq!(out.len(), seen);
+    }
+
+    #[test]
+    fn many_tiny_segments_held_are_given_up_on_too() {
+        let mut s = Streams::new(None);
+        let mut out = Vec::new();
+        s.push(&seg(4000, 1234, 0, true, b""), &mut out);
+        // One byte at every other position from 10 on: each behind a hole.
+        for i in 0..=MAX_HELD_SEGMENTS as u32 {
+            s.push(&seg(4000, 1234, 11 + 2 * i, false, b"x"), &mut out);
+        }
+        // One over the limit: the first hole (10 bytes) given up, its byte
+        // delivered.
+        assert_eq!(
+            out[1..3],
+            [
+                Event::Gap {
+                    conn: 0,
+                    dir: Dir::Up,
+                    lost: 10
+                },
+                Event::Data {
+                    conn: 0,
+                    dir: Dir::Up,
+                    time: Duration::ZERO,
+                    bytes: b"x".to_vec()
+                }
+            ]
+        );
     }
 
     #[test]
