@@ -49,11 +49,32 @@ fn capture(dir: &Path, pcapng: bool) -> (String, std::path::PathBuf) {
     if pcapng {
         args.push("--pcapng");
     }
+    // With a schema, amp call does not first ask the server to describe
+    // itself: the capture holds just the two calls.
+    let schema = dir.join("ampserver.json");
+    std::fs::write(
+        &schema,
+        r#"{"commands": [
+            {"name": "Sum", "arguments": [{"name": "a", "type": "Integer"}, {"name": "b", "type": "Integer"}],
+             "response": [{"name": "total", "type": "Integer"}]},
+            {"name": "Divide", "arguments": [{"name": "numerator", "type": "Integer"}, {"name": "denominator", "type": "Integer"}],
+             "response": [{"name": "result", "type": "Float"}], "errors": {"ZERO_DIVISION": "ZeroDivisionError"}}]}"#,
+    )
+    .unwrap();
+    let schema = schema.to_str().unwrap();
     let mut sniffer = Proc::python(&common::script("sniff.py"), &args);
     sniffer.wait_for("READY");
-    let (code, out, err) = run(&["call", &addr, "Sum", "a=13", "b=81"]);
+    let (code, out, err) = run(&["--schema", schema, "call", &addr, "Sum", "a=13", "b=81"]);
     assert_eq!((code, out.as_str()), (0, "total: 94\n"), "{err}");
-    let (code, _, err) = run(&["call", &addr, "Divide", "numerator=1", "denominator=0"]);
+    let (code, _, err) = run(&[
+        "--schema",
+        schema,
+        "call",
+        &addr,
+        "Divide",
+        "numerator=1",
+        "denominator=0",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(sniffer.finish(), "the capture was not written");
     (port, file)

@@ -138,15 +138,35 @@ fn in_units(raw: u128, resolution: u8) -> Duration {
     Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)
 }
 
+/// The IP packet after a Linux cooked header of `len` bytes whose
+/// protocol (an EtherType) is at `proto`, if it is IPv4 or IPv6.
+fn cooked_ip(data: &[u8], len: usize, proto: usize) -> Option<SlicedPacket<'_>> {
+    let kind = u16::from_be_bytes([*data.get(proto)?, *data.get(proto + 1)?]);
+    if data.len() < len || !matches!(kind, 0x0800 | 0x86dd) {
+        return None;
+    }
+    SlicedPacket::from_ip(&data[len..]).ok()
+}
+
 /// The TCP segment in one captured frame, if it holds one.
 fn segment(link: DataLink, time: Duration, data: &[u8]) -> Result<Option<Segment>, String> {
     let sliced = match link {
         DataLink::ETHERNET => SlicedPacket::from_ethernet(data),
-        DataLink::LINUX_SLL => SlicedPacket::from_linux_sll(data),
+        // etherparse refuses the loopback device's cooked header (ARPHRD
+        // 772), which `tcpdump -i any` writes for `lo`: then the IP after
+        // the 16-byte header is read if its protocol says IP.
+        DataLink::LINUX_SLL => SlicedPacket::from_linux_sll(data)
+            .or_else(|e| cooked_ip(data, 16, 14).ok_or(e)),
+        // Cooked v2 (`tcpdump -i any` since libpcap 1.10): 20 bytes, the
+        // protocol first.
+        DataLink::LINUX_SLL2 => match cooked_ip(data, 20, 0) {
+            Some(p) => Ok(p),
+            None => return Ok(None),
+        },
         DataLink::RAW | DataLink::IPV4 | DataLink::IPV6 => SlicedPacket::from_ip(data),
         // BSD loopback: a 4-byte address family, then IP.
         DataLink::NULL | DataLink::LOOP if data.len() >= 4 => SlicedPacket::from_ip(&data[4..]),
-        other => return Err(format!("captures of link type {other:?} are not read (Ethernet, Linux cooked, raw IP and loopback are)")),
+        other => return Err(format!("captures of link type {other:?} are not read (Ethernet, Linux cooked v1 and v2, raw IP and loopback are)")),
     };
     let Ok(p) = sliced else {
         return Ok(None);
@@ -189,6 +209,46 @@ mod tests {
         assert_eq!(in_units(1_500_000_000, 9), Duration::from_millis(1500));
         // Powers of two: 2^-10 s units.
         assert_eq!(in_units(1024, 0x80 | 10), Duration::from_secs(1));
+    }
+
+    /// An IPv4/TCP packet from 127.0.0.1:4000 to :1234 carrying `hi`.
+    fn ip_tcp() -> Vec<u8> {
+        let mut v = Vec::new();
+        etherparse::PacketBuilder::ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(4000, 1234, 7, 1024)
+            .write(&mut v, b"hi")
+            .unwrap();
+        v
+    }
+
+    #[test]
+    fn linux_cooked_headers_of_the_loopback_are_read() {
+        // v1: packet type 0 (to us), ARPHRD 772 (loopback), address length
+        // 6, 8 address bytes, protocol 0x0800.
+        let mut sll = vec![0, 0, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0];
+        sll.extend(ip_tcp());
+        let s = segment(DataLink::LINUX_SLL, Duration::ZERO, &sll)
+            .unwrap()
+            .unwrap();
+        assert_eq!((s.to.port(), s.seq, &s.payload[..]), (1234, 7, &b"hi"[..]));
+        // v2: protocol 0x0800, reserved, interface 1, ARPHRD 772, packet
+        // type, address length, 8 address bytes.
+        let mut sll2 = vec![8, 0, 0, 0, 0, 0, 0, 1, 3, 4, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0];
+        sll2.extend(ip_tcp());
+        let s = segment(DataLink::LINUX_SLL2, Duration::ZERO, &sll2)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.payload, b"hi");
+        // Not IP (ARP, 0x0806): no segment, no error.
+        let mut arp = sll2.clone();
+        arp[0] = 0x08;
+        arp[1] = 0x06;
+        assert!(segment(DataLink::LINUX_SLL2, Duration::ZERO, &arp)
+            .unwrap()
+            .is_none());
+        assert!(segment(DataLink::LINUX_SLL2, Duration::ZERO, &[8])
+            .unwrap()
+            .is_none());
     }
 
     #[test]
