@@ -41,7 +41,10 @@ are matched to the asks of their own connection. A connection picked up in
 its middle, or with bytes the capture lost, resumes at the next whole box;
 one that stops being AMP (StartTLS, a protocol switch) is no longer
 followed. Each of these is said once. --port PORT follows only connections
-to or from PORT.
+to or from PORT. Segments wait for the bytes missing before them up to
+4 MiB or 65,536 segments a direction; past that the missing bytes count as
+lost. Link layers read: Ethernet, Linux cooked (v1, v2: tcpdump -i any),
+raw IP, BSD loopback.
 
 Examples:
   amp decode capture.amp
