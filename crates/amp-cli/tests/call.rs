@@ -388,7 +388,9 @@ fn against_our_server() {
     }
     assert_eq!(answer(None, &addr, &["Note", "v=3"]), "");
     let got = notes.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(got.get("_ask"), Some(&b"1"[..]), "a call asks");
+    // A call asks: tag 2, tag 1 having asked the server to describe
+    // itself (no schema given).
+    assert_eq!(got.get("_ask"), Some(&b"2"[..]), "a call asks");
 
     // Over StartTLS; TLS needs --ca or an explicit --insecure.
     let out = answer(None, &addr, &["Echo", "x=1", "--starttls", "--insecure"]);
