@@ -288,7 +288,16 @@ impl Balanced {
     fn try_pick(&self, avoid: Option<SocketAddr>) -> Option<(Arc<Backend>, Connection)> {
         let backends = self.inner.backends.read().ok()?;
         let b = pick::pick(&backends, &self.inner.dice, avoid)?;
-        Some((b.clone(), b.connection()?))
+        let conn = b.connection()?;
+        if !conn.is_closed() {
+            return Some((b.clone(), conn));
+        }
+        // Lost, and its keeper has not noticed yet: a call sent there
+        // would fail without being sent. Another server, if one is up.
+        let other =
+            pick::pick(&backends, &self.inner.dice, Some(b.addr)).filter(|o| o.addr != b.addr)?;
+        let conn = other.connection().filter(|c| !c.is_closed())?;
+        Some((other.clone(), conn))
     }
 
     fn unavailable(&self, waited: Duration) -> Unavailable {
