@@ -3,7 +3,9 @@
 # check CI runs: formatting, lints (default features, each feature alone,
 # and the defaults with `tower`), documentation (warnings denied),
 # unit/property/golden/interop/hostile-peer tests and doctests (`tower`'s
-# too), and a short run of every fuzz target.
+# too), the release checks (rust-version against Cargo.lock, and every
+# published crate packaged and built from its package alone), and a short
+# run of every fuzz target.
 # Run from anywhere: scripts/test.sh
 #
 # FUZZ_SECONDS (default 20) sets each fuzz target's run; 0 skips fuzzing.
@@ -32,6 +34,16 @@ cargo test --workspace --locked
 step "cargo test -p amp --features tower (its suites and doctests)"
 cargo test -p amp --locked --features tower --test tower_layers --test tower_interop
 cargo test -p amp --locked --features tower --doc tower
+step "release checks: rust-version, cargo package --workspace (verified)"
+scripts/check-rust-version.sh
+# Each crate is built from its .crate file alone, our own crates coming from
+# a local registry of the packages just made. codegen-check (a test fixture,
+# publish = false) is left out: cargo would package it too. The dev profile
+# of the root Cargo.toml does not travel into a package, so it is given
+# here: the verification builds then reuse the dependencies the tests built.
+# --allow-dirty: a developer's uncommitted work is packaged as it is.
+CARGO_PROFILE_DEV_DEBUG=line-tables-only \
+  cargo package --workspace --exclude codegen-check --locked --allow-dirty
 if [ "${FUZZ_SECONDS:-20}" != 0 ]; then
   step "fuzz smoke (${FUZZ_SECONDS:-20} s a target)"
   scripts/fuzz-smoke.sh "${FUZZ_SECONDS:-20}"

@@ -9,7 +9,9 @@ warning.
 
 Two users share this file: `amp_reflect.Reflect` (a Twisted server
 describing itself) imports it, and the `amp` binary embeds it in the script
-of `amp schema import`, which it runs as `python -c`. So it stands alone:
+of `amp schema import`, which it runs as `python -c` (the amp-cli crate
+reaches it through the symbolic link crates/amp-cli/src/schema/walker.py,
+which `cargo package` replaces by this file's text). So it stands alone:
 no relative import, and nothing of Twisted imported here (the caller hands
 `Walker` the `amp` module and `accumulateClassDict`).
 """

@@ -11,10 +11,14 @@
 //! killed after).
 //!
 //! The script is built into the binary from two files: the Command walker
-//! `python/amp_reflect/amp_reflect/schema.py`, which the pip-installable
-//! `amp_reflect` module shares (so a Twisted server describing itself over
-//! `amp.describe` and `amp schema import` describe a class alike), followed
-//! by the driver `import.py` (module loading, picking classes, the answer).
+//! `walker.py`, followed by the driver `import.py` (module loading, picking
+//! classes, the answer). The walker is the pip-installable `amp_reflect`
+//! module's own `schema.py` (so a Twisted server describing itself over
+//! `amp.describe` and `amp schema import` describe a class alike): in the
+//! repository `walker.py` is a symbolic link to
+//! `python/amp_reflect/amp_reflect/schema.py`, the one copy, and
+//! `cargo package` stores the file it points to, so the published crate
+//! builds on its own.
 
 use serde::Deserialize;
 use std::ffi::{OsStr, OsString};
@@ -26,10 +30,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::{Format, Schema, MAX_SCHEMA_BYTES};
 
 /// The script Python runs: the shared walker, then the driver that uses it.
-const SCRIPT: &str = concat!(
-    include_str!("../../../../python/amp_reflect/amp_reflect/schema.py"),
-    include_str!("import.py")
-);
+const SCRIPT: &str = concat!(include_str!("walker.py"), include_str!("import.py"));
 
 /// How long Python may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

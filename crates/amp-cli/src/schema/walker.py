@@ -1,0 +1,1 @@
+../../../../python/amp_reflect/amp_reflect/schema.py
