@@ -94,7 +94,7 @@ impl TlsArgs {
         }
         let mut options = key_files(self.cert.as_ref(), self.key.as_ref(), self.ca.as_ref())?;
         if let Some(name) = &self.server_name {
-            options = options.with_server_name(name).map_err(CliError::usage)?;
+            options = options.server_name(name).map_err(CliError::usage)?;
         }
         Ok(options)
     }
@@ -139,14 +139,14 @@ fn key_files(
     key: Option<&PathBuf>,
     ca: Option<&PathBuf>,
 ) -> CliResult<TlsOptions> {
-    let mut options = TlsOptions::new().with_key_log();
+    let mut options = TlsOptions::new().key_log();
     if let (Some(cert), Some(key)) = (cert, key) {
         options = options
-            .with_certificate_files(cert, key)
+            .certificate_files(cert, key)
             .map_err(CliError::usage)?;
     }
     if let Some(ca) = ca {
-        options = options.with_authorities_file(ca).map_err(CliError::usage)?;
+        options = options.authorities_file(ca).map_err(CliError::usage)?;
     }
     Ok(options)
 }
@@ -185,7 +185,7 @@ pub async fn connect_stream(
         let config = options.client_config().map_err(CliError::usage)?;
         let connector = tokio_rustls::TlsConnector::from(config);
         let stream = connector
-            .connect(options.server_name(), stream)
+            .connect(options.expected_server_name(), stream)
             .await
             .map_err(|e| {
                 CliError::connection(Cause::new(
@@ -264,7 +264,7 @@ pub fn balanced(
         .targets(targets.0.iter().map(|t| t.to_string()))
         .connect_timeout(timeout)
         .wait_for_backend(timeout)
-        .connect_with(move |addr| {
+        .connector(move |addr| {
             let tls = tls.clone();
             async move {
                 connect(
@@ -294,7 +294,10 @@ pub async fn connect<S: Clone + Send + Sync + 'static>(
     config: Config,
 ) -> CliResult<Connection> {
     let stream = connect_stream(target, tls, timeout).await?;
-    let conn = Connection::spawn_with(stream, router, config);
+    let conn = Connection::builder()
+        .router(router)
+        .config(config)
+        .spawn(stream);
     if tls.starttls {
         let options = tls.client_options()?;
         match tokio::time::timeout(timeout, conn.start_tls(options)).await {

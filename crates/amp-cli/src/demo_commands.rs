@@ -151,7 +151,7 @@ pub fn router(tls: TlsOptions) -> (Router<Arc<Counters>>, Arc<Counters>) {
             conclude(&ctx, ECHO, tag.as_deref(), &answer, start);
             std::future::ready(answer)
         })
-        .start_tls_with(move |ctx: Ctx<Arc<Counters>>| {
+        .start_tls_per_connection(move |ctx: Ctx<Arc<Counters>>| {
             ctx.state.calls.fetch_add(1, Ordering::Relaxed);
             log_call(
                 "StartTLS",

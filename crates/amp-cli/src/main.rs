@@ -11,6 +11,7 @@ mod cmd;
 mod conn;
 mod demo_commands;
 mod exit;
+mod gateway_protocol;
 mod items;
 mod request;
 mod schema;

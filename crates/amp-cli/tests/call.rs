@@ -309,7 +309,7 @@ fn our_server() -> (tokio::runtime::Runtime, String, mpsc::Receiver<AmpBox>) {
             });
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = l.local_addr().unwrap().to_string();
-        tokio::spawn(amp::serve(l, router));
+        tokio::spawn(amp::Server::new(router).serve(l));
         addr
     });
     (rt, addr, rx)

@@ -291,8 +291,13 @@ async fn connections_over_the_cap_wait_their_turn() {
     assert_eq!(first.call(ListServices).await.unwrap().services, ["echo"]);
     let second = Connection::connect(addr.as_str()).await.unwrap();
     let waiting = tokio::spawn(async move { second.call(ListServices).await.map(|l| l.services) });
-    // Not served while the first is open.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // It waits in the listen backlog, not accepted...
+    wait_accept_queue(&addr, 1).await;
+    // ...and stays there while the first is served: by the first's next
+    // answer the gateway would long have taken it (the kernel told the
+    // gateway of it before the first even asked).
+    assert_eq!(first.call(ListServices).await.unwrap().services, ["echo"]);
+    assert_eq!(accept_queue(&addr), 1, "the second client was accepted");
     assert!(
         !waiting.is_finished(),
         "the second client is not served yet"
@@ -304,6 +309,38 @@ async fn connections_over_the_cap_wait_their_turn() {
         .unwrap()
         .unwrap();
     assert_eq!(served, ["echo"]);
+}
+
+/// How many connections wait in the listen backlog of the TCP listener
+/// on `addr` (`127.0.0.1:PORT`), not yet accepted: what Linux shows as a
+/// listening socket's receive queue in /proc/net/tcp.
+fn accept_queue(addr: &str) -> u64 {
+    let port: u16 = addr.rsplit_once(':').unwrap().1.parse().unwrap();
+    let local = format!("0100007F:{port:04X}");
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp (Linux)");
+    let listener = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        // Fields: sl, local address, remote address, state (0A: listening),
+        // tx_queue:rx_queue, ...
+        .find(|f| f.len() > 4 && f[1] == local && f[3] == "0A")
+        .unwrap_or_else(|| panic!("no listener on {addr} in /proc/net/tcp"));
+    let rx = listener[4].split_once(':').unwrap().1;
+    u64::from_str_radix(rx, 16).unwrap()
+}
+
+/// Waits (at most 10 s) until `n` connections wait in the listen backlog
+/// of `addr` ([`accept_queue`]).
+async fn wait_accept_queue(addr: &str, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while accept_queue(addr) != n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} connection(s) in the backlog of {addr}, not {n}",
+            accept_queue(addr)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// Ctrl-C (SIGINT): new connections are refused at once; a spliced

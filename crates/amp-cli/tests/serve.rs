@@ -150,7 +150,7 @@ fn certificate(dir: &Path, name: &str) -> (String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn starttls_with_certificate_and_client_ca() {
+async fn starttls_certificate_and_client_ca() {
     let dir = tempfile::tempdir().unwrap();
     let (server_pem, server_key) = certificate(dir.path(), "server");
     let (client_pem, client_key) = certificate(dir.path(), "client");
@@ -162,16 +162,12 @@ async fn starttls_with_certificate_and_client_ca() {
         "--ca",
         &client_pem,
     ]);
-    let pinned = || {
-        TlsOptions::new()
-            .with_authorities_file(&server_pem)
-            .unwrap()
-    };
+    let pinned = || TlsOptions::new().authorities_file(&server_pem).unwrap();
 
     // With the client certificate the server requires: a call over TLS.
     let conn = within(Connection::connect(addr.as_str())).await.unwrap();
     let options = pinned()
-        .with_certificate_files(&client_pem, &client_key)
+        .certificate_files(&client_pem, &client_key)
         .unwrap();
     within(conn.start_tls(options)).await.unwrap();
     let total = within(conn.call(Sum { a: 1, b: 2 })).await.unwrap();
@@ -189,9 +185,9 @@ async fn starttls_with_certificate_and_client_ca() {
     // A server certificate the client does not trust: refused too.
     let conn = within(Connection::connect(addr.as_str())).await.unwrap();
     let other = TlsOptions::new()
-        .with_authorities_file(&client_pem)
+        .authorities_file(&client_pem)
         .unwrap()
-        .with_certificate_files(&client_pem, &client_key)
+        .certificate_files(&client_pem, &client_key)
         .unwrap();
     assert!(within(conn.start_tls(other)).await.is_err());
 }
@@ -260,7 +256,9 @@ async fn unix_socket_replaces_a_stale_one_and_cleans_up() {
     let mut server = Proc::amp(&["serve", &target]);
     let addr = server.listening();
     assert_eq!(addr, target);
-    let conn = within(Connection::connect_unix(&path)).await.unwrap();
+    let conn = within(Connection::builder().connect_unix(&path))
+        .await
+        .unwrap();
     let total = within(conn.call(Sum { a: 2, b: 3 })).await.unwrap();
     assert_eq!(total.total, 5);
     within(conn.close()).await;

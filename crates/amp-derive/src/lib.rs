@@ -11,6 +11,7 @@
 //! Every attribute is written `#[amp(...)]`. Type-valued keys accept both
 //! `key = Type` and `key = "Type"`.
 
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod attr;

@@ -122,8 +122,10 @@ impl CommandDescription {
     }
 }
 
-/// What a command's answer does to the connection (a schema's `kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a command's answer does to the connection (a schema's `kind`):
+/// the one definition the session (what a request negotiates, what a call
+/// is for), routers and schemas share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum CommandKind {
     /// Nothing: AMP goes on.

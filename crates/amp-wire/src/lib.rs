@@ -12,7 +12,7 @@
 //! Most users depend on the `amp` crate, which re-exports all of this and
 //! runs sessions on tokio.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod ambox;

@@ -87,7 +87,11 @@ async fn main() -> std::io::Result<()> {
         ["serve", addr] => serve(addr, config).await,
         ["send", addr, file] => {
             let data = std::fs::read(file)?;
-            let conn = Connection::connect_with(addr, Router::new(), config).await?;
+            let conn = Connection::builder()
+                .router(Router::new())
+                .config(config)
+                .connect(addr)
+                .await?;
             let r = conn
                 .call(Upload {
                     name: file.to_owned(),
@@ -101,7 +105,11 @@ async fn main() -> std::io::Result<()> {
         }
         ["fetch", addr, size] => {
             let size = size.parse().unwrap_or_else(|_| usage());
-            let conn = Connection::connect_with(addr, Router::new(), config).await?;
+            let conn = Connection::builder()
+                .router(Router::new())
+                .config(config)
+                .connect(addr)
+                .await?;
             let r = conn
                 .call(Download { size })
                 .await
@@ -129,6 +137,9 @@ async fn serve(addr: &str, config: Config) -> std::io::Result<()> {
         });
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("listening on {}", listener.local_addr()?);
-    amp::serve_with(listener, router, config).await;
+    amp::Server::new(router)
+        .config(config)
+        .serve(listener)
+        .await;
     Ok(())
 }

@@ -109,7 +109,10 @@ async fn main() -> std::io::Result<()> {
     if addr == "--stdio" {
         // stdout carries AMP now; Pipes::stdio points fd 1 at stderr so a
         // stray println! cannot corrupt the stream.
-        let (_conn, driver) = amp::Connection::new(amp::pipes::Pipes::stdio()?, router, config);
+        let (_conn, driver) = amp::Connection::builder()
+            .router(router)
+            .config(config)
+            .build(amp::pipes::Pipes::stdio()?);
         let reason = driver.await;
         eprintln!("math_server: connection over stdio ended: {reason}");
         return Ok(());

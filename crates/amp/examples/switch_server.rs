@@ -58,10 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let mut tls = TlsOptions::new();
     if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
-        tls = tls.with_certificate_files(cert, key)?;
+        tls = tls.certificate_files(cert, key)?;
     }
     if let Some(ca) = &args.ca {
-        tls = tls.with_authorities_file(ca)?;
+        tls = tls.authorities_file(ca)?;
     }
     let router = Router::new()
         .start_tls(tls)

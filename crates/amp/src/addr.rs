@@ -71,7 +71,7 @@ impl From<tokio::net::unix::SocketAddr> for Addr {
 /// `serve*` functions, know both addresses; one started over any other
 /// byte stream ([`Connection::spawn`](crate::Connection::spawn)) knows
 /// what [`ConnectionInfo::new`] was given through
-/// [`Connection::new_with_info`](crate::Connection::new_with_info), or
+/// [`ConnectionBuilder::addresses`](crate::ConnectionBuilder::addresses), or
 /// nothing.
 ///
 /// ```

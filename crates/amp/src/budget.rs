@@ -243,7 +243,7 @@ impl Member {
 
     #[inline]
     fn report(&mut self, session: &mut Session) {
-        let now = if session.is_closed() {
+        let now = if session.is_finished() {
             0
         } else {
             session.buffered_bytes() / STEP * STEP

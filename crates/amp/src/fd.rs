@@ -72,7 +72,7 @@ const CONTROL_SPACE: usize = rustix::cmsg_space!(ScmRights(SCM_MAX_FD));
 ///
 /// Reads register the descriptors that arrive with the bytes in the
 /// stream's descriptor channel; writes send the descriptors queued in it.
-/// [`Connection::spawn_unix`](crate::Connection::spawn_unix) runs AMP over
+/// [`ConnectionBuilder::spawn_unix`](crate::ConnectionBuilder::spawn_unix) runs AMP over
 /// one, so that [`Descriptor`](crate::Descriptor) arguments work.
 pub struct UnixFdStream {
     stream: UnixStream,

@@ -60,7 +60,7 @@
 //!     });
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! let addr = listener.local_addr()?;
-//! tokio::spawn(amp::serve(listener, router));
+//! tokio::spawn(amp::Server::new(router).serve(listener));
 //!
 //! // ...and call them (a Twisted server would answer the same way).
 //! let conn = Connection::connect(addr).await?;
@@ -94,7 +94,7 @@
 //! | `ProtocolSwitchCommand`, `_protoToSwitchToFactory` | [`Connection::switch`] → [`Switched`]; [`Router::route_switch`] → [`SwitchTo`] |
 //! | `StartTLS` (`tls_localCertificate`, `tls_verifyAuthorities`) | [`Connection::start_tls`] / [`Router::start_tls`] with [`tls::TlsOptions`] |
 //! | `ProtocolSwitched`, `OnlyOneTLS` | [`CallError::ProtocolSwitched`], [`CallError::OnlyOneTls`] |
-//! | `connectUNIX`/`listenUNIX` with `Descriptor` | [`Connection::connect_unix`], [`Connection::spawn_unix`], [`serve_unix`] |
+//! | `connectUNIX`/`listenUNIX` with `Descriptor` | [`ConnectionBuilder::connect_unix`], [`ConnectionBuilder::spawn_unix`], [`Server::serve`] on a `UnixListener` |
 //! | AMP over a child's pipes (`ampoule`) or stdio | [`pipes::Pipes`] |
 //! | `transport.getPeer()` / `getHost()` | [`Ctx::peer_addr`] / [`Ctx::local_addr`], [`Connection::peer_addr`] |
 //! | a protocol instance per connection | [`Router::with_connection_state`] |
@@ -183,8 +183,9 @@
 //!   rustls. Boxes sent during the handshake are held and delivered over
 //!   TLS; the peer's certificates are in [`Connection::peer_certificates`].
 //!   A switch after StartTLS stays encrypted: negotiate, secure, switch.
-//! * **Descriptor passing**: over a UNIX socket ([`Connection::spawn_unix`],
-//!   [`Connection::connect_unix`], [`serve_unix`]) a [`Descriptor`]
+//! * **Descriptor passing**: over a UNIX socket
+//!   ([`ConnectionBuilder::spawn_unix`], [`ConnectionBuilder::connect_unix`],
+//!   [`Server`] on a `UnixListener`) a [`Descriptor`]
 //!   argument travels as SCM_RIGHTS beside its box, numbered as Twisted
 //!   numbers them.
 //! * **Any byte stream**: TCP, UNIX sockets, TLS, in-memory duplexes, and
@@ -231,11 +232,12 @@
 //! task: responders run as futures inside it, not as tasks per message.
 //! See `BENCHMARKS.md` for measured figures against Twisted.
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod addr;
 pub mod balance;
 mod budget;
+mod channels;
 mod connection;
 mod error;
 #[cfg(feature = "unix")]
@@ -246,8 +248,8 @@ mod panics;
 pub mod pipes;
 #[cfg(feature = "reflect")]
 pub mod reflect;
+mod responders;
 mod router;
-mod routes;
 mod serve;
 #[cfg(feature = "tls")]
 mod starttls;
@@ -260,15 +262,15 @@ pub mod tower;
 pub use addr::{Addr, ConnectionInfo};
 pub use balance::Balanced;
 pub use budget::{ServerStats, DEFAULT_EVICT_IDLE_AFTER, DEFAULT_MEMORY_BUDGET};
-pub use connection::{CallOptions, Connection, Driver, Route};
+pub use channels::Channels;
+pub use connection::{CallOptions, Channel, ChannelError, Connection, Driver};
 pub use error::{CallError, Fail, RawError};
 #[cfg(feature = "unix")]
 pub use fd::UnixFdStream;
+pub use open::ConnectionBuilder;
+pub use responders::Responders;
 pub use router::{Ctx, RouteDescription, Router};
-pub use routes::Routes;
-pub use serve::{serve, serve_with, Listener, Server, ShutdownReport};
-#[cfg(feature = "unix")]
-pub use serve::{serve_unix, serve_unix_with};
+pub use serve::{Listener, Server, ShutdownReport};
 #[cfg(feature = "tls")]
 pub use starttls::StartTlsError;
 pub use switch::{Io, SwitchTo, Switched};
@@ -283,8 +285,8 @@ pub use amp_wire::{
     boxes, decode_all, describe, display_bytes, from_value, to_value, types, AmpBox, Argument,
     BigBytes, BigString, BoxDecoder, Command, Compressed, CompressedString, Config, ConfigBuilder,
     ConfigError, Context, Decimal, DecodeError, Descriptor, Descriptors, Disconnect, EncodeError,
-    ErrorTable, FieldWriter, NoError, ProtocolError, Record, Timeout, DEFAULT_KEEPALIVE_COMMAND,
-    MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
+    ErrorTable, FieldWriter, IntoBytes, NoError, ProtocolError, Record, Timeout,
+    DEFAULT_KEEPALIVE_COMMAND, MAX_KEY_LENGTH, MAX_VALUE_LENGTH,
 };
 
 /// Support for derived code; not a public API.

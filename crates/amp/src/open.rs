@@ -1,223 +1,265 @@
-//! Opening connections: over any byte stream, TCP, or a UNIX socket, with
-//! a [`Router`] to answer the peer.
+//! Opening connections: two shortcuts ([`Connection::connect`],
+//! [`Connection::spawn`]) and [`ConnectionBuilder`] for everything else
+//! (a router, a [`Config`], the addresses of a stream, StartTLS, UNIX
+//! sockets with descriptor passing, running the driver yourself).
 
+use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use amp_wire::Config;
 
 use crate::addr::ConnectionInfo;
-use crate::connection::{Connection, Driver};
+use crate::connection::{Bind, Connection, Driver};
+use crate::responders::Responders;
 use crate::router::Router;
 
 impl Connection {
-    /// Start a connection over `io` on the current tokio runtime (which
-    /// must have its timer enabled, as `#[tokio::main]` does), answering
-    /// the peer's requests with `router`.
-    pub fn spawn<T, S>(io: T, router: Router<S>) -> Connection
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
-    {
-        Self::spawn_with(io, router, Config::default())
+    /// Connect over TCP (with `TCP_NODELAY`) and answer nothing: the peer's
+    /// requests get `UNHANDLED`. Everything else: [`Connection::builder`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> std::io::Result<()> {
+    /// let conn = amp::Connection::connect("127.0.0.1:1234").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Connection> {
+        Connection::builder().connect(addr).await
     }
 
-    /// [`Connection::spawn`] with explicit [`Config`].
-    pub fn spawn_with<T, S>(io: T, router: Router<S>, config: Config) -> Connection
+    /// Start a connection over any byte stream `io` on the current tokio
+    /// runtime (its timer enabled, as `#[tokio::main]` has it), answering
+    /// the peer's requests with `responders` (a [`Router`], or
+    /// [`Channels`](crate::Channels)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(1024);
+    /// let server = Connection::spawn(a, Router::new());
+    /// let client = Connection::spawn(b, Router::new());
+    /// # drop((server, client)); }
+    /// ```
+    pub fn spawn<T>(io: T, responders: impl Responders) -> Connection
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
     {
-        let (conn, driver) = Self::new(io, router, config);
+        Connection::builder().router(responders).spawn(io)
+    }
+
+    /// Every other way to open a connection: see [`ConnectionBuilder`].
+    pub fn builder() -> ConnectionBuilder {
+        ConnectionBuilder {
+            responders: Arc::new(Router::new()),
+            config: Config::default(),
+            info: None,
+            #[cfg(feature = "tls")]
+            start_tls: None,
+        }
+    }
+}
+
+/// How to open a connection: what answers the peer, its [`Config`], the
+/// addresses of a stream, StartTLS; then where the bytes go
+/// ([`connect`](ConnectionBuilder::connect),
+/// [`connect_unix`](ConnectionBuilder::connect_unix),
+/// [`spawn`](ConnectionBuilder::spawn),
+/// [`spawn_unix`](ConnectionBuilder::spawn_unix), or
+/// [`build`](ConnectionBuilder::build) to run the [`Driver`] yourself).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Config, Connection, Disconnect, Router};
+///
+/// let config = Config::builder().max_in_flight(64).build().unwrap();
+/// let (a, b) = tokio::io::duplex(1024);
+/// let (conn, driver) = Connection::builder()
+///     .router(Router::new())
+///     .config(config)
+///     .build(a);
+/// drop(b); // the peer goes away
+/// assert!(matches!(driver.await, Disconnect::PeerClosed));
+/// assert!(conn.is_closed());
+/// # }
+/// ```
+#[must_use = "a builder does nothing until connect, spawn or build"]
+pub struct ConnectionBuilder {
+    responders: Arc<dyn Bind>,
+    config: Config,
+    info: Option<ConnectionInfo>,
+    #[cfg(feature = "tls")]
+    start_tls: Option<crate::tls::TlsOptions>,
+}
+
+impl std::fmt::Debug for ConnectionBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionBuilder")
+            .field("config", &self.config)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectionBuilder {
+    /// Answer the peer's requests with `responders`: a [`Router`], or
+    /// [`Channels`](crate::Channels). Default: an empty router (every
+    /// request gets `UNHANDLED`).
+    pub fn router(mut self, responders: impl Responders) -> Self {
+        self.responders = responders.into_bind().0;
+        self
+    }
+
+    /// The connection's limits and timeouts. Default: [`Config::default`].
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The addresses of a stream amp-rs cannot ask (a TLS stream, a
+    /// proxy's): what [`Connection::peer_addr`] and
+    /// [`Ctx::peer_addr`](crate::Ctx::peer_addr) give. For
+    /// [`spawn`](ConnectionBuilder::spawn) and
+    /// [`build`](ConnectionBuilder::build); `connect` and `connect_unix`
+    /// know them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Addr, Connection, ConnectionInfo};
+    ///
+    /// let peer: std::net::SocketAddr = "10.0.0.7:4000".parse().unwrap();
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::builder()
+    ///     .addresses(ConnectionInfo::new(Some(Addr::Tcp(peer)), None))
+    ///     .spawn(a);
+    /// assert_eq!(conn.peer_addr().and_then(|a| a.as_tcp()), Some(peer));
+    /// # }
+    /// ```
+    pub fn addresses(mut self, info: ConnectionInfo) -> Self {
+        self.info = Some(info);
+        self
+    }
+
+    /// Secure the connection with StartTLS as soon as it is open, with
+    /// `options` (see [`Connection::start_tls`]); for
+    /// [`connect`](ConnectionBuilder::connect) and
+    /// [`connect_unix`](ConnectionBuilder::connect_unix), which fail with
+    /// the StartTLS error as their cause if it fails.
+    #[cfg(feature = "tls")]
+    pub fn start_tls(mut self, options: crate::tls::TlsOptions) -> Self {
+        self.start_tls = Some(options);
+        self
+    }
+
+    /// Connect over TCP (with `TCP_NODELAY`), on the current tokio runtime.
+    pub async fn connect(
+        self,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> std::io::Result<Connection> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let info = ConnectionInfo::of_tcp(&stream);
+        let (conn, driver) = Connection::build(
+            stream,
+            &*self.responders,
+            self.config.clone(),
+            None,
+            false,
+            info,
+        );
+        tokio::spawn(driver);
+        self.secure(conn).await
+    }
+
+    /// Start a connection over `io` on the current tokio runtime (its
+    /// timer enabled, as `#[tokio::main]` has it).
+    pub fn spawn<T>(self, io: T) -> Connection
+    where
+        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let (conn, driver) = self.build(io);
         tokio::spawn(driver);
         conn
     }
 
-    /// Build a connection without spawning it: poll the returned [`Driver`]
-    /// (a future) to run it. It resolves with the reason the connection
-    /// ended.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use amp::{Config, Connection, Disconnect, Router};
-    ///
-    /// let (a, b) = tokio::io::duplex(1024);
-    /// let (conn, driver) = Connection::new(a, Router::new(), Config::default());
-    /// drop(b); // the peer goes away
-    /// assert!(matches!(driver.await, Disconnect::PeerClosed));
-    /// assert!(conn.is_closed());
-    /// # }
-    /// ```
-    pub fn new<T, S>(io: T, router: Router<S>, config: Config) -> (Connection, Driver<T>)
+    /// Make the connection over `io` without running it: poll the returned
+    /// [`Driver`] (a future) to run it; it resolves with the reason the
+    /// connection ended. See the example on [`ConnectionBuilder`].
+    pub fn build<T>(self, io: T) -> (Connection, Driver<T>)
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
     {
-        Self::build(io, &router, config, None, false, ConnectionInfo::default())
+        let info = self.info.unwrap_or_default();
+        Connection::build(io, &*self.responders, self.config, None, false, info)
     }
 
-    /// [`Connection::new`] for a transport whose addresses you know (a
-    /// stream amp-rs cannot ask, such as a TLS stream or a proxy's): they
-    /// are what [`Connection::peer_addr`] and
-    /// [`Router::with_connection_state`] see.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use amp::{Addr, Config, Connection, ConnectionInfo, Router};
-    ///
-    /// let (a, _b) = tokio::io::duplex(1024);
-    /// let peer = Addr::Tcp("192.0.2.7:4000".parse().unwrap());
-    /// let info = ConnectionInfo::new(Some(peer.clone()), None);
-    /// let (conn, driver) = Connection::new_with_info(a, Router::new(), Config::default(), info);
-    /// tokio::spawn(driver);
-    /// assert_eq!(conn.peer_addr(), Some(&peer));
-    /// # }
-    /// ```
-    pub fn new_with_info<T, S>(
-        io: T,
-        router: Router<S>,
-        config: Config,
-        info: ConnectionInfo,
-    ) -> (Connection, Driver<T>)
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-        S: Clone + Send + Sync + 'static,
-    {
-        Self::build(io, &router, config, None, false, info)
-    }
-
-    /// Connect to an AMP server over TCP (with `TCP_NODELAY`) as a pure
-    /// client (nothing is answered: the peer's requests get `UNHANDLED`).
-    pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Connection> {
-        Self::connect_with(addr, Router::new(), Config::default()).await
-    }
-
-    /// Connect over TCP, serving `router` to the server as well, with
-    /// `config`.
-    pub async fn connect_with<S>(
-        addr: impl tokio::net::ToSocketAddrs,
-        router: Router<S>,
-        config: Config,
-    ) -> std::io::Result<Connection>
-    where
-        S: Clone + Send + Sync + 'static,
-    {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let info = ConnectionInfo::of_tcp(&stream);
-        let (conn, driver) = Self::new_with_info(stream, router, config, info);
-        tokio::spawn(driver);
+    /// StartTLS, if asked for, on a connection just opened.
+    async fn secure(self, conn: Connection) -> std::io::Result<Connection> {
+        #[cfg(feature = "tls")]
+        if let Some(options) = self.start_tls {
+            conn.start_tls(options)
+                .await
+                .map_err(std::io::Error::other)?;
+        }
         Ok(conn)
     }
 }
 
 #[cfg(feature = "unix")]
 mod unix {
-    use amp_wire::Config;
-
+    use super::ConnectionBuilder;
     use crate::connection::{Connection, Driver};
     use crate::fd::UnixFdStream;
-    use crate::router::Router;
 
-    impl Connection {
-        /// Start a connection over a UNIX stream socket, with descriptor
-        /// passing: [`Descriptor`](amp_wire::Descriptor) arguments and
-        /// responses travel as SCM_RIGHTS beside the boxes, as with Twisted's
-        /// `Descriptor` over `connectUNIX`.
-        ///
-        /// ```
-        /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-        /// use amp::{Command, Connection, Descriptor, Record, Router};
-        /// use std::io::{Read, Write};
-        ///
-        /// #[derive(Command)]
-        /// #[amp(response = Done)]
-        /// struct Greet { out: Descriptor }
-        /// #[derive(Record)]
-        /// struct Done {}
-        ///
-        /// let (a, b) = tokio::net::UnixStream::pair().unwrap();
-        /// // The responder writes into the descriptor it receives.
-        /// Connection::spawn_unix(a, Router::new().route(|g: Greet, _| async move {
-        ///     std::fs::File::from(g.out.0).write_all(b"hello from the other side").unwrap();
-        ///     Ok(Done {})
-        /// }));
-        /// let client = Connection::spawn_unix(b, Router::new());
-        /// let (mut r, w) = std::io::pipe().unwrap();
-        /// client.call(Greet { out: Descriptor(w.into()) }).await.unwrap();
-        /// let mut got = String::new();
-        /// r.read_to_string(&mut got).unwrap(); // our copy of `w` was dropped with the call
-        /// assert_eq!(got, "hello from the other side");
-        /// # }
-        /// ```
-        pub fn spawn_unix<S>(stream: tokio::net::UnixStream, router: Router<S>) -> Connection
-        where
-            S: Clone + Send + Sync + 'static,
-        {
-            Self::spawn_unix_with(stream, router, Config::default())
-        }
-
-        /// [`Connection::spawn_unix`] with explicit [`Config`].
-        pub fn spawn_unix_with<S>(
-            stream: tokio::net::UnixStream,
-            router: Router<S>,
-            config: Config,
-        ) -> Connection
-        where
-            S: Clone + Send + Sync + 'static,
-        {
-            let (conn, driver) = Self::new_unix(stream, router, config);
-            tokio::spawn(driver);
-            conn
-        }
-
-        /// [`Connection::new`] over a UNIX stream socket, with descriptor
-        /// passing (see [`Connection::spawn_unix`]).
-        pub fn new_unix<S>(
-            stream: tokio::net::UnixStream,
-            router: Router<S>,
-            config: Config,
-        ) -> (Connection, Driver<UnixFdStream>)
-        where
-            S: Clone + Send + Sync + 'static,
-        {
-            Self::build_unix(stream, &router, config, false)
-        }
-
-        /// Connect to an AMP server on a UNIX socket (descriptor passing on) as
-        /// a pure client.
+    impl ConnectionBuilder {
+        /// Connect to the UNIX socket at `path`, with descriptor passing
+        /// (`Descriptor` arguments; see [`UnixFdStream`]).
         ///
         /// ```
         /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-        /// use amp::{AmpBox, Connection, Router};
+        /// use amp::{Command, Connection, Record, Router, Server};
+        ///
+        /// #[derive(Command)]
+        /// #[amp(response = Pong)]
+        /// struct Ping;
+        /// #[derive(Record)]
+        /// struct Pong { ok: bool }
         ///
         /// let dir = tempfile::tempdir()?;
         /// let path = dir.path().join("amp.sock");
         /// let listener = tokio::net::UnixListener::bind(&path)?;
-        /// tokio::spawn(amp::serve_unix(listener, Router::new().route_raw("Ping", |_, _| async {
-        ///     Ok(AmpBox::new())
-        /// })));
-        /// let conn = Connection::connect_unix(&path).await?;
-        /// conn.call_raw("Ping", AmpBox::new()).await.unwrap();
+        /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+        /// tokio::spawn(Server::new(router).serve(listener));
+        ///
+        /// let conn = Connection::builder().connect_unix(&path).await?;
+        /// assert!(conn.call(Ping).await.unwrap().ok);
         /// # Ok(()) }
         /// ```
         pub async fn connect_unix(
+            self,
             path: impl AsRef<std::path::Path>,
         ) -> std::io::Result<Connection> {
-            Self::connect_unix_with(path, Router::new(), Config::default()).await
+            let stream = tokio::net::UnixStream::connect(path).await?;
+            let (conn, driver) =
+                Connection::build_unix(stream, &*self.responders, self.config.clone(), false);
+            tokio::spawn(driver);
+            self.secure(conn).await
         }
 
-        /// Connect on a UNIX socket, serving `router` to the server as well,
-        /// with `config`.
-        pub async fn connect_unix_with<S>(
-            path: impl AsRef<std::path::Path>,
-            router: Router<S>,
-            config: Config,
-        ) -> std::io::Result<Connection>
-        where
-            S: Clone + Send + Sync + 'static,
-        {
-            let stream = tokio::net::UnixStream::connect(path).await?;
-            Ok(Connection::spawn_unix_with(stream, router, config))
+        /// Start a connection over a connected UNIX socket, with descriptor
+        /// passing, on the current tokio runtime.
+        pub fn spawn_unix(self, stream: tokio::net::UnixStream) -> Connection {
+            let (conn, driver) = self.build_unix(stream);
+            tokio::spawn(driver);
+            conn
+        }
+
+        /// [`ConnectionBuilder::build`] over a connected UNIX socket, with
+        /// descriptor passing.
+        pub fn build_unix(
+            self,
+            stream: tokio::net::UnixStream,
+        ) -> (Connection, Driver<UnixFdStream>) {
+            Connection::build_unix(stream, &*self.responders, self.config, false)
         }
     }
 }

@@ -15,7 +15,7 @@ use amp_wire::ErrorTable;
 /// use amp::{tls::TlsOptions, CallError, Connection, RawError, Router, StartTlsError};
 ///
 /// let (a, b) = tokio::io::duplex(4096);
-/// Connection::spawn(a, Router::new().start_tls_with(|_| async {
+/// Connection::spawn(a, Router::new().start_tls_per_connection(|_| async {
 ///     Err(RawError::new("TLS_ERROR", "no TLS for you"))
 /// }));
 /// let client = Connection::spawn(b, Router::new());

@@ -2,7 +2,7 @@
 //! process, each an accept loop whose connections can be cut at once (as
 //! when a server process is killed).
 
-use amp::{Balanced, CallError, CallOptions, Command, Config, Connection, Record, Router};
+use amp::{Balanced, CallError, CallOptions, Command, Connection, Record, Router};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -75,7 +75,7 @@ impl TestServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let (_conn, driver) = Connection::new(stream, router.clone(), Config::default());
+                let (_conn, driver) = Connection::builder().router(router.clone()).build(stream);
                 accepting.lock().unwrap().spawn(async move {
                     driver.await;
                 });
@@ -295,7 +295,7 @@ async fn servers_follow_the_lookup_and_a_vanished_one_drains() {
     let (l, n) = (listed.clone(), lookups.clone());
     let client = Balanced::builder()
         .target("service.example:7000")
-        .resolve_with(move |target| {
+        .resolver(move |target| {
             assert_eq!(target, "service.example:7000");
             n.fetch_add(1, SeqCst);
             let addrs = l.lock().unwrap().clone();

@@ -40,16 +40,25 @@ async fn a_call_waiting_for_room_times_out_with_its_limit() {
         .write_timeout(None)
         .build()
         .unwrap();
-    let c = Connection::spawn_with(a, Router::new(), config);
+    let c = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .spawn(a);
     let mut blocked = FuturesUnordered::new();
     for i in 0..1000 {
         blocked.push(c.notify(Sum { a: i, b: 0 }));
     }
-    // Let the notifications fill the buffers.
-    tokio::select! {
-        _ = blocked.next() => {}
-        _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+    // Let the notifications fill the buffers: write them until none can
+    // go on. (Time is paused: a timer fires only once every task waits,
+    // so this one fires when the notifications left all wait for room.)
+    loop {
+        tokio::select! {
+            biased;
+            n = blocked.next() => assert!(n.is_some(), "all 1000 written: no high-water mark"),
+            () = tokio::time::sleep(Duration::from_millis(10)) => break,
+        }
     }
+    let sent = c.stats().requests_sent;
     let limit = Duration::from_millis(250);
     let start = tokio::time::Instant::now();
     let r = c
@@ -60,6 +69,10 @@ async fn a_call_waiting_for_room_times_out_with_its_limit() {
         "{r:?}"
     );
     assert_eq!(start.elapsed(), limit, "it waited exactly its limit");
+    // It waited for room all along: never written (a call written and
+    // given up would still count, its answer being due).
+    let stats = c.stats();
+    assert_eq!((stats.requests_sent, stats.calls_in_flight), (sent, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

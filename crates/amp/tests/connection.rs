@@ -571,7 +571,7 @@ async fn close_flushes_queued_boxes_then_ends() {
 #[tokio::test]
 async fn dropping_the_driver_ends_the_connection_for_every_handle() {
     let (a, _b) = tokio::io::duplex(1 << 20);
-    let (c, driver) = Connection::new(a, Router::new(), amp::Config::default());
+    let (c, driver) = Connection::builder().router(Router::new()).build(a);
     let call = {
         let c = c.clone();
         tokio::spawn(async move { c.call(Sum { a: 1, b: 2 }).await })
@@ -614,7 +614,7 @@ async fn max_in_flight_stops_reading_until_responders_finish() {
     );
     let config = amp::Config::builder().max_in_flight(2).build().unwrap();
     let (a, b) = tokio::io::duplex(1 << 20);
-    let _c = Connection::spawn_with(a, router, config);
+    let _c = Connection::builder().router(router).config(config).spawn(a);
     let mut peer = Raw::new(b);
     for i in 0..10 {
         let mut r = AmpBox::new();
@@ -652,7 +652,10 @@ async fn a_peer_that_does_not_read_pushes_back_on_callers() {
         .write_high_water(4096)
         .build()
         .unwrap();
-    let c = Connection::spawn_with(a, Router::new(), config);
+    let c = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .spawn(a);
     let mut sent = 0i64;
     loop {
         let fut = c.notify(Sum { a: sent, b: 0 });

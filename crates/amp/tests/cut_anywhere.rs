@@ -8,7 +8,7 @@
 mod common;
 
 use amp::tls::TlsOptions;
-use amp::{Config, Connection, Router, SwitchTo};
+use amp::{Connection, Router, SwitchTo};
 use common::raw::{Sum, Switch, Total};
 use common::within;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -142,7 +142,7 @@ async fn run(router: &Router, scenario: Scenario, cut: Direction, budget: usize)
         let (stream, _) = server_listener.accept().await.unwrap();
         // The driver, not `closed()`: after a switch it goes on running the
         // protocol switched to, which holds the socket.
-        let (_conn, driver) = Connection::new(stream, router.clone(), Config::default());
+        let (_conn, driver) = Connection::builder().router(router.clone()).build(stream);
         driver.await
     };
     let ((), crossed, _) = within(&what, async {

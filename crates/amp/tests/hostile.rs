@@ -244,7 +244,7 @@ async fn lists_nested_as_deep_as_a_value_allows_get_an_error_and_the_server_live
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = Router::new().route(|n: Nest, _| async move { Ok(Depth { depth: depth(&n.n) }) });
-    tokio::spawn(amp::serve(listener, router));
+    tokio::spawn(amp::Server::new(router).serve(listener));
     let call = |levels: usize| async move {
         let conn = Connection::connect(addr).await.unwrap();
         let mut args = AmpBox::new();
@@ -500,7 +500,10 @@ async fn served(
         .await
         .unwrap();
     let (stream, _) = listener.accept().await.unwrap();
-    let (_conn, driver) = Connection::new(stream, router, config);
+    let (_conn, driver) = Connection::builder()
+        .router(router)
+        .config(config)
+        .build(stream);
     (client, tokio::spawn(driver))
 }
 

@@ -597,11 +597,9 @@ async fn twisted_peer() -> (Py, Connection, State) {
     let state = State::default();
     let conn = within(
         "connect to peer.py",
-        Connection::connect_with(
-            ("127.0.0.1", port),
-            rust_router(state.clone()),
-            amp::Config::default(),
-        ),
+        Connection::builder()
+            .router(rust_router(state.clone()))
+            .connect(("127.0.0.1", port)),
     )
     .await
     .expect("connect to peer.py");
@@ -2270,7 +2268,7 @@ async fn documented_twisted_ampclient_against_a_rust_server() {
                 result: c.numerator as f64 / c.denominator as f64,
             })
         });
-    let server = tokio::spawn(amp::serve(listener, router));
+    let server = tokio::spawn(amp::Server::new(router).serve(listener));
     let out = Py::spawn("doc_examples.py", &["client", &port])
         .finish(Duration::from_secs(60))
         .await;

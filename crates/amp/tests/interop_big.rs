@@ -123,7 +123,10 @@ fn big_config() -> Config {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_calls_twisted() {
     let (mut py, port) = Py::serve("big_peer.py", &["serve"]).await;
-    let conn = Connection::connect_with(("127.0.0.1", port), Router::new(), big_config())
+    let conn = Connection::builder()
+        .router(Router::new())
+        .config(big_config())
+        .connect(("127.0.0.1", port))
         .await
         .unwrap();
     for n in SIZES {
@@ -262,7 +265,11 @@ async fn twisted_calls_rust() {
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let server = tokio::spawn(amp::serve_with(listener, router, big_config()));
+    let server = tokio::spawn(
+        amp::Server::new(router)
+            .config(big_config())
+            .serve(listener),
+    );
     let sizes: Vec<String> = SIZES.iter().map(|n| n.to_string()).collect();
     let mut args = vec!["client", &port];
     args.extend(sizes.iter().map(String::as_str));

@@ -256,7 +256,7 @@ async fn the_reply_and_the_close_are_one_step() {
     // A request pipelined right after Goodbye is never answered: the
     // connection closes as soon as Goodbye's answer is written.
     let (a, b) = tokio::io::duplex(1 << 16);
-    let (server, driver) = Connection::new(a, router(), amp::Config::default());
+    let (server, driver) = Connection::builder().router(router()).build(a);
     let ended = tokio::spawn(driver);
     let client = Connection::spawn(b, Router::new());
     let bye = client.call(Goodbye);
@@ -277,7 +277,7 @@ async fn the_reply_and_the_close_are_one_step() {
 #[tokio::test]
 async fn an_undeclared_failure_is_unknown_and_closes_with_its_cause() {
     let (a, b) = tokio::io::duplex(1 << 16);
-    let (_server, driver) = Connection::new(a, router(), amp::Config::default());
+    let (_server, driver) = Connection::builder().router(router()).build(a);
     let ended = tokio::spawn(driver);
     let client = Connection::spawn(b, Router::new());
     let err = client.call(Explode).await.unwrap_err();
@@ -299,8 +299,8 @@ async fn unix_sockets_know_their_paths() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("amp.sock");
     let listener = tokio::net::UnixListener::bind(&path).unwrap();
-    tokio::spawn(amp::serve_unix(listener, router()));
-    let conn = Connection::connect_unix(&path).await.unwrap();
+    tokio::spawn(amp::Server::new(router()).serve(listener));
+    let conn = Connection::builder().connect_unix(&path).await.unwrap();
     // The server's end is the named socket; the client's is unnamed.
     assert_eq!(conn.peer_addr(), Some(&Addr::Unix(Some(path.clone()))));
     assert_eq!(conn.local_addr(), Some(&Addr::Unix(None)));
@@ -308,7 +308,7 @@ async fn unix_sockets_know_their_paths() {
     assert_eq!(seen.peer, "unix:(unnamed)");
     assert_eq!(seen.host, format!("unix:{}", path.display()));
     // State per connection over UNIX sockets too.
-    let other = Connection::connect_unix(&path).await.unwrap();
+    let other = Connection::builder().connect_unix(&path).await.unwrap();
     assert_eq!(conn.call(Hit).await.unwrap().n, 1);
     assert_eq!(conn.call(Hit).await.unwrap().n, 2);
     assert_eq!(other.call(Hit).await.unwrap().n, 1);
@@ -350,7 +350,10 @@ async fn rust_call_timeouts_against_twisted_drop_late_answers_quietly() {
         .call_timeout(Some(Duration::from_millis(100)))
         .build()
         .unwrap();
-    let conn = Connection::connect_with(("127.0.0.1", port), Router::new(), config)
+    let conn = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .connect(("127.0.0.1", port))
         .await
         .unwrap();
     let err = within(
@@ -399,22 +402,40 @@ async fn keepalive_pings_twisted_and_any_reply_keeps_the_connection() {
             .unwrap()
     };
     // The default command: Twisted answers UNHANDLED, which is a reply.
-    let quiet = Connection::connect_with(
-        ("127.0.0.1", port),
-        Router::new(),
-        keepalive(amp::DEFAULT_KEEPALIVE_COMMAND),
-    )
-    .await
-    .unwrap();
-    // A command Twisted answers: its own counter shows the pings.
-    let pinging = Connection::connect_with(("127.0.0.1", port), Router::new(), keepalive("Hit"))
+    let quiet = Connection::builder()
+        .router(Router::new())
+        .config(keepalive(amp::DEFAULT_KEEPALIVE_COMMAND))
+        .connect(("127.0.0.1", port))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // A command Twisted answers: its own counter shows the pings.
+    let pinging = Connection::builder()
+        .router(Router::new())
+        .config(keepalive("Hit"))
+        .connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    // One ping at a time: the next is sent only once the last had its
+    // reply. So a fourth ping proves the replies before it were taken as
+    // replies, `UNHANDLED` included.
+    within("four pings each", async {
+        loop {
+            let (q, p) = (quiet.stats(), pinging.stats());
+            if q.requests_sent >= 4 && p.requests_sent >= 4 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
     assert!(!quiet.is_closed() && !pinging.is_closed());
+    assert!(quiet.stats().errors_received.get("UNHANDLED") >= 3);
+    assert!(pinging.stats().answers_received >= 3);
     assert_eq!(within("Hit", quiet.call(Hit)).await.unwrap().n, 1);
+    // Twisted takes requests in order: the four pings were hits before
+    // this one.
     let n = within("Hit", pinging.call(Hit)).await.unwrap().n;
-    assert!(n >= 4, "Twisted answered {} pings", n - 1);
+    assert!(n >= 5, "Twisted answered {} pings", n - 1);
     stop(py).await;
 }
 
@@ -434,7 +455,10 @@ async fn keepalive_closes_a_peer_that_no_longer_replies() {
         .keepalive_timeout(Some(Duration::from_millis(300)))
         .build()
         .unwrap();
-    let conn = Connection::connect_with(addr, Router::new(), config)
+    let conn = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .connect(addr)
         .await
         .unwrap();
     let started = std::time::Instant::now();

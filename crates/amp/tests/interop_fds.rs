@@ -82,7 +82,7 @@ async fn twisted_server() -> (Py, tempfile::TempDir, std::path::PathBuf) {
 #[tokio::test]
 async fn rust_sends_and_receives_descriptors_with_twisted() {
     let (_py, _dir, path) = twisted_server().await;
-    let conn = within("connect", Connection::connect_unix(&path))
+    let conn = within("connect", Connection::builder().connect_unix(&path))
         .await
         .unwrap();
 
@@ -212,7 +212,7 @@ async fn twisted_sends_and_receives_descriptors_with_rust() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rust.sock");
     let listener = tokio::net::UnixListener::bind(&path).unwrap();
-    let server = tokio::spawn(amp::serve_unix(listener, rust_router()));
+    let server = tokio::spawn(amp::Server::new(rust_router()).serve(listener));
     let out = Py::spawn("fd_peer.py", &["client", path.to_str().unwrap()])
         .finish(Duration::from_secs(120))
         .await;

@@ -10,8 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use amp::session::RouteError;
-use amp::{CallError, Command, Disconnect, ProtocolError, Record, Router, Routes};
+use amp::{
+    CallError, ChannelError, Channels, Command, Connection, Disconnect, ProtocolError, Record,
+    Router, Server,
+};
 use common::{within, Py};
 
 #[derive(Command)]
@@ -70,29 +72,29 @@ fn sum(r: Router) -> Router {
 }
 
 /// What the Rust side answers, per route.
-fn routes() -> Result<Routes, RouteError> {
-    Routes::new(who("rust-default"))
-        .bind_route(
+fn routes() -> Result<Channels, ChannelError> {
+    Channels::new(who("rust-default"))
+        .channel(
             "left",
             sum(who("rust-left")).route(|_: Refuse, _| async { Err(RefuseError::Refused) }),
         )?
-        .bind_route(
+        .channel(
             "right",
             who("rust-right").route(|_: AskBack, ctx| async move {
                 // Call back on the same route.
-                let right = ctx.peer().route("right").expect("bound");
+                let right = ctx.peer().channel("right").expect("bound");
                 let r = right.call(Who).await.expect("Who on right");
                 Ok(Said { said: r.name })
             }),
         )?
-        .bind_route_to("calc", "p-calc", sum(Router::new()))
+        .channel_to("calc", "p-calc", sum(Router::new()))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn epsilon_client_calls_rust_routes() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let server = tokio::spawn(routes().unwrap().server().serve(listener));
+    let server = tokio::spawn(Server::new(routes().unwrap()).serve(listener));
     let py = Py::spawn("route_peer.py", &["client", &port]);
     let out = py.finish(Duration::from_secs(60)).await;
     out.assert_success("route_peer.py client");
@@ -126,12 +128,12 @@ async fn rust_calls_epsilon_routes() {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let conn = routes().unwrap().spawn(stream);
-    let left = conn.route("left").unwrap();
-    let right = conn.route("right").unwrap();
+    let conn = Connection::spawn(stream, routes().unwrap());
+    let left = conn.channel("left").unwrap();
+    let right = conn.channel("right").unwrap();
     // Python's route p-calc is connected to our calc: we call on calc,
     // it answers to calc.
-    let calc = conn.route_to("calc", "p-calc").unwrap();
+    let calc = conn.channel_to("calc", "p-calc").unwrap();
 
     // Two routes and the default route at once, over one connection.
     let (l, r, d, s) = within("four calls at once", async {
@@ -193,10 +195,13 @@ async fn rust_calls_epsilon_routes() {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let other = routes().unwrap().spawn(stream);
-    let e = within("Who on nowhere", other.route("nowhere").unwrap().call(Who))
-        .await
-        .unwrap_err();
+    let other = Connection::spawn(stream, routes().unwrap());
+    let e = within(
+        "Who on nowhere",
+        other.channel("nowhere").unwrap().call(Who),
+    )
+    .await
+    .unwrap_err();
     assert!(e.is_connection_lost(), "{e:?}");
 
     py.close_stdin();

@@ -231,9 +231,9 @@ async fn starttls_verifies_a_ca_signed_twisted_server_and_presents_a_client_cert
     let pki = Pki::generate();
     let (_py, conn) = twisted(&verifying_server_args(&pki)).await;
     let options = TlsOptions::new()
-        .with_certificate_files(&pki.client_cert, &pki.client_key)
+        .certificate_files(&pki.client_cert, &pki.client_key)
         .unwrap()
-        .with_authorities_file(&pki.ca)
+        .authorities_file(&pki.ca)
         .unwrap();
     within("StartTLS", conn.start_tls(options)).await.unwrap();
     let server_chain = conn.peer_certificates().unwrap();
@@ -248,7 +248,7 @@ async fn starttls_verifies_a_ca_signed_twisted_server_and_presents_a_client_cert
 async fn starttls_without_the_required_client_cert_fails_cleanly() {
     let pki = Pki::generate();
     let (_py, conn) = twisted(&verifying_server_args(&pki)).await;
-    let options = TlsOptions::new().with_authorities_file(&pki.ca).unwrap();
+    let options = TlsOptions::new().authorities_file(&pki.ca).unwrap();
     // TLS 1.3: the client may finish its side before the server rejects
     // it; then the next call fails. Either way the connection ends.
     let r = within("StartTLS", conn.start_tls(options)).await;
@@ -276,9 +276,7 @@ async fn starttls_without_the_required_client_cert_fails_cleanly() {
 async fn starttls_with_the_wrong_ca_fails_cleanly() {
     let pki = Pki::generate();
     let (_py, conn) = twisted(&cert_args(&pki.server_cert, &pki.server_key)).await;
-    let options = TlsOptions::new()
-        .with_authorities_file(&pki.other_ca)
-        .unwrap();
+    let options = TlsOptions::new().authorities_file(&pki.other_ca).unwrap();
     let e = within("StartTLS", conn.start_tls(options))
         .await
         .unwrap_err();
@@ -396,7 +394,7 @@ async fn echo(mut s: amp::Switched) {
 async fn twisted_calls_rust(tls: TlsOptions, args: &[String], scenarios: &[&str]) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
-    let server = tokio::spawn(amp::serve(listener, rust_router(tls)));
+    let server = tokio::spawn(amp::Server::new(rust_router(tls)).serve(listener));
     let mut full = vec!["client", port.as_str()];
     full.extend(args.iter().map(String::as_str));
     full.extend_from_slice(scenarios);

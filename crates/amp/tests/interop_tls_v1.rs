@@ -72,9 +72,9 @@ impl V1 {
     /// Our options: `name`'s certificate and key, trusting `pinned`.
     fn options(&self, name: &str, pinned: &str) -> TlsOptions {
         TlsOptions::new()
-            .with_certificate_files(self.cert(name), self.key(name))
+            .certificate_files(self.cert(name), self.key(name))
             .unwrap()
-            .with_authorities_file(self.cert(pinned))
+            .authorities_file(self.cert(pinned))
             .unwrap()
     }
 

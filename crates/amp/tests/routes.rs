@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use amp::session::RouteError;
-use amp::{CallError, Command, Connection, Disconnect, ProtocolError, Record, Router, Routes};
+use amp::{
+    CallError, ChannelError, Channels, Command, Connection, Disconnect, ProtocolError, Record,
+    Router,
+};
 
 #[derive(Command)]
 #[amp(response = Name)]
@@ -35,15 +37,17 @@ async fn within<F: std::future::Future>(f: F) -> F::Output {
 #[tokio::test]
 async fn each_route_has_its_router_and_the_default_is_unchanged() {
     let (a, b) = tokio::io::duplex(4096);
-    let server = Routes::new(who("default"))
-        .bind_route("x", who("x"))
-        .unwrap()
-        .bind_route_to("y", "y-back", who("y"))
-        .unwrap()
-        .spawn(a);
+    let server = Connection::spawn(
+        a,
+        Channels::new(who("default"))
+            .channel("x", who("x"))
+            .unwrap()
+            .channel_to("y", "y-back", who("y"))
+            .unwrap(),
+    );
     let client = Connection::spawn(b, Router::new());
-    let x = client.route("x").unwrap();
-    let y = client.route_to("y-back", "y").unwrap();
+    let x = client.channel("x").unwrap();
+    let y = client.channel_to("y-back", "y").unwrap();
     let (rx, ry, rd) =
         within(async { tokio::join!(x.call(Who), y.call(Who), client.call(Who)) }).await;
     assert_eq!(rx.unwrap().name, "x");
@@ -51,31 +55,33 @@ async fn each_route_has_its_router_and_the_default_is_unchanged() {
     assert_eq!(rd.unwrap().name, "default");
     // A route bound without a router (the client's z): calls on it are
     // UNHANDLED, on the route.
-    client.route("z").unwrap();
-    let e = within(server.route("z").unwrap().call(Who))
+    client.channel("z").unwrap();
+    let e = within(server.channel("z").unwrap().call(Who))
         .await
         .unwrap_err();
     assert!(matches!(e, CallError::Unhandled { .. }), "{e:?}");
     assert_eq!(
-        client.route("x").unwrap().name(),
+        client.channel("x").unwrap().name(),
         "x",
         "binding the same pair again is allowed"
     );
     assert!(matches!(
-        client.route_to("x", "elsewhere"),
-        Err(RouteError::Bound { .. })
+        client.channel_to("x", "elsewhere"),
+        Err(ChannelError::Bound { .. })
     ));
 }
 
 #[tokio::test]
 async fn calls_on_a_route_the_peer_lacks_end_the_connection() {
     let (a, b) = tokio::io::duplex(4096);
-    let server = Routes::new(who("default"))
-        .bind_route("x", who("x"))
-        .unwrap()
-        .spawn(a);
+    let server = Connection::spawn(
+        a,
+        Channels::new(who("default"))
+            .channel("x", who("x"))
+            .unwrap(),
+    );
     let client = Connection::spawn(b, Router::new());
-    let e = within(client.route("nope").unwrap().call(Who))
+    let e = within(client.channel("nope").unwrap().call(Who))
         .await
         .unwrap_err();
     assert!(e.is_connection_lost(), "{e:?}");
@@ -89,14 +95,21 @@ async fn calls_on_a_route_the_peer_lacks_end_the_connection() {
 #[tokio::test]
 async fn the_end_of_the_connection_fails_calls_on_every_route() {
     let (a, b) = tokio::io::duplex(4096);
-    let server = Routes::new(who("default"))
-        .bind_route("x", who("x"))
-        .unwrap()
-        .spawn(a);
+    let server = Connection::spawn(
+        a,
+        Channels::new(who("default"))
+            .channel("x", who("x"))
+            .unwrap(),
+    );
     let client = Connection::spawn(b, Router::new());
-    let x = client.route("x").unwrap();
+    let x = client.channel("x").unwrap();
+    // The server closes once both calls are in its hands (hanging), so
+    // the end fails calls in flight, not calls made on a closed connection.
     let closer = async {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        while server.stats().requests_in_flight < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(client.stats().calls_in_flight, 2);
         server.close().await;
     };
     let (rx, rd, ()) =

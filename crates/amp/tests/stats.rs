@@ -92,7 +92,9 @@ async fn both_ends_agree_over_tcp() {
         let (io, _) = listener.accept().await.unwrap();
         Connection::spawn(io, router())
     });
-    let client = Connection::connect_with(addr, router(), amp::Config::default())
+    let client = Connection::builder()
+        .router(router())
+        .connect(addr)
         .await
         .unwrap();
     let server = accept.await.unwrap();

@@ -141,7 +141,7 @@ async fn responder_case(cut: usize, cut2: usize) {
                 }))
             }
         });
-    let (_conn, driver) = Connection::new(io, router, amp::Config::default());
+    let (_conn, driver) = Connection::builder().router(router).build(io);
     let driver = tokio::spawn(driver);
     let mut req = AmpBox::new();
     req.insert("_command", "Switch");
@@ -325,11 +325,9 @@ async fn a_peer_flooding_requests_during_our_switch_is_cut_off() {
     // are held (we are locked) up to a limit, then the connection closes
     // with a clear reason instead of buffering forever.
     let (ours, mut theirs) = tokio::io::duplex(1 << 16);
-    let (conn, driver) = Connection::new(
-        ours,
-        Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) }),
-        amp::Config::default(),
-    );
+    let (conn, driver) = Connection::builder()
+        .router(Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) }))
+        .build(ours);
     let driver = tokio::spawn(driver);
     let switch = tokio::spawn({
         let conn = conn.clone();

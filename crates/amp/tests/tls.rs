@@ -23,7 +23,7 @@ async fn rust_to_rust_with_verified_certificates_both_ways() {
     let server = Connection::spawn(a, server_router(certs::verifying_server_options(&pki)));
     let client = Connection::spawn(b, Router::new());
     client
-        .start_tls(certs::client_options_with_certificate(&pki))
+        .start_tls(certs::client_options_certificate(&pki))
         .await
         .unwrap();
     assert_eq!(
@@ -87,11 +87,9 @@ async fn plaintext_after_the_starttls_request_is_never_tls_data() {
     // The STARTTLS injection attack: bytes pipelined after the request,
     // before the handshake. The responder must not feed them to TLS.
     let (ours, mut theirs) = tokio::io::duplex(64 * 1024);
-    let (_conn, driver) = Connection::new(
-        ours,
-        server_router(TlsOptions::new()),
-        amp::Config::default(),
-    );
+    let (_conn, driver) = Connection::builder()
+        .router(server_router(TlsOptions::new()))
+        .build(ours);
     let driver = tokio::spawn(driver);
     let mut req = AmpBox::new();
     req.insert("_command", "StartTLS");
@@ -192,7 +190,10 @@ async fn more_boxes_held_than_the_high_water_mark_while_starttls_waits() {
         .write_high_water(1024)
         .build()
         .unwrap();
-    let (client, driver) = Connection::new(client_io, Router::new(), config);
+    let (client, driver) = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .build(client_io);
     tokio::spawn(driver);
     let tls = tokio::spawn({
         let client = client.clone();
@@ -224,7 +225,7 @@ async fn a_starttls_responder_may_refuse_and_amp_goes_on_in_clear() {
         a,
         Router::with_state(allow.clone())
             .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
-            .start_tls_with(|ctx| async move {
+            .start_tls_per_connection(|ctx| async move {
                 if ctx.state.load(std::sync::atomic::Ordering::SeqCst) {
                     Ok(TlsOptions::new())
                 } else {

@@ -79,11 +79,20 @@ async fn layered_rust_client_calls_twisted() {
     let quick = ServiceBuilder::new()
         .timeout(Duration::from_millis(200))
         .service(conn.clone());
+    let answers = conn.stats().answers_received;
     let e = within("a timed-out Slow", quick.oneshot(Slow { seconds: 0.6 }))
         .await
         .unwrap_err();
     assert!(e.is::<tower::timeout::error::Elapsed>(), "{e}");
-    tokio::time::sleep(Duration::from_millis(600)).await; // the late answer arrives
+    // The late answer arrives (counted, though no call takes it).
+    within("the late answer", async {
+        while conn.stats().answers_received == answers {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(conn.stats().answers_received, answers + 1);
+    assert!(!conn.is_closed(), "closed by the late answer");
     let slept = within("Slow after", svc.oneshot(Slow { seconds: 0.01 }))
         .await
         .unwrap();

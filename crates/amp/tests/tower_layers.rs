@@ -72,6 +72,18 @@ impl Gauge {
     }
 }
 
+/// Waits (at most [`LIMIT`]) until `cond` holds, looking every
+/// millisecond.
+async fn until(what: &str, cond: impl Fn() -> bool) {
+    timeout(LIMIT, async {
+        while !cond() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("waited in vain for {what}"));
+}
+
 fn pair<S: Clone + Send + Sync + 'static>(server: Router<S>) -> Connection {
     let (a, b) = tokio::io::duplex(1 << 16);
     Connection::spawn(a, server);
@@ -158,7 +170,10 @@ async fn caller_errors_are_call_errors_plain_or_boxed() {
 async fn poll_ready_waits_while_the_peer_does_not_read_and_fails_once_closed() {
     let (a, mut b) = tokio::io::duplex(256);
     let config = Config::builder().write_high_water(1024).build().unwrap();
-    let conn = Connection::spawn_with(a, Router::new(), config);
+    let conn = Connection::builder()
+        .router(Router::new())
+        .config(config)
+        .spawn(a);
     let mut svc = conn.clone();
     timeout(LIMIT, ServiceExt::<Ping>::ready(&mut svc))
         .await
@@ -177,16 +192,18 @@ async fn poll_ready_waits_while_the_peer_does_not_read_and_fails_once_closed() {
                 .await;
         }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await; // the request is written
-    assert!(
-        timeout(
-            Duration::from_millis(300),
-            ServiceExt::<Ping>::ready(&mut svc)
-        )
-        .await
-        .is_err(),
-        "ready although the output is full"
-    );
+    // Once the request is in the output (which `requests_sent` counts as
+    // it writes it), the output is past the mark until the peer reads:
+    // readiness is decided then and there, so one poll tells.
+    until("the request to be written", || {
+        conn.stats().requests_sent == 1
+    })
+    .await;
+    let polled = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(tower::Service::<Ping>::poll_ready(&mut svc, cx))
+    })
+    .await;
+    assert!(polled.is_pending(), "ready although the output is full");
 
     // The peer reads: ready again.
     let reader = tokio::spawn(async move {

@@ -111,7 +111,7 @@ fn spans_carry_the_tag_of_our_call_and_the_peer_address() {
             let server_addr = listener.local_addr().unwrap();
             let router =
                 Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
-            tokio::spawn(amp::serve(listener, router));
+            tokio::spawn(amp::Server::new(router).serve(listener));
             let client = Connection::connect(server_addr).await.unwrap();
             let client_addr = client.local_addr().and_then(amp::Addr::as_tcp).unwrap();
             for a in 0..2 {

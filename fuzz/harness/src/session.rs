@@ -108,7 +108,7 @@
 //!   names it), and a request with `_ask` but no call id is the other
 //!   side's ping (its command alone, on no route) or a negotiation.
 
-use amp_wire::session::{Event, Phase, Reply, Request, RequestKind, Role, SendError, Session};
+use amp_wire::session::{Event, Phase, Reply, Request, CommandKind, Role, SendError, Session};
 use amp_wire::session::{RouteError, MAX_ROUTES};
 use amp_wire::{AmpBox, Config, ConfigBuilder, Disconnect, ProtocolError, Timeout};
 use arbitrary::{Arbitrary, Unstructured};
@@ -881,7 +881,7 @@ impl Side {
                             self.name
                         );
                         assert!(self.s.route_remote(route).is_some());
-                        assert_eq!(r.kind, RequestKind::Plain, "{}", self.name);
+                        assert_eq!(r.kind, CommandKind::Plain, "{}", self.name);
                         assert!(!r.args.contains_key("_route"), "{}", self.name);
                     }
                     if pair {
@@ -908,7 +908,7 @@ impl Side {
                         }
                     }
                     self.next_request += 1;
-                    if r.kind != RequestKind::Plain {
+                    if r.kind != CommandKind::Plain {
                         assert_eq!(self.s.phase(), Phase::Deciding(r.kind), "{}", self.name);
                         assert!(r.tag.is_some());
                         self.deciding = Some(self.next_request);
@@ -928,7 +928,7 @@ impl Side {
                 Event::HandOver { role: _, buffered } => {
                     assert_eq!(self.s.phase(), Phase::Switched, "{}", self.name);
                     assert!(self.told[0], "{}: hand-over before Over", self.name);
-                    assert!(self.s.is_closed());
+                    assert!(self.s.is_finished());
                     assert!(
                         self.out.is_empty(),
                         "{}: hand-over before the output is written",
@@ -965,7 +965,7 @@ impl Side {
                 }
                 Event::CloseTransport => assert!(self.s.ready_to_close(), "{}", self.name),
                 Event::Closed(reason) => {
-                    assert!(self.s.is_closed(), "{}", self.name);
+                    assert!(self.s.is_finished(), "{}", self.name);
                     assert_eq!(
                         Some(reason.to_string()),
                         self.s.close_reason().map(|r| r.to_string()),
@@ -997,9 +997,9 @@ impl Side {
         let s = &self.s;
         let name = self.name;
         if self.was_closed {
-            assert!(s.is_closed(), "{name}: closed, then not");
+            assert!(s.is_finished(), "{name}: closed, then not");
         }
-        self.was_closed = s.is_closed();
+        self.was_closed = s.is_finished();
         if let (false, Some(Disconnect::Protocol(e))) = (self.end_counted, s.close_reason()) {
             self.end_counted = true;
             match e {
@@ -1044,7 +1044,7 @@ impl Side {
             assert!(!s.wants_read());
         }
         if s.phase() == Phase::Closed {
-            assert!(s.is_closed());
+            assert!(s.is_finished());
         }
         if pair {
             if let Some(reason) = s.close_reason() {
@@ -2007,14 +2007,14 @@ impl World {
             how
         } else {
             match (req.kind, how) {
-                (RequestKind::Switch, How::Answer(_) | How::AcceptStartTls) => How::AcceptSwitch,
-                (RequestKind::StartTls, How::Answer(_) | How::AcceptSwitch) => How::AcceptStartTls,
-                (RequestKind::Plain, How::Answer(_) | How::AcceptSwitch | How::AcceptStartTls)
+                (CommandKind::Switch, How::Answer(_) | How::AcceptStartTls) => How::AcceptSwitch,
+                (CommandKind::StartTls, How::Answer(_) | How::AcceptSwitch) => How::AcceptStartTls,
+                (CommandKind::Plain, How::Answer(_) | How::AcceptSwitch | How::AcceptStartTls)
                     if negotiation =>
                 {
                     How::Unhandled
                 }
-                (RequestKind::Plain, How::AcceptSwitch | How::AcceptStartTls) => {
+                (CommandKind::Plain, How::AcceptSwitch | How::AcceptStartTls) => {
                     How::Answer(Vec::new())
                 }
                 (_, how) => how,
@@ -2079,7 +2079,7 @@ impl World {
                 let agreed = side.s.accept_switch(req.id);
                 if agreed {
                     assert_eq!(side.s.phase(), Phase::HandingOver(Role::Responder));
-                } else if deciding_this && req.kind == RequestKind::Switch {
+                } else if deciding_this && req.kind == CommandKind::Switch {
                     panic!(
                         "{}: accept_switch refused the switch being decided",
                         side.name
@@ -2091,7 +2091,7 @@ impl World {
                 if agreed {
                     assert_eq!(side.s.phase(), Phase::TlsFlushing(Role::Responder));
                     assert!(side.s.tls_agreed());
-                } else if deciding_this && req.kind == RequestKind::StartTls {
+                } else if deciding_this && req.kind == CommandKind::StartTls {
                     panic!(
                         "{}: accept_start_tls refused the StartTLS being decided",
                         side.name

@@ -1,7 +1,7 @@
 //! Issues found by fuzzing, as tests of the behaviour they now have (the
 //! reproducers are in fuzz/regressions/<target>/).
 
-use amp_wire::session::{Event, Phase, RequestKind, Session};
+use amp_wire::session::{Event, Phase, CommandKind, Session};
 use amp_wire::Config;
 use bytes::BytesMut;
 use std::time::Instant;
@@ -38,14 +38,14 @@ fn answering_another_request_with_the_negotiations_tag_keeps_the_decision() {
     let Some(Event::Request(switch)) = s.poll_event(now) else {
         panic!()
     };
-    assert_eq!(switch.kind, RequestKind::Switch);
-    assert_eq!(s.phase(), Phase::Deciding(RequestKind::Switch));
+    assert_eq!(switch.kind, CommandKind::Switch);
+    assert_eq!(s.phase(), Phase::Deciding(CommandKind::Switch));
     assert!(s.poll_event(now).is_none(), "nothing is read while deciding");
 
     s.answer(ping.id, |_| Ok(()), now).unwrap();
     assert_eq!(
         s.phase(),
-        Phase::Deciding(RequestKind::Switch),
+        Phase::Deciding(CommandKind::Switch),
         "the switch is not decided yet"
     );
     assert!(

@@ -7,7 +7,6 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::Global;
 use crate::conn::{ServerTlsArgs, Target};
 use crate::demo_commands;
 use crate::exit::{Cause, CliError, CliResult};
@@ -48,7 +47,7 @@ pub struct Args {
 }
 
 /// Runs `amp serve`.
-pub async fn run(args: Args, _: &Global) -> CliResult {
+pub async fn run(args: Args) -> CliResult {
     let tls = args.tls.server_options()?;
     let (router, counters) = demo_commands::router(tls);
     let server = amp::Server::new(router).grace_period(GRACE);

@@ -8,10 +8,9 @@ use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use crate::args::seconds;
-use crate::cli::Global;
-use crate::cmd::gateway::protocol::Connect;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::CliResult;
+use crate::gateway_protocol::Connect;
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use crate::splice::stream::{join, resume_tcp, Stream};
 use crate::splice::{self, DEFAULT_BUFFER};
@@ -54,7 +53,7 @@ struct Route {
 }
 
 /// Runs `amp tunnel` until Ctrl-C.
-pub async fn run(args: Args, _: &Global) -> CliResult {
+pub async fn run(args: Args) -> CliResult {
     if args.tls.enabled() {
         // Bad TLS flags are a usage error now, not a failure per connection.
         args.tls.client_options()?;
@@ -126,7 +125,9 @@ async fn open(route: &Route) -> Result<(Switched, Option<OwnedFd>), String> {
                 .await
                 .map_err(|e| format!("cannot connect to the gateway {}: {e}", route.gateway))?;
             let tcp = stream.tcp_clone();
-            let conn = Connection::spawn_with(stream.boxed(), Router::new(), Config::default());
+            let conn = Connection::builder()
+                .router(Router::new())
+                .spawn(stream.boxed());
             (conn, tcp)
         }
         _ => {

@@ -28,13 +28,8 @@ pub enum Reply {
     TimedOut,
 }
 
-/// What a tag was used for: it decides what its answer does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CallKind {
-    Plain,
-    Switch,
-    StartTls,
-}
+/// What a tag was used for (it decides what its answer does).
+pub(crate) use crate::describe::CommandKind;
 
 #[derive(Debug)]
 enum Slot {
@@ -50,7 +45,7 @@ enum Slot {
 
 #[derive(Debug)]
 struct Call {
-    kind: CallKind,
+    kind: CommandKind,
     slot: Slot,
 }
 
@@ -139,7 +134,7 @@ impl Calls {
         self.counter + 1
     }
 
-    pub(crate) fn register(&mut self, tag: u64, kind: CallKind) {
+    pub(crate) fn register(&mut self, tag: u64, kind: CommandKind) {
         self.table.insert(
             tag,
             Call {
@@ -157,7 +152,7 @@ impl Calls {
     }
 
     /// The kind of the unanswered call `tag`, if it is one.
-    pub(crate) fn kind_of(&self, tag: u64) -> Option<CallKind> {
+    pub(crate) fn kind_of(&self, tag: u64) -> Option<CommandKind> {
         match self.table.get(&tag) {
             Some(Call {
                 kind,
@@ -247,7 +242,7 @@ impl Calls {
             return false;
         };
         match (call.kind, &call.slot) {
-            (CallKind::Plain, Slot::Waiting(_)) => {
+            (CommandKind::Plain, Slot::Waiting(_)) => {
                 self.table.remove(&tag);
                 self.unanswered -= 1;
                 self.late.remember(tag);
@@ -271,7 +266,7 @@ impl Calls {
         let Some(call) = self.table.get_mut(&tag) else {
             return false;
         };
-        if call.kind != CallKind::Plain || !matches!(call.slot, Slot::Waiting(_)) {
+        if call.kind != CommandKind::Plain || !matches!(call.slot, Slot::Waiting(_)) {
             return false;
         }
         if let Slot::Waiting(w) = std::mem::replace(&mut call.slot, Slot::Ready(Reply::TimedOut)) {
@@ -287,7 +282,7 @@ impl Calls {
         matches!(
             self.table.get(&tag),
             Some(Call {
-                kind: CallKind::Plain,
+                kind: CommandKind::Plain,
                 slot: Slot::Waiting(_),
             })
         )
@@ -376,7 +371,7 @@ mod tests {
     fn an_abandoned_call_is_forgotten_and_its_tag_is_late() {
         let mut c = Calls::new(8);
         let t = c.next_tag();
-        c.register(t, CallKind::Plain);
+        c.register(t, CommandKind::Plain);
         c.abandon(t);
         assert_eq!(c.unanswered(), 0);
         assert!(c.is_gone(t));
@@ -389,10 +384,10 @@ mod tests {
     fn an_abandoned_negotiation_waits_for_its_answer() {
         let mut c = Calls::new(8);
         let t = c.next_tag();
-        c.register(t, CallKind::Switch);
+        c.register(t, CommandKind::Switch);
         c.abandon(t);
         assert_eq!(c.unanswered(), 1);
-        assert_eq!(c.kind_of(t), Some(CallKind::Switch));
+        assert_eq!(c.kind_of(t), Some(CommandKind::Switch));
         let mut wake = Vec::new();
         c.resolve(t, Reply::Answer(AmpBox::new()), &mut wake);
         assert_eq!(c.unanswered(), 0);
@@ -406,7 +401,7 @@ mod tests {
         let mut tags = Vec::new();
         for _ in 0..10_000 {
             let t = c.next_tag();
-            c.register(t, CallKind::Plain);
+            c.register(t, CommandKind::Plain);
             c.abandon(t);
             tags.push(t);
             assert!(c.late_remembered() <= cap);

@@ -178,9 +178,10 @@ use std::collections::VecDeque;
 use std::task::Waker;
 use std::time::Instant;
 
+pub use crate::describe::CommandKind;
 pub use calls::Reply;
 pub use disconnect::{Disconnect, Timeout};
-pub use phase::{Phase, RequestKind, Role};
+pub use phase::{Phase, Role};
 pub(crate) use respond::Answering;
 pub use routes::{RouteError, MAX_ROUTES};
 pub use send::SendError;
@@ -244,7 +245,7 @@ pub struct Request {
     /// The whole box (arguments plus reserved keys).
     pub args: AmpBox,
     /// Whether it negotiates a switch or StartTLS.
-    pub kind: RequestKind,
+    pub kind: CommandKind,
     /// The local name of the route it came on (its `_route`, removed from
     /// `args`), or `None` for the default conversation.
     pub route: Option<Bytes>,
@@ -458,7 +459,7 @@ impl Session {
 
     /// Whether the connection has ended for good (nothing more to do but
     /// drop the transport).
-    pub fn is_closed(&self) -> bool {
+    pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Closed { .. } | State::Switched { .. })
     }
 

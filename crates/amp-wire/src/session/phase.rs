@@ -13,16 +13,7 @@ pub enum Role {
     Responder,
 }
 
-/// What a request from the peer negotiates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RequestKind {
-    /// An ordinary command.
-    Plain,
-    /// A protocol-switch command this side answers.
-    Switch,
-    /// `StartTLS`, which this side answers.
-    StartTls,
-}
+use crate::describe::CommandKind;
 
 /// The phase of a [`Session`](super::Session), as a label (the table in
 /// the [module documentation](super) says what each allows and how it
@@ -41,7 +32,7 @@ pub enum Phase {
     TlsRequested,
     /// Our responder decides on the peer's switch or StartTLS request:
     /// reading stops (what follows may not be AMP).
-    Deciding(RequestKind),
+    Deciding(CommandKind),
     /// StartTLS was agreed: what precedes the handshake is being written;
     /// new boxes are held.
     TlsFlushing(Role),
@@ -77,7 +68,7 @@ pub(crate) enum State {
     /// StartTLS is agreed (asked, at least) from here on.
     TlsRequested,
     Deciding {
-        kind: RequestKind,
+        kind: CommandKind,
         /// The request being decided.
         id: u64,
         tls: Tls,

@@ -3,14 +3,14 @@
 use bytes::{Bytes, BytesMut};
 use std::time::Instant;
 
-use super::calls::{parse_tag, CallKind, Reply};
+use super::calls::{parse_tag, Reply};
 use super::keys::{
     ANSWER, ASK, COMMAND, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ONLY_ONE_TLS, PROTOCOL_SWITCHED,
     SHUTTING_DOWN, START_TLS, TLS_ERROR,
 };
 use super::table::On;
 use super::{
-    Answering, Disconnect, Event, Request, RequestId, RequestKind, Role, Session, State, Tls,
+    Answering, CommandKind, Disconnect, Event, Request, RequestId, Role, Session, State, Tls,
 };
 use crate::ambox::AmpBox;
 use crate::error::ProtocolError;
@@ -215,7 +215,7 @@ impl Session {
                 if self
                     .parked
                     .back()
-                    .is_some_and(|r| r.kind != RequestKind::Plain)
+                    .is_some_and(|r| r.kind != CommandKind::Plain)
                 {
                     return None; // what follows it may not be AMP
                 }
@@ -303,13 +303,13 @@ impl Session {
             self.counters.requests_received += 1;
             let tag = b.get_bytes(ASK);
             let kind = match &tag {
-                None => RequestKind::Plain,
-                Some(_) if via.is_some() => RequestKind::Plain, // routes never negotiate
+                None => CommandKind::Plain,
+                Some(_) if via.is_some() => CommandKind::Plain, // routes never negotiate
                 Some(_) if self.answers_start_tls && name == START_TLS.as_bytes() => {
-                    RequestKind::StartTls
+                    CommandKind::StartTls
                 }
-                Some(_) if self.switch_commands.contains(&name) => RequestKind::Switch,
-                Some(_) => RequestKind::Plain,
+                Some(_) if self.switch_commands.contains(&name) => CommandKind::Switch,
+                Some(_) => CommandKind::Plain,
             };
             let req = Request {
                 id: RequestId(0), // given when it starts
@@ -333,7 +333,7 @@ impl Session {
         None
     }
 
-    fn our_tag(&self, tag: &[u8]) -> Option<(u64, CallKind)> {
+    fn our_tag(&self, tag: &[u8]) -> Option<(u64, CommandKind)> {
         let n = parse_tag(tag)?;
         Some((n, self.calls.kind_of(n)?))
     }
@@ -356,10 +356,10 @@ impl Session {
         self.close_flushing(ProtocolError::UnknownTag { tag }.into(), now);
     }
 
-    fn on_answer(&mut self, tag: u64, kind: CallKind, b: AmpBox) {
+    fn on_answer(&mut self, tag: u64, kind: CommandKind, b: AmpBox) {
         match kind {
-            CallKind::Plain => self.calls.resolve(tag, Reply::Answer(b), &mut self.wake),
-            CallKind::Switch => {
+            CommandKind::Plain => self.calls.resolve(tag, Reply::Answer(b), &mut self.wake),
+            CommandKind::Switch => {
                 // Boxes produced while locked can never be sent now.
                 self.held = BytesMut::new();
                 self.calls
@@ -373,7 +373,7 @@ impl Session {
                 self.enter(On::Answer, handing_over);
                 self.release_writers();
             }
-            CallKind::StartTls => {
+            CommandKind::StartTls => {
                 let flushing = State::TlsFlushing {
                     role: Role::Requester,
                     call: Some(tag),
@@ -383,15 +383,15 @@ impl Session {
         }
     }
 
-    fn on_error(&mut self, tag: u64, kind: CallKind, reply: Reply) {
+    fn on_error(&mut self, tag: u64, kind: CommandKind, reply: Reply) {
         match kind {
-            CallKind::Plain => {}
-            CallKind::Switch => {
+            CommandKind::Plain => {}
+            CommandKind::Switch => {
                 let tls = self.state.tls();
                 self.enter(On::Error, State::Open { tls });
                 self.release_held();
             }
-            CallKind::StartTls => {
+            CommandKind::StartTls => {
                 // Refused: a StartTLS may be asked again.
                 self.enter(On::Error, State::Open { tls: Tls::Clear });
                 self.release_held();
@@ -405,15 +405,15 @@ impl Session {
     fn start(&mut self, req: Request) -> Option<Event> {
         let refusal = match (&self.state, req.kind) {
             (State::Draining { .. }, _) => Some((SHUTTING_DOWN, "the server is shutting down")),
-            (_, RequestKind::StartTls) if self.state.tls() == Tls::Agreed => {
+            (_, CommandKind::StartTls) if self.state.tls() == Tls::Agreed => {
                 Some((ONLY_ONE_TLS, "TLS was already started on this connection"))
             }
-            (State::Open { .. }, _) | (_, RequestKind::Plain) => None,
-            (_, RequestKind::StartTls) => Some((
+            (State::Open { .. }, _) | (_, CommandKind::Plain) => None,
+            (_, CommandKind::StartTls) => Some((
                 TLS_ERROR,
                 "a protocol switch or StartTLS is already under way",
             )),
-            (_, RequestKind::Switch) => Some((
+            (_, CommandKind::Switch) => Some((
                 PROTOCOL_SWITCHED,
                 "a protocol switch or StartTLS is already under way",
             )),
@@ -444,9 +444,9 @@ impl Session {
             },
         );
         let on = match req.kind {
-            RequestKind::Plain => None,
-            RequestKind::Switch => Some(On::PeerSwitch),
-            RequestKind::StartTls => Some(On::PeerStartTls),
+            CommandKind::Plain => None,
+            CommandKind::Switch => Some(On::PeerSwitch),
+            CommandKind::StartTls => Some(On::PeerStartTls),
         };
         if let Some(on) = on {
             let deciding = State::Deciding {

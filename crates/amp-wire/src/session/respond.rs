@@ -8,7 +8,7 @@ use super::keys::{
     ANSWER, ERROR, ERROR_CODE, ERROR_DESCRIPTION, ROUTE, UNHANDLED, UNKNOWN, UNKNOWN_DESCRIPTION,
 };
 use super::table::On;
-use super::{Disconnect, RequestId, RequestKind, Role, Session, State};
+use super::{CommandKind, Disconnect, RequestId, Role, Session, State};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
 
@@ -253,7 +253,7 @@ impl Session {
     /// Returns `false` (and only concludes the request) when `id` is not
     /// the switch being decided.
     pub fn accept_switch(&mut self, id: RequestId) -> bool {
-        if !self.agree(id, RequestKind::Switch) {
+        if !self.agree(id, CommandKind::Switch) {
             return false;
         }
         self.calls
@@ -275,7 +275,7 @@ impl Session {
     /// ([`Event::StartTls`](super::Event::StartTls)). Returns `false` when
     /// `id` is not the StartTLS being decided.
     pub fn accept_start_tls(&mut self, id: RequestId) -> bool {
-        if !self.agree(id, RequestKind::StartTls) {
+        if !self.agree(id, CommandKind::StartTls) {
             return false;
         }
         let flushing = State::TlsFlushing {
@@ -291,7 +291,7 @@ impl Session {
     /// the caller to change (it goes from deciding straight to what was
     /// agreed). Otherwise the request is just concluded, and nothing is
     /// agreed.
-    fn agree(&mut self, id: RequestId, want: RequestKind) -> bool {
+    fn agree(&mut self, id: RequestId, want: CommandKind) -> bool {
         let deciding =
             matches!(self.state, State::Deciding { kind, id: d, .. } if kind == want && d == id.0);
         let tag = match self.in_flight.get(&id.0) {

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use rustc_hash::FxHashMap;
 use std::time::Instant;
 
-use super::calls::CallKind;
+use super::calls::CommandKind;
 use super::keys::ROUTE;
 use super::{SendError, Session};
 use crate::ambox::AmpBox;
@@ -166,7 +166,7 @@ impl Session {
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
         let (local, remote) = self.route_pair(local)?;
-        let tag = self.send(name, Some(CallKind::Plain), Some(&remote), args)?;
+        let tag = self.send(name, Some(CommandKind::Plain), Some(&remote), args)?;
         if let Some(routes) = self.routes.as_mut() {
             routes.calls.insert(tag, local);
         }

@@ -97,7 +97,7 @@ impl Run {
                     assert_eq!(&req.name[..], name.as_bytes(), "{at}");
                     assert_eq!(req.tag.as_deref(), tag.map(str::as_bytes), "{at}");
                     assert_eq!(req.route.as_deref(), route.map(str::as_bytes), "{at}");
-                    assert_eq!(req.kind, RequestKind::Plain, "{at}");
+                    assert_eq!(req.kind, CommandKind::Plain, "{at}");
                     // Once a route is bound `_route` is taken out; before,
                     // it is an argument like any other.
                     let kept = req.args.get(keys::ROUTE).is_some();

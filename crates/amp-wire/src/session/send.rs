@@ -4,7 +4,7 @@ use bytes::BytesMut;
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use super::calls::{format_tag, CallKind, Reply};
+use super::calls::{format_tag, CommandKind, Reply};
 use super::keys::{ASK, COMMAND, ROUTE, START_TLS};
 use super::table::On;
 use super::{Disconnect, Session, State, Tls};
@@ -33,10 +33,10 @@ pub enum SendError {
 
 impl Session {
     /// Whether a request of `kind` may be sent now (else the reason).
-    pub(crate) fn may_send(&self, kind: CallKind) -> Result<(), SendError> {
-        let negotiates = kind != CallKind::Plain;
+    pub(crate) fn may_send(&self, kind: CommandKind) -> Result<(), SendError> {
+        let negotiates = kind != CommandKind::Plain;
         let open = !self.state.phase().is_over();
-        if open && kind == CallKind::StartTls && self.state.tls() == Tls::Agreed {
+        if open && kind == CommandKind::StartTls && self.state.tls() == Tls::Agreed {
             return Err(SendError::OnlyOneTls);
         }
         match &self.state {
@@ -59,17 +59,17 @@ impl Session {
     /// Whether [`Session::call`] or [`Session::notify`] would be refused
     /// now, and why.
     pub fn check_call(&self) -> Result<(), SendError> {
-        self.may_send(CallKind::Plain)
+        self.may_send(CommandKind::Plain)
     }
 
     /// Whether [`Session::switch`] would be refused now, and why.
     pub fn check_switch(&self) -> Result<(), SendError> {
-        self.may_send(CallKind::Switch)
+        self.may_send(CommandKind::Switch)
     }
 
     /// Whether [`Session::start_tls`] would be refused now, and why.
     pub fn check_start_tls(&self) -> Result<(), SendError> {
-        self.may_send(CallKind::StartTls)
+        self.may_send(CommandKind::StartTls)
     }
 
     /// Whether a new request may be written now without passing
@@ -102,7 +102,7 @@ impl Session {
         name: &[u8],
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
-        self.send(name, Some(CallKind::Plain), None, args)
+        self.send(name, Some(CommandKind::Plain), None, args)
     }
 
     /// Send command `name` without asking for an answer (no `_ask`). Like
@@ -124,27 +124,30 @@ impl Session {
         name: &[u8],
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
-        self.send(name, Some(CallKind::Switch), None, args)
+        self.send(name, Some(CommandKind::Switch), None, args)
     }
 
     /// Ask the peer for StartTLS: our boxes are held from now on; on the
     /// answer the session asks for the handshake ([`Event::StartTls`](super::Event::StartTls)),
     /// and the call is answered once TLS is up.
     pub fn start_tls(&mut self) -> Result<u64, SendError> {
-        self.send(START_TLS.as_bytes(), Some(CallKind::StartTls), None, |_| {
-            Ok(())
-        })
+        self.send(
+            START_TLS.as_bytes(),
+            Some(CommandKind::StartTls),
+            None,
+            |_| Ok(()),
+        )
     }
 
     /// Write a request; `route` is the `_route` it carries, if any.
     pub(super) fn send(
         &mut self,
         name: &[u8],
-        kind: Option<CallKind>,
+        kind: Option<CommandKind>,
         route: Option<&[u8]>,
         args: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<u64, SendError> {
-        self.may_send(kind.unwrap_or(CallKind::Plain))?;
+        self.may_send(kind.unwrap_or(CommandKind::Plain))?;
         if name.len() > MAX_VALUE_LENGTH {
             return Err(SendError::Encode(EncodeError::ValueTooLong {
                 key: bytes::Bytes::from_static(COMMAND.as_bytes()),
@@ -177,12 +180,12 @@ impl Session {
         if let Some(kind) = kind {
             self.calls.register(tag, kind);
             match kind {
-                CallKind::Plain => {}
-                CallKind::Switch => {
+                CommandKind::Plain => {}
+                CommandKind::Switch => {
                     let tls = self.state.tls();
                     self.enter(On::Switch, State::Switching { tls });
                 }
-                CallKind::StartTls => self.enter(On::StartTls, State::TlsRequested),
+                CommandKind::StartTls => self.enter(On::StartTls, State::TlsRequested),
             }
         }
         self.check_held();

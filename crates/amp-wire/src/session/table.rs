@@ -6,12 +6,12 @@
 //! documentation (and in `docs/PROTOCOL.md`) is [`TABLE`] rendered as
 //! Markdown; a test keeps them equal.
 
-use super::{Disconnect, Phase, RequestKind, Role, Session, State};
+use super::{CommandKind, Disconnect, Phase, Role, Session, State};
+use CommandKind::{StartTls as DecidingTls, Switch as DecidingSwitch};
 use Phase::{
     Closed, Closing, Deciding, Draining, HandingOver, Open, Switched, Switching, TlsFlushing,
     TlsHandshake, TlsRequested,
 };
-use RequestKind::{StartTls as DecidingTls, Switch as DecidingSwitch};
 use Role::{Requester, Responder};
 
 /// What moves the session from one phase to another (the table's "on").

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::Balanced;
 use crate::connection::Connection;
-use crate::router::Router;
 use amp_wire::Config;
 
 /// Opens a connection to one server.
@@ -133,14 +132,14 @@ impl Builder {
 
     /// The [`Config`] of every connection (default: `Config::default()`).
     /// The connections are pure clients: a server's requests get
-    /// `UNHANDLED` (see [`Builder::connect_with`] to serve a router).
+    /// `UNHANDLED` (see [`Builder::connector`] to serve a router).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
 
     /// Open each connection with `connect` instead of a plain TCP
-    /// [`Connection::connect_with`]: to serve a [`Router`] to the servers,
+    /// [`Connection::connect`]: to serve a [`Router`](crate::Router) to the servers,
     /// run StartTLS first, or anything else. It is given the server's
     /// address and must return a connection ready for calls.
     ///
@@ -149,11 +148,11 @@ impl Builder {
     ///
     /// let client = Balanced::builder()
     ///     .target("127.0.0.1:7001")
-    ///     .connect_with(|addr| async move {
-    ///         Connection::connect_with(addr, Router::new(), Config::default()).await
+    ///     .connector(|addr| async move {
+    ///         Connection::builder().router(Router::new()).config(Config::default()).connect(addr).await
     ///     });
     /// ```
-    pub fn connect_with<F, Fut>(mut self, connect: F) -> Self
+    pub fn connector<F, Fut>(mut self, connect: F) -> Self
     where
         F: Fn(SocketAddr) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = std::io::Result<Connection>> + Send + 'static,
@@ -165,7 +164,7 @@ impl Builder {
     /// Look targets up with `resolve` instead of the system's resolver
     /// (for a registry such as Consul, or in tests). It is given a target
     /// as passed to [`Builder::target`].
-    pub fn resolve_with<F, Fut>(mut self, resolve: F) -> Self
+    pub fn resolver<F, Fut>(mut self, resolve: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = std::io::Result<Vec<SocketAddr>>> + Send + 'static,
@@ -218,7 +217,7 @@ impl Builder {
         let connect = self.connect.unwrap_or_else(|| {
             Arc::new(move |addr| {
                 let config = config.clone();
-                Box::pin(async move { Connection::connect_with(addr, Router::new(), config).await })
+                Box::pin(async move { Connection::builder().config(config).connect(addr).await })
             })
         });
         let resolve = self.resolve.unwrap_or_else(|| {

@@ -38,7 +38,7 @@
 //!     let router = Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 //!     addrs.push(listener.local_addr().unwrap().to_string());
-//!     tokio::spawn(amp::serve(listener, router));
+//!     tokio::spawn(amp::Server::new(router).serve(listener));
 //! }
 //! // ...one client.
 //! let client = Balanced::builder().targets(addrs).build();
@@ -363,7 +363,7 @@ impl Balanced {
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let addr = listener.local_addr().unwrap().to_string();
     /// let router = Router::new().route(|g: Get, _| async move { Ok(Value { value: g.key }) });
-    /// tokio::spawn(amp::serve(listener, router));
+    /// tokio::spawn(amp::Server::new(router).serve(listener));
     ///
     /// let client = Balanced::builder().target(addr).retries(3).build();
     /// let got = client.call_idempotent(Get { key: "k".into() }).await.unwrap();

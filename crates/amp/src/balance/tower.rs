@@ -32,7 +32,7 @@ use crate::tower::RawCall;
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// let addr = listener.local_addr().unwrap().to_string();
 /// let router = Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
-/// tokio::spawn(amp::serve(listener, router));
+/// tokio::spawn(amp::Server::new(router).serve(listener));
 ///
 /// let client = Balanced::builder().target(addr).build();
 /// let total = client.oneshot(Sum { a: 1, b: 2 }).await.unwrap();

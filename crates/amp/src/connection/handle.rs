@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
-use amp_wire::session::{Reply, SendError, Session};
+use amp_wire::session::{Phase, Reply, SendError, Session};
 use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError};
 
 use super::driver::Driver;
@@ -125,7 +125,7 @@ impl Connection {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     /// let addr = listener.local_addr()?;
-    /// tokio::spawn(amp::serve(listener, amp::Router::new()));
+    /// tokio::spawn(amp::Server::new(amp::Router::new()).serve(listener));
     /// let conn = amp::Connection::connect(addr).await?;
     /// assert_eq!(conn.peer_addr().and_then(|a| a.as_tcp()), Some(addr));
     /// # Ok(()) }
@@ -343,6 +343,23 @@ impl Connection {
     /// AMP calls can be made on it.
     pub fn is_closed(&self) -> bool {
         self.shared.is_finished() || self.shared.with(|st| st.session.is_over())
+    }
+
+    /// Where the connection is in its life: open, negotiating StartTLS or
+    /// a switch, closing, closed, switched (the table of phases is on
+    /// [`Phase`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Phase, Router};
+    ///
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// assert_eq!(conn.phase(), Phase::Open);
+    /// # }
+    /// ```
+    pub fn phase(&self) -> Phase {
+        self.shared.with(|st| st.session.phase())
     }
 }
 

@@ -4,12 +4,12 @@
 //! responders and keeps time.
 
 mod calling;
+mod channel;
 mod driver;
 mod handle;
 mod options;
 mod request;
 pub(crate) mod responding;
-mod route;
 mod running;
 mod shared;
 mod spans;
@@ -23,11 +23,11 @@ mod transport;
 #[cfg(feature = "unix")]
 mod unix;
 
+pub use channel::{Channel, ChannelError};
 pub use driver::Driver;
 pub use handle::Connection;
 pub(crate) use handle::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
-pub use route::Route;
 pub(crate) use shared::{Shared, State};
 pub(crate) use starter::Starter;

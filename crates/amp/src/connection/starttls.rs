@@ -43,7 +43,7 @@ impl Connection {
         let config = options.client_config().map_err(CallError::Tls)?;
         let tls = ClientTls {
             config,
-            server_name: options.server_name(),
+            server_name: options.expected_server_name(),
         };
         let shared = self.shared();
         let tag = shared.with(|st| {

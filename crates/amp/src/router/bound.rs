@@ -9,11 +9,12 @@ use tracing::Instrument;
 
 use amp_wire::AmpBox;
 
-use super::{Ctx, Fallback, Kind, Route, Router, StateSource};
+use super::{Ctx, Fallback, Route, Router, StateSource};
 use crate::addr::ConnectionInfo;
 use crate::connection::{Bind, Dispatch, Responding, Starter};
 use crate::error::RawError;
 use crate::panics;
+use amp_wire::describe::CommandKind;
 
 /// Run a raw responder and conclude its request with what it returns.
 pub(super) async fn raw_answer(
@@ -89,7 +90,7 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
     fn switch_commands(&self) -> Vec<Bytes> {
         self.routes
             .iter()
-            .filter(|(_, r)| r.kind == Kind::Switch)
+            .filter(|(_, r)| r.kind == CommandKind::Switch)
             .map(|(n, _)| n.clone())
             .collect()
     }
@@ -101,7 +102,9 @@ impl<S: Clone + Send + Sync + 'static> Dispatch for Bound<S> {
     fn answers_start_tls(&self) -> bool {
         #[cfg(feature = "tls")]
         {
-            self.routes.values().any(|r| r.kind == Kind::StartTls)
+            self.routes
+                .values()
+                .any(|r| r.kind == CommandKind::StartTls)
         }
         #[cfg(not(feature = "tls"))]
         {

@@ -34,19 +34,11 @@ use crate::tls::TlsOptions;
 /// place; boxed only if it does not finish at once).
 type Handler<S> = Arc<dyn Fn(AmpBox, Ctx<S>, Responding, &mut Starter<'_, '_>) + Send + Sync>;
 
-/// What a route negotiates (the connection stops reading AMP while a
-/// switch or StartTLS responder decides).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Plain,
-    Switch,
-    #[cfg(feature = "tls")]
-    StartTls,
-}
-
 struct Route<S> {
     handler: Handler<S>,
-    kind: Kind,
+    /// What answering it negotiates (the connection stops reading AMP
+    /// while a switch or StartTLS responder decides).
+    kind: CommandKind,
     /// The command's description, for a typed route.
     describe: Option<fn() -> CommandDescription>,
 }
@@ -216,7 +208,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     ///
     /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     /// let addr = listener.local_addr()?;
-    /// tokio::spawn(amp::serve(listener, router));
+    /// tokio::spawn(amp::Server::new(router).serve(listener));
     /// let (one, two) = (Connection::connect(addr).await?, Connection::connect(addr).await?);
     /// assert_eq!(one.call(Hit).await.unwrap().n, 1);
     /// assert_eq!(one.call(Hit).await.unwrap().n, 2);
@@ -297,7 +289,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self.insert_described(
             Bytes::from_static(C::NAME.as_bytes()),
             h,
-            Kind::Plain,
+            CommandKind::Plain,
             Some(C::describe),
         )
     }
@@ -361,7 +353,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         })
     }
 
-    fn insert(self, name: Bytes, handler: Handler<S>, kind: Kind) -> Self {
+    fn insert(self, name: Bytes, handler: Handler<S>, kind: CommandKind) -> Self {
         self.insert_described(name, handler, kind, None)
     }
 
@@ -370,7 +362,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         mut self,
         name: Bytes,
         handler: Handler<S>,
-        kind: Kind,
+        kind: CommandKind,
         describe: Option<fn() -> CommandDescription>,
     ) -> Self {
         #[cfg(feature = "reflect")]
@@ -413,7 +405,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self.insert_described(
             Bytes::from_static(C::NAME.as_bytes()),
             h,
-            Kind::Switch,
+            CommandKind::Switch,
             Some(C::describe),
         )
     }
@@ -437,7 +429,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// ```
     #[cfg(feature = "tls")]
     pub fn start_tls(self, options: TlsOptions) -> Self {
-        self.start_tls_with(move |_| std::future::ready(Ok(options.clone())))
+        self.start_tls_per_connection(move |_| std::future::ready(Ok(options.clone())))
     }
 
     /// Answer `StartTLS` with options `f` decides per request (Twisted's
@@ -453,7 +445,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// use std::sync::Arc;
     ///
     /// let maintenance = Arc::new(AtomicBool::new(false));
-    /// let router = Router::with_state(maintenance).start_tls_with(|ctx| async move {
+    /// let router = Router::with_state(maintenance).start_tls_per_connection(|ctx| async move {
     ///     if ctx.state.load(Ordering::Relaxed) {
     ///         return Err(RawError::new("TLS_ERROR", "not now"));
     ///     }
@@ -462,7 +454,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// assert!(router.handles("StartTLS"));
     /// ```
     #[cfg(feature = "tls")]
-    pub fn start_tls_with<F, Fut>(self, f: F) -> Self
+    pub fn start_tls_per_connection<F, Fut>(self, f: F) -> Self
     where
         F: Fn(Ctx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<TlsOptions, RawError>> + Send + 'static,
@@ -496,7 +488,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self.insert(
             Bytes::from_static(amp_wire::session::keys::START_TLS.as_bytes()),
             h,
-            Kind::StartTls,
+            CommandKind::StartTls,
         )
     }
 
@@ -528,7 +520,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
                 starter.start(raw_answer(f(args, ctx), resp).instrument(span));
             },
         );
-        self.insert(name.into(), h, Kind::Plain)
+        self.insert(name.into(), h, CommandKind::Plain)
     }
 
     /// Answer every command that has no responder with `f` (given the
@@ -671,12 +663,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
             .routes
             .iter()
             .map(|(name, route)| {
-                let kind = match route.kind {
-                    Kind::Plain => CommandKind::Plain,
-                    Kind::Switch => CommandKind::Switch,
-                    #[cfg(feature = "tls")]
-                    Kind::StartTls => CommandKind::StartTls,
-                };
+                let kind = route.kind;
                 let command = route.describe.map(|d| {
                     let mut c = d();
                     c.kind = kind;

@@ -8,10 +8,11 @@ use tokio::sync::Mutex;
 
 use amp_wire::{Command, Record};
 
-use super::{typed_handler, Kind, Router};
+use super::{typed_handler, Router};
 use crate::error::with_causes;
 use crate::router::Ctx;
 use crate::tower::{reply_for, BoxError};
+use amp_wire::describe::CommandKind;
 
 impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// Answer command `C` with a [`tower::Service`] taking `(C, Ctx<S>)`:
@@ -97,7 +98,7 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
         self.insert_described(
             Bytes::from_static(C::NAME.as_bytes()),
             h,
-            Kind::Plain,
+            CommandKind::Plain,
             Some(C::describe),
         )
     }

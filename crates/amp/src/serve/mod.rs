@@ -15,7 +15,7 @@ use amp_wire::Disconnect;
 use crate::budget::DEFAULT_MEMORY_BUDGET;
 use crate::budget::{Pool, ServerStats, DEFAULT_EVICT_IDLE_AFTER};
 use crate::connection::Bind;
-use crate::router::Router;
+use crate::responders::Responders;
 
 mod accept;
 mod live;
@@ -34,7 +34,7 @@ pub struct ShutdownReport {
     pub cut: usize,
 }
 
-/// Serves a [`Router`] on every connection accepted from a listener, with
+/// Serves a [`Router`](crate::Router) (or [`Channels`](crate::Channels)) on every connection accepted from a listener, with
 /// a [`Config`], limits on connections and memory, and graceful shutdown.
 ///
 /// * Accepting never gives up: errors (out of descriptors, `EMFILE` and
@@ -82,17 +82,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// A server answering with `router`, with the default [`Config`], no
+    /// A server answering with `responders` (a [`Router`](crate::Router),
+    /// or [`Channels`](crate::Channels)), with the default [`Config`], no
     /// connection limit, a 256 MiB memory budget, idle connections evicted
     /// after 1 s when out of room, and a 30 s grace period.
-    pub fn new<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Server {
-        Server::from_bind(Arc::new(router))
-    }
-
-    /// A server answering with any [`Bind`] (a router, [`Routes`](crate::Routes)).
-    pub(crate) fn from_bind(router: Arc<dyn Bind>) -> Server {
+    pub fn new(responders: impl Responders) -> Server {
         Server {
-            router,
+            router: responders.into_bind().0,
             config: Config::default(),
             max_connections: None,
             max_per_peer: None,
@@ -228,54 +224,4 @@ impl Server {
     pub async fn serve(self, listener: impl Into<Listener>) {
         self.serve_until(listener, std::future::pending()).await;
     }
-}
-
-/// Accept AMP connections on a TCP listener forever, serving `router` on
-/// each (with `TCP_NODELAY`). Accept errors are retried, never returned
-/// (see [`Server`] for limits and graceful shutdown).
-pub async fn serve<S>(listener: tokio::net::TcpListener, router: Router<S>)
-where
-    S: Clone + Send + Sync + 'static,
-{
-    Server::new(router).serve(listener).await
-}
-
-/// [`serve`] with explicit [`Config`] for every connection.
-///
-/// ```no_run
-/// # async fn run(router: amp::Router) -> std::io::Result<()> {
-/// let config = amp::Config::builder().max_in_flight(64).build().unwrap();
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:1234").await?;
-/// amp::serve_with(listener, router, config).await;
-/// # Ok(()) }
-/// ```
-pub async fn serve_with<S>(listener: tokio::net::TcpListener, router: Router<S>, config: Config)
-where
-    S: Clone + Send + Sync + 'static,
-{
-    Server::new(router).config(config).serve(listener).await
-}
-
-/// Accept AMP connections on a UNIX socket forever, serving `router` on
-/// each, with descriptor passing (see
-/// [`Connection::spawn_unix`](crate::Connection::spawn_unix); an example is
-/// at [`Connection::connect_unix`](crate::Connection::connect_unix)).
-#[cfg(feature = "unix")]
-pub async fn serve_unix<S>(listener: tokio::net::UnixListener, router: Router<S>)
-where
-    S: Clone + Send + Sync + 'static,
-{
-    Server::new(router).serve(listener).await
-}
-
-/// [`serve_unix`] with explicit [`Config`] for every connection.
-#[cfg(feature = "unix")]
-pub async fn serve_unix_with<S>(
-    listener: tokio::net::UnixListener,
-    router: Router<S>,
-    config: Config,
-) where
-    S: Clone + Send + Sync + 'static,
-{
-    Server::new(router).config(config).serve(listener).await
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// use amp::tls::{TlsError, TlsOptions};
 /// use std::error::Error;
 ///
-/// let err = TlsOptions::new().with_authorities_pem(b"-----BEGIN CERTIFICATE-----\n!\n").unwrap_err();
+/// let err = TlsOptions::new().authorities_pem(b"-----BEGIN CERTIFICATE-----\n!\n").unwrap_err();
 /// assert!(matches!(err, TlsError::Pem(_)));
 /// assert!(err.source().is_some());
 /// ```
@@ -43,13 +43,13 @@ pub enum TlsError {
     /// match its certificate, a malformed authority...
     #[error("invalid TLS configuration")]
     Config(#[source] rustls::Error),
-    /// [`TlsOptions::with_server_name`](super::TlsOptions::with_server_name)
+    /// [`TlsOptions::server_name`](super::TlsOptions::server_name)
     /// was given something that is neither a DNS name nor an IP address.
     #[error("invalid server name {0:?}")]
     InvalidServerName(String),
     /// A server name is configured without authorities: there is no verified
     /// certificate to check it against.
-    #[error("a server name can only be checked with authorities to verify the certificate (see TlsOptions::with_authorities)")]
+    #[error("a server name can only be checked with authorities to verify the certificate (see TlsOptions::authorities)")]
     ServerNameWithoutAuthorities,
     /// The temporary self-signed certificate could not be generated.
     #[error("cannot generate a temporary certificate")]

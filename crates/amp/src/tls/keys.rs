@@ -49,9 +49,8 @@ pub(super) fn certified_key(
         .key_provider
         .load_private_key(key.clone_key())
         .map_err(TlsError::Config)?;
-    let (_, cert_spki) = der::certificate_spki(leaf).ok_or(TlsError::Config(
-        rustls::Error::InvalidCertificate(CertificateError::BadEncoding),
-    ))?;
+    let leaf = parse_certificate(leaf).map_err(TlsError::Config)?;
+    let cert_spki = leaf.public_key().raw;
     if let Some(key_spki) = signing_key.public_key() {
         if key_spki.as_ref() != cert_spki {
             return Err(TlsError::Config(rustls::Error::InconsistentKeys(

@@ -8,7 +8,7 @@
 //!
 //! | | no authorities | authorities |
 //! |---|---|---|
-//! | **client** | accepts any server certificate (anonymous, unverified; handshake signatures are still checked) | the server's certificate must chain to one of them, or *be* one of them (pinned); the host name is *not* checked unless [`TlsOptions::with_server_name`] is used |
+//! | **client** | accepts any server certificate (anonymous, unverified; handshake signatures are still checked) | the server's certificate must chain to one of them, or *be* one of them (pinned); the host name is *not* checked unless [`TlsOptions::server_name`] is used |
 //! | **server** | does not ask for a client certificate | *requires* a client certificate chaining to one of them, or being one of them (pinned) |
 //!
 //! | | certificate | no certificate |
@@ -41,7 +41,7 @@
 //!   the certificate's public key, as for any certificate); its validity
 //!   dates (`notBefore` and `notAfter` must include the current time:
 //!   OpenSSL, so Twisted, checks them on a trusted certificate too); and,
-//!   only with [`TlsOptions::with_server_name`], the name, against the
+//!   only with [`TlsOptions::server_name`], the name, against the
 //!   certificate's subjectAltName extension only, as webpki and Twisted's
 //!   `service_identity` do. A v1 certificate has no extensions, so it never
 //!   matches a configured name, its common name included (Twisted's
@@ -79,7 +79,6 @@ use rustls::{
     SupportedProtocolVersion,
 };
 
-mod der;
 mod error;
 mod keys;
 mod options;

@@ -41,16 +41,16 @@ use super::*;
 /// // A server with its own certificate, requiring clients to present a
 /// // certificate signed by the CA.
 /// let server = TlsOptions::new()
-///     .with_certificate_files(dir.join("server.pem"), dir.join("server.key"))?
-///     .with_authorities_file(dir.join("ca.pem"))?;
+///     .certificate_files(dir.join("server.pem"), dir.join("server.key"))?
+///     .authorities_file(dir.join("ca.pem"))?;
 /// assert!(server.has_certificate());
-/// assert_eq!(server.authorities().len(), 1);
+/// assert_eq!(server.trusted_authorities().len(), 1);
 ///
 /// // A client accepting only servers whose certificate chains to the CA
 /// // and, optionally, names the host it expects.
 /// let client = TlsOptions::new()
-///     .with_authorities_file(dir.join("ca.pem"))?
-///     .with_server_name("localhost")?;
+///     .authorities_file(dir.join("ca.pem"))?
+///     .server_name("localhost")?;
 /// # drop((client, anonymous));
 /// # Ok(())
 /// # }
@@ -105,7 +105,7 @@ impl TlsOptions {
     /// Nothing is checked here: a key that does not match the certificate
     /// fails when the configuration is built, at StartTLS. The `_pem` and
     /// `_files` variants check at once.
-    pub fn with_certificate(
+    pub fn certificate(
         mut self,
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
@@ -127,26 +127,26 @@ impl TlsOptions {
     ///
     /// Fails if either is missing or malformed, or if the key does not
     /// belong to the certificate.
-    pub fn with_certificate_pem(self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
+    pub fn certificate_pem(self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
         let chain = parse_certificates(chain_pem)?;
         let key = parse_private_key(key_pem)?;
         let loaded = certified_key(&chain, &key, &provider())?;
-        let options = self.with_certificate(chain, key);
+        let options = self.certificate(chain, key);
         // Fresh: cannot be set already.
         let _ = options.local.set(Ok(loaded));
         Ok(options)
     }
 
-    /// [`with_certificate_pem`](Self::with_certificate_pem) reading PEM
+    /// [`certificate_pem`](Self::certificate_pem) reading PEM
     /// files (which may be the same file).
-    pub fn with_certificate_files(
+    pub fn certificate_files(
         self,
         cert: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Result<Self, TlsError> {
         let chain_pem = read_file(cert.as_ref())?;
         let key_pem = read_file(key.as_ref())?;
-        self.with_certificate_pem(&chain_pem, &key_pem)
+        self.certificate_pem(&chain_pem, &key_pem)
     }
 
     /// Adds authorities (CA certificates) trusted to verify the peer. Adds
@@ -166,10 +166,7 @@ impl TlsOptions {
     /// configured (subjectAltName only, which v1 certificates lack); its own
     /// signature, key usage and any intermediates sent with it are not
     /// checked. See the [module documentation](crate::tls#chains-and-pinned-certificates).
-    pub fn with_authorities(
-        mut self,
-        cas: impl IntoIterator<Item = CertificateDer<'static>>,
-    ) -> Self {
+    pub fn authorities(mut self, cas: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
         self.authorities.extend(cas);
         self
     }
@@ -177,17 +174,17 @@ impl TlsOptions {
     /// Adds every `CERTIFICATE` block of `pem` as an authority.
     ///
     /// Fails if there is none, or if one is malformed.
-    pub fn with_authorities_pem(self, pem: &[u8]) -> Result<Self, TlsError> {
+    pub fn authorities_pem(self, pem: &[u8]) -> Result<Self, TlsError> {
         let cas = parse_certificates(pem)?;
         root_store(&cas)?;
-        Ok(self.with_authorities(cas))
+        Ok(self.authorities(cas))
     }
 
-    /// [`with_authorities_pem`](Self::with_authorities_pem) reading a PEM
+    /// [`authorities_pem`](Self::authorities_pem) reading a PEM
     /// file.
-    pub fn with_authorities_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
+    pub fn authorities_file(self, path: impl AsRef<Path>) -> Result<Self, TlsError> {
         let pem = read_file(path.as_ref())?;
-        self.with_authorities_pem(&pem)
+        self.authorities_pem(&pem)
     }
 
     /// As a client, also requires the server's certificate to be valid for
@@ -201,7 +198,7 @@ impl TlsOptions {
     /// configuring one without authorities makes the client configuration
     /// fail with [`TlsError::ServerNameWithoutAuthorities`]. A server
     /// ignores it.
-    pub fn with_server_name(mut self, name: &str) -> Result<Self, TlsError> {
+    pub fn server_name(mut self, name: &str) -> Result<Self, TlsError> {
         let name = ServerName::try_from(name.to_owned())
             .map_err(|_| TlsError::InvalidServerName(name.to_owned()))?;
         self.server_name = Some(name);
@@ -214,7 +211,7 @@ impl TlsOptions {
     }
 
     /// The authorities trusted to verify the peer.
-    pub fn authorities(&self) -> &[CertificateDer<'static>] {
+    pub fn trusted_authorities(&self) -> &[CertificateDer<'static>] {
         &self.authorities
     }
 
@@ -225,10 +222,10 @@ impl TlsOptions {
     ///
     /// ```
     /// use amp::tls::TlsOptions;
-    /// let options = TlsOptions::new().with_key_log();
+    /// let options = TlsOptions::new().key_log();
     /// # drop(options);
     /// ```
-    pub fn with_key_log(mut self) -> Self {
+    pub fn key_log(mut self) -> Self {
         self.key_log = true;
         self
     }
@@ -267,10 +264,10 @@ impl TlsOptions {
     ///
     /// ```
     /// use amp::tls::TlsOptions;
-    /// let named = TlsOptions::new().with_server_name("amp.example").unwrap();
-    /// assert_eq!(named.server_name().to_str(), "amp.example");
+    /// let named = TlsOptions::new().server_name("amp.example").unwrap();
+    /// assert_eq!(named.expected_server_name().to_str(), "amp.example");
     /// ```
-    pub fn server_name(&self) -> ServerName<'static> {
+    pub fn expected_server_name(&self) -> ServerName<'static> {
         match &self.server_name {
             Some(name) => name.clone(),
             None => ServerName::try_from(PLACEHOLDER_SERVER_NAME).expect("a valid DNS name"),

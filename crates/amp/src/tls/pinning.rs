@@ -33,6 +33,8 @@
 //! that a non-v3 certificate, which webpki cannot verify, is refused as
 //! [`CertificateError::UnknownIssuer`].
 
+use x509_parser::certificate::X509Certificate;
+
 use super::*;
 
 /// The authorities, kept whole to recognise a pinned end-entity
@@ -66,31 +68,27 @@ impl Pins {
         end_entity: &CertificateDer<'_>,
         now: UnixTime,
     ) -> Result<Pinned, rustls::Error> {
+        let parsed = parse_certificate(end_entity)?;
         if self
             .certificates
             .iter()
             .any(|pinned| pinned.as_ref() == end_entity.as_ref())
         {
-            check_validity(end_entity, now)?;
+            check_validity(&parsed, now)?;
             return Ok(Pinned::Yes);
         }
-        match der::certificate_spki(end_entity) {
-            Some((der::X509_V3, _)) => Ok(Pinned::No),
-            Some(_) => Err(CertificateError::UnknownIssuer.into()),
-            None => Err(CertificateError::BadEncoding.into()),
+        if is_v3(&parsed) {
+            Ok(Pinned::No)
+        } else {
+            Err(CertificateError::UnknownIssuer.into())
         }
     }
 }
 
 /// Refuses a certificate outside its validity dates (`notBefore` ..=
 /// `notAfter`, as webpki compares them).
-pub(super) fn check_validity(
-    cert: &CertificateDer<'_>,
-    now: UnixTime,
-) -> Result<(), rustls::Error> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert)
-        .map_err(|_| rustls::Error::from(CertificateError::BadEncoding))?;
-    let validity = parsed.validity();
+fn check_validity(cert: &X509Certificate<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    let validity = cert.validity();
     // Dates before 1970 count as 1970: `UnixTime` starts there.
     let at = |seconds: i64| UnixTime::since_unix_epoch(Duration::from_secs(seconds.max(0) as u64));
     let not_before = at(validity.not_before.timestamp());
@@ -119,15 +117,13 @@ pub(super) fn check_name(
     cert: &CertificateDer<'_>,
     name: &ServerName<'_>,
 ) -> Result<(), rustls::Error> {
-    match der::certificate_spki(cert) {
-        Some((der::X509_V3, _)) => {
-            rustls::client::verify_server_name(&ParsedCertificate::try_from(cert)?, name)
-        }
-        Some(_) => Err(CertificateError::NotValidForNameContext {
+    if is_v3(&parse_certificate(cert)?) {
+        rustls::client::verify_server_name(&ParsedCertificate::try_from(cert)?, name)
+    } else {
+        Err(CertificateError::NotValidForNameContext {
             expected: name.to_owned(),
             presented: Vec::new(),
         }
-        .into()),
-        None => Err(CertificateError::BadEncoding.into()),
+        .into())
     }
 }

@@ -1,4 +1,10 @@
-//! Certificate verifiers with Twisted's semantics.
+//! Certificate verifiers with Twisted's semantics, and the certificate
+//! reading they share (x509-parser, for certificates webpki cannot read).
+
+use x509_parser::asn1_rs::{Any, FromDer};
+use x509_parser::certificate::{X509Certificate, X509CertificateParser};
+use x509_parser::nom::Parser;
+use x509_parser::x509::{SubjectPublicKeyInfo, X509Version};
 
 use super::*;
 
@@ -138,6 +144,40 @@ impl ServerCertVerifier for AnonymousServerVerifier {
     signature_checks!();
 }
 
+/// `cert` parsed by x509-parser, which reads every X.509 version (webpki
+/// reads only v3, and Twisted makes v1). Anything after the certificate is
+/// refused, as is anything unparsable: [`CertificateError::BadEncoding`].
+/// Extensions are read as a whole but not one by one: nothing here needs
+/// their contents.
+pub(super) fn parse_certificate<'a>(
+    cert: &'a CertificateDer<'_>,
+) -> Result<X509Certificate<'a>, rustls::Error> {
+    let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
+    match parser.parse(cert.as_ref()) {
+        Ok(([], parsed)) => Ok(parsed),
+        _ => Err(CertificateError::BadEncoding.into()),
+    }
+}
+
+/// Whether `cert` is an X.509 v3 certificate, the only version webpki
+/// verifies.
+pub(super) fn is_v3(cert: &X509Certificate<'_>) -> bool {
+    cert.version() == X509Version::V3
+}
+
+/// A SubjectPublicKeyInfo's key algorithm, as webpki's algorithm ids are
+/// written (the contents of its AlgorithmIdentifier, without the SEQUENCE
+/// header), and its key (the bit string's bits, which must fill whole
+/// bytes).
+pub(super) fn key_algorithm_and_bits<'a>(
+    spki: &'a SubjectPublicKeyInfo<'_>,
+) -> Option<(&'a [u8], &'a [u8])> {
+    let (_, whole) = Any::from_der(spki.raw).ok()?;
+    let (_, algorithm) = Any::from_der(whole.data).ok()?;
+    let key = &spki.subject_public_key;
+    (key.unused_bits == 0).then_some((algorithm.data, key.data.as_ref()))
+}
+
 /// Checks a handshake signature against the key of `cert`, whatever its
 /// X.509 version: rustls' helpers for v3 certificates, the bare public key
 /// for older ones (which webpki refuses to parse, and Twisted makes).
@@ -148,25 +188,21 @@ pub(super) fn verify_any_signature(
     algorithms: &WebPkiSupportedAlgorithms,
     tls13: bool,
 ) -> Result<HandshakeSignatureValid, rustls::Error> {
-    let bad_encoding = || rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
-    let (version, spki) = der::certificate_spki(cert).ok_or_else(bad_encoding)?;
-    match (version, tls13) {
-        (der::X509_V3, false) => {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
-        }
-        (der::X509_V3, true) => {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
-        }
-        (_, true) => rustls::crypto::verify_tls13_signature_with_raw_key(
+    let parsed = parse_certificate(cert)?;
+    match (is_v3(&parsed), tls13) {
+        (true, false) => rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms),
+        (true, true) => rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms),
+        (false, true) => rustls::crypto::verify_tls13_signature_with_raw_key(
             message,
-            &SubjectPublicKeyInfoDer::from(spki),
+            &SubjectPublicKeyInfoDer::from(parsed.public_key().raw),
             dss,
             algorithms,
         ),
-        (_, false) => {
+        (false, false) => {
             // What webpki does for TLS 1.2, on the bare key: try every
             // algorithm of the scheme that fits the key's type.
-            let (key_algorithm, key) = der::spki_parts(spki).ok_or_else(bad_encoding)?;
+            let (key_algorithm, key) =
+                key_algorithm_and_bits(parsed.public_key()).ok_or(CertificateError::BadEncoding)?;
             let candidates = algorithms
                 .mapping
                 .iter()

@@ -142,7 +142,7 @@ impl Pki {
 /// certificate.
 pub fn server_options(pki: &Pki) -> TlsOptions {
     TlsOptions::new()
-        .with_certificate_files(&pki.server_cert, &pki.server_key)
+        .certificate_files(&pki.server_cert, &pki.server_key)
         .expect("server certificate")
 }
 
@@ -150,7 +150,7 @@ pub fn server_options(pki: &Pki) -> TlsOptions {
 /// certificate signed by the test CA.
 pub fn verifying_server_options(pki: &Pki) -> TlsOptions {
     server_options(pki)
-        .with_authorities_file(&pki.ca)
+        .authorities_file(&pki.ca)
         .expect("test CA")
 }
 
@@ -158,14 +158,14 @@ pub fn verifying_server_options(pki: &Pki) -> TlsOptions {
 /// by the test CA (host name not checked, as in Twisted).
 pub fn client_options(pki: &Pki) -> TlsOptions {
     TlsOptions::new()
-        .with_authorities_file(&pki.ca)
+        .authorities_file(&pki.ca)
         .expect("test CA")
 }
 
 /// [`client_options`] presenting the "amp-rs test client" certificate.
-pub fn client_options_with_certificate(pki: &Pki) -> TlsOptions {
+pub fn client_options_certificate(pki: &Pki) -> TlsOptions {
     client_options(pki)
-        .with_certificate_files(&pki.client_cert, &pki.client_key)
+        .certificate_files(&pki.client_cert, &pki.client_key)
         .expect("client certificate")
 }
 
@@ -173,13 +173,13 @@ pub fn client_options_with_certificate(pki: &Pki) -> TlsOptions {
 /// verifying server rejects (it comes from the other CA).
 pub fn other_client_options(pki: &Pki) -> TlsOptions {
     client_options(pki)
-        .with_certificate_files(&pki.other_client_cert, &pki.other_client_key)
+        .certificate_files(&pki.other_client_cert, &pki.other_client_key)
         .expect("other client certificate")
 }
 
 /// A client trusting only the other CA: it rejects the test server.
 pub fn distrusting_client_options(pki: &Pki) -> TlsOptions {
     TlsOptions::new()
-        .with_authorities_file(&pki.other_ca)
+        .authorities_file(&pki.other_ca)
         .expect("other CA")
 }

@@ -10,7 +10,6 @@ use std::fmt;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::cli::Global;
 use crate::demo_commands::{self, Divide, DivideError, Sum, Switch, ECHO};
 use crate::exit::{Cause, CliError, CliResult};
 use wiretap::{Item, Reader, Recording, Tap};
@@ -33,7 +32,7 @@ Examples:
 pub struct Args {}
 
 /// Runs `amp demo`.
-pub async fn run(_: Args, _: &Global) -> CliResult {
+pub async fn run() -> CliResult {
     match tokio::time::timeout(LIMIT, tour()).await {
         Ok(r) => r,
         Err(_) => Err(failed(format!("the demo did not finish within {LIMIT:?}"))),
@@ -47,7 +46,7 @@ async fn tour() -> CliResult {
         .map_err(|e| failed(Cause::new("cannot make a certificate", e)))?;
     let (cert, key) = (made.cert.pem(), made.key_pair.serialize_pem());
     let server_tls = TlsOptions::new()
-        .with_certificate_pem(cert.as_bytes(), key.as_bytes())
+        .certificate_pem(cert.as_bytes(), key.as_bytes())
         .map_err(|e| failed(Cause::new("cannot use the certificate", e)))?;
     let (router, counters) = demo_commands::router(server_tls);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -124,7 +123,7 @@ async fn tour() -> CliResult {
     println!("   the client trusts exactly that certificate (pinned, as `--ca cert.pem` does),");
     println!("   not any certificate (`--insecure`).");
     let client_tls = TlsOptions::new()
-        .with_authorities_pem(cert.as_bytes())
+        .authorities_pem(cert.as_bytes())
         .map_err(|e| failed(Cause::new("cannot pin the certificate", e)))?;
     let t = Instant::now();
     conn.start_tls(client_tls)

@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::protocol::Backend;
 use crate::conn::Target;
+use crate::gateway_protocol::Backend;
 
 /// The longest a backend marked down waits before it is tried again as
 /// if live.

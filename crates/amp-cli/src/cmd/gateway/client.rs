@@ -53,8 +53,11 @@ impl Clients {
             tcp: Mutex::new(tcp),
         });
         let router = service::router(client, self.tls.clone());
-        let (conn, driver) =
-            Connection::new_with_info(stream.boxed(), router, self.config.clone(), info);
+        let (conn, driver) = Connection::builder()
+            .router(router)
+            .config(self.config.clone())
+            .addresses(info)
+            .build(stream.boxed());
         self.live_set(|live| live.insert(n, conn.clone()));
         tokio::pin!(driver);
         let ended = match self.config.first_box_timeout() {

@@ -1,18 +1,17 @@
 //! `amp gateway`: one listening port in front of many TCP services. Each
 //! client connection speaks AMP first (StartTLS, ListServices, Connect),
-//! then carries one service's bytes (see [`protocol`]). A service may
-//! have several backends (see [`backends`]).
+//! then carries one service's bytes (see
+//! [`gateway_protocol`](crate::gateway_protocol), which `amp tunnel` speaks
+//! too). A service may have several backends (see [`backends`]).
 
 mod backends;
 mod client;
-pub mod protocol;
 mod service;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::args::seconds;
-use crate::cli::Global;
 use crate::conn::{ServerTlsArgs, Target};
 use crate::exit::{CliError, CliResult};
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
@@ -96,7 +95,7 @@ fn service(s: &str) -> Result<(String, Target), String> {
 }
 
 /// Runs `amp gateway` until Ctrl-C.
-pub async fn run(args: Args, _: &Global) -> CliResult {
+pub async fn run(args: Args) -> CliResult {
     let services = Backends::new(args.services).map_err(CliError::usage)?;
     let tls = args.tls.server_options()?;
     for pool in services.pools() {

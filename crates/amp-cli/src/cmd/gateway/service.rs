@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::backends::{Backends, Lease, Pool};
-use super::protocol::{Connect, GatewayError, ListServices, Services};
+use crate::gateway_protocol::{Connect, GatewayError, ListServices, Services};
 use crate::splice::stream::{join, resume_tcp, Stream};
 use crate::splice::{self, Dir, Outcome, DEFAULT_BUFFER};
 

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 fn every_phase() -> Vec<Phase> {
     use Phase::*;
     let kinds = [
-        RequestKind::Plain,
-        RequestKind::Switch,
-        RequestKind::StartTls,
+        CommandKind::Plain,
+        CommandKind::Switch,
+        CommandKind::StartTls,
     ];
     let roles = [Role::Requester, Role::Responder];
     let mut all = vec![Open, Draining, Switching, TlsRequested];
@@ -54,7 +54,7 @@ fn listed_pairs() -> HashSet<(Phase, Phase)> {
 fn the_phases_are_every_reachable_phase() {
     let reachable: Vec<Phase> = every_phase()
         .into_iter()
-        .filter(|p| *p != Phase::Deciding(RequestKind::Plain))
+        .filter(|p| *p != Phase::Deciding(CommandKind::Plain))
         .collect();
     assert_eq!(PHASES.to_vec(), reachable);
 }
@@ -87,12 +87,12 @@ fn every_pair_not_in_the_table_is_refused() {
         (Open, TlsFlushing(Role::Responder)),
         (Draining, Open),
         (Draining, Switching),
-        (Deciding(RequestKind::Switch), TlsFlushing(Role::Responder)),
+        (Deciding(CommandKind::Switch), TlsFlushing(Role::Responder)),
         (
-            Deciding(RequestKind::StartTls),
+            Deciding(CommandKind::StartTls),
             HandingOver(Role::Responder),
         ),
-        (Deciding(RequestKind::Plain), Open),
+        (Deciding(CommandKind::Plain), Open),
         (TlsFlushing(Role::Requester), TlsHandshake(Role::Responder)),
         (TlsHandshake(Role::Requester), Switching),
         (HandingOver(Role::Requester), Open),
@@ -352,13 +352,13 @@ pub(super) fn reach(phase: Phase, busy: bool) -> H {
             h.s.start_tls().unwrap();
             h.out();
         }
-        Deciding(RequestKind::Switch) => {
+        Deciding(CommandKind::Switch) => {
             h.requested("Switch", Some("s1"));
         }
-        Deciding(RequestKind::StartTls) => {
+        Deciding(CommandKind::StartTls) => {
             h.requested("StartTLS", Some("t1"));
         }
-        Deciding(RequestKind::Plain) => panic!("a plain request is never decided"),
+        Deciding(CommandKind::Plain) => panic!("a plain request is never decided"),
         TlsFlushing(Role::Requester) => {
             // Answered while our request is still unwritten.
             h.s.start_tls().unwrap();

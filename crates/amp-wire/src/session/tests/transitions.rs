@@ -59,7 +59,7 @@ fn transitions() {
                 h.s.feed(&b, h.now);
                 assert_eq!(h.events().len(), 1);
             },
-            to: Deciding(RequestKind::Switch),
+            to: Deciding(CommandKind::Switch),
             then: |h| assert!(!h.s.wants_read()),
         },
         Case {
@@ -68,7 +68,7 @@ fn transitions() {
             on: |h| {
                 h.requested("StartTLS", Some("1"));
             },
-            to: Deciding(RequestKind::StartTls),
+            to: Deciding(CommandKind::StartTls),
             then: none,
         },
         Case {
@@ -120,7 +120,7 @@ fn transitions() {
                     Err(SendError::Switched)
                 ))
             },
-            to: Deciding(RequestKind::Switch),
+            to: Deciding(CommandKind::Switch),
             then: |h| {
                 h.call(); // plain calls go out
                 assert_eq!(h.out().len(), 1);
@@ -141,7 +141,7 @@ fn transitions() {
                 assert!(!h.s.accept_switch(ping), "not the switch");
                 h.ids.push(switch);
             },
-            to: Deciding(RequestKind::Switch),
+            to: Deciding(CommandKind::Switch),
             then: |h| assert!(h.s.accept_switch(h.last())),
         },
         // Switching
@@ -476,7 +476,7 @@ fn tls_agreed_travels_with_the_phases() {
             assert!(evs.is_empty(), "{name}");
             assert_eq!(get(&h.out()[0], "_error_code"), b"ONLY_ONE_TLS", "{name}");
         } else {
-            assert_eq!(h.phase(), Phase::Deciding(RequestKind::StartTls), "{name}");
+            assert_eq!(h.phase(), Phase::Deciding(CommandKind::StartTls), "{name}");
             h.s.fail(h.last(), b"NO", "no", false, h.now);
             h.out();
         }

@@ -1,4 +1,8 @@
-//! PEM and files, typed errors, what Debug shows, the DER reader.
+//! PEM and files, typed errors, what Debug shows, the certificate reader.
+
+use rustls::pki_types::alg_id;
+use x509_parser::oid_registry::OID_KEY_TYPE_EC_PUBLIC_KEY;
+use x509_parser::x509::{SubjectPublicKeyInfo, X509Version};
 
 use super::*;
 
@@ -43,13 +47,13 @@ async fn pem_keys_of_every_format_load() {
             "{parsed:?}"
         );
         let options = TlsOptions::new()
-            .with_certificate_pem(cert.pem().as_bytes(), &key_pem)
+            .certificate_pem(cert.pem().as_bytes(), &key_pem)
             .unwrap();
         serves(&options).await;
         // One combined file (Twisted's dumpPEM), passed twice.
         let combined = [key_pem.as_slice(), cert.pem().as_bytes()].concat();
         let options = TlsOptions::new()
-            .with_certificate_pem(&combined, &combined)
+            .certificate_pem(&combined, &combined)
             .unwrap();
         assert!(options.has_certificate());
         serves(&options).await;
@@ -68,47 +72,47 @@ fn bad_pem_is_refused() {
 
     let new = TlsOptions::new;
     assert!(matches!(
-        new().with_certificate_pem(garbage, &key_pem),
+        new().certificate_pem(garbage, &key_pem),
         Err(TlsError::NoCertificate)
     ));
     assert!(matches!(
-        new().with_certificate_pem(&cert_pem, garbage),
+        new().certificate_pem(&cert_pem, garbage),
         Err(TlsError::NoPrivateKey)
     ));
     assert!(matches!(
-        new().with_certificate_pem(&cert_pem, &cert_pem),
+        new().certificate_pem(&cert_pem, &cert_pem),
         Err(TlsError::NoPrivateKey)
     ));
     assert!(matches!(
-        new().with_certificate_pem(bad_base64, &key_pem),
+        new().certificate_pem(bad_base64, &key_pem),
         Err(TlsError::Pem(_))
     ));
     assert!(matches!(
-        new().with_certificate_pem(&cert_pem, unterminated),
+        new().certificate_pem(&cert_pem, unterminated),
         Err(TlsError::Pem(_))
     ));
     assert!(matches!(
-        new().with_authorities_pem(garbage),
+        new().authorities_pem(garbage),
         Err(TlsError::NoCertificate)
     ));
     assert!(matches!(
-        new().with_authorities_pem(bad_base64),
+        new().authorities_pem(bad_base64),
         Err(TlsError::Pem(_))
     ));
     // Well-formed PEM around something that is not a certificate.
     let not_a_cert = pem("CERTIFICATE", b"hello");
     assert!(matches!(
-        new().with_authorities_pem(&not_a_cert),
+        new().authorities_pem(&not_a_cert),
         Err(TlsError::Config(_))
     ));
     assert!(matches!(
-        new().with_certificate_pem(&not_a_cert, &key_pem),
+        new().certificate_pem(&not_a_cert, &key_pem),
         Err(TlsError::Config(_))
     ));
     // A key that is not the certificate's.
     let (_, other_key) = ca.issue("other", &[]);
     let error = new()
-        .with_certificate_pem(&cert_pem, &pem("PRIVATE KEY", other_key.secret_der()))
+        .certificate_pem(&cert_pem, &pem("PRIVATE KEY", other_key.secret_der()))
         .unwrap_err();
     assert!(
         matches!(
@@ -120,7 +124,7 @@ fn bad_pem_is_refused() {
         "{error:?}"
     );
     // The unchecked variant fails when the configuration is built.
-    let unchecked = new().with_certificate(vec![cert], other_key);
+    let unchecked = new().certificate(vec![cert], other_key);
     assert!(matches!(
         unchecked.server_config(),
         Err(TlsError::Config(_))
@@ -130,11 +134,11 @@ fn bad_pem_is_refused() {
         Err(TlsError::Config(_))
     ));
     // Good PEM loads.
-    let good = new().with_certificate_pem(&cert_pem, &key_pem).unwrap();
+    let good = new().certificate_pem(&cert_pem, &key_pem).unwrap();
     let good = good
-        .with_authorities_pem(&[pem("CERTIFICATE", &ca.der()), cert_pem].concat())
+        .authorities_pem(&[pem("CERTIFICATE", &ca.der()), cert_pem].concat())
         .unwrap();
-    assert_eq!(good.authorities().len(), 2);
+    assert_eq!(good.trusted_authorities().len(), 2);
     good.server_config().unwrap();
     good.client_config().unwrap();
 }
@@ -149,20 +153,20 @@ fn files_load() {
     std::fs::write(path("cert.pem"), pem("CERTIFICATE", &cert)).unwrap();
     std::fs::write(path("key.pem"), pem("PRIVATE KEY", key.secret_der())).unwrap();
     let options = TlsOptions::new()
-        .with_certificate_files(path("cert.pem"), path("key.pem"))
+        .certificate_files(path("cert.pem"), path("key.pem"))
         .unwrap()
-        .with_authorities_file(path("ca.pem"))
+        .authorities_file(path("ca.pem"))
         .unwrap();
     assert!(options.has_certificate());
-    assert_eq!(options.authorities(), [ca.der()]);
+    assert_eq!(options.trusted_authorities(), [ca.der()]);
     options.server_config().unwrap();
 
-    match TlsOptions::new().with_authorities_file(path("missing.pem")) {
+    match TlsOptions::new().authorities_file(path("missing.pem")) {
         Err(TlsError::File { path: p, .. }) => assert_eq!(p, path("missing.pem")),
         other => panic!("{other:?}"),
     }
     assert!(matches!(
-        TlsOptions::new().with_certificate_files(path("cert.pem"), path("missing.pem")),
+        TlsOptions::new().certificate_files(path("cert.pem"), path("missing.pem")),
         Err(TlsError::File { .. })
     ));
 }
@@ -192,8 +196,8 @@ fn debug_hides_the_key() {
     let (cert, key) = self_signed("x");
     let secret = key.secret_der().to_vec();
     let options = TlsOptions::new()
-        .with_certificate(vec![cert], key)
-        .with_authorities([Ca::new("ca").der()]);
+        .certificate(vec![cert], key)
+        .authorities([Ca::new("ca").der()]);
     let debug = format!("{options:?}");
     assert!(debug.contains("private key hidden"), "{debug}");
     assert!(debug.contains("authorities: 1"), "{debug}");
@@ -201,19 +205,41 @@ fn debug_hides_the_key() {
 }
 
 #[test]
-fn der_reader() {
+fn certificate_reader() {
+    // v3 (rcgen's): the key webpki reads, and its algorithm as webpki's
+    // algorithms name it.
     let cert = self_signed("x").0;
-    let (version, spki) = der::certificate_spki(&cert).unwrap();
-    assert_eq!(version, der::X509_V3);
-    let parsed = ParsedCertificate::try_from(&cert).unwrap();
-    assert_eq!(spki, parsed.subject_public_key_info().as_ref());
-    assert!(der::spki_parts(spki).is_some());
+    let parsed = parse_certificate(&cert).unwrap();
+    assert!(is_v3(&parsed));
+    let webpki = ParsedCertificate::try_from(&cert).unwrap();
+    let spki = parsed.public_key();
+    assert_eq!(spki.raw, webpki.subject_public_key_info().as_ref());
+    let (algorithm, key) = key_algorithm_and_bits(spki).unwrap();
+    assert_eq!(algorithm, alg_id::ECDSA_P256.as_ref());
+    assert_eq!((key.len(), key[0]), (65, 4), "an uncompressed P-256 point");
+    // v1 (Twisted's), RSA: the key is the private key's own.
+    let rsa = PrivateKeyDer::from_pem_slice(RSA_PKCS8_PEM.as_bytes()).unwrap();
+    let v1 = v1_certificate(&rsa, "v1");
+    let parsed = parse_certificate(&v1).unwrap();
+    assert_eq!(parsed.version(), X509Version::V1);
+    assert!(!is_v3(&parsed));
+    let signing = provider().key_provider.load_private_key(rsa).unwrap();
+    let spki = parsed.public_key();
+    assert_eq!(spki.raw, signing.public_key().unwrap().as_ref());
+    let (algorithm, _) = key_algorithm_and_bits(spki).unwrap();
+    assert_eq!(algorithm, alg_id::RSA_ENCRYPTION.as_ref());
     // Truncations and trailing bytes are refused, never a panic.
+    let bad_encoding = rustls::Error::InvalidCertificate(CertificateError::BadEncoding);
+    let refused = |der: &[u8]| parse_certificate(&CertificateDer::from(der)).err();
     for n in 0..cert.len() {
-        assert!(der::certificate_spki(&cert[..n]).is_none());
+        assert_eq!(refused(&cert[..n]), Some(bad_encoding.clone()), "{n} bytes");
     }
-    assert!(der::certificate_spki(&[cert.as_ref(), &[0]].concat()).is_none());
-    // A long length (2 bytes), as in any real certificate.
-    let long = tlv(der::SEQUENCE, &[0u8; 300]);
-    assert_eq!(der::split(&long).unwrap().contents.len(), 300);
+    assert_eq!(refused(&[cert.as_ref(), &[0]].concat()), Some(bad_encoding));
+    // A key whose bits do not fill whole bytes is not a key.
+    let odd = seq(&[
+        &seq(&[&oid(&OID_KEY_TYPE_EC_PUBLIC_KEY)]),
+        &tlv(Tag::BitString, &[1, 0x80]),
+    ]);
+    let (_, odd) = SubjectPublicKeyInfo::from_der(&odd).unwrap();
+    assert!(key_algorithm_and_bits(&odd).is_none());
 }

@@ -6,6 +6,10 @@ use rustls::version::{TLS12, TLS13};
 use rustls::{SignatureAlgorithm, SignatureScheme};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio_rustls::{client, server, TlsAcceptor, TlsConnector};
+use x509_parser::asn1_rs::{Any, Class, FromDer, Header, Length, Oid, Tag, ToDer};
+use x509_parser::oid_registry::{
+    OID_PKCS1_SHA256WITHRSA, OID_SIG_ECDSA_WITH_SHA256, OID_X509_COMMON_NAME,
+};
 
 use super::*;
 
@@ -113,25 +117,38 @@ fn self_signed(cn: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
     )
 }
 
-// --- DER and PEM writing, for keys and certificates rcgen won't make ----
+// --- DER (asn1-rs) and PEM, for keys and certificates rcgen won't make -
 
-fn tlv(tag: u8, contents: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = contents.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(contents);
-    out
+/// A DER element of universal `tag` around `contents`.
+fn tlv(tag: Tag, contents: &[u8]) -> Vec<u8> {
+    let constructed = tag == Tag::Sequence || tag == Tag::Set;
+    element(Class::Universal, constructed, tag, contents)
+}
+
+/// A DER element of any class and tag around `contents`.
+fn element(class: Class, constructed: bool, tag: Tag, contents: &[u8]) -> Vec<u8> {
+    let header = Header::new(class, constructed, tag, Length::Definite(contents.len()));
+    Any::new(header, contents).to_der_vec().unwrap()
 }
 
 fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(der::SEQUENCE, &parts.concat())
+    tlv(Tag::Sequence, &parts.concat())
+}
+
+/// An OBJECT IDENTIFIER element.
+fn oid(oid: &Oid<'_>) -> Vec<u8> {
+    oid.to_der_vec().unwrap()
+}
+
+/// The DER element at the front of `input`, and what follows it.
+fn split(input: &[u8]) -> (Any<'_>, &[u8]) {
+    let (rest, any) = Any::from_der(input).unwrap();
+    (any, rest)
+}
+
+/// An element's whole encoding.
+fn whole(any: &Any<'_>) -> Vec<u8> {
+    any.to_der_vec().unwrap()
 }
 
 fn pem(label: &str, der: &[u8]) -> Vec<u8> {
@@ -161,12 +178,12 @@ fn pem(label: &str, der: &[u8]) -> Vec<u8> {
 
 /// The algorithm (contents) and private key (octets) of a PKCS#8 key.
 fn pkcs8_parts(pkcs8: &[u8]) -> (&[u8], &[u8]) {
-    let body = der::split(pkcs8).unwrap().contents;
-    let version = der::split(body).unwrap();
-    let algorithm = der::split(version.rest).unwrap();
-    let key = der::split(algorithm.rest).unwrap();
-    assert_eq!(key.tag, 0x04);
-    (algorithm.contents, key.contents)
+    let (body, _) = split(pkcs8);
+    let (_version, rest) = split(body.data);
+    let (algorithm, rest) = split(rest);
+    let (key, _) = split(rest);
+    assert_eq!(key.tag(), Tag::OctetString);
+    (algorithm.data, key.data)
 }
 
 /// PKCS#8 RSA to PKCS#1 (`RSA PRIVATE KEY`).
@@ -178,19 +195,19 @@ fn rsa_pkcs1(pkcs8: &[u8]) -> Vec<u8> {
 /// OpenSSL writes.
 fn ec_sec1(pkcs8: &[u8]) -> Vec<u8> {
     let (algorithm, key) = pkcs8_parts(pkcs8);
-    let id_ec_public_key = der::split(algorithm).unwrap();
-    let curve = der::split(id_ec_public_key.rest).unwrap().whole;
-    let ec = der::split(key).unwrap().contents;
-    let version = der::split(ec).unwrap();
-    let private = der::split(version.rest).unwrap();
-    if private.rest.first() == Some(&der::VERSION_TAG) {
+    let (_id_ec_public_key, curve) = split(algorithm);
+    let (ec, _) = split(key);
+    let (version, rest) = split(ec.data);
+    let (private, rest) = split(rest);
+    let parameters = |any: &Any<'_>| any.class() == Class::ContextSpecific && any.tag() == Tag(0);
+    if !rest.is_empty() && parameters(&split(rest).0) {
         return key.to_vec(); // parameters already there
     }
     seq(&[
-        version.whole,
-        private.whole,
-        &tlv(0xa0, curve),
-        private.rest,
+        &whole(&version),
+        &whole(&private),
+        &element(Class::ContextSpecific, true, Tag(0), curve),
+        rest,
     ])
 }
 
@@ -200,8 +217,8 @@ fn v1_certificate(key: &PrivateKeyDer<'static>, cn: &str) -> CertificateDer<'sta
     v1_certificate_valid(
         key,
         cn,
-        &tlv(0x17, b"000101000000Z"),
-        &tlv(0x18, b"20991231235959Z"),
+        &tlv(Tag::UtcTime, b"000101000000Z"),
+        &tlv(Tag::GeneralizedTime, b"20991231235959Z"),
     )
 }
 
@@ -213,9 +230,6 @@ fn v1_certificate_valid(
     not_before: &[u8],
     not_after: &[u8],
 ) -> CertificateDer<'static> {
-    const SHA256_WITH_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 0x0b];
-    const ECDSA_WITH_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 4, 3, 2];
-    const COMMON_NAME: &[u8] = &[0x55, 4, 3];
     let signing = provider()
         .key_provider
         .load_private_key(key.clone_key())
@@ -223,22 +237,25 @@ fn v1_certificate_valid(
     let (scheme, algorithm) = match signing.algorithm() {
         SignatureAlgorithm::RSA => (
             SignatureScheme::RSA_PKCS1_SHA256,
-            seq(&[&tlv(6, SHA256_WITH_RSA), &[5, 0]]),
+            seq(&[&oid(&OID_PKCS1_SHA256WITHRSA), &tlv(Tag::Null, &[])]),
         ),
         SignatureAlgorithm::ECDSA => (
             SignatureScheme::ECDSA_NISTP256_SHA256,
-            seq(&[&tlv(6, ECDSA_WITH_SHA256)]),
+            seq(&[&oid(&OID_SIG_ECDSA_WITH_SHA256)]),
         ),
         other => panic!("no v1 certificates for {other:?} keys"),
     };
     let name = seq(&[&tlv(
-        0x31,
-        &seq(&[&tlv(6, COMMON_NAME), &tlv(0x0c, cn.as_bytes())]),
+        Tag::Set,
+        &seq(&[
+            &oid(&OID_X509_COMMON_NAME),
+            &tlv(Tag::Utf8String, cn.as_bytes()),
+        ]),
     )]);
     let validity = seq(&[not_before, not_after]);
     let spki = signing.public_key().unwrap();
     let tbs = seq(&[
-        &tlv(der::INTEGER, &[1]),
+        &tlv(Tag::Integer, &[1]),
         &algorithm,
         &name,
         &validity,
@@ -251,7 +268,7 @@ fn v1_certificate_valid(
         .sign(&tbs)
         .unwrap();
     let bits = [&[0u8][..], &signature].concat();
-    CertificateDer::from(seq(&[&tbs, &algorithm, &tlv(der::BIT_STRING, &bits)]))
+    CertificateDer::from(seq(&[&tbs, &algorithm, &tlv(Tag::BitString, &bits)]))
 }
 
 fn signature_algorithm(key: &PrivateKeyDer<'static>) -> SignatureAlgorithm {
@@ -357,7 +374,7 @@ async fn client_error(
 async fn handshake(client: &TlsOptions, server: &TlsOptions, versions: Versions) -> Outcome {
     handshake_configs(
         client.client_config_with(versions).unwrap(),
-        client.server_name(),
+        client.expected_server_name(),
         server.server_config_with(versions).unwrap(),
     )
     .await

@@ -35,9 +35,9 @@ async fn a_pinned_v1_server_certificate_is_accepted() {
     let rsa = PrivateKeyDer::from_pem_slice(RSA_PKCS8_PEM.as_bytes()).unwrap();
     for key in [rsa, ec_key()] {
         let cert = v1_certificate(&key, "localhost");
-        let server = TlsOptions::new().with_certificate(vec![cert.clone()], key);
+        let server = TlsOptions::new().certificate(vec![cert.clone()], key);
         // Pinned among other authorities, of either kind.
-        let client = TlsOptions::new().with_authorities([
+        let client = TlsOptions::new().authorities([
             Ca::new("some CA").der(),
             v1_certificate(&ec_key(), "another"),
             cert.clone(),
@@ -53,10 +53,10 @@ async fn a_pinned_v1_server_certificate_is_accepted() {
 #[tokio::test]
 async fn an_unpinned_v1_server_certificate_is_refused() {
     let key = ec_key();
-    let server = TlsOptions::new().with_certificate(vec![v1_certificate(&key, "server")], key);
+    let server = TlsOptions::new().certificate(vec![v1_certificate(&key, "server")], key);
     // Another v1 certificate with the same name, and a CA.
-    let client = TlsOptions::new()
-        .with_authorities([v1_certificate(&ec_key(), "server"), Ca::new("CA").der()]);
+    let client =
+        TlsOptions::new().authorities([v1_certificate(&ec_key(), "server"), Ca::new("CA").der()]);
     for versions in BOTH {
         let outcome = handshake(&client, &server, versions).await;
         assert_eq!(
@@ -77,12 +77,12 @@ async fn a_pinned_server_certificate_without_its_key_is_refused() {
     let rsa = PrivateKeyDer::from_pem_slice(RSA_PKCS8_PEM.as_bytes()).unwrap();
     for key in [rsa, ec_key()] {
         let cert = v1_certificate(&key, "pinned");
-        let client = TlsOptions::new().with_authorities([cert.clone()]);
+        let client = TlsOptions::new().authorities([cert.clone()]);
         let same_type = matches!(signature_algorithm(&key), SignatureAlgorithm::ECDSA);
         for versions in BOTH {
             let outcome = handshake_configs(
                 client.client_config_with(versions).unwrap(),
-                client.server_name(),
+                client.expected_server_name(),
                 impostor_server(cert.clone(), ec_key(), versions),
             )
             .await;
@@ -105,18 +105,18 @@ async fn pinned_certificates_are_checked_for_dates() {
     let expired = v1_certificate_valid(
         &key,
         "expired",
-        &tlv(0x17, b"900101000000Z"),
-        &tlv(0x17, b"000101000000Z"),
+        &tlv(Tag::UtcTime, b"900101000000Z"),
+        &tlv(Tag::UtcTime, b"000101000000Z"),
     );
     let future = v1_certificate_valid(
         &key,
         "future",
-        &tlv(0x18, b"20980101000000Z"),
-        &tlv(0x18, b"20991231235959Z"),
+        &tlv(Tag::GeneralizedTime, b"20980101000000Z"),
+        &tlv(Tag::GeneralizedTime, b"20991231235959Z"),
     );
     for (cert, want_expired) in [(expired, true), (future, false)] {
-        let server = TlsOptions::new().with_certificate(vec![cert.clone()], key.clone_key());
-        let client = TlsOptions::new().with_authorities([cert.clone()]);
+        let server = TlsOptions::new().certificate(vec![cert.clone()], key.clone_key());
+        let client = TlsOptions::new().authorities([cert.clone()]);
         let error = client_error(&client, &server, TLS13_ONLY).await;
         match bad_certificate(&error) {
             Some(CertificateError::ExpiredContext { not_after, .. }) if want_expired => {
@@ -128,8 +128,8 @@ async fn pinned_certificates_are_checked_for_dates() {
             _ => panic!("{error:?}"),
         }
         // The same for a pinned client certificate.
-        let server = TlsOptions::new().with_authorities([cert.clone()]);
-        let client = TlsOptions::new().with_certificate(vec![cert], key.clone_key());
+        let server = TlsOptions::new().authorities([cert.clone()]);
+        let client = TlsOptions::new().certificate(vec![cert], key.clone_key());
         let error = handshake(&client, &server, TLS13_ONLY).await.server_error();
         assert!(
             matches!(
@@ -148,10 +148,10 @@ async fn pinned_certificates_and_server_names() {
     // its common name (as webpki and Twisted's service_identity).
     let key = ec_key();
     let v1 = v1_certificate(&key, "localhost");
-    let server = TlsOptions::new().with_certificate(vec![v1.clone()], key);
+    let server = TlsOptions::new().certificate(vec![v1.clone()], key);
     let named = TlsOptions::new()
-        .with_authorities([v1])
-        .with_server_name("localhost")
+        .authorities([v1])
+        .server_name("localhost")
         .unwrap();
     for versions in BOTH {
         let error = client_error(&named, &server, versions).await;
@@ -168,13 +168,13 @@ async fn pinned_certificates_and_server_names() {
     }
     // A pinned v3 certificate's subjectAltNames are checked.
     let (v3, key) = self_signed("some CN");
-    let server = TlsOptions::new().with_certificate(vec![v3.clone()], key);
-    let pinned = TlsOptions::new().with_authorities([v3]);
+    let server = TlsOptions::new().certificate(vec![v3.clone()], key);
+    let pinned = TlsOptions::new().authorities([v3]);
     for versions in BOTH {
-        let good = pinned.clone().with_server_name("localhost").unwrap();
+        let good = pinned.clone().server_name("localhost").unwrap();
         let (c, s) = handshake(&good, &server, versions).await.ok();
         ping(c, s).await;
-        let bad = pinned.clone().with_server_name("example.com").unwrap();
+        let bad = pinned.clone().server_name("example.com").unwrap();
         let error = client_error(&bad, &server, versions).await;
         assert!(
             matches!(
@@ -204,8 +204,8 @@ async fn a_pinned_certificate_ignores_intermediates_and_webpki_rules() {
     // ...is accepted pinned, with an unrelated certificate sent as an
     // intermediate.
     let key = PrivateKeyDer::Pkcs8(ca.key.serialize_der().into());
-    let server = TlsOptions::new().with_certificate(vec![ca.der(), Ca::new("stray").der()], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![ca.der(), Ca::new("stray").der()], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
         let (c, s) = handshake(&client, &server, versions).await.ok();
         ping(c, s).await;
@@ -221,11 +221,11 @@ async fn a_pinned_v1_client_certificate_is_accepted() {
         let cert = v1_certificate(&key, "client");
         // Twisted's usual setup: each side pins the other's certificate.
         let server = TlsOptions::new()
-            .with_certificate(vec![server_cert.clone()], server_key.clone_key())
-            .with_authorities([Ca::new("CA").der(), cert.clone()]);
+            .certificate(vec![server_cert.clone()], server_key.clone_key())
+            .authorities([Ca::new("CA").der(), cert.clone()]);
         let client = TlsOptions::new()
-            .with_certificate(vec![cert.clone()], key)
-            .with_authorities([server_cert.clone()]);
+            .certificate(vec![cert.clone()], key)
+            .authorities([server_cert.clone()]);
         for versions in BOTH {
             let (c, s) = handshake(&client, &server, versions).await.ok();
             assert_eq!(
@@ -241,9 +241,9 @@ async fn a_pinned_v1_client_certificate_is_accepted() {
 async fn an_unpinned_or_keyless_v1_client_certificate_is_refused() {
     let key = ec_key();
     let cert = v1_certificate(&key, "client");
-    let server = TlsOptions::new().with_authorities([v1_certificate(&ec_key(), "client")]);
-    let pinning = TlsOptions::new().with_authorities([cert.clone()]);
-    let client = TlsOptions::new().with_certificate(vec![cert.clone()], key);
+    let server = TlsOptions::new().authorities([v1_certificate(&ec_key(), "client")]);
+    let pinning = TlsOptions::new().authorities([cert.clone()]);
+    let client = TlsOptions::new().certificate(vec![cert.clone()], key);
     for versions in BOTH {
         // Not pinned.
         let outcome = handshake(&client, &server, versions).await;
@@ -256,7 +256,7 @@ async fn an_unpinned_or_keyless_v1_client_certificate_is_refused() {
         // Pinned, but signed with another key.
         let outcome = handshake_configs(
             impostor_client(cert.clone(), ec_key(), versions),
-            TlsOptions::new().server_name(),
+            TlsOptions::new().expected_server_name(),
             pinning.server_config_with(versions).unwrap(),
         )
         .await;

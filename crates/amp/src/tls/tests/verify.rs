@@ -22,7 +22,7 @@ async fn anonymous_client_accepts_the_temporary_certificate() {
 #[tokio::test]
 async fn anonymous_client_accepts_a_self_signed_server() {
     let (cert, key) = self_signed("some server");
-    let server = TlsOptions::new().with_certificate(vec![cert.clone()], key);
+    let server = TlsOptions::new().certificate(vec![cert.clone()], key);
     for versions in BOTH {
         let (c, s) = handshake(&TlsOptions::new(), &server, versions).await.ok();
         assert_eq!(peer_of_client(&c), vec![cert.clone()]);
@@ -37,7 +37,7 @@ async fn anonymous_client_still_checks_handshake_signatures() {
     for versions in BOTH {
         let outcome = handshake_configs(
             TlsOptions::new().client_config_with(versions).unwrap(),
-            TlsOptions::new().server_name(),
+            TlsOptions::new().expected_server_name(),
             impostor_server(cert.clone(), other_key.clone_key(), versions),
         )
         .await;
@@ -64,7 +64,7 @@ fn the_temporary_certificate_is_shared_between_clones() {
     assert_ne!(TlsOptions::new().local_key(&p).unwrap().cert, cert);
     // A clone given a certificate uses it, and the original is unchanged.
     let (own, key) = self_signed("own");
-    let c = b.clone().with_certificate(vec![own.clone()], key);
+    let c = b.clone().certificate(vec![own.clone()], key);
     assert_eq!(c.local_key(&p).unwrap().cert, vec![own]);
     assert_eq!(b.local_key(&p).unwrap().cert, cert);
 }
@@ -76,8 +76,8 @@ async fn client_verifies_the_server_against_its_authorities() {
     let ca = Ca::new("test CA");
     // Names are not checked (Twisted's StartTLS checks none).
     let (cert, key) = ca.issue("elsewhere", &["elsewhere.example"]);
-    let server = TlsOptions::new().with_certificate(vec![cert.clone()], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![cert.clone()], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
         let (c, s) = handshake(&client, &server, versions).await.ok();
         assert_eq!(peer_of_client(&c), vec![cert.clone()]);
@@ -99,8 +99,8 @@ async fn client_accepts_a_chain_through_an_intermediate() {
         key: intermediate_key,
     };
     let (cert, key) = intermediate.issue("leaf", &["localhost"]);
-    let server = TlsOptions::new().with_certificate(vec![cert.clone(), intermediate.der()], key);
-    let client = TlsOptions::new().with_authorities([root.der()]);
+    let server = TlsOptions::new().certificate(vec![cert.clone(), intermediate.der()], key);
+    let client = TlsOptions::new().authorities([root.der()]);
     let (c, s) = handshake(&client, &server, TLS13_ONLY).await.ok();
     assert_eq!(peer_of_client(&c), vec![cert, intermediate.der()]);
     ping(c, s).await;
@@ -111,8 +111,8 @@ async fn client_rejects_a_server_from_another_authority() {
     let ca = Ca::new("test CA");
     let other = Ca::new("other CA");
     let (cert, key) = other.issue("localhost", &["localhost"]);
-    let server = TlsOptions::new().with_certificate(vec![cert], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![cert], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
         let outcome = handshake(&client, &server, versions).await;
         let server_error = outcome.server_error();
@@ -130,13 +130,13 @@ async fn client_rejects_a_server_from_another_authority() {
 }
 
 #[tokio::test]
-async fn client_with_authorities_rejects_self_signed_and_temporary_servers() {
+async fn client_authorities_rejects_self_signed_and_temporary_servers() {
     let ca = Ca::new("test CA");
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let client = TlsOptions::new().authorities([ca.der()]);
     let (cert, key) = self_signed("localhost");
     for server in [
         TlsOptions::new(),
-        TlsOptions::new().with_certificate(vec![cert], key),
+        TlsOptions::new().certificate(vec![cert], key),
     ] {
         for versions in BOTH {
             let error = client_error(&client, &server, versions).await;
@@ -156,8 +156,8 @@ async fn client_rejects_an_expired_server_certificate() {
         p.not_before = rcgen::date_time_ymd(1990, 1, 1);
         p.not_after = rcgen::date_time_ymd(2000, 1, 1);
     });
-    let server = TlsOptions::new().with_certificate(vec![cert], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![cert], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     let error = client_error(&client, &server, TLS13_ONLY).await;
     assert!(
         matches!(
@@ -174,8 +174,8 @@ async fn client_rejects_a_forged_certificate_signature() {
     let (cert, key) = ca.issue("localhost", &["localhost"]);
     let mut forged = cert.to_vec();
     *forged.last_mut().unwrap() ^= 1; // in the CA's signature
-    let server = TlsOptions::new().with_certificate(vec![forged.into()], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![forged.into()], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
         let error = client_error(&client, &server, versions).await;
         assert_eq!(
@@ -187,15 +187,15 @@ async fn client_rejects_a_forged_certificate_signature() {
 }
 
 #[tokio::test]
-async fn client_with_authorities_checks_handshake_signatures() {
+async fn client_authorities_checks_handshake_signatures() {
     let ca = Ca::new("test CA");
     let (cert, _) = ca.issue("localhost", &["localhost"]);
     let (_, other_key) = ca.issue("localhost", &["localhost"]);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
         let outcome = handshake_configs(
             client.client_config_with(versions).unwrap(),
-            client.server_name(),
+            client.expected_server_name(),
             impostor_server(cert.clone(), other_key.clone_key(), versions),
         )
         .await;
@@ -214,19 +214,19 @@ async fn client_with_authorities_checks_handshake_signatures() {
 async fn server_name_is_checked_when_asked() {
     let ca = Ca::new("test CA");
     let (cert, key) = ca.issue("localhost", &["localhost", "127.0.0.1"]);
-    let server = TlsOptions::new().with_certificate(vec![cert], key);
-    let client = TlsOptions::new().with_authorities([ca.der()]);
+    let server = TlsOptions::new().certificate(vec![cert], key);
+    let client = TlsOptions::new().authorities([ca.der()]);
     for versions in BOTH {
-        let named = client.clone().with_server_name("localhost").unwrap();
+        let named = client.clone().server_name("localhost").unwrap();
         let (c, s) = handshake(&named, &server, versions).await.ok();
         assert_eq!(s.get_ref().1.server_name(), Some("localhost"), "SNI");
         ping(c, s).await;
 
-        let ip = client.clone().with_server_name("127.0.0.1").unwrap();
+        let ip = client.clone().server_name("127.0.0.1").unwrap();
         let (c, s) = handshake(&ip, &server, versions).await.ok();
         ping(c, s).await;
 
-        let wrong = client.clone().with_server_name("example.com").unwrap();
+        let wrong = client.clone().server_name("example.com").unwrap();
         let error = client_error(&wrong, &server, versions).await;
         assert!(
             matches!(
@@ -243,12 +243,12 @@ async fn server_name_is_checked_when_asked() {
 
 #[test]
 fn server_names() {
-    let placeholder = TlsOptions::new().server_name();
+    let placeholder = TlsOptions::new().expected_server_name();
     assert_eq!(placeholder.to_str(), PLACEHOLDER_SERVER_NAME);
-    let named = TlsOptions::new().with_server_name("amp.example").unwrap();
-    assert_eq!(named.server_name().to_str(), "amp.example");
+    let named = TlsOptions::new().server_name("amp.example").unwrap();
+    assert_eq!(named.expected_server_name().to_str(), "amp.example");
     assert!(matches!(
-        TlsOptions::new().with_server_name("not a name!"),
+        TlsOptions::new().server_name("not a name!"),
         Err(TlsError::InvalidServerName(name)) if name == "not a name!"
     ));
     // A name without authorities would check an unverified certificate.
@@ -263,13 +263,13 @@ fn server_names() {
 // --- servers verifying clients ----------------------------------------
 
 #[tokio::test]
-async fn server_with_authorities_requires_a_client_certificate() {
+async fn server_authorities_requires_a_client_certificate() {
     let ca = Ca::new("test CA");
     let other = Ca::new("other CA");
     let (cert, key) = ca.issue("localhost", &["localhost"]);
     let server = TlsOptions::new()
-        .with_certificate(vec![cert], key)
-        .with_authorities([ca.der()]);
+        .certificate(vec![cert], key)
+        .authorities([ca.der()]);
     let (client_cert, client_key) = ca.issue("client", &[]);
     let (stranger_cert, stranger_key) = other.issue("stranger", &[]);
     for versions in BOTH {
@@ -284,7 +284,7 @@ async fn server_with_authorities_requires_a_client_certificate() {
 
         // A certificate from the server's authority.
         let client =
-            TlsOptions::new().with_certificate(vec![client_cert.clone()], client_key.clone_key());
+            TlsOptions::new().certificate(vec![client_cert.clone()], client_key.clone_key());
         let (c, s) = handshake(&client, &server, versions).await.ok();
         assert_eq!(
             s.get_ref().1.peer_certificates().unwrap(),
@@ -293,8 +293,8 @@ async fn server_with_authorities_requires_a_client_certificate() {
         ping(c, s).await;
 
         // A certificate from another authority.
-        let stranger = TlsOptions::new()
-            .with_certificate(vec![stranger_cert.clone()], stranger_key.clone_key());
+        let stranger =
+            TlsOptions::new().certificate(vec![stranger_cert.clone()], stranger_key.clone_key());
         let outcome = handshake(&stranger, &server, versions).await;
         assert_eq!(
             bad_certificate(&outcome.server_error()),
@@ -308,7 +308,7 @@ async fn server_with_authorities_requires_a_client_certificate() {
 #[tokio::test]
 async fn server_without_authorities_asks_for_no_client_certificate() {
     let (client_cert, client_key) = self_signed("client");
-    let client = TlsOptions::new().with_certificate(vec![client_cert], client_key);
+    let client = TlsOptions::new().certificate(vec![client_cert], client_key);
     for versions in BOTH {
         let (c, s) = handshake(&client, &TlsOptions::new(), versions).await.ok();
         assert!(s.get_ref().1.peer_certificates().is_none());
@@ -322,12 +322,12 @@ async fn mutual_verification() {
     let (server_cert, server_key) = ca.issue("localhost", &["localhost"]);
     let (client_cert, client_key) = ca.issue("client", &[]);
     let server = TlsOptions::new()
-        .with_certificate(vec![server_cert.clone()], server_key)
-        .with_authorities([ca.der()]);
+        .certificate(vec![server_cert.clone()], server_key)
+        .authorities([ca.der()]);
     let client = TlsOptions::new()
-        .with_certificate(vec![client_cert.clone()], client_key)
-        .with_authorities([ca.der()])
-        .with_server_name("localhost")
+        .certificate(vec![client_cert.clone()], client_key)
+        .authorities([ca.der()])
+        .server_name("localhost")
         .unwrap();
     for versions in BOTH {
         let (c, s) = handshake(&client, &server, versions).await.ok();
@@ -349,17 +349,17 @@ async fn v1_certificates_serve_and_are_accepted_anonymously() {
     for key in [rsa, ec] {
         let cert = v1_certificate(&key, TEMPORARY_CERTIFICATE_CN);
         assert_eq!(
-            der::certificate_spki(&cert).unwrap().0,
+            parse_certificate(&cert).unwrap().version().0,
             0,
             "a v1 certificate"
         );
         let pem_options = TlsOptions::new()
-            .with_certificate_pem(
+            .certificate_pem(
                 &pem("CERTIFICATE", &cert),
                 &pem("PRIVATE KEY", key.secret_der()),
             )
             .unwrap();
-        let server = TlsOptions::new().with_certificate(vec![cert.clone()], key.clone_key());
+        let server = TlsOptions::new().certificate(vec![cert.clone()], key.clone_key());
         for versions in BOTH {
             for server in [&server, &pem_options] {
                 let (c, s) = handshake(&TlsOptions::new(), server, versions).await.ok();
@@ -372,7 +372,7 @@ async fn v1_certificates_serve_and_are_accepted_anonymously() {
             let same_type = matches!(signature_algorithm(&key), SignatureAlgorithm::ECDSA);
             let outcome = handshake_configs(
                 TlsOptions::new().client_config_with(versions).unwrap(),
-                TlsOptions::new().server_name(),
+                TlsOptions::new().expected_server_name(),
                 impostor_server(cert.clone(), impostor, versions),
             )
             .await;

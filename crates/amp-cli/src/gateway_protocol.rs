@@ -1,5 +1,7 @@
 //! The gateway protocol: what a client says to `amp gateway` before its
-//! connection becomes a byte stream to a service. In Twisted:
+//! connection becomes a byte stream to a service. Shared by both ends:
+//! `amp gateway` (`cmd/gateway/`) serves it, `amp tunnel`
+//! (`cmd/tunnel.rs`) speaks it as a client. In Twisted:
 //!
 //! ```python
 //! class UnknownService(Exception): pass

@@ -1,12 +1,13 @@
-//! [`Route`]: a handle on one route of a connection, an AMP conversation of
-//! its own multiplexed with the others by a `_route` key (Divmod Epsilon's
-//! `amprouter`). The rules are the session's: see
+//! [`Channel`]: a handle on one channel of a connection, an AMP
+//! conversation of its own multiplexed with the others by a `_route` key
+//! (what Divmod Epsilon's `amprouter` calls a route). The rules are the
+//! session's: see
 //! [`Session::bind_route`](amp_wire::session::Session::bind_route).
 
 use bytes::Bytes;
 use std::future::Future;
 
-use amp_wire::session::RouteError;
+pub use amp_wire::session::RouteError as ChannelError;
 use amp_wire::{AmpBox, Command, IntoBytes, NoError};
 
 use super::calling;
@@ -14,17 +15,18 @@ use super::handle::Connection;
 use super::options::CallOptions;
 use crate::error::CallError;
 
-/// A handle on one route of a [`Connection`]: its calls carry
-/// `_route: <remote name>`, and are answered on the route (the peer's
-/// answers carry `_route: <local name>`). Cheap to clone; it keeps the
+/// A handle on one channel of a [`Connection`] (an Epsilon route): its
+/// calls carry `_route: <remote name>`, and are answered on the channel
+/// (the peer's answers carry `_route: <local name>`). Cheap to clone; it
+/// keeps the
 /// connection open as a [`Connection`] handle does.
 ///
-/// Get one with [`Connection::route`]; serve a route's requests with a
-/// [`Routes`](crate::Routes).
+/// Get one with [`Connection::channel`]; serve a channel's requests with
+/// [`Channels`](crate::Channels).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use amp::{Command, Connection, Record, Router, Routes};
+/// use amp::{Channels, Command, Connection, Record, Router};
 ///
 /// #[derive(Command)]
 /// #[amp(response = Total)]
@@ -33,72 +35,72 @@ use crate::error::CallError;
 /// struct Total { total: i64 }
 ///
 /// let (a, b) = tokio::io::duplex(4096);
-/// // The server answers Sum on route "calc" only.
-/// let routes = Routes::new(Router::new())
-///     .bind_route("calc", Router::new().route(|s: Sum, _| async move {
+/// // The server answers Sum on channel "calc" only.
+/// let channels = Channels::new(Router::new())
+///     .channel("calc", Router::new().route(|s: Sum, _| async move {
 ///         Ok(Total { total: s.a + s.b })
 ///     }))
 ///     .unwrap();
-/// routes.spawn(a);
+/// Connection::spawn(a, channels);
 /// let client = Connection::spawn(b, Router::new());
-/// let calc = client.route("calc").unwrap();
+/// let calc = client.channel("calc").unwrap();
 /// assert_eq!(calc.call(Sum { a: 1, b: 2 }).await.unwrap(), Total { total: 3 });
 /// // On the default conversation nothing answers Sum.
 /// assert!(client.call(Sum { a: 1, b: 2 }).await.is_err());
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Route {
+pub struct Channel {
     conn: Connection,
     local: Bytes,
 }
 
 impl Connection {
-    /// A handle on route `name` of this connection, bound now if it is not
-    /// yet (its boxes carry `_route: name`, and the peer's boxes with
-    /// `_route: name` belong to it): [`Connection::route_to`] with one
-    /// name for both ends. The peer's requests on the route are answered
-    /// by the router bound to it (see [`Routes`](crate::Routes)), or
+    /// A handle on channel `name` of this connection, bound now if it is
+    /// not yet (its boxes carry `_route: name`, and the peer's boxes with
+    /// `_route: name` belong to it): [`Connection::channel_to`] with one
+    /// name for both ends. The peer's requests on the channel are answered
+    /// by the router bound to it (see [`Channels`](crate::Channels)), or
     /// `UNHANDLED` when there is none.
     ///
     /// Fails when [`MAX_ROUTES`](amp_wire::session::MAX_ROUTES) are bound
     /// already, or `name` is bound to another remote name.
-    pub fn route(&self, name: impl IntoBytes) -> Result<Route, RouteError> {
+    pub fn channel(&self, name: impl IntoBytes) -> Result<Channel, ChannelError> {
         let name = name.into_bytes();
-        self.route_to(name.clone(), name)
+        self.channel_to(name.clone(), name)
     }
 
-    /// A handle on the route bound here as `local` (the `_route` the peer
-    /// sends to reach it) and connected to the peer's route `remote` (the
-    /// `_route` its boxes carry): Epsilon's
+    /// A handle on the channel bound here as `local` (the `_route` the
+    /// peer sends to reach it) and connected to the peer's channel `remote`
+    /// (the `_route` its boxes carry): Epsilon's
     /// `Router.bindRoute(receiver, local).connectTo(remote)`.
-    pub fn route_to(
+    pub fn channel_to(
         &self,
         local: impl IntoBytes,
         remote: impl IntoBytes,
-    ) -> Result<Route, RouteError> {
+    ) -> Result<Channel, ChannelError> {
         let local = local.into_bytes();
         self.shared()
             .with(|st| st.session.bind_route(local.clone(), remote.into_bytes()))?;
-        Ok(Route {
+        Ok(Channel {
             conn: self.clone(),
             local,
         })
     }
 }
 
-impl Route {
-    /// The route's local name.
+impl Channel {
+    /// The channel's local name.
     pub fn name(&self) -> &Bytes {
         &self.local
     }
 
-    /// The connection the route runs on.
+    /// The connection the channel runs on.
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
 
-    /// [`Connection::call`] on this route.
+    /// [`Connection::call`] on this channel.
     pub fn call<C: Command>(
         &self,
         cmd: C,
@@ -106,7 +108,7 @@ impl Route {
         self.call_with(cmd, CallOptions::new())
     }
 
-    /// [`Connection::call_with`] on this route.
+    /// [`Connection::call_with`] on this channel.
     pub fn call_with<C: Command>(
         &self,
         cmd: C,
@@ -115,12 +117,28 @@ impl Route {
         calling::call(self.conn.shared(), Some(&self.local), cmd, options)
     }
 
-    /// [`Connection::notify`] on this route.
+    /// [`Connection::send`] on this channel: asks for an answer only if
+    /// `C::REQUIRES_ANSWER`.
+    pub async fn send<C: Command>(
+        &self,
+        cmd: C,
+    ) -> Result<Option<C::Response>, CallError<C::Error>> {
+        if C::REQUIRES_ANSWER {
+            self.call(cmd).await.map(Some)
+        } else {
+            self.notify(cmd)
+                .await
+                .map_err(|e| e.map_remote(|n| match n {}))?;
+            Ok(None)
+        }
+    }
+
+    /// [`Connection::notify`] on this channel.
     pub async fn notify<C: Command>(&self, cmd: C) -> Result<(), CallError<NoError>> {
         calling::notify(self.conn.shared(), Some(&self.local), cmd).await
     }
 
-    /// [`Connection::call_raw`] on this route.
+    /// [`Connection::call_raw`] on this channel.
     pub async fn call_raw(
         &self,
         name: impl IntoBytes,
@@ -129,7 +147,7 @@ impl Route {
         self.call_raw_with(name, args, CallOptions::new()).await
     }
 
-    /// [`Connection::call_raw_with`] on this route.
+    /// [`Connection::call_raw_with`] on this channel.
     pub async fn call_raw_with(
         &self,
         name: impl IntoBytes,
@@ -146,7 +164,7 @@ impl Route {
         .await
     }
 
-    /// [`Connection::notify_raw`] on this route.
+    /// [`Connection::notify_raw`] on this channel.
     pub async fn notify_raw(
         &self,
         name: impl IntoBytes,
