@@ -142,8 +142,9 @@ impl ConnectionBuilder {
     /// Secure the connection with StartTLS as soon as it is open, with
     /// `options` (see [`Connection::start_tls`]); for
     /// [`connect`](ConnectionBuilder::connect) and
-    /// [`connect_unix`](ConnectionBuilder::connect_unix), which fail with
-    /// the StartTLS error as their cause if it fails.
+    /// [`connect_unix`](ConnectionBuilder::connect_unix), which fail if it
+    /// fails: its `CallError<StartTlsError>` is inside the `io::Error`
+    /// ([`std::io::Error::get_ref`], `into_inner`).
     #[cfg(feature = "tls")]
     pub fn start_tls(mut self, options: crate::tls::TlsOptions) -> Self {
         self.start_tls = Some(options);
