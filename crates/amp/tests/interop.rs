@@ -2255,7 +2255,7 @@ async fn documented_twisted_ampserver_serves_a_rust_client() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documented_twisted_ampclient_against_a_rust_server() {
-    // What a user would write: amp::serve with just Sum and Divide.
+    // What a user would write: a Server with just Sum and Divide.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port().to_string();
     let router = Router::new()
@@ -2281,7 +2281,7 @@ async fn documented_twisted_ampclient_against_a_rust_server() {
     );
     assert!(
         !server.is_finished(),
-        "amp::serve stopped: {:?}",
+        "the server stopped: {:?}",
         server.await
     );
     server.abort();

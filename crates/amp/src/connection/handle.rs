@@ -109,7 +109,7 @@ impl Connection {
             session.answers_cancel();
         }
         for (local, remote) in router.routes() {
-            // Checked as the routes were bound (`Routes::bind_route_to`).
+            // Checked as the channels were bound (`Channels::channel_to`).
             let _ = session.bind_route(local, remote);
         }
         let shared = Shared::new(session, router.is_empty(), fds, info);
