@@ -177,36 +177,27 @@ async fn import_schema(args: ImportArgs) -> CliResult {
     for w in &imported.warnings {
         eprintln!("amp: warning: {w}");
     }
-    let schema = imported.schema;
-    let Some(path) = args.output else {
-        print!("{}", to_text(&schema, Format::Json)?);
-        return Ok(());
-    };
-    let text = to_text(&schema, Format::of(&path))?;
-    std::fs::write(&path, text)
-        .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
-    eprintln!(
-        "amp: wrote {} from {} to {}",
-        count(schema.commands.len()),
-        args.spec,
-        path.display()
-    );
-    Ok(())
+    emit(&imported.schema, args.output.as_deref(), &args.spec)
 }
 
 async fn fetch(args: FetchArgs) -> CliResult {
     let schema = schema::remote::fetch(&args.addr, &args.remote).await?;
-    let Some(path) = args.output else {
-        print!("{}", to_text(&schema, Format::Json)?);
+    emit(&schema, args.output.as_deref(), &args.addr)
+}
+
+/// Prints `schema` as JSON, or writes it to `output` (TOML if its name
+/// ends in .toml) saying so, naming where it came `from`.
+fn emit(schema: &Schema, output: Option<&std::path::Path>, from: &str) -> CliResult {
+    let Some(path) = output else {
+        print!("{}", to_text(schema, Format::Json)?);
         return Ok(());
     };
-    let text = to_text(&schema, Format::of(&path))?;
-    std::fs::write(&path, text)
+    let text = to_text(schema, Format::of(path))?;
+    std::fs::write(path, text)
         .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
     eprintln!(
-        "amp: wrote {} from {} to {}",
+        "amp: wrote {} from {from} to {}",
         count(schema.commands.len() + schema.untyped.len()),
-        args.addr,
         path.display()
     );
     Ok(())
