@@ -71,6 +71,23 @@ pub(crate) async fn notify<C: Command>(
     send.await.map(|_| ()).map_err(|e| not_sent(e, None))
 }
 
+/// `C` as Twisted's `callRemote` sends it: asking for an answer only if
+/// `C::REQUIRES_ANSWER`, else resolving to `None` once written.
+pub(crate) async fn send<C: Command>(
+    shared: &Shared,
+    route: Option<&[u8]>,
+    cmd: C,
+) -> Result<Option<C::Response>, CallError<C::Error>> {
+    if C::REQUIRES_ANSWER {
+        call(shared, route, cmd, CallOptions::new()).await.map(Some)
+    } else {
+        notify(shared, route, cmd)
+            .await
+            .map_err(|e| e.map_remote(|n| match n {}))?;
+        Ok(None)
+    }
+}
+
 /// Call command `name` with a raw box on `route`; the answer box without
 /// `_answer`.
 pub(crate) fn call_raw<'a>(

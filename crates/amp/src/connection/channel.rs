@@ -123,14 +123,7 @@ impl Channel {
         &self,
         cmd: C,
     ) -> Result<Option<C::Response>, CallError<C::Error>> {
-        if C::REQUIRES_ANSWER {
-            self.call(cmd).await.map(Some)
-        } else {
-            self.notify(cmd)
-                .await
-                .map_err(|e| e.map_remote(|n| match n {}))?;
-            Ok(None)
-        }
+        calling::send(self.conn.shared(), Some(&self.local), cmd).await
     }
 
     /// [`Connection::notify`] on this channel.

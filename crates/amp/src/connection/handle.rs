@@ -186,14 +186,7 @@ impl Connection {
         &self,
         cmd: C,
     ) -> Result<Option<C::Response>, CallError<C::Error>> {
-        if C::REQUIRES_ANSWER {
-            self.call(cmd).await.map(Some)
-        } else {
-            self.notify(cmd)
-                .await
-                .map_err(|e| e.map_remote(|n| match n {}))?;
-            Ok(None)
-        }
+        super::calling::send(&self.shared, None, cmd).await
     }
 
     /// Send command `C` without asking for an answer (no `_ask` key):
