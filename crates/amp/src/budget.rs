@@ -29,8 +29,7 @@ use tokio::time::Instant;
 use amp_wire::session::{Phase, Session};
 use amp_wire::Disconnect;
 
-use crate::connection::{Connection, Control, Shared, State};
-use crate::switch::Switched;
+use crate::connection::{Connection, Control, State};
 
 /// The step in which connections count their buffers against the budget:
 /// a connection holding less counts for nothing.
@@ -231,6 +230,11 @@ impl Drop for Member {
 }
 
 impl Member {
+    /// This connection's holding: its buffers and its idle clock.
+    pub(crate) fn holding(&self) -> &Arc<Holding> {
+        &self.mine
+    }
+
     /// Count a connection's buffers against its server's budget.
     pub(crate) fn join(conn: &Connection, pool: Arc<Pool>, mine: Arc<Holding>) {
         let member = Member {
@@ -299,19 +303,6 @@ impl Member {
 pub(crate) fn report(st: &mut State) {
     if let Some(m) = &mut st.member {
         m.report(&mut st.session);
-    }
-}
-
-/// The stream of a connection switched to another protocol: on a server,
-/// it keeps the connection's idle clock.
-pub(crate) fn watch(stream: Option<Switched>, shared: &Shared) -> Option<Switched> {
-    let stream = stream?;
-    match shared.with(|st| st.member.as_ref().map(|m| m.mine.clone())) {
-        Some(mine) => {
-            mine.touch();
-            Some(stream.watched(mine))
-        }
-        None => Some(stream),
     }
 }
 

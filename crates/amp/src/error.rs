@@ -48,7 +48,7 @@ pub enum CallError<E> {
     Timeout(std::time::Duration),
     /// A [`Balanced`](crate::Balanced) client had no connected server for
     /// the call within the time it could wait. Nothing was sent.
-    Unavailable(crate::balance::Unavailable),
+    Unavailable(Unavailable),
 }
 
 impl<E: ErrorTable> fmt::Display for CallError<E> {
@@ -292,3 +292,44 @@ pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
     }
     out
 }
+
+/// Why a [`Balanced`](crate::Balanced) client could not start a call: no server was
+/// connected within the time it could wait.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Unavailable {
+    /// Servers known (found by the lookups), none of them connected.
+    pub servers: usize,
+    /// How long the call waited for one.
+    pub waited: std::time::Duration,
+    /// A connection error of one of the servers (the first listed that
+    /// has one), if any failed.
+    pub last_error: Option<BackendError>,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.servers {
+            0 => write!(f, "no server found"),
+            n => write!(f, "none of {n} servers connected"),
+        }?;
+        write!(f, " (waited {:?})", self.waited)
+    }
+}
+
+impl std::error::Error for Unavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.last_error
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl<E: ErrorTable> From<Unavailable> for CallError<E> {
+    fn from(u: Unavailable) -> Self {
+        CallError::Unavailable(u)
+    }
+}
+
+/// Why a backend is not connected (shown by [`BackendStatus`](crate::balance::BackendStatus)).
+pub type BackendError = std::sync::Arc<dyn std::error::Error + Send + Sync>;

@@ -10,9 +10,8 @@ use tokio::sync::Notify;
 
 use super::builder::Settings;
 use crate::connection::Connection;
+use crate::error::BackendError;
 
-/// Why a backend is not connected (shown by [`BackendStatus`]).
-pub type BackendError = Arc<dyn std::error::Error + Send + Sync>;
 
 /// One server: its address, connection and load.
 pub(crate) struct Backend {

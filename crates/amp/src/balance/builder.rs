@@ -40,7 +40,7 @@ impl Backoff {
             .map(|d| d.subsec_nanos() as u64)
             .unwrap_or(0)
             ^ (addr.port() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let fraction = 0.5 + (super::pick::mix(seed) % 1000) as f64 / 2000.0;
+        let fraction = 0.5 + (super::dice::mix(seed) % 1000) as f64 / 2000.0;
         full.mul_f64(fraction)
     }
 }

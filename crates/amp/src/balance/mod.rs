@@ -51,12 +51,14 @@
 
 mod backend;
 mod builder;
+mod dice;
 mod discover;
 mod pick;
 #[cfg(feature = "tower")]
 mod tower;
 
-pub use backend::{BackendError, BackendStatus};
+pub use crate::error::{BackendError, Unavailable};
+pub use backend::BackendStatus;
 pub use builder::Builder;
 
 use bytes::Bytes;
@@ -67,13 +69,13 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use amp_wire::{AmpBox, Command, ErrorTable, NoError};
+use amp_wire::{AmpBox, Command, NoError};
 
 use crate::connection::{CallOptions, Connection};
 use crate::error::CallError;
 use backend::Backend;
 use builder::Settings;
-use pick::Dice;
+use dice::Dice;
 
 /// A client over several servers; see the [module](self) for how calls
 /// are spread, and [`Builder`] for its settings. Cheap to clone: clones
@@ -111,38 +113,6 @@ impl std::fmt::Debug for Balanced {
             .field("targets", &self.targets())
             .field("backends", &self.backends())
             .finish()
-    }
-}
-
-/// Why a [`Balanced`] client could not start a call: no server was
-/// connected within the time it could wait.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Unavailable {
-    /// Servers known (found by the lookups), none of them connected.
-    pub servers: usize,
-    /// How long the call waited for one.
-    pub waited: Duration,
-    /// A connection error of one of the servers (the first listed that
-    /// has one), if any failed.
-    pub last_error: Option<BackendError>,
-}
-
-impl std::fmt::Display for Unavailable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.servers {
-            0 => write!(f, "no server found"),
-            n => write!(f, "none of {n} servers connected"),
-        }?;
-        write!(f, " (waited {:?})", self.waited)
-    }
-}
-
-impl std::error::Error for Unavailable {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.last_error
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -457,8 +427,3 @@ impl Balanced {
 }
 
 // (The error type parameter of a typed call is the command's.)
-impl<E: ErrorTable> From<Unavailable> for CallError<E> {
-    fn from(u: Unavailable) -> Self {
-        CallError::Unavailable(u)
-    }
-}

@@ -10,7 +10,7 @@ use amp_wire::session::keys::ANSWER;
 use amp_wire::session::Reply;
 use amp_wire::{AmpBox, Command, NoError, Record};
 
-use super::handle::{not_sent, reply_error};
+use super::errors::{not_sent, reply_error};
 use super::options::CallOptions;
 use super::request::{Kind, ReplyFuture, SendRequest};
 use super::shared::Shared;

@@ -2,18 +2,17 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::Instrument;
 
-use amp_wire::session::{Phase, Reply, SendError, Session};
-use amp_wire::{AmpBox, Command, Config, Disconnect, ErrorTable, IntoBytes, NoError};
+use amp_wire::session::{Phase, Reply, Stats};
+#[cfg(doc)]
+use amp_wire::Config;
+use amp_wire::{AmpBox, Command, Disconnect, IntoBytes, NoError};
 
-use super::driver::Driver;
+use super::errors::{not_sent, reply_error};
 use super::options::CallOptions;
-use super::request::{Kind, NotSent, ReplyFuture, SendRequest};
-use super::responding::Bind;
-use super::shared::{FdsArg, Shared};
+use super::request::{Kind, ReplyFuture, SendRequest};
+use super::shared::Shared;
 use super::spans;
 use crate::addr::{Addr, ConnectionInfo};
 use crate::error::CallError;
@@ -79,42 +78,10 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// The one constructor: `accepted` for connections a server accepted
-    /// (they must send a first box in time).
-    pub(crate) fn build<T>(
-        io: T,
-        router: &dyn Bind,
-        config: Config,
-        fds: Option<FdsArg>,
-        accepted: bool,
-        info: ConnectionInfo,
-    ) -> (Connection, Driver<T>)
-    where
-        T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-    {
-        let router = router.bind(&info);
-        let now = tokio::time::Instant::now().into_std();
-        let mut session = if accepted {
-            Session::new_accepted(config, now)
-        } else {
-            Session::new(config, now)
-        };
-        for name in router.switch_commands() {
-            session.negotiates_switch(name);
-        }
-        if router.answers_start_tls() {
-            session.negotiates_start_tls();
-        }
-        if router.answers_cancel() {
-            session.answers_cancel();
-        }
-        for (local, remote) in router.routes() {
-            // Checked as the channels were bound (`Channels::channel_to`).
-            let _ = session.bind_route(local, remote);
-        }
-        let shared = Shared::new(session, router.is_empty(), fds, info);
-        let driver = Driver::new(shared.clone(), io, router);
-        (Connection { shared }, driver)
+    /// The first handle on a connection just wired (the count of handles
+    /// starts at one).
+    pub(super) fn first(shared: Arc<Shared>) -> Connection {
+        Connection { shared }
     }
 
     /// The peer's address, if known (Twisted's `transport.getPeer()`):
@@ -311,10 +278,7 @@ impl Connection {
     /// down. Outstanding calls fail with [`Disconnect::LocalClose`].
     /// Resolves once the connection has ended.
     pub async fn close(&self) {
-        self.shared.with(|st| {
-            st.session.close(tokio::time::Instant::now().into_std());
-            st.kick();
-        });
+        self.shared.close();
         self.closed().await;
     }
 
@@ -324,7 +288,7 @@ impl Connection {
     /// closes with [`Disconnect::Shutdown`]. [`Connection::closed`] tells
     /// when.
     pub fn shutdown(&self) {
-        Control::of(self).shutdown();
+        self.shared.shutdown();
     }
 
     /// Wait until the connection has ended; returns why.
@@ -354,69 +318,48 @@ impl Connection {
     pub fn phase(&self) -> Phase {
         self.shared.with(|st| st.session.phase())
     }
-}
 
-/// A server's hold on a connection: not a handle (a connection nobody can
-/// call still closes when its router serves nothing).
-pub(crate) struct Control(Arc<Shared>);
-
-impl Control {
-    pub(crate) fn of(conn: &Connection) -> Control {
-        Control(conn.shared.clone())
-    }
-
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.0
-    }
-
-    pub(crate) fn shutdown(&self) {
-        self.0.with(|st| {
-            st.session.shutdown(tokio::time::Instant::now().into_std());
-            st.kick();
-        });
-    }
-
-    pub(crate) fn abort(&self, reason: Disconnect) {
-        self.0.with(|st| {
-            st.session.abort(reason);
-            st.kick();
-        });
-    }
-}
-
-/// The caller's error for a request the session refused.
-pub(crate) fn send_error<E>(e: SendError) -> CallError<E> {
-    match e {
-        SendError::Switched => CallError::ProtocolSwitched,
-        SendError::OnlyOneTls => CallError::OnlyOneTls,
-        SendError::Closed(d) => CallError::ConnectionLost(d),
-        SendError::Encode(e) => CallError::Encode(e),
-        other => CallError::ConnectionLost(Disconnect::Io(Arc::new(std::io::Error::other(
-            other.to_string(),
-        )))),
-    }
-}
-
-/// The caller's error for a request not sent (`limit`: its time limit).
-pub(crate) fn not_sent<E>(e: NotSent, limit: Option<Duration>) -> CallError<E> {
-    match e {
-        NotSent::Refused(e) => send_error(e),
-        NotSent::TimedOut => CallError::Timeout(limit.unwrap_or_default()),
-    }
-}
-
-/// The caller's error for a reply that is not an answer (`limit`: the
-/// call's time limit).
-pub(crate) fn reply_error<E: ErrorTable>(r: Reply, limit: Option<Duration>) -> CallError<E> {
-    match r {
-        Reply::TimedOut => CallError::Timeout(limit.unwrap_or_default()),
-        Reply::Error { code, description } => {
-            tracing::debug!(code = %amp_wire::display_bytes(&code), "error answer");
-            CallError::from_wire(code, description)
-        }
-        Reply::Lost(d) => CallError::ConnectionLost(d),
-        Reply::Answer(_) => {
-            CallError::BadResponse(amp_wire::DecodeError::invalid("unexpected answer"))
-        }
+    /// A snapshot of this connection's counters: calls and requests in
+    /// flight, boxes and bytes each way, answers, errors by code, and why
+    /// the connection ended once it has. See [`Stats`] for what each
+    /// counts. Taking it costs one lock and a copy (the error-code tables
+    /// are small and bounded).
+    ///
+    /// Still readable after the connection has ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = SumResult)]
+    /// struct Sum { a: i64, b: i64 }
+    /// #[derive(Record)]
+    /// struct SumResult { total: i64 }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let server = Connection::spawn(a, Router::new().route(|s: Sum, _| async move {
+    ///     Ok(SumResult { total: s.a + s.b })
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.call(Sum { a: 1, b: 2 }).await.unwrap();
+    /// let _ = client.call_raw("Nope", amp::AmpBox::new()).await.unwrap_err();
+    ///
+    /// let c = client.stats();
+    /// assert_eq!((c.requests_sent, c.answers_received), (2, 1));
+    /// assert_eq!(c.errors_received.get("UNHANDLED"), 1);
+    /// assert_eq!(c.calls_in_flight, 0);
+    ///
+    /// let s = server.stats();
+    /// assert_eq!((s.requests_received, s.answers_sent), (2, 1));
+    /// assert_eq!(s.bytes_received, c.bytes_sent);
+    ///
+    /// client.close().await;
+    /// server.closed().await;
+    /// assert!(matches!(server.stats().end, Some(amp::Disconnect::PeerClosed)));
+    /// # }
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.shared.with(|st| st.session.stats())
     }
 }

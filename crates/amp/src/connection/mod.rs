@@ -5,7 +5,9 @@
 
 mod calling;
 mod channel;
+mod control;
 mod driver;
+mod errors;
 mod handle;
 mod options;
 mod request;
@@ -16,18 +18,16 @@ mod spans;
 mod starter;
 #[cfg(feature = "tls")]
 mod starttls;
-mod stats;
 #[cfg(feature = "tower")]
 mod tower;
 mod transport;
-#[cfg(feature = "unix")]
-mod unix;
+mod wiring;
 
 pub use channel::{Channel, ChannelError};
 pub use driver::Driver;
 pub use handle::Connection;
-pub(crate) use handle::Control;
+pub(crate) use control::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
-pub(crate) use shared::{Shared, State};
+pub(crate) use shared::State;
 pub(crate) use starter::Starter;

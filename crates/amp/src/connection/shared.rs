@@ -208,6 +208,32 @@ impl Shared {
             .with_max_value_size(self.max_value_size))
     }
 
+    /// Close the connection: what is written goes out, then the stream
+    /// is shut down.
+    pub(crate) fn close(&self) {
+        self.with(|st| {
+            st.session.close(tokio::time::Instant::now().into_std());
+            st.kick();
+        });
+    }
+
+    /// Begin a graceful shutdown: new requests refused, close once the
+    /// work in flight is done.
+    pub(crate) fn shutdown(&self) {
+        self.with(|st| {
+            st.session.shutdown(tokio::time::Instant::now().into_std());
+            st.kick();
+        });
+    }
+
+    /// End the connection at once, for `reason`.
+    pub(crate) fn abort(&self, reason: Disconnect) {
+        self.with(|st| {
+            st.session.abort(reason);
+            st.kick();
+        });
+    }
+
     pub(crate) fn add_handle(&self) {
         if self.handles.fetch_add(1, Ordering::AcqRel) == 0 && self.abandonable {
             self.abandoned_changed();

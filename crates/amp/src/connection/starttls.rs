@@ -2,7 +2,7 @@
 
 use amp_wire::session::Reply;
 
-use super::handle::{reply_error, send_error};
+use super::errors::{reply_error, send_error};
 use super::request::ReplyFuture;
 use super::shared::ClientTls;
 use super::Connection;

@@ -7,6 +7,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use amp_wire::session::{Event, Role};
 
+use super::super::shared::Shared;
 use super::super::transport::Transport;
 use super::Driver;
 use crate::switch::Switched;
@@ -91,7 +92,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         let io = std::mem::replace(&mut self.io, Transport::Gone).into_io();
         tracing::debug!(buffered = buffered.len(), "protocol switched");
         let stream = io.map(|io| Switched::new(io, buffered));
-        let stream = crate::budget::watch(stream, &self.shared);
+        let stream = watch(stream, &self.shared);
         #[cfg(feature = "tls")]
         let stream = {
             let certs = self.shared.with(|st| st.peer_certificates.clone());
@@ -112,5 +113,18 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
         if let Some((to, stream)) = after {
             self.after = Some((to.handler)(stream));
         }
+    }
+}
+
+/// The stream of a connection switched to another protocol: on a server,
+/// it keeps the connection's idle clock.
+fn watch(stream: Option<Switched>, shared: &Shared) -> Option<Switched> {
+    let stream = stream?;
+    match shared.with(|st| st.member.as_ref().map(|m| m.holding().clone())) {
+        Some(mine) => {
+            mine.touch();
+            Some(stream.watched(mine))
+        }
+        None => Some(stream),
     }
 }
