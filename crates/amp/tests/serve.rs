@@ -125,23 +125,29 @@ async fn the_grace_period_cuts_connections_still_busy() {
     assert!(matches!(idle.closed().await, Disconnect::PeerClosed));
 }
 
-#[tokio::test]
+// Time is paused in the tests that check what does *not* happen within
+// a time: the clock moves only when every task (the server's, the
+// connections', the test's) waits and no I/O is ready, so once the test's
+// sleep is over the server has had every chance to act within it.
+#[tokio::test(start_paused = true)]
 async fn past_max_connections_new_clients_wait_until_one_leaves() {
     let server = Server::new(router(gate()))
         .max_connections(1)
         .evict_idle_after(None);
+    let stats = server.stats();
     let (addr, _stop, _server) = serve(server).await;
     let first = Connection::connect(addr).await.unwrap();
     assert_eq!(first.call(Sum { a: 1, b: 1 }).await.unwrap().total, 2);
     // The second connects (the listen backlog takes it) but is not served
     // while the first is open.
     let second = Connection::connect(addr).await.unwrap();
-    let mut call = tokio::spawn({
+    let call = tokio::spawn({
         let second = second.clone();
         async move { second.call(Sum { a: 2, b: 2 }).await }
     });
-    let waited = tokio::time::timeout(Duration::from_millis(300), &mut call).await;
-    assert!(waited.is_err(), "the second connection was served at once");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!call.is_finished(), "the second connection was served");
+    assert_eq!(stats.connections(), 1);
     first.close().await;
     assert_eq!(
         within("the second call", call)
@@ -181,12 +187,13 @@ async fn at_max_connections_the_connection_idle_the_longest_makes_room_for_a_new
     assert_eq!((stats.evicted(), stats.connections()), (1, 2));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_connection_with_a_call_in_flight_is_never_closed_to_make_room() {
     let gate = gate();
     let server = Server::new(router(gate.clone()))
         .max_connections(1)
         .evict_idle_after(Some(Duration::from_millis(50)));
+    let stats = server.stats();
     let (addr, _stop, _server) = serve(server).await;
     let busy = Connection::connect(addr).await.unwrap();
     let slow = tokio::spawn({
@@ -195,15 +202,17 @@ async fn a_connection_with_a_call_in_flight_is_never_closed_to_make_room() {
     });
     within("the slow call to start", gate.started.notified()).await;
     let second = Connection::connect(addr).await.unwrap();
-    let mut call = tokio::spawn({
+    let call = tokio::spawn({
         let second = second.clone();
         async move { second.call(Sum { a: 2, b: 2 }).await }
     });
-    let waited = tokio::time::timeout(Duration::from_millis(400), &mut call).await;
+    // The server looks for an idle connection every 50 ms meanwhile.
+    tokio::time::sleep(Duration::from_millis(410)).await;
     assert!(
-        waited.is_err(),
+        !call.is_finished() && !busy.is_closed(),
         "the busy connection was closed for a new one"
     );
+    assert_eq!((stats.evicted(), stats.connections()), (0, 1));
     // Answered, then idle: it gives way.
     gate.release.add_permits(1);
     within("the slow call", slow).await.unwrap().unwrap();
