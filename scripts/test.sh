@@ -20,6 +20,10 @@ scripts/setup-interop.sh
 export AMP_PYTHON="$PWD/interop/.venv/bin/python"
 step cargo fmt --check
 cargo fmt --all -- --check
+step "no import cycles"
+# Every crate but amp, whose cycles are still being taken apart (add it
+# to the list when they are gone).
+scripts/check-cycles.py crates/{amp-wire,amp-schema,amp-cli,amp-derive,codegen-check}/src
 step cargo clippy
 cargo clippy --workspace --all-targets --locked -- -D warnings
 for features in "" tls unix tower; do

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
     if std::env::var_os("AMP_SCHEMA").is_some_and(|v| v.is_empty()) {
         std::env::remove_var("AMP_SCHEMA");
     }
-    let cli = cli::Cli::parse();
+    let cli = cmd::Cli::parse();
     if cli.command.is_filter() {
         restore_sigpipe();
     }

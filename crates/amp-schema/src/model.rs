@@ -14,14 +14,12 @@
 //! ```
 //!
 //! Every object refuses keys it does not know, fields and types included
-//! (they are read through `RawField` and `RawType`, in `raw.rs`, which list
-//! every key a field may have, then checked: `of` only on a `ListOf`, and
-//! so on).
+//! (their `Deserialize` is in `raw.rs`: they are read as `RawField` and
+//! `RawType`, which list every key a field may have, then checked: `of`
+//! only on a `ListOf`, and so on).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-use crate::raw::{RawField, RawType};
 
 /// A schema: the commands of a service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -132,8 +130,7 @@ impl Kind {
 }
 
 /// A named argument or response field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawField")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Field {
     /// The key on the wire.
     pub name: String,
@@ -146,8 +143,8 @@ pub struct Field {
 }
 
 /// An argument type (a Twisted `amp.Argument` class).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", try_from = "RawType")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
 pub enum ArgType {
     /// `Integer`: decimal text, any size.
     Integer,

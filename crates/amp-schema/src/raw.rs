@@ -1,8 +1,11 @@
 //! Fields and types as written in a file, checked on the way in: a type's
 //! keys must suit its `type` (`of` only on a `ListOf`, `fields` only on an
 //! `AmpList`, `class` only on a `Raw`) and the `type` must be one of
-//! [`ArgType::NAMES`], else the error names the closest.
+//! [`ArgType::NAMES`], else the error names the closest. This is how
+//! [`Field`] and [`ArgType`] are deserialized: read as [`RawField`] and
+//! [`RawType`], then converted.
 
+use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
 
 use crate::model::{ArgType, Field};
@@ -127,5 +130,17 @@ impl TryFrom<RawField> for Field {
             ty,
             optional: raw.optional,
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for ArgType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ArgType::try_from(RawType::deserialize(d)?).map_err(D::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Field::try_from(RawField::deserialize(d)?).map_err(D::Error::custom)
     }
 }

@@ -4,8 +4,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-use crate::error::{EncodeError, ProtocolError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
-use crate::fields::FieldWriter;
+use crate::error::{EncodeError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 
 /// One AMP box: a set of byte-string keys mapped to byte-string values.
 ///
@@ -187,31 +186,6 @@ impl AmpBox {
         AmpBox {
             repr: Repr::Owned(out),
         }
-    }
-
-    /// Parse exactly one box from `wire` (its terminator included), without
-    /// copying: keys and values stay slices of `wire`.
-    ///
-    /// ```
-    /// use amp_wire::{AmpBox, ProtocolError};
-    /// let b = AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k\x00\x01v\x00\x00")).unwrap();
-    /// assert_eq!(b.get("k"), Some(&b"v"[..]));
-    /// assert!(matches!(
-    ///     AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k")),
-    ///     Err(ProtocolError::TruncatedBox { .. })
-    /// ));
-    /// ```
-    pub fn decode(wire: Bytes) -> Result<AmpBox, ProtocolError> {
-        let mut it = crate::codec::boxes(&wire);
-        let first = it
-            .next()
-            .unwrap_or(Err(ProtocolError::TruncatedBox { buffered: 0 }))?;
-        if it.offset() != wire.len() {
-            return Err(ProtocolError::TrailingBytes {
-                trailing: wire.len() - it.offset(),
-            });
-        }
-        Ok(first)
     }
 
     /// A decoded box: `frame` holds its wire bytes, `spans` (in arrival
@@ -408,15 +382,6 @@ impl AmpBox {
             dst.put_slice(v);
         }
         dst.put_u16(0);
-        Ok(())
-    }
-
-    /// Write every entry into `w`: a request or answer carrying this box's
-    /// entries (see [`FieldWriter`]).
-    pub fn write_entries(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
-        for (k, v) in self.iter() {
-            w.put_raw(k, v)?;
-        }
         Ok(())
     }
 

@@ -6,6 +6,35 @@ use crate::ambox::{AmpBox, Span};
 use crate::config::{DEFAULT_MAX_BOX_ENTRIES, DEFAULT_MAX_BOX_SIZE};
 use crate::error::{ProtocolError, MAX_KEY_LENGTH};
 
+// `AmpBox::decode` lives beside the decoding it uses: the box does not
+// depend on its decoder.
+impl AmpBox {
+    /// Parse exactly one box from `wire` (its terminator included), without
+    /// copying: keys and values stay slices of `wire`.
+    ///
+    /// ```
+    /// use amp_wire::{AmpBox, ProtocolError};
+    /// let b = AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k\x00\x01v\x00\x00")).unwrap();
+    /// assert_eq!(b.get("k"), Some(&b"v"[..]));
+    /// assert!(matches!(
+    ///     AmpBox::decode(bytes::Bytes::from_static(b"\x00\x01k")),
+    ///     Err(ProtocolError::TruncatedBox { .. })
+    /// ));
+    /// ```
+    pub fn decode(wire: Bytes) -> Result<AmpBox, ProtocolError> {
+        let mut it = boxes(&wire);
+        let first = it
+            .next()
+            .unwrap_or(Err(ProtocolError::TruncatedBox { buffered: 0 }))?;
+        if it.offset() != wire.len() {
+            return Err(ProtocolError::TrailingBytes {
+                trailing: wire.len() - it.offset(),
+            });
+        }
+        Ok(first)
+    }
+}
+
 /// Splits a stream of bytes into boxes.
 ///
 /// Feed it the connection's read buffer with [`BoxDecoder::decode`]; each

@@ -2,9 +2,8 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::ambox::check_entry;
+use crate::ambox::{check_entry, AmpBox};
 use crate::error::{EncodeError, MAX_VALUE_LENGTH};
-use crate::types::{Argument, Context};
 
 /// Writes the entries of one box directly in wire form, with no
 /// intermediate [`AmpBox`](crate::AmpBox): how requests, answers and
@@ -63,16 +62,14 @@ impl<'a> FieldWriter<'a> {
         }
     }
 
-    /// Write `key = value` if the value is present (`None` is not written).
-    pub fn put<T: Argument>(
+    /// Write the entry `name` with a value that `encode` appends to the
+    /// buffer (the typed writers, in `types/put.rs`, give it the value's
+    /// encoder). On an error, or a value too long, nothing is left written.
+    pub(crate) fn put_encoded(
         &mut self,
         name: &'static str,
-        value: &T,
-        cx: &mut Context<'_>,
+        encode: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
     ) -> Result<(), EncodeError> {
-        if !value.is_present() {
-            return Ok(());
-        }
         let key = name.as_bytes();
         if self.shadowed(key) {
             return Ok(());
@@ -84,7 +81,7 @@ impl<'a> FieldWriter<'a> {
         self.out.put_slice(key);
         self.out.put_u16(0);
         let value_at = self.out.len();
-        let result = value.encode(self.out, cx).map_err(|e| e.with_key(name));
+        let result = encode(self.out);
         let len = self.out.len() - value_at;
         let result = result.and_then(|()| {
             if len > MAX_VALUE_LENGTH {
@@ -103,18 +100,6 @@ impl<'a> FieldWriter<'a> {
         self.out[value_at - 2..value_at].copy_from_slice(&(len as u16).to_be_bytes());
         self.last_key = Some((at + 2, key.len()));
         Ok(())
-    }
-
-    /// Write the argument `name`: what [`Argument::write_field`] writes
-    /// (for most types [`FieldWriter::put`]; the chunked types write
-    /// `name`, `name.2`, ...). Derived records call this for every field.
-    pub fn put_field<T: Argument>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-        cx: &mut Context<'_>,
-    ) -> Result<(), EncodeError> {
-        value.write_field(self, name, cx)
     }
 
     /// Write `key = value` as raw bytes. The key may be built at run time
@@ -208,6 +193,19 @@ impl<'a> FieldWriter<'a> {
     }
 }
 
+// `AmpBox::write_entries` lives beside the writer it uses: the box does
+// not depend on its writer.
+impl AmpBox {
+    /// Write every entry into `w`: a request or answer carrying this box's
+    /// entries (see [`FieldWriter`]).
+    pub fn write_entries(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        for (k, v) in self.iter() {
+            w.put_raw(k, v)?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for FieldWriter<'_> {
     fn drop(&mut self) {
         if !self.finished {
@@ -219,7 +217,7 @@ impl Drop for FieldWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AmpBox;
+    use crate::Context;
 
     fn written(extras: &[(&[u8], &[u8])], entries: &[(&[u8], &[u8])]) -> AmpBox {
         let mut out = BytesMut::new();

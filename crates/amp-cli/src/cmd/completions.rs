@@ -4,7 +4,7 @@
 use clap::CommandFactory;
 use std::io::Write;
 
-use crate::cli::Cli;
+use super::Cli;
 use crate::exit::{CliError, CliResult};
 
 /// `amp completions`.

@@ -15,9 +15,9 @@
 //! the rest are swept out once they outnumber the calls still waiting: the
 //! queue holds at most about twice the calls unanswered.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::calls::Calls;
 use super::Session;
 
 /// One call's deadline.
@@ -29,51 +29,62 @@ pub(crate) struct Deadline {
     cancel: bool,
 }
 
-impl Calls {
-    /// The earliest deadline of a call still waiting.
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.deadlines.front().map(|e| e.at)
+/// The deadlines of calls, earliest first. It knows nothing of the calls:
+/// whoever asks is told whether a tag still waits.
+#[derive(Debug, Default)]
+pub(crate) struct Deadlines {
+    queue: VecDeque<Deadline>,
+}
+
+impl Deadlines {
+    /// The earliest deadline queued.
+    pub(crate) fn next(&self) -> Option<Instant> {
+        self.queue.front().map(|e| e.at)
     }
 
-    fn add_deadline(&mut self, d: Deadline) {
-        if self.deadlines.back().is_none_or(|b| b.at <= d.at) {
-            self.deadlines.push_back(d);
+    /// Queue `d`; when entries outnumber `keep` (a bound from the calls
+    /// still waiting), those whose tag no longer `waits` are swept out.
+    pub(crate) fn add(&mut self, d: Deadline, keep: usize, waits: impl Fn(u64) -> bool) {
+        if self.queue.back().is_none_or(|b| b.at <= d.at) {
+            self.queue.push_back(d);
         } else {
-            let i = self.deadlines.partition_point(|x| x.at <= d.at);
-            self.deadlines.insert(i, d);
+            let i = self.queue.partition_point(|x| x.at <= d.at);
+            self.queue.insert(i, d);
         }
-        if self.deadlines.len() > 2 * self.unanswered() + 16 {
-            let mut q = std::mem::take(&mut self.deadlines);
-            q.retain(|x| self.is_plain_waiting(x.tag));
-            self.deadlines = q;
+        if self.queue.len() > keep {
+            self.queue.retain(|x| waits(x.tag));
         }
     }
 
-    /// Drop the deadlines at the front whose call no longer waits (called
-    /// whenever a call is answered, fails or is given up).
-    pub(crate) fn skip_stale_deadlines(&mut self) {
-        while let Some(front) = self.deadlines.front() {
-            if self.is_plain_waiting(front.tag) {
+    /// Drop the deadlines at the front whose tag no longer `waits`.
+    pub(crate) fn skip_stale(&mut self, waits: impl Fn(u64) -> bool) {
+        while let Some(front) = self.queue.front() {
+            if waits(front.tag) {
                 return;
             }
-            self.deadlines.pop_front();
+            self.queue.pop_front();
         }
     }
 
     /// The earliest deadline, if it is at or before `now` (taken out).
-    fn take_due(&mut self, now: Instant) -> Option<Deadline> {
-        let d = *self.deadlines.front()?;
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<Deadline> {
+        let d = *self.queue.front()?;
         if d.at > now {
             return None;
         }
-        self.deadlines.pop_front();
+        self.queue.pop_front();
         Some(d)
+    }
+
+    /// Forget every deadline (and the queue's memory).
+    pub(crate) fn clear(&mut self) {
+        self.queue = VecDeque::new();
     }
 
     /// How many deadlines are queued (for tests).
     #[cfg(test)]
-    pub(crate) fn deadlines_queued(&self) -> usize {
-        self.deadlines.len()
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
     }
 }
 

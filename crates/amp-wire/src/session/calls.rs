@@ -4,7 +4,9 @@ use bytes::Bytes;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::VecDeque;
 use std::task::Waker;
+use std::time::Instant;
 
+use super::call_deadlines::{Deadline, Deadlines};
 use super::Disconnect;
 use crate::ambox::AmpBox;
 
@@ -59,7 +61,7 @@ pub(crate) struct Calls {
     /// Tags of plain calls given up before their answer came.
     late: Late,
     /// Deadlines of calls, earliest first (see `call_deadlines.rs`).
-    pub(super) deadlines: VecDeque<super::call_deadlines::Deadline>,
+    deadlines: Deadlines,
 }
 
 /// The tags of calls given up (dropped or timed out) whose answer may
@@ -118,7 +120,7 @@ impl Calls {
                 capacity: late_capacity.max(1),
                 below: 0,
             },
-            deadlines: VecDeque::new(),
+            deadlines: Deadlines::default(),
         }
     }
 
@@ -200,7 +202,7 @@ impl Calls {
         for tag in unanswered {
             self.resolve(tag, Reply::Lost(reason.clone()), wake);
         }
-        self.deadlines = VecDeque::new();
+        self.deadlines.clear();
     }
 
     /// The caller of `tag` polls: its reply if there is one (the tag is
@@ -279,13 +281,39 @@ impl Calls {
 
     /// Whether `tag` is a plain call of ours still waiting for its reply.
     pub(crate) fn is_plain_waiting(&self, tag: u64) -> bool {
-        matches!(
-            self.table.get(&tag),
-            Some(Call {
-                kind: CommandKind::Plain,
-                slot: Slot::Waiting(_),
-            })
-        )
+        plain_waiting(&self.table, tag)
+    }
+
+    /// The earliest deadline of a call still waiting.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.next()
+    }
+
+    /// Queue a deadline; the queue holds at most about twice the calls
+    /// unanswered.
+    pub(crate) fn add_deadline(&mut self, d: Deadline) {
+        let table = &self.table;
+        let keep = 2 * self.unanswered + 16;
+        self.deadlines.add(d, keep, |tag| plain_waiting(table, tag));
+    }
+
+    /// Drop the deadlines at the front whose call no longer waits (called
+    /// whenever a call is answered, fails or is given up): the front is
+    /// always a call still waiting.
+    pub(crate) fn skip_stale_deadlines(&mut self) {
+        let table = &self.table;
+        self.deadlines.skip_stale(|tag| plain_waiting(table, tag));
+    }
+
+    /// The earliest deadline, if it is at or before `now` (taken out).
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<Deadline> {
+        self.deadlines.take_due(now)
+    }
+
+    /// How many deadlines are queued (for tests).
+    #[cfg(test)]
+    pub(crate) fn deadlines_queued(&self) -> usize {
+        self.deadlines.len()
     }
 
     /// Use a tag for a request whose reply nobody waits for (a remote
@@ -318,6 +346,17 @@ impl Calls {
             })
         )
     }
+}
+
+/// Whether `tag` is a plain call in `table` still waiting for its reply.
+fn plain_waiting(table: &FxHashMap<u64, Call>, tag: u64) -> bool {
+    matches!(
+        table.get(&tag),
+        Some(Call {
+            kind: CommandKind::Plain,
+            slot: Slot::Waiting(_),
+        })
+    )
 }
 
 /// Lower-case hex with no padding, as Twisted writes tags; `buf` holds the

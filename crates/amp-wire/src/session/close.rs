@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::calls::Reply;
-use super::phase::{Flush, Tls};
+use super::state::{Flush, Tls};
 use super::table::On;
 use super::{Disconnect, Session, State};
 use crate::AmpBox;

@@ -160,6 +160,7 @@ mod close;
 mod disconnect;
 mod end;
 mod keepalive;
+pub mod keys;
 mod phase;
 mod receive;
 mod respond;
@@ -167,6 +168,7 @@ mod routes;
 #[cfg(test)]
 mod routes_tests;
 mod send;
+mod state;
 mod stats;
 mod table;
 #[cfg(test)]
@@ -191,41 +193,7 @@ use crate::codec::BoxDecoder;
 use crate::config::Config;
 use crate::AmpBox;
 use calls::Calls;
-use phase::{State, Tls};
-
-/// Reserved keys and codes of AMP.
-pub mod keys {
-    /// The command name of a request.
-    pub const COMMAND: &str = "_command";
-    /// The tag of a request that wants an answer.
-    pub const ASK: &str = "_ask";
-    /// The tag an answer replies to.
-    pub const ANSWER: &str = "_answer";
-    /// The tag an error replies to.
-    pub const ERROR: &str = "_error";
-    /// The error code.
-    pub const ERROR_CODE: &str = "_error_code";
-    /// The error description.
-    pub const ERROR_DESCRIPTION: &str = "_error_description";
-    /// Error code for a command with no responder.
-    pub const UNHANDLED: &str = "UNHANDLED";
-    /// Error code for any undeclared failure.
-    pub const UNKNOWN: &str = "UNKNOWN";
-    /// Description sent with `UNKNOWN`.
-    pub const UNKNOWN_DESCRIPTION: &str = "Unknown Error";
-    /// The StartTLS command.
-    pub const START_TLS: &str = "StartTLS";
-    /// Error code answered to a second StartTLS on one connection.
-    pub const ONLY_ONE_TLS: &str = "ONLY_ONE_TLS";
-    /// Error code answered when TLS cannot start.
-    pub const TLS_ERROR: &str = "TLS_ERROR";
-    /// Error code answered to a switch that cannot happen now.
-    pub const PROTOCOL_SWITCHED: &str = "PROTOCOL_SWITCHED";
-    /// Error code answered to requests during a graceful shutdown.
-    pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
-    /// The route a box is for (see [`Session::bind_route`](super::Session::bind_route)).
-    pub const ROUTE: &str = "_route";
-}
+use state::{State, Tls};
 
 /// Names one request from the peer until it is concluded (the peer's tag
 /// cannot: a peer may reuse it).

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use super::keepalive::KeepaliveDue;
-use super::phase::Flush;
+use super::state::Flush;
 use super::{Disconnect, Session, State, Timeout, KEEP_BUFFERS_FOR};
 
 /// What passing a deadline means.

@@ -146,6 +146,7 @@ mod datetime;
 mod decimal;
 mod descriptor;
 mod float;
+mod put;
 
 pub use big::{BigBytes, BigString};
 #[cfg(feature = "compress")]
