@@ -1,6 +1,6 @@
-//! The calls every handle makes, on the default conversation or on a route:
+//! The calls every handle makes, on the default conversation or on a channel:
 //! one body for [`Connection`](super::Connection) and
-//! [`Route`](super::Route).
+//! [`Channel`](super::Channel).
 
 use bytes::Bytes;
 use std::future::Future;
