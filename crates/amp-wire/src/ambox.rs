@@ -122,6 +122,22 @@ impl Index {
 }
 
 /// Converts string-ish things into [`Bytes`] without copying where possible.
+///
+/// What [`AmpBox::insert`] takes for keys and values: static text and
+/// bytes are shared, not copied; a `String` or `Vec<u8>` is taken over.
+///
+/// ```
+/// use amp_wire::{AmpBox, IntoBytes};
+///
+/// let mut b = AmpBox::new();
+/// b.insert("name", format!("user-{}", 7)); // a String
+/// b.insert(b"raw", vec![0u8, 1]); // a Vec<u8>
+/// assert_eq!(b.get("name"), Some(&b"user-7"[..]));
+/// assert_eq!(b.get("raw"), Some(&[0u8, 1][..]));
+///
+/// let shared = IntoBytes::into_bytes("static text"); // no copy
+/// assert_eq!(shared, bytes::Bytes::from_static(b"static text"));
+/// ```
 pub trait IntoBytes {
     /// Convert.
     fn into_bytes(self) -> Bytes;
@@ -394,6 +410,17 @@ impl AmpBox {
 }
 
 /// Iterator over the entries of an [`AmpBox`], in key order.
+///
+/// ```
+/// use amp_wire::AmpBox;
+///
+/// let b: AmpBox = [("b", "2"), ("a", "1")].into_iter().collect();
+/// let mut it = b.iter();
+/// assert_eq!(it.len(), 2);
+/// assert_eq!(it.next(), Some((&b"a"[..], &b"1"[..])));
+/// assert_eq!(it.next(), Some((&b"b"[..], &b"2"[..])));
+/// assert_eq!(it.next(), None);
+/// ```
 #[derive(Clone)]
 pub struct Iter<'a> {
     b: &'a AmpBox,

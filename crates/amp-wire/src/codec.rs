@@ -181,6 +181,20 @@ pub fn boxes(data: &Bytes) -> Boxes<'_> {
 }
 
 /// Iterator returned by [`boxes`].
+///
+/// It stops after the first error; [`Boxes::offset`] says how far it got.
+///
+/// ```
+/// use amp_wire::ProtocolError;
+///
+/// // One whole box, then the start of another.
+/// let data = bytes::Bytes::from_static(b"\x00\x01k\x00\x01v\x00\x00\x00\x01");
+/// let mut it = amp_wire::boxes(&data);
+/// assert_eq!(it.next().unwrap().unwrap().get("k"), Some(&b"v"[..]));
+/// assert_eq!(it.offset(), 8);
+/// assert_eq!(it.next(), Some(Err(ProtocolError::TruncatedBox { buffered: 2 })));
+/// assert_eq!(it.next(), None);
+/// ```
 #[derive(Debug)]
 pub struct Boxes<'a> {
     data: &'a Bytes,
@@ -250,6 +264,20 @@ impl Iterator for Boxes<'_> {
 /// Decode a buffer holding a whole number of boxes into a vector (see
 /// [`boxes`] to decode them one at a time). Trailing bytes that do not form
 /// a complete box are an error.
+///
+/// ```
+/// use amp_wire::ProtocolError;
+///
+/// let data = bytes::Bytes::from_static(b"\x00\x01a\x00\x011\x00\x00\x00\x01b\x00\x012\x00\x00");
+/// let boxes = amp_wire::decode_all(&data).unwrap();
+/// assert_eq!(boxes.len(), 2);
+/// assert_eq!(boxes[1].get("b"), Some(&b"2"[..]));
+/// // Cut in the middle of the second box:
+/// assert_eq!(
+///     amp_wire::decode_all(&data.slice(..12)),
+///     Err(ProtocolError::TruncatedBox { buffered: 4 })
+/// );
+/// ```
 pub fn decode_all(data: &Bytes) -> Result<Vec<AmpBox>, ProtocolError> {
     boxes(data).collect()
 }

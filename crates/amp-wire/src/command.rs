@@ -11,6 +11,42 @@ use crate::types::Context;
 
 /// A set of named, typed AMP values: a command's arguments, a response, or
 /// one element of an `AmpList`. Usually derived with `#[derive(Record)]`.
+///
+/// Written by hand, a record reads and writes each field with
+/// [`Argument`](crate::Argument)'s field methods (what the derive does):
+///
+/// ```
+/// use amp_wire::{AmpBox, Argument, Context, DecodeError, EncodeError, FieldWriter, Record};
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Point {
+///     x: i64,
+///     y: Option<i64>,
+/// }
+///
+/// impl Record for Point {
+///     const FIELDS: &'static [&'static str] = &["x", "y"];
+///     fn write_fields(
+///         &self,
+///         w: &mut FieldWriter<'_>,
+///         cx: &mut Context<'_>,
+///     ) -> Result<(), EncodeError> {
+///         w.put_field("x", &self.x, cx)?;
+///         w.put_field("y", &self.y, cx)
+///     }
+///     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+///         Ok(Point {
+///             x: i64::read_field(b, "x", cx)?,
+///             y: Option::read_field(b, "y", cx)?,
+///         })
+///     }
+/// }
+///
+/// let b = Point { x: 1, y: None }.to_box().unwrap();
+/// assert_eq!(b.to_bytes().unwrap(), &b"\x00\x01x\x00\x011\x00\x00"[..]); // no `y`
+/// assert_eq!(Point::from_box(&b).unwrap(), Point { x: 1, y: None });
+/// assert_eq!(Point::from_box(&AmpBox::new()), Err(DecodeError::missing("x")));
+/// ```
 pub trait Record: Sized {
     /// Wire names of the fields, in the order they are written (bytewise
     /// key order). A derived record lists the fields of its
@@ -70,6 +106,58 @@ impl Record for () {
 /// An AMP command: its arguments (the `Record` part), its wire name, its
 /// response and its declared errors. Usually derived with
 /// `#[derive(Command)]`.
+///
+/// ```
+/// use amp_wire::{AmpBox, Command, NoError, Record};
+///
+/// /// Add two numbers.
+/// struct Sum {
+///     a: i64,
+///     b: i64,
+/// }
+/// struct Total {
+///     total: i64,
+/// }
+/// // Both are records, written by hand as in `Record`'s example:
+/// # use amp_wire::{Argument, Context, DecodeError, EncodeError, FieldWriter};
+/// # impl Record for Sum {
+/// #     const FIELDS: &'static [&'static str] = &["a", "b"];
+/// #     fn write_fields(&self, w: &mut FieldWriter<'_>, cx: &mut Context<'_>)
+/// #         -> Result<(), EncodeError> {
+/// #         w.put_field("a", &self.a, cx)?;
+/// #         w.put_field("b", &self.b, cx)
+/// #     }
+/// #     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+/// #         Ok(Sum { a: i64::read_field(b, "a", cx)?, b: i64::read_field(b, "b", cx)? })
+/// #     }
+/// # }
+/// # impl Record for Total {
+/// #     const FIELDS: &'static [&'static str] = &["total"];
+/// #     fn write_fields(&self, w: &mut FieldWriter<'_>, cx: &mut Context<'_>)
+/// #         -> Result<(), EncodeError> {
+/// #         w.put_field("total", &self.total, cx)
+/// #     }
+/// #     fn read_fields(b: &AmpBox, cx: &mut Context<'_>) -> Result<Self, DecodeError> {
+/// #         Ok(Total { total: i64::read_field(b, "total", cx)? })
+/// #     }
+/// # }
+///
+/// impl Command for Sum {
+///     const NAME: &'static str = "Sum";
+///     type Response = Total;
+///     type Error = NoError;
+///     const DOC: Option<&'static str> = Some("Add two numbers.");
+/// }
+///
+/// let d = Sum::describe();
+/// assert_eq!((d.name.as_str(), d.requires_answer), ("Sum", true));
+/// assert_eq!(d.doc.as_deref(), Some("Add two numbers."));
+/// assert!(d.errors.is_empty() && d.fatal_errors.is_empty());
+/// // The answer's fields decode as the response:
+/// let answer: AmpBox = [("_answer", "1"), ("total", "3")].into_iter().collect();
+/// let total = <Sum as Command>::Response::from_box(&answer).unwrap();
+/// assert_eq!(total.total, 3);
+/// ```
 pub trait Command: Record + Send + 'static {
     /// The `_command` value.
     const NAME: &'static str;
@@ -110,6 +198,45 @@ pub trait Command: Record + Send + 'static {
 
 /// A command's declared errors: Twisted's `errors` and `fatalErrors`
 /// mappings, as a Rust enum. Usually derived with `#[derive(AmpError)]`.
+///
+/// ```
+/// use amp_wire::ErrorTable;
+///
+/// #[derive(Debug, PartialEq)]
+/// enum TransferError {
+///     InsufficientFunds,
+///     AccountFrozen,
+/// }
+///
+/// impl ErrorTable for TransferError {
+///     fn codes() -> Vec<(&'static str, bool)> {
+///         vec![("INSUFFICIENT_FUNDS", false), ("ACCOUNT_FROZEN", true)]
+///     }
+///     fn code(&self) -> &'static str {
+///         match self {
+///             TransferError::InsufficientFunds => "INSUFFICIENT_FUNDS",
+///             TransferError::AccountFrozen => "ACCOUNT_FROZEN",
+///         }
+///     }
+///     fn is_fatal(&self) -> bool {
+///         matches!(self, TransferError::AccountFrozen)
+///     }
+///     fn description(&self) -> String {
+///         format!("{self:?}")
+///     }
+///     fn from_wire(code: &[u8], _description: &str) -> Option<Self> {
+///         match code {
+///             b"INSUFFICIENT_FUNDS" => Some(TransferError::InsufficientFunds),
+///             b"ACCOUNT_FROZEN" => Some(TransferError::AccountFrozen),
+///             _ => None,
+///         }
+///     }
+/// }
+///
+/// let e = TransferError::from_wire(b"ACCOUNT_FROZEN", "frozen").unwrap();
+/// assert_eq!((e.code(), e.is_fatal()), ("ACCOUNT_FROZEN", true));
+/// assert_eq!(TransferError::from_wire(b"UNHANDLED", ""), None); // not declared
+/// ```
 pub trait ErrorTable: Sized + Send + fmt::Debug + 'static {
     /// Every (code, fatal) pair this table declares.
     fn codes() -> Vec<(&'static str, bool)>;
@@ -128,6 +255,19 @@ pub trait ErrorTable: Sized + Send + fmt::Debug + 'static {
 }
 
 /// The error table of a command that declares no errors.
+///
+/// No code is declared, so no error box maps to it, and a
+/// `Result<_, NoError>` is always `Ok`:
+///
+/// ```
+/// use amp_wire::{ErrorTable, NoError};
+///
+/// assert!(NoError::codes().is_empty());
+/// assert_eq!(NoError::from_wire(b"UNHANDLED", "nothing matches"), None);
+/// let r: Result<i64, NoError> = Ok(3);
+/// let Ok(v) = r;
+/// assert_eq!(v, 3);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoError {}
 

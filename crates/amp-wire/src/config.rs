@@ -263,6 +263,23 @@ impl Config {
 
 /// Builds a [`Config`] (see [`Config::builder`]); [`ConfigBuilder::build`]
 /// checks it.
+///
+/// ```
+/// use amp_wire::Config;
+/// use std::time::Duration;
+///
+/// let config = Config::builder()
+///     .max_in_flight(16)
+///     .call_timeout(Some(Duration::from_secs(5)))
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.max_in_flight(), 16);
+///
+/// // Start from a configuration and change one setting; the rest stays.
+/// let wider = config.to_builder().max_in_flight(64).build().unwrap();
+/// assert_eq!(wider.max_in_flight(), 64);
+/// assert_eq!(wider.call_timeout(), Some(Duration::from_secs(5)));
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ConfigBuilder {
@@ -402,6 +419,22 @@ impl ConfigBuilder {
 }
 
 /// A [`Config`] setting that cannot work.
+///
+/// ```
+/// use amp_wire::Config;
+/// use std::time::Duration;
+///
+/// // Keepalive pings that may wait forever for their reply are refused.
+/// let err = Config::builder()
+///     .keepalive_interval(Some(Duration::from_secs(30)))
+///     .keepalive_timeout(None)
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(err.setting(), "keepalive_timeout");
+///
+/// let err = Config::builder().max_box_size(100).build().unwrap_err();
+/// assert_eq!(err.setting(), "max_box_size");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     setting: &'static str,

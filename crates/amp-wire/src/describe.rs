@@ -19,6 +19,20 @@
 //! the whole command; see `crates/amp/tests/describe.rs`.
 
 /// An AMP argument type (Twisted's `amp.Integer`, `amp.ListOf`, ...).
+///
+/// Every [`Argument`](crate::types::Argument) names its own:
+///
+/// ```
+/// use amp_wire::describe::AmpType;
+/// use amp_wire::Argument;
+///
+/// assert_eq!(<Option<f64>>::amp_type(), AmpType::Float); // optional is the field's business
+/// assert_eq!(String::amp_type(), AmpType::Unicode);
+/// assert_eq!(
+///     <Vec<Vec<bool>>>::amp_type(),
+///     AmpType::ListOf(Box::new(AmpType::ListOf(Box::new(AmpType::Boolean))))
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AmpType {
@@ -55,6 +69,17 @@ pub enum AmpType {
 
 /// One field of a command's arguments or response, or of an `AmpList`
 /// element.
+///
+/// ```
+/// use amp_wire::describe::{AmpType, Field};
+///
+/// let limit = Field::new("limit", AmpType::Integer).optional();
+/// assert_eq!(limit.name, "limit");
+/// assert_eq!((&limit.ty, limit.optional), (&AmpType::Integer, true));
+/// // The elements of an `AmpList` are described by their fields.
+/// let rows = AmpType::AmpList(vec![Field::new("id", AmpType::Integer), limit]);
+/// assert!(matches!(&rows, AmpType::AmpList(fields) if fields.len() == 2));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Field {
@@ -84,6 +109,22 @@ impl Field {
 }
 
 /// A command as a schema describes it.
+///
+/// [`Command::describe`](crate::Command::describe) gives it for a typed
+/// command; a tool that reads commands from elsewhere builds it field by
+/// field.
+///
+/// ```
+/// use amp_wire::describe::{AmpType, CommandDescription, CommandKind, Field};
+///
+/// let mut sum = CommandDescription::new("Sum");
+/// sum.arguments = vec![Field::new("a", AmpType::Integer), Field::new("b", AmpType::Integer)];
+/// sum.response = vec![Field::new("total", AmpType::Integer)];
+/// sum.errors.push("OVERFLOW".to_owned());
+/// assert!(sum.requires_answer);
+/// assert_eq!(sum.kind, CommandKind::Plain);
+/// assert_eq!(sum.fatal_errors, Vec::<String>::new());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CommandDescription {
@@ -125,6 +166,24 @@ impl CommandDescription {
 /// What a command's answer does to the connection (a schema's `kind`):
 /// the one definition the session (what a request negotiates, what a call
 /// is for), routers and schemas share.
+///
+/// A session tells which kind a request from the peer is:
+///
+/// ```
+/// use amp_wire::describe::CommandKind;
+/// use amp_wire::session::{Event, Phase, Session};
+/// use amp_wire::{AmpBox, Config};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// s.negotiates_switch("Upgrade"); // a protocol-switch command of ours
+/// let ask: AmpBox = [("_ask", "1"), ("_command", "Upgrade")].into_iter().collect();
+/// s.feed(&ask.to_bytes().unwrap(), now);
+/// let Some(Event::Request(req)) = s.poll_event(now) else { panic!("no request") };
+/// assert_eq!(req.kind, CommandKind::Switch);
+/// assert_eq!(s.phase(), Phase::Deciding(CommandKind::Switch));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum CommandKind {

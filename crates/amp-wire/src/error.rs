@@ -11,6 +11,22 @@ pub const MAX_VALUE_LENGTH: usize = 65535;
 /// A value or box could not be encoded. Always raised locally, before any
 /// byte is written (Twisted's `TooLong` with `isLocal=True`, and the
 /// `ValueError`s raised by its argument types).
+///
+/// ```
+/// use amp_wire::{AmpBox, Context, EncodeError, FieldWriter};
+///
+/// let mut b = AmpBox::new();
+/// b.insert("", "a key may not be empty");
+/// assert!(matches!(b.to_bytes(), Err(EncodeError::BadKeyLength { len: 0, .. })));
+///
+/// // A value too long for AMP, named by its argument; nothing is written.
+/// let mut out = bytes::BytesMut::new();
+/// let mut w = FieldWriter::new(&mut out, &[]);
+/// let err = w.put("text", &"x".repeat(70_000), &mut Context::none()).unwrap_err();
+/// assert!(matches!(err, EncodeError::ValueTooLong { ref key, len: 70_000 } if key == "text"));
+/// drop(w);
+/// assert!(out.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum EncodeError {
@@ -65,6 +81,19 @@ impl EncodeError {
 }
 
 /// A value in a received box could not be decoded into its Rust type.
+///
+/// ```
+/// use amp_wire::{AmpBox, Argument, Context, DecodeError};
+///
+/// let b: AmpBox = [("n", "twelve")].into_iter().collect();
+/// let mut cx = Context::none();
+/// match i64::read_field(&b, "n", &mut cx) {
+///     Err(DecodeError::Invalid { key, .. }) => assert_eq!(key, "n"),
+///     other => panic!("{other:?}"),
+/// }
+/// assert_eq!(i64::read_field(&b, "m", &mut cx), Err(DecodeError::missing("m")));
+/// assert_eq!(Option::<i64>::read_field(&b, "m", &mut cx), Ok(None)); // optional
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -127,6 +156,26 @@ impl DecodeError {
 
 /// The peer broke the AMP framing or dispatch rules. Receiving any of these
 /// ends the connection, as it does in Twisted.
+///
+/// ```
+/// use amp_wire::session::Session;
+/// use amp_wire::{BoxDecoder, Config, Disconnect, ProtocolError};
+/// use std::time::Instant;
+///
+/// // Found by the decoder, from a length prefix:
+/// let mut buf = bytes::BytesMut::from(&b"\x01\x2c"[..]); // a key of 300 bytes
+/// assert_eq!(BoxDecoder::new().decode(&mut buf), Err(ProtocolError::KeyTooLong { len: 300 }));
+///
+/// // Found by a session, which closes the connection with it:
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// s.feed(b"\x00\x01x\x00\x011\x00\x00", now); // not an answer, error or request
+/// while s.poll_event(now).is_some() {}
+/// assert!(matches!(
+///     s.close_reason(),
+///     Some(Disconnect::Protocol(ProtocolError::NotRouted { keys })) if keys == &["x"]
+/// ));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ProtocolError {

@@ -11,6 +11,40 @@ use super::Disconnect;
 use crate::ambox::AmpBox;
 
 /// What a call of ours got back.
+///
+/// ```
+/// use amp_wire::session::{Reply, Session};
+/// use amp_wire::{AmpBox, Config, Disconnect};
+/// use std::task::{Poll, Waker};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// let first = s.call(b"Divide", |w| w.put_raw(b"denominator", b"0")).unwrap();
+/// let second = s.call(b"Divide", |w| w.put_raw(b"denominator", b"2")).unwrap();
+/// assert!(s.poll_reply(first, Waker::noop()).is_pending());
+///
+/// let error: AmpBox = [
+///     ("_error", "1"),
+///     ("_error_code", "ZERO_DIVISION"),
+///     ("_error_description", "by zero"),
+/// ]
+/// .into_iter()
+/// .collect();
+/// s.feed(&error.to_bytes().unwrap(), now);
+/// while s.poll_event(now).is_some() {}
+/// match s.poll_reply(first, Waker::noop()) {
+///     Poll::Ready(Reply::Error { code, description }) => {
+///         assert_eq!((&code[..], description.as_str()), (&b"ZERO_DIVISION"[..], "by zero"));
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// s.close(now); // before the second answer came
+/// assert!(matches!(
+///     s.poll_reply(second, Waker::noop()),
+///     Poll::Ready(Reply::Lost(Disconnect::LocalClose))
+/// ));
+/// ```
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// The answer box (with its `_answer` key).

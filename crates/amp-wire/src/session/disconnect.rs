@@ -166,6 +166,20 @@ impl From<ProtocolError> for Disconnect {
 
 /// Which deadline passed ([`Disconnect::Timeout`]); the limits are in
 /// [`Config`](crate::Config).
+///
+/// ```
+/// use amp_wire::session::Session;
+/// use amp_wire::{Config, Disconnect, Timeout};
+/// use std::time::{Duration, Instant};
+///
+/// let config = Config::builder().idle_timeout(Some(Duration::from_secs(60))).build().unwrap();
+/// let t0 = Instant::now();
+/// let mut s = Session::new(config, t0);
+/// let deadline = s.poll_timeout().unwrap();
+/// assert_eq!(deadline, t0 + Duration::from_secs(60));
+/// s.handle_timeout(deadline); // nothing happened meanwhile
+/// assert!(matches!(s.close_reason(), Some(Disconnect::Timeout(Timeout::Idle))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Timeout {

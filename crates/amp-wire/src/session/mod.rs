@@ -197,11 +197,49 @@ use state::{State, Tls};
 
 /// Names one request from the peer until it is concluded (the peer's tag
 /// cannot: a peer may reuse it).
+///
+/// ```
+/// use amp_wire::session::{Event, Session};
+/// use amp_wire::{AmpBox, Config};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// let ask: AmpBox = [("_ask", "x"), ("_command", "Ping")].into_iter().collect();
+/// s.feed(&ask.to_bytes().unwrap(), now);
+/// s.feed(&ask.to_bytes().unwrap(), now); // the same tag again
+/// let Some(Event::Request(first)) = s.poll_event(now) else { panic!() };
+/// let Some(Event::Request(second)) = s.poll_event(now) else { panic!() };
+/// assert_eq!(first.tag, second.tag);
+/// assert_ne!(first.id, second.id);
+/// s.answer(second.id, |_| Ok(()), now).unwrap();
+/// assert_eq!(s.in_flight(), 1); // `first` is still being answered
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequestId(u64);
 
 /// A request from the peer, to be concluded by one of the session's
 /// answering methods, given its [`id`](Request::id).
+///
+/// ```
+/// use amp_wire::session::{CommandKind, Event, Session};
+/// use amp_wire::{AmpBox, Config};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// let ask: AmpBox = [("_ask", "a7"), ("_command", "Echo"), ("text", "hi")].into_iter().collect();
+/// s.feed(&ask.to_bytes().unwrap(), now);
+/// let Some(Event::Request(req)) = s.poll_event(now) else { panic!("no request") };
+/// assert_eq!(req.name, "Echo");
+/// assert_eq!(req.tag.as_deref(), Some(&b"a7"[..]));
+/// assert_eq!((req.kind, req.route.is_none()), (CommandKind::Plain, true));
+/// let text = req.args.get_bytes("text").unwrap();
+/// s.answer(req.id, |w| w.put_raw(b"text", &text), now).unwrap();
+/// let mut out = bytes::BytesMut::new();
+/// s.poll_transmit(&mut out, now);
+/// assert_eq!(&out[..], b"\x00\x07_answer\x00\x02a7\x00\x04text\x00\x02hi\x00\x00");
+/// ```
 #[derive(Debug)]
 pub struct Request {
     /// What concludes it.
@@ -220,6 +258,47 @@ pub struct Request {
 }
 
 /// What the driver must act on.
+///
+/// A driver's loop, here for a connection that answers one request
+/// `UNHANDLED` and then closes:
+///
+/// ```
+/// use amp_wire::session::{Event, Session};
+/// use amp_wire::{AmpBox, Config, Disconnect};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// let ask: AmpBox = [("_ask", "1"), ("_command", "Nope")].into_iter().collect();
+/// s.feed(&ask.to_bytes().unwrap(), now);
+/// let (mut out, mut seen) = (bytes::BytesMut::new(), Vec::new());
+/// while !s.is_finished() {
+///     while let Some(event) = s.poll_event(now) {
+///         match event {
+///             Event::Request(req) => {
+///                 s.unhandled(req.id, now); // no responder for it
+///                 s.close(now);
+///                 seen.push("Request");
+///             }
+///             Event::Over => seen.push("Over"),
+///             Event::CloseTransport => {
+///                 s.finish(); // once the transport is shut down
+///                 seen.push("CloseTransport");
+///             }
+///             Event::Closed(reason) => {
+///                 assert!(matches!(reason, Disconnect::LocalClose));
+///                 seen.push("Closed");
+///             }
+///             _ => {}
+///         }
+///     }
+///     let n = s.poll_transmit(&mut out, now); // the driver writes these...
+///     s.transmitted(n, now); // ...and says so
+/// }
+/// assert_eq!(seen, ["Request", "Over", "CloseTransport", "Closed"]);
+/// let written = amp_wire::decode_all(&out.freeze()).unwrap();
+/// assert_eq!(written[0].get("_error_code"), Some(&b"UNHANDLED"[..]));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
@@ -278,6 +357,54 @@ pub const KEEP_BUFFERS_FOR: std::time::Duration = std::time::Duration::from_mill
 
 /// One AMP connection's protocol state, with no I/O (see the
 /// [module documentation](self)).
+///
+/// Two sessions talking through bytes, as the two ends of a connection
+/// do: a call on one, the request answered on the other, the answer back.
+///
+/// ```
+/// use amp_wire::session::{Event, Reply, Session};
+/// use amp_wire::{Argument, Config, Context};
+/// use std::task::{Poll, Waker};
+/// use std::time::Instant;
+///
+/// /// Carry what `from` wrote to `to`, as the network would.
+/// fn carry(from: &mut Session, to: &mut Session, now: Instant) {
+///     let mut wire = bytes::BytesMut::new();
+///     let n = from.poll_transmit(&mut wire, now);
+///     from.transmitted(n, now);
+///     to.feed(&wire, now);
+/// }
+///
+/// let now = Instant::now();
+/// let mut client = Session::new(Config::default(), now);
+/// let mut server = Session::new_accepted(Config::default(), now);
+///
+/// // The client calls Sum(a=1, b=2)...
+/// let tag = client
+///     .call(b"Sum", |w| {
+///         w.put("a", &1i64, &mut Context::none())?;
+///         w.put("b", &2i64, &mut Context::none())
+///     })
+///     .unwrap();
+/// carry(&mut client, &mut server, now);
+///
+/// // ...the server gets the request and answers it...
+/// let Some(Event::Request(req)) = server.poll_event(now) else { panic!("no request") };
+/// assert_eq!(req.name, "Sum");
+/// let mut cx = Context::none();
+/// let a = i64::read_field(&req.args, "a", &mut cx).unwrap();
+/// let b = i64::read_field(&req.args, "b", &mut cx).unwrap();
+/// server.answer(req.id, |w| w.put("total", &(a + b), &mut cx), now).unwrap();
+/// carry(&mut server, &mut client, now);
+///
+/// // ...and the answer reaches the caller (an answer is no event: it wakes the caller).
+/// assert!(client.poll_event(now).is_none());
+/// let Poll::Ready(Reply::Answer(answer)) = client.poll_reply(tag, Waker::noop()) else {
+///     panic!("no answer")
+/// };
+/// assert_eq!(i64::read_field(&answer, "total", &mut cx), Ok(3));
+/// assert!(client.is_idle() && server.is_idle());
+/// ```
 #[derive(Debug)]
 pub struct Session {
     config: Config,

@@ -4,6 +4,24 @@
 use crate::describe::CommandKind;
 
 /// Which side of a negotiation (StartTLS, protocol switch) this side is on.
+///
+/// ```
+/// use amp_wire::session::{Event, Phase, Role, Session};
+/// use amp_wire::{AmpBox, Config};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// s.start_tls().unwrap(); // we ask
+/// let mut out = bytes::BytesMut::new();
+/// let n = s.poll_transmit(&mut out, now);
+/// s.transmitted(n, now);
+/// let yes: AmpBox = [("_answer", "1")].into_iter().collect();
+/// s.feed(&yes.to_bytes().unwrap(), now);
+/// // We asked, so we are the TLS client.
+/// assert!(matches!(s.poll_event(now), Some(Event::StartTls(Role::Requester))));
+/// assert_eq!(s.phase(), Phase::TlsHandshake(Role::Requester));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// We sent the request (for TLS: we are the client).
@@ -15,6 +33,22 @@ pub enum Role {
 /// The phase of a [`Session`](super::Session), as a label (the table in
 /// the [module documentation](super) says what each allows and how it
 /// ends).
+///
+/// ```
+/// use amp_wire::session::{Phase, Session};
+/// use amp_wire::Config;
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// assert_eq!(s.phase(), Phase::Open);
+/// s.start_tls().unwrap();
+/// assert_eq!(s.phase(), Phase::TlsRequested);
+/// assert!(s.phase().reads() && s.phase().holds()); // our boxes now wait for TLS
+/// s.close(now);
+/// assert_eq!(s.phase(), Phase::Closing);
+/// assert!(s.phase().is_over());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// AMP traffic flows both ways.

@@ -28,6 +28,23 @@ use crate::fields::FieldWriter;
 pub const MAX_ROUTES: usize = 1024;
 
 /// Why a route could not be bound.
+///
+/// ```
+/// use amp_wire::session::{RouteError, Session};
+/// use amp_wire::Config;
+/// use std::time::Instant;
+///
+/// let mut s = Session::new(Config::default(), Instant::now());
+/// s.bind_route("calc", "calc").unwrap();
+/// assert_eq!(s.bind_route("calc", "calc"), Ok(())); // the same pair again: nothing to do
+/// match s.bind_route("calc", "calculator") {
+///     Err(RouteError::Bound { local, remote }) => {
+///         assert_eq!(local, "calc");
+///         assert_eq!(remote, "calc"); // what it is bound to already
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RouteError {

@@ -12,6 +12,24 @@ use crate::error::{EncodeError, MAX_VALUE_LENGTH};
 use crate::fields::FieldWriter;
 
 /// Why the session refused to send a request. Nothing was written.
+///
+/// ```
+/// use amp_wire::session::{SendError, Session};
+/// use amp_wire::{Config, Disconnect, EncodeError};
+/// use std::error::Error;
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// let err = s.call(b"Sum", |w| w.put_raw(b"", b"1")).unwrap_err(); // an empty key
+/// assert!(matches!(err, SendError::Encode(EncodeError::BadKeyLength { .. })));
+/// assert!(!s.has_output());
+///
+/// s.close(now);
+/// let err = s.call(b"Sum", |_| Ok(())).unwrap_err();
+/// assert!(matches!(err, SendError::Closed(Disconnect::LocalClose)));
+/// assert!(err.source().unwrap().is::<Disconnect>()); // why it closed
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {

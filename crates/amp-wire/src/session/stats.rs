@@ -23,6 +23,27 @@ pub const MAX_ERROR_CODE_LEN: usize = 64;
 /// counted in [`other`](ErrorCounts::other). Whatever the peer sends, the
 /// table never holds more than `MAX_ERROR_CODES × MAX_ERROR_CODE_LEN`
 /// bytes of codes.
+///
+/// ```
+/// use amp_wire::session::Session;
+/// use amp_wire::{AmpBox, Config};
+/// use std::time::Instant;
+///
+/// let now = Instant::now();
+/// let mut s = Session::new(Config::default(), now);
+/// for _ in 0..3 {
+///     s.call(b"Sum", |_| Ok(())).unwrap(); // tags 1, 2, 3
+/// }
+/// for (tag, code) in [("1", "OOPS"), ("2", "UNHANDLED"), ("3", "OOPS")] {
+///     let error: AmpBox = [("_error", tag), ("_error_code", code)].into_iter().collect();
+///     s.feed(&error.to_bytes().unwrap(), now);
+/// }
+/// while s.poll_event(now).is_some() {}
+/// let errors = s.stats().errors_received;
+/// assert_eq!((errors.get("OOPS"), errors.get("UNKNOWN"), errors.total()), (2, 0, 3));
+/// let by_code: Vec<(&[u8], u64)> = errors.iter().collect();
+/// assert_eq!(by_code, [(&b"OOPS"[..], 2), (&b"UNHANDLED"[..], 1)]);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
     /// In the order first seen.

@@ -13,6 +13,36 @@ use crate::error::{DecodeError, EncodeError};
 ///
 /// The runtime provides the implementation; this trait is what
 /// [`Descriptor`] needs from it.
+///
+/// ```
+/// use amp_wire::{Argument, Context, DecodeError, Descriptor, Descriptors, EncodeError};
+/// use std::os::fd::{BorrowedFd, OwnedFd};
+///
+/// /// Hands back what it sent: a stand-in for the two ends of a UNIX socket.
+/// #[derive(Default)]
+/// struct Loopback(Vec<Option<OwnedFd>>);
+///
+/// impl Descriptors for Loopback {
+///     fn send(&mut self, fd: BorrowedFd<'_>) -> Result<u64, EncodeError> {
+///         let copy = fd.try_clone_to_owned().map_err(|e| EncodeError::invalid(e.to_string()))?;
+///         self.0.push(Some(copy));
+///         Ok(self.0.len() as u64 - 1)
+///     }
+///     fn receive(&mut self, ordinal: u64) -> Result<OwnedFd, DecodeError> {
+///         let slot = self.0.get_mut(ordinal as usize).and_then(Option::take);
+///         slot.ok_or_else(|| DecodeError::invalid(format!("no descriptor {ordinal}")))
+///     }
+/// }
+///
+/// let mut channel = Loopback::default();
+/// let mut cx = Context::with_descriptors(&mut channel);
+/// let file = std::fs::File::open("/dev/null").unwrap();
+/// let mut out = bytes::BytesMut::new();
+/// Descriptor(file.into()).encode(&mut out, &mut cx).unwrap();
+/// assert_eq!(&out[..], b"0"); // the first descriptor sent
+/// assert!(Descriptor::decode(out.freeze(), &mut cx).is_ok());
+/// assert!(Descriptor::decode("0".into(), &mut cx).is_err()); // taken already
+/// ```
 pub trait Descriptors {
     /// Queue a duplicate of `fd` to travel with the next write; return its
     /// ordinal.
@@ -25,6 +55,41 @@ pub trait Descriptors {
 ///
 /// Sending duplicates the descriptor, so the sender keeps its own; the
 /// receiver gets a new descriptor for the same open file.
+///
+/// ```
+/// use amp_wire::{Argument, Context, Descriptor};
+/// use std::os::unix::fs::MetadataExt;
+/// # use amp_wire::{DecodeError, Descriptors, EncodeError};
+/// # use std::os::fd::{BorrowedFd, OwnedFd};
+/// #
+/// # /// Hands back what it sent: a stand-in for the two ends of a UNIX socket.
+/// # #[derive(Default)]
+/// # struct Loopback(Vec<Option<OwnedFd>>);
+/// #
+/// # impl Descriptors for Loopback {
+/// #     fn send(&mut self, fd: BorrowedFd<'_>) -> Result<u64, EncodeError> {
+/// #         let copy = fd.try_clone_to_owned().map_err(|e| EncodeError::invalid(e.to_string()))?;
+/// #         self.0.push(Some(copy));
+/// #         Ok(self.0.len() as u64 - 1)
+/// #     }
+/// #     fn receive(&mut self, ordinal: u64) -> Result<OwnedFd, DecodeError> {
+/// #         let slot = self.0.get_mut(ordinal as usize).and_then(Option::take);
+/// #         slot.ok_or_else(|| DecodeError::invalid(format!("no descriptor {ordinal}")))
+/// #     }
+/// # }
+///
+/// let file = std::fs::File::open("/dev/null").unwrap();
+/// let mut channel = Loopback::default(); // the `Descriptors` example's channel
+/// let mut cx = Context::with_descriptors(&mut channel);
+/// let mut wire = bytes::BytesMut::new();
+/// Descriptor(file.try_clone().unwrap().into()).encode(&mut wire, &mut cx).unwrap();
+/// let Descriptor(received) = Descriptor::decode(wire.freeze(), &mut cx).unwrap();
+/// let received = std::fs::File::from(received);
+/// assert_eq!(received.metadata().unwrap().ino(), file.metadata().unwrap().ino());
+///
+/// // Without a descriptor channel (not a UNIX socket), it cannot be sent.
+/// assert!(amp_wire::to_value(&Descriptor(file.into())).is_err());
+/// ```
 #[derive(Debug)]
 pub struct Descriptor(pub OwnedFd);
 

@@ -159,6 +159,21 @@ pub use float::{format_python_float, parse_python_float};
 /// decoding: today, the descriptor channel used by [`Descriptor`].
 ///
 /// Outside a connection (tests, tools) use [`Context::none`].
+///
+/// ```
+/// use amp_wire::{Argument, Context, Descriptor};
+///
+/// let mut cx = Context::none();
+/// let mut out = bytes::BytesMut::new();
+/// 42i64.encode(&mut out, &mut cx).unwrap();
+/// assert_eq!(&out[..], b"42");
+/// assert_eq!(i64::decode(out.freeze(), &mut cx).unwrap(), 42);
+///
+/// // No descriptor channel here: a descriptor cannot be sent.
+/// assert!(cx.descriptors().is_none());
+/// let file = std::fs::File::open("/dev/null").unwrap();
+/// assert!(Descriptor(file.into()).encode(&mut bytes::BytesMut::new(), &mut cx).is_err());
+/// ```
 pub struct Context<'a> {
     pub(crate) descriptors: Option<&'a mut dyn Descriptors>,
     depth: usize,
@@ -403,6 +418,14 @@ pub trait Argument: Sized {
 }
 
 /// Encode one value on its own (no descriptor channel).
+///
+/// ```
+/// assert_eq!(amp_wire::to_value(&-7i64).unwrap(), "-7");
+/// assert_eq!(amp_wire::to_value(&true).unwrap(), "True");
+/// let list = vec!["a".to_owned(), "bc".to_owned()];
+/// assert_eq!(amp_wire::to_value(&list).unwrap(), &b"\x00\x01a\x00\x02bc"[..]);
+/// assert!(amp_wire::to_value(&None::<i64>).is_err()); // only an absent argument
+/// ```
 pub fn to_value<T: Argument>(v: &T) -> Result<Bytes, EncodeError> {
     let mut out = BytesMut::new();
     v.encode(&mut out, &mut Context::none())?;
@@ -410,6 +433,16 @@ pub fn to_value<T: Argument>(v: &T) -> Result<Bytes, EncodeError> {
 }
 
 /// Decode one value on its own (no descriptor channel).
+///
+/// ```
+/// use amp_wire::DecodeError;
+///
+/// assert_eq!(amp_wire::from_value::<i64>("42"), Ok(42));
+/// assert_eq!(amp_wire::from_value::<bool>("False"), Ok(false));
+/// let words: Vec<String> = amp_wire::from_value(&b"\x00\x02hi\x00\x02yo"[..]).unwrap();
+/// assert_eq!(words, ["hi", "yo"]);
+/// assert!(matches!(amp_wire::from_value::<i64>("4.2"), Err(DecodeError::Invalid { .. })));
+/// ```
 pub fn from_value<T: Argument>(raw: impl Into<Bytes>) -> Result<T, DecodeError> {
     T::decode(raw.into(), &mut Context::none())
 }
