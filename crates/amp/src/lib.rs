@@ -270,7 +270,7 @@ pub use fd::UnixFdStream;
 pub use open::ConnectionBuilder;
 pub use responders::Responders;
 pub use router::{Ctx, RouteDescription, Router};
-pub use serve::{Listener, Server, ShutdownReport};
+pub use serve::{Accepted, Listener, Server, ShutdownReport};
 #[cfg(feature = "tls")]
 pub use starttls::StartTlsError;
 pub use switch::{Io, SwitchTo, Switched};

@@ -15,8 +15,73 @@ use crate::budget::Holding;
 use crate::tls::CertificateDer;
 
 /// Any byte stream a connection can run over: what [`Switched`] wraps.
-pub trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+/// Every `AsyncRead + AsyncWrite + Send + Unpin` type is one (the sealed
+/// supertrait lets [`Switched::downcast`] find the concrete stream again).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Connection, Io, Router};
+///
+/// // Any stream, boxed (to choose its type at run time, say).
+/// let (a, _b) = tokio::io::duplex(4096);
+/// let io: Box<dyn Io> = Box::new(a);
+/// let conn = Connection::spawn(io, Router::new());
+/// assert!(!conn.is_closed());
+/// # }
+/// ```
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + sealed::AsAny {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+pub(crate) mod sealed {
+    use std::any::{Any, TypeId};
+
+    /// The concrete type behind a `dyn Io` (opaque outside the crate).
+    pub trait AsAny {
+        /// The stream's type.
+        fn stream_type(&self) -> TypeId
+        where
+            Self: 'static;
+        /// The stream, to downcast.
+        fn into_any(self: Box<Self>) -> Box<dyn Any + Send>
+        where
+            Self: 'static;
+    }
+
+    impl<T: Send> AsAny for T {
+        fn stream_type(&self) -> TypeId
+        where
+            Self: 'static,
+        {
+            TypeId::of::<T>()
+        }
+        fn into_any(self: Box<Self>) -> Box<dyn Any + Send>
+        where
+            Self: 'static,
+        {
+            self
+        }
+    }
+}
+
+/// `io` as the `T` it is (looking inside a `Box<dyn Io>` given as the
+/// stream); else `io` (or the stream inside it).
+fn downcast_io<T: Io + 'static>(io: Box<dyn Io>) -> Result<T, Box<dyn Io>> {
+    use sealed::AsAny;
+    use std::any::TypeId;
+    let found = AsAny::stream_type(&*io);
+    if found == TypeId::of::<T>() {
+        let any = AsAny::into_any(io);
+        return Ok(*any.downcast::<T>().expect("checked: the same type"));
+    }
+    if found == TypeId::of::<Box<dyn Io>>() {
+        let any = AsAny::into_any(io);
+        let inner = *any
+            .downcast::<Box<dyn Io>>()
+            .expect("checked: the same type");
+        return downcast_io(inner);
+    }
+    Err(io)
+}
 
 /// The byte stream of a connection after a protocol switch: the same
 /// transport AMP ran over (still encrypted if StartTLS ran first), with
@@ -146,6 +211,73 @@ impl Switched {
     }
 }
 
+impl Switched {
+    /// The transport as the stream `T` it is, and the bytes already read
+    /// from it (feed them first); if it is not a `T`, the stream back
+    /// unchanged. For protocols that need the socket itself: to join two
+    /// TCP sockets in the kernel (Linux `splice(2)`), to set socket
+    /// options, to register it elsewhere.
+    ///
+    /// `T` is the stream the connection ran over: the
+    /// [`TcpStream`](tokio::net::TcpStream) of a TCP connection a
+    /// [`Server`](crate::Server) accepted or
+    /// [`Connection::connect`](crate::Connection::connect) opened, the
+    /// [`UnixFdStream`](crate::UnixFdStream) of a UNIX one, the stream
+    /// given to [`Connection::spawn`](crate::Connection::spawn) or
+    /// [`ConnectionBuilder::build`](crate::ConnectionBuilder::build) (or
+    /// the stream inside a `Box<dyn Io>` given). After StartTLS the
+    /// transport is a TLS stream, and no plain socket comes back.
+    ///
+    /// On a connection a [`Server`](crate::Server) accepted, a stream taken
+    /// this way no longer keeps the connection's idle clock (see
+    /// [`Server::evict_idle_after`](crate::Server::evict_idle_after)): the
+    /// server sees no bytes move from then on, and counts the connection
+    /// idle since. Turn eviction off (`evict_idle_after(None)`) if such
+    /// connections must not be closed for new clients.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Command, Connection, Router, Server, SwitchTo};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// use tokio::net::TcpStream;
+    ///
+    /// #[derive(Command)]
+    /// struct Raw;
+    ///
+    /// // The switched connection, as the TCP socket it is: told its peer's
+    /// // address, and echoed.
+    /// let router = Router::new().route_switch(|_: Raw, _| async move {
+    ///     Ok(SwitchTo::new(|switched| async move {
+    ///         let (mut socket, first) = switched
+    ///             .downcast::<TcpStream>()
+    ///             .expect("plain TCP, accepted by the server");
+    ///         let peer = socket.peer_addr().unwrap().to_string();
+    ///         socket.write_all(&first).await.unwrap();
+    ///         socket.write_all(peer.as_bytes()).await.unwrap();
+    ///     }))
+    /// });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(Server::new(router).serve(listener));
+    ///
+    /// let conn = Connection::connect(addr).await?;
+    /// let mut stream = conn.switch(Raw).await.unwrap();
+    /// stream.shutdown().await?;
+    /// let mut told = String::new();
+    /// stream.read_to_string(&mut told).await?;
+    /// let (socket, _) = stream.downcast::<TcpStream>().unwrap();
+    /// assert_eq!(told, socket.local_addr()?.to_string());
+    /// # Ok(()) }
+    /// ```
+    pub fn downcast<T: Io + 'static>(self) -> Result<(T, Bytes), Switched> {
+        let parts = *self.0;
+        match downcast_io::<T>(parts.io) {
+            Ok(t) => Ok((t, parts.prefix)),
+            Err(io) => Err(Switched(Box::new(Parts { io, ..parts }))),
+        }
+    }
+}
+
 impl AsyncRead for Switched {
     fn poll_read(
         mut self: Pin<&mut Self>,
@@ -202,6 +334,29 @@ type Handler = Box<dyn FnOnce(Switched) -> BoxFuture<'static, ()> + Send>;
 /// returns on success: the protocol to run on the connection once the
 /// answer is written. It receives the stream as a [`Switched`]; the
 /// connection's task runs it to completion.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Router, SwitchTo};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// #[derive(Command)]
+/// struct Greet;
+///
+/// // After the answer, the connection carries one greeting, then closes.
+/// let router = Router::new().route_switch(|_: Greet, _| async move {
+///     Ok(SwitchTo::new(|mut stream| async move {
+///         let _ = stream.write_all(b"hello").await;
+///     }))
+/// });
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, router);
+/// let mut stream = Connection::spawn(b, Router::new()).switch(Greet).await.unwrap();
+/// let mut greeting = String::new();
+/// stream.read_to_string(&mut greeting).await.unwrap();
+/// assert_eq!(greeting, "hello");
+/// # }
+/// ```
 pub struct SwitchTo {
     pub(crate) handler: Handler,
 }

@@ -71,7 +71,7 @@ pub async fn run(args: Args) -> CliResult {
         let route = route.clone();
         async move { carry(n, local, peer, &route).await }
     };
-    let stopped = listen::serve(listener, args.limits, stop, || {}, carry).await;
+    let stopped = listen::serve(listener, args.limits, stop, carry).await;
     listen::report_stop(stopped);
     Ok(())
 }

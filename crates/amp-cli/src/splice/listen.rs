@@ -1,14 +1,12 @@
-//! Accepting the connections a proxy carries (`amp tunnel`, `amp tap`):
-//! a TCP or UNIX listener, a cap on connections at once, numbering, and a
-//! graceful stop on Ctrl-C or SIGTERM.
+//! Listening for the proxies (`amp gateway`, `amp tunnel`, `amp tap`):
+//! binding a TCP or UNIX listener, the `--max-connections` and `--grace`
+//! flags, a graceful stop on Ctrl-C or SIGTERM, and what they tell on
+//! stderr about it. Accepting, the cap and the grace period are
+//! [`amp::Server`]'s.
 
 use std::future::Future;
-use std::io;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::stream::Stream;
 use crate::args::seconds;
@@ -59,20 +57,13 @@ impl Listener {
             },
         }
     }
+}
 
-    /// The next connection and a name for its peer. TCP connections get
-    /// `TCP_NODELAY`: a proxy writes on what it read at once.
-    async fn accept(&self) -> io::Result<(Stream, String)> {
-        match self {
-            Listener::Tcp(l) => {
-                let (s, peer) = l.accept().await?;
-                let _ = s.set_nodelay(true);
-                Ok((Stream::Tcp(s), peer.to_string()))
-            }
-            Listener::Unix(l) => {
-                let (s, _) = l.accept().await?;
-                Ok((Stream::Unix(s), "unix peer".into()))
-            }
+impl From<Listener> for amp::Listener {
+    fn from(l: Listener) -> amp::Listener {
+        match l {
+            Listener::Tcp(l) => l.into(),
+            Listener::Unix(l) => l.into(),
         }
     }
 }
@@ -106,93 +97,81 @@ pub struct Limits {
     pub grace: Duration,
 }
 
+impl Limits {
+    /// `server` with these limits. Connections over the cap wait in the
+    /// listen backlog: none is ever closed for a new client (the server
+    /// cannot see whether a spliced connection is idle).
+    pub fn apply(self, server: amp::Server) -> amp::Server {
+        server
+            .max_connections(self.max_connections)
+            .evict_idle_after(None)
+            .grace_period(self.grace)
+    }
+
+    /// `stop`, and then, if connections are open, a line on stderr saying
+    /// how long the stop waits for them.
+    pub fn stopping(
+        self,
+        stop: impl Future<Output = ()>,
+        server: &amp::Server,
+    ) -> impl Future<Output = ()> {
+        let stats = server.stats();
+        async move {
+            stop.await;
+            let open = stats.connections();
+            if open > 0 {
+                eprintln!(
+                    "amp: stopping: waiting up to {:?} for {open} open connection(s)",
+                    self.grace
+                );
+            }
+        }
+    }
+}
+
 /// Accepts connections until `stop` resolves and runs `carry(n, stream,
-/// peer)` for each as a task (`n` counts from 1). Then stops accepting,
-/// calls `stopping` (to ask connections to wind down), lets the open
-/// connections finish for the grace period, cuts the rest, and returns how
-/// many were open and how many were cut.
+/// peer)` for each as a task (`n` counts from 1; TCP connections have
+/// `TCP_NODELAY`: a proxy writes on what it read at once). Then stops
+/// accepting, lets the open connections finish for the grace period, cuts
+/// the rest, and says how it went.
 pub async fn serve<F, Fut>(
     listener: Listener,
     limits: Limits,
     stop: impl Future<Output = ()>,
-    stopping: impl FnOnce(),
-    carry: F,
-) -> (usize, usize)
+    mut carry: F,
+) -> amp::ShutdownReport
 where
-    F: Fn(u64, Stream, String) -> Fut,
+    F: FnMut(u64, Stream, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut tasks = JoinSet::new();
+    let server = limits.apply(amp::Server::new(amp::Router::new()));
+    let stop = limits.stopping(stop, &server);
     let mut n = 0u64;
-    let mut backoff = Duration::ZERO;
-    tokio::pin!(stop);
-    loop {
-        let permit = tokio::select! {
-            () = &mut stop => break,
-            Some(_) = tasks.join_next() => continue,
-            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-        };
-        let accepted = tokio::select! {
-            () = &mut stop => break,
-            Some(_) = tasks.join_next() => continue,
-            r = listener.accept() => r,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                backoff = Duration::ZERO;
-                n += 1;
-                let work = carry(n, stream, peer);
-                tasks.spawn(async move {
-                    work.await;
-                    drop(permit);
-                });
+    let carry = move |accepted| {
+        n += 1;
+        let work = match accepted {
+            amp::Accepted::Tcp(s, peer) => Some(carry(n, Stream::Tcp(s), peer.to_string())),
+            amp::Accepted::Unix(s) => Some(carry(n, Stream::Unix(s), "unix peer".into())),
+            other => {
+                tracing::warn!("#{n}: cannot carry {other:?}: closed");
+                None
             }
-            Err(e) if is_one_connection(&e) => {
-                tracing::debug!("accept failed for one connection: {e}");
-            }
-            Err(e) => {
-                // Out of descriptors, say: back off while it lasts.
-                backoff = (backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
-                tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
-                tokio::time::sleep(backoff).await;
+        };
+        async move {
+            if let Some(work) = work {
+                work.await;
             }
         }
-    }
-    drop(listener);
-    stopping();
-    let open = tasks.len();
-    if open > 0 {
-        eprintln!(
-            "amp: stopping: waiting up to {:?} for {open} open connection(s)",
-            limits.grace
-        );
-    }
-    let deadline = tokio::time::Instant::now() + limits.grace;
-    while let Ok(Some(_)) = tokio::time::timeout_at(deadline, tasks.join_next()).await {}
-    let cut = tasks.len();
-    tasks.shutdown().await;
-    (open, cut)
+    };
+    server.serve_streams_until(listener, stop, carry).await
 }
 
-/// Tells on stderr how a stop went, when connections were open at it:
-/// `serve`'s `(open, cut)`.
-pub fn report_stop((open, cut): (usize, usize)) {
+/// Tells on stderr how a stop went, when connections were open at it.
+pub fn report_stop(report: amp::ShutdownReport) {
+    let amp::ShutdownReport { open, cut, .. } = report;
     if open > 0 {
         eprintln!(
             "amp: stopped: {open} connection(s) were open, {cut} cut at the end of the grace period"
         );
     }
-}
-
-/// Accept errors about the one connection being accepted.
-fn is_one_connection(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-    )
 }

@@ -8,7 +8,18 @@ use std::time::Duration;
 #[cfg(doc)]
 use super::Server;
 
-/// A listening socket a [`Server`] accepts connections on.
+/// A listening socket a [`Server`] accepts connections on. The serving
+/// methods take anything that converts into one: a tokio `TcpListener` or
+/// `UnixListener`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let listener = amp::Listener::from(tcp);
+/// assert!(matches!(listener, amp::Listener::Tcp(_)));
+/// tokio::spawn(amp::Server::new(amp::Router::new()).serve(listener));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Listener {
@@ -32,8 +43,34 @@ impl From<tokio::net::UnixListener> for Listener {
     }
 }
 
-pub(super) enum Accepted {
+/// A connection a [`Server`] accepted, as
+/// [`Server::serve_streams_until`] hands it over.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Accepted, Router, Server};
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let (peers, mut told) = tokio::sync::mpsc::unbounded_channel();
+/// let server = Server::new(Router::new());
+/// tokio::spawn(server.serve_streams_until(listener, std::future::pending(), move |accepted| {
+///     if let Accepted::Tcp(stream, peer) = accepted {
+///         assert!(stream.nodelay().unwrap());
+///         peers.send(peer).unwrap();
+///     }
+///     async {}
+/// }));
+/// let client = tokio::net::TcpStream::connect(addr).await?;
+/// assert_eq!(told.recv().await, Some(client.local_addr()?));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Accepted {
+    /// TCP (with `TCP_NODELAY` set), and the peer's address.
     Tcp(tokio::net::TcpStream, std::net::SocketAddr),
+    /// A UNIX socket.
     #[cfg(feature = "unix")]
     Unix(tokio::net::UnixStream),
 }
@@ -61,9 +98,16 @@ fn peer_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The next connection; TCP ones get `TCP_NODELAY` (AMP writes whole
+/// boxes; a proxy writes on what it read at once).
 pub(super) async fn accept(listener: &Listener) -> io::Result<Accepted> {
     match listener {
-        Listener::Tcp(l) => l.accept().await.map(|(s, a)| Accepted::Tcp(s, a)),
+        Listener::Tcp(l) => l.accept().await.map(|(s, peer)| {
+            if let Err(e) = s.set_nodelay(true) {
+                tracing::debug!(%peer, "set_nodelay failed: {e}");
+            }
+            Accepted::Tcp(s, peer)
+        }),
         #[cfg(feature = "unix")]
         Listener::Unix(l) => l.accept().await.map(|(s, _)| Accepted::Unix(s)),
     }

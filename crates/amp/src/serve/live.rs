@@ -1,5 +1,7 @@
-//! The registry of connections being served: to count them per peer, cut
-//! or evict them, and shut them down.
+//! The registry of connections being served (AMP connections, or the
+//! streams [`Server::serve_streams_until`](super::Server::serve_streams_until)
+//! hands over): to count them per peer, cut or evict them, and shut them
+//! down.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -19,19 +21,30 @@ use super::ShutdownReport;
 
 /// A connection being served.
 struct Entry {
+    /// `None`: a stream the caller carries (the server sees nothing of it).
+    amp: Option<Amp>,
+    /// Its task: dropping it is how a switched connection, or a stream, is
+    /// closed.
+    task: tokio::task::AbortHandle,
+    peer: Option<IpAddr>,
+}
+
+/// What the server sees of an AMP connection.
+struct Amp {
     /// Not a user handle: a connection nobody calls still closes when its
     /// router serves nothing.
     control: Control,
-    /// Its task: dropping it is how a switched connection is closed.
-    task: tokio::task::AbortHandle,
     holding: Arc<Holding>,
-    peer: Option<IpAddr>,
 }
+
+/// How a connection's task ended: an AMP connection's reason (`None`: a
+/// stream).
+pub(super) type Ended = Option<Disconnect>;
 
 /// The connections being served, to shut them down, count them per peer,
 /// and cut or evict them.
 pub(super) struct Live {
-    pub(super) tasks: JoinSet<Disconnect>,
+    pub(super) tasks: JoinSet<Ended>,
     conns: HashMap<tokio::task::Id, Entry>,
     peers: HashMap<IpAddr, usize>,
     pool: Arc<Pool>,
@@ -47,6 +60,7 @@ impl Live {
         }
     }
 
+    /// Serve an AMP connection: `driver` runs it.
     pub(super) fn spawn(
         &mut self,
         conn: Connection,
@@ -55,26 +69,40 @@ impl Live {
     ) {
         let holding = Holding::new(&self.pool);
         Member::join(&conn, self.pool.clone(), holding.clone());
-        let task = self.tasks.spawn(driver);
+        let amp = Amp {
+            control: Control::of(&conn),
+            holding,
+        };
+        self.add(peer, Some(amp), async move { Some(driver.await) });
+    }
+
+    /// Carry a stream: `work` is the caller's.
+    pub(super) fn spawn_stream(
+        &mut self,
+        peer: Option<IpAddr>,
+        work: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.add(peer, None, async move {
+            work.await;
+            None
+        });
+    }
+
+    fn add(
+        &mut self,
+        peer: Option<IpAddr>,
+        amp: Option<Amp>,
+        task: impl Future<Output = Ended> + Send + 'static,
+    ) {
+        let task = self.tasks.spawn(task);
         if let Some(p) = peer {
             *self.peers.entry(p).or_default() += 1;
         }
         self.pool.open.fetch_add(1, Relaxed);
-        self.conns.insert(
-            task.id(),
-            Entry {
-                control: Control::of(&conn),
-                task,
-                holding,
-                peer,
-            },
-        );
+        self.conns.insert(task.id(), Entry { amp, task, peer });
     }
 
-    pub(super) fn ended(
-        &mut self,
-        done: Result<(tokio::task::Id, Disconnect), tokio::task::JoinError>,
-    ) {
+    pub(super) fn ended(&mut self, done: Result<(tokio::task::Id, Ended), tokio::task::JoinError>) {
         let id = match &done {
             Ok((id, _)) => *id,
             Err(e) => e.id(),
@@ -90,8 +118,10 @@ impl Live {
                 }
             }
         }
-        if let Ok((_, reason)) = done {
-            tracing::debug!(%reason, "AMP connection ended");
+        match done {
+            Ok((_, Some(reason))) => tracing::debug!(%reason, "AMP connection ended"),
+            Ok((_, None)) => tracing::debug!("stream ended"),
+            Err(_) => {}
         }
     }
 
@@ -108,13 +138,14 @@ impl Live {
     }
 
     pub(super) fn sweep(&self) {
-        self.pool
-            .sweep(self.conns.values().map(|e| (&*e.holding, &e.control)));
+        let amp = self.conns.values().filter_map(|e| e.amp.as_ref());
+        self.pool.sweep(amp.map(|a| (&*a.holding, &a.control)));
     }
 
     /// Close the connection (of `peer`, if given) idle the longest, if it
     /// has been idle at least `min_idle`; else say when one may have been
-    /// idle long enough.
+    /// idle long enough. Streams are never idle: the server cannot see
+    /// them.
     pub(super) fn evict(
         &mut self,
         peer: Option<IpAddr>,
@@ -127,7 +158,8 @@ impl Live {
             if peer.is_some() && e.peer != peer {
                 continue;
             }
-            let Some((idle, switched)) = budget::idle_for(&e.control, &e.holding, now) else {
+            let Some(a) = &e.amp else { continue };
+            let Some((idle, switched)) = budget::idle_for(&a.control, &a.holding, now) else {
                 continue;
             };
             if idle < min_idle {
@@ -140,9 +172,10 @@ impl Live {
             return Err(soonest.max(now + Duration::from_millis(10)));
         };
         let e = &self.conns[&id];
-        e.holding.cut.store(true, Relaxed);
+        let a = e.amp.as_ref().expect("only AMP connections are idle");
+        a.holding.cut.store(true, Relaxed);
         tracing::info!(
-            peer = ?e.control.shared().info.peer_addr(),
+            peer = ?a.control.shared().info.peer_addr(),
             ?idle,
             switched,
             "out of room: closing the connection idle the longest"
@@ -150,7 +183,7 @@ impl Live {
         if switched {
             e.task.abort();
         } else {
-            e.control.abort(Disconnect::Evicted { idle });
+            a.control.abort(Disconnect::Evicted { idle });
         }
         self.pool.evicted();
         Ok(())
@@ -158,8 +191,8 @@ impl Live {
 
     pub(super) async fn shut_down(mut self, grace: Duration) -> ShutdownReport {
         let open = self.tasks.len();
-        for e in self.conns.values() {
-            e.control.shutdown();
+        for a in self.conns.values().filter_map(|e| e.amp.as_ref()) {
+            a.control.shutdown();
         }
         let deadline = tokio::time::Instant::now() + grace;
         while !self.tasks.is_empty() {
@@ -174,16 +207,20 @@ impl Live {
         let cut = self.tasks.len();
         if cut > 0 {
             tracing::info!(cut, "grace period over: cutting connections still busy");
-            for e in self.conns.values() {
-                e.control.abort(Disconnect::Timeout(Timeout::Grace));
+            let mut amp = false;
+            for a in self.conns.values().filter_map(|e| e.amp.as_ref()) {
+                a.control.abort(Disconnect::Timeout(Timeout::Grace));
+                amp = true;
             }
-            // AMP connections end at once; a protocol switched to is the
-            // application's, and is stopped.
-            let brief = tokio::time::Instant::now() + Duration::from_secs(1);
-            while let Ok(Some(done)) =
-                tokio::time::timeout_at(brief, self.tasks.join_next_with_id()).await
-            {
-                self.ended(done);
+            if amp {
+                // AMP connections end at once; a protocol switched to is
+                // the application's, and is stopped (streams too, at once).
+                let brief = tokio::time::Instant::now() + Duration::from_secs(1);
+                while let Ok(Some(done)) =
+                    tokio::time::timeout_at(brief, self.tasks.join_next_with_id()).await
+                {
+                    self.ended(done);
+                }
             }
             self.tasks.abort_all();
             while let Some(done) = self.tasks.join_next_with_id().await {

@@ -2,7 +2,8 @@
 //!
 //! The server's options are here; the accept loop is in `run`, the
 //! listener and accept errors in `accept`, the registry of connections
-//! being served in `live`.
+//! being served in `live`, handing streams over instead of serving AMP in
+//! `streams`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,10 +21,41 @@ use crate::responders::Responders;
 mod accept;
 mod live;
 mod run;
+mod streams;
 
-pub use accept::Listener;
+pub use accept::{Accepted, Listener};
 
-/// What a graceful shutdown came to ([`Server::serve_until`]).
+/// What a graceful shutdown came to ([`Server::serve_until`],
+/// [`Server::serve_streams_until`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Command, Connection, Record, Router, Server};
+/// use std::time::Duration;
+///
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong { ok: bool }
+///
+/// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = Server::new(router).grace_period(Duration::from_secs(10));
+/// let serving = tokio::spawn(server.serve_until(listener, async {
+///     stopped.await.unwrap_or(())
+/// }));
+/// let conn = Connection::connect(addr).await?;
+/// assert!(conn.call(Ping).await.unwrap().ok); // served: the server has it
+/// stop.send(()).unwrap();
+/// // The connection, idle, is closed at once: it was open, and not cut.
+/// let report = serving.await.unwrap();
+/// assert_eq!((report.open, report.cut), (1, 0));
+/// conn.closed().await;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct ShutdownReport {
@@ -55,19 +87,40 @@ pub struct ShutdownReport {
 ///   every connection finish the requests it is answering and write their
 ///   answers (new requests are refused with `SHUTTING_DOWN`), and cuts the
 ///   connections still busy when the grace period ends.
+/// * [`Server::serve_streams_until`] hands each connection to the caller
+///   instead of running AMP on it (a proxy, another protocol), with the
+///   same limits (except eviction) and shutdown.
 ///
-/// ```no_run
-/// # async fn run(router: amp::Router) -> std::io::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Command, Connection, Record, Router, Server};
 /// use std::time::Duration;
 ///
-/// let listener = tokio::net::TcpListener::bind("127.0.0.1:1234").await?;
-/// let report = amp::Server::new(router)
-///     .max_connections(10_000)
-///     .max_connections_per_peer(100)
-///     .memory_budget(Some(1 << 30))
-///     .grace_period(Duration::from_secs(10))
-///     .serve_until(listener, async { tokio::signal::ctrl_c().await.unwrap() })
-///     .await;
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong { ok: bool }
+///
+/// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// // Stopped by Ctrl-C in a real server (`tokio::signal::ctrl_c()`).
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let serving = tokio::spawn(
+///     Server::new(router)
+///         .max_connections(10_000)
+///         .max_connections_per_peer(100)
+///         .memory_budget(Some(1 << 30))
+///         .grace_period(Duration::from_secs(10))
+///         .serve_until(listener, async { stopped.await.unwrap_or(()) }),
+/// );
+///
+/// let conn = Connection::connect(addr).await?;
+/// assert!(conn.call(Ping).await.unwrap().ok);
+/// conn.close().await;
+/// stop.send(()).unwrap();
+/// let report = serving.await.unwrap();
 /// println!("{} connections open at shutdown, {} cut", report.open, report.cut);
 /// # Ok(()) }
 /// ```

@@ -1,11 +1,12 @@
-//! The accept loop: accepting, waiting for room, starting connections.
+//! The accept loop: accepting, waiting for room, starting connections
+//! (AMP ones here; streams handed over in `streams`).
 
 use futures_util::FutureExt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 use crate::addr::ConnectionInfo;
@@ -25,7 +26,23 @@ impl Server {
         listener: impl Into<Listener>,
         shutdown: impl Future<Output = ()>,
     ) -> ShutdownReport {
-        let listener = listener.into();
+        self.run(listener.into(), shutdown, |live, accepted, peer, permit| {
+            self.start(live, accepted, peer, permit)
+        })
+        .await
+    }
+
+    /// Accept until `shutdown`, calling `start` for every client there is
+    /// room for; then shut down gracefully.
+    pub(super) async fn run<S>(
+        &self,
+        listener: Listener,
+        shutdown: impl Future<Output = ()>,
+        mut start: S,
+    ) -> ShutdownReport
+    where
+        S: FnMut(&mut Live, Accepted, Option<IpAddr>, OwnedSemaphorePermit),
+    {
         let slots = Arc::new(Semaphore::new(
             self.max_connections.unwrap_or(Semaphore::MAX_PERMITS),
         ));
@@ -42,7 +59,7 @@ impl Server {
                 if live.room_for(w.peer, self.max_per_peer) {
                     if let Ok(permit) = slots.clone().try_acquire_owned() {
                         let w = waiting.take().expect("checked");
-                        self.start(&mut live, w.accepted, w.peer, permit);
+                        start(&mut live, w.accepted, w.peer, permit);
                         continue;
                     }
                 }
@@ -107,7 +124,7 @@ impl Server {
                 }
             }
             match slots.clone().try_acquire_owned() {
-                Ok(permit) => self.start(&mut live, accepted, peer, permit),
+                Ok(permit) => start(&mut live, accepted, peer, permit),
                 Err(_) => {
                     let retry_at = match self.make_room(&mut live, None) {
                         // Its end makes room (if not, look again).
@@ -160,13 +177,10 @@ impl Server {
         live: &mut Live,
         accepted: Accepted,
         peer: Option<IpAddr>,
-        permit: tokio::sync::OwnedSemaphorePermit,
+        permit: OwnedSemaphorePermit,
     ) {
         let (conn, driver) = match accepted {
             Accepted::Tcp(stream, peer) => {
-                if let Err(e) = stream.set_nodelay(true) {
-                    tracing::debug!(%peer, "set_nodelay failed: {e}");
-                }
                 tracing::debug!(%peer, "AMP connection accepted");
                 let info = ConnectionInfo::of_tcp(&stream);
                 let (conn, driver) =

@@ -5,7 +5,6 @@
 //! too). A service may have several backends (see [`backends`]).
 
 mod backends;
-mod client;
 mod service;
 
 use std::sync::Arc;
@@ -16,7 +15,6 @@ use crate::conn::{ServerTlsArgs, Target};
 use crate::exit::{CliError, CliResult};
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
 use backends::Backends;
-use client::Clients;
 use service::Gateway;
 
 /// `amp gateway`.
@@ -111,23 +109,18 @@ pub async fn run(args: Args) -> CliResult {
         .first_box_timeout(Some(args.first_box_timeout))
         .build()
         .map_err(CliError::usage)?;
-    let clients = Arc::new(Clients::new(gateway, tls, config));
-    let stop = stop_signal()?;
+    // Limits as a server's (see `amp::Config`): a first box within
+    // --first-box-timeout of connecting, each box within 30 s, a StartTLS
+    // handshake within 10 s, output read within 30 s; and on Ctrl-C a
+    // graceful shutdown of each AMP connection (switched ones go on: the
+    // service's bytes are theirs) until --grace ends.
+    let server = args
+        .limits
+        .apply(amp::Server::new(service::router(gateway, tls)).config(config));
+    let stop = args.limits.stopping(stop_signal()?, &server);
     let listener = Listener::bind(&args.listen).await?;
     println!("listening on {}", listener.local());
-    let stopping = clients.clone();
-    let stopped = listen::serve(
-        listener,
-        args.limits,
-        stop,
-        move || stopping.stop(),
-        |n, stream, peer| {
-            let clients = clients.clone();
-            async move { clients.serve(n, stream, peer).await }
-        },
-    )
-    .await;
-    listen::report_stop(stopped);
+    listen::report_stop(server.serve_until(listener, stop).await);
     Ok(())
 }
 

@@ -4,14 +4,14 @@
 
 use amp::tls::TlsOptions;
 use amp::{Ctx, Router, SwitchTo, Switched};
-use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 
 use super::backends::{Backends, Lease, Pool};
 use crate::gateway_protocol::{Connect, GatewayError, ListServices, Services};
-use crate::splice::stream::{join, resume_tcp, Stream};
-use crate::splice::{self, Dir, Outcome, DEFAULT_BUFFER};
+use crate::splice::stream::{join, Stream};
+use crate::splice::{self, Outcome, DEFAULT_BUFFER};
 
 /// The gateway's settings, shared by every connection.
 #[derive(Debug)]
@@ -36,22 +36,12 @@ impl Gateway {
     }
 }
 
-/// What one client connection's responders share.
-#[derive(Debug)]
-pub struct Client {
-    /// The gateway.
-    pub gateway: Arc<Gateway>,
-    /// A second descriptor of the client's TCP socket, to join it to the
-    /// service without copies once AMP is done (not after StartTLS).
-    pub tcp: Mutex<Option<OwnedFd>>,
-}
-
-/// The router of one client connection.
-pub fn router(client: Arc<Client>, tls: TlsOptions) -> Router<Arc<Client>> {
-    Router::with_state(client)
+/// The router of every client connection.
+pub fn router(gateway: Arc<Gateway>, tls: TlsOptions) -> Router<Arc<Gateway>> {
+    Router::with_state(gateway)
         .start_tls(tls)
-        .route(|_: ListServices, ctx: Ctx<Arc<Client>>| async move {
-            let gw = &ctx.state.gateway;
+        .route(|_: ListServices, ctx: Ctx<Arc<Gateway>>| async move {
+            let gw = &ctx.state;
             gw.check_tls(ctx.peer())?;
             Ok(Services {
                 services: gw.services.names(),
@@ -64,8 +54,8 @@ pub fn router(client: Arc<Client>, tls: TlsOptions) -> Router<Arc<Client>> {
 /// `Connect`: reach a backend of the service first (so a failure is an
 /// error answer and the client may try another), then accept the switch
 /// and splice.
-async fn connect(c: Connect, ctx: Ctx<Arc<Client>>) -> Result<SwitchTo, GatewayError> {
-    let gw = &ctx.state.gateway;
+async fn connect(c: Connect, ctx: Ctx<Arc<Gateway>>) -> Result<SwitchTo, GatewayError> {
+    let gw = &ctx.state;
     let peer = ctx
         .peer_addr()
         .map(|a| a.to_string())
@@ -90,14 +80,12 @@ async fn connect(c: Connect, ctx: Ctx<Arc<Client>>) -> Result<SwitchTo, GatewayE
     };
     let backend = lease.target().to_string();
     let tls = ctx.peer().is_tls();
-    let fd = ctx.state.tcp.lock().ok().and_then(|mut fd| fd.take());
-    let fd = if tls { None } else { fd };
     Ok(SwitchTo::new(move |stream| async move {
         // The connection counts on its backend until this ends (or is
         // dropped unrun): the lease goes with it.
         let _lease = lease;
         let started = Instant::now();
-        let out = carry(stream, fd, upstream).await;
+        let out = carry(stream, upstream).await;
         let secs = started.elapsed().as_secs_f64();
         match out.error {
             None => tracing::info!(
@@ -142,18 +130,14 @@ async fn reach(pool: &Arc<Pool>, timeout: Duration, peer: &str) -> Option<(Strea
 }
 
 /// Joins the switched client stream with the service: without copies when
-/// both are plain TCP (`fd` is the client's socket), else through buffers.
-async fn carry(client: Switched, fd: Option<OwnedFd>, upstream: Stream) -> Outcome {
-    let Some(fd) = fd else {
-        let (mut client, mut upstream) = (client, upstream.boxed());
-        return splice::splice(&mut client, &mut upstream, DEFAULT_BUFFER).await;
-    };
-    let (io, first) = client.into_parts();
-    match resume_tcp(fd, io) {
-        Ok(client) => join(Stream::Tcp(client), first, upstream).await,
-        Err(e) => Outcome {
-            error: Some((Dir::AtoB, e)),
-            ..Outcome::default()
-        },
+/// both are plain TCP (the client's stream is its socket, no TLS), else
+/// through buffers.
+async fn carry(client: Switched, upstream: Stream) -> Outcome {
+    match client.downcast::<TcpStream>() {
+        Ok((client, first)) => join(Stream::Tcp(client), first, upstream).await,
+        Err(mut client) => {
+            let mut upstream = upstream.boxed();
+            splice::splice(&mut client, &mut upstream, DEFAULT_BUFFER).await
+        }
     }
 }

@@ -82,7 +82,7 @@ pub async fn run(args: Args, global: &Global) -> CliResult {
         let (printer, known, upstream) = (printer.clone(), known.clone(), upstream.clone());
         async move { tap(n, client.boxed(), peer, &upstream, timeout, printer, known).await }
     };
-    let stopped = listen::serve(listener, args.limits, stop, || {}, carry).await;
+    let stopped = listen::serve(listener, args.limits, stop, carry).await;
     drop(printer);
     // Every event queued is printed before exiting.
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
