@@ -26,10 +26,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use amp_wire::session::{Phase, Session};
-use amp_wire::Disconnect;
-
-use crate::connection::{Connection, Control, State};
+use amp_wire::session::Session;
 
 /// The step in which connections count their buffers against the budget:
 /// a connection holding less counts for nothing.
@@ -103,16 +100,18 @@ impl Pool {
     }
 
     /// Woken by a connection crossing the budget (either way): if over it,
-    /// cut the connections holding the most until what the others hold
-    /// fits (connections already cut count as gone); once within it, let
-    /// the paused connections read again.
-    pub(crate) fn sweep<'a>(&self, conns: impl Iterator<Item = (&'a Holding, &'a Control)>) {
-        let conns: Vec<_> = conns.collect();
+    /// choose the connections holding the most to cut until what the
+    /// others hold fits (connections already cut count as gone), and mark
+    /// them cut; once within it, say that the paused may read again. The
+    /// server does the cutting and the resuming: this file knows budgets,
+    /// not connections.
+    pub(crate) fn sweep(&self, holdings: &[&Holding]) -> Swept {
         let limit = self.limit.load(Relaxed);
         let mut total = self.held.load(Relaxed);
+        let mut swept = Swept::default();
         if total > limit {
             let mut holders = Vec::new();
-            for &(h, c) in &conns {
+            for (i, h) in holdings.iter().enumerate() {
                 let held = h.held.load(Relaxed);
                 if held == 0 {
                     continue;
@@ -120,50 +119,46 @@ impl Pool {
                 if h.cut.load(Relaxed) {
                     total = total.saturating_sub(held);
                 } else {
-                    holders.push((held, h, c));
+                    holders.push((held, i));
                 }
             }
             holders.sort_unstable_by_key(|h| std::cmp::Reverse(h.0));
-            let (before, mut cut) = (total, 0);
-            for (held, h, c) in holders {
+            let before = total;
+            for (held, i) in holders {
                 if total <= limit {
                     break;
                 }
-                if h.cut.swap(true, Relaxed) {
+                if holdings[i].cut.swap(true, Relaxed) {
                     continue;
                 }
                 tracing::debug!(held, "over the memory budget: cutting a connection");
-                c.abort(Disconnect::MemoryBudget { held });
-                cut += 1;
+                swept.cut.push((i, held));
                 total = total.saturating_sub(held);
             }
-            if cut > 0 {
-                self.cut.fetch_add(cut, Relaxed);
+            if !swept.cut.is_empty() {
+                self.cut.fetch_add(swept.cut.len() as u64, Relaxed);
                 tracing::warn!(
                     buffered = before,
                     budget = limit,
-                    cut,
+                    cut = swept.cut.len(),
                     "over the memory budget: cut the connections holding the most"
                 );
             }
         }
-        if self.over() {
-            // The connections cut have not let go yet: they wake us when
-            // they do.
-            return;
-        }
-        for (h, c) in conns {
-            if h.paused.load(Relaxed) {
-                // Under the connection's lock, as it pauses itself.
-                c.shared().with(|st| {
-                    if h.paused.swap(false, Relaxed) {
-                        st.session.pause_reading(false);
-                        st.kick();
-                    }
-                });
-            }
-        }
+        // While over (the connections cut have not let go yet: they wake
+        // the server when they do), the paused stay paused.
+        swept.resume = !self.over();
+        swept
     }
+}
+
+/// What [`Pool::sweep`] decided.
+#[derive(Debug, Default)]
+pub(crate) struct Swept {
+    /// The connections to cut, by index, with the bytes each held.
+    pub(crate) cut: Vec<(usize, usize)>,
+    /// Within the budget: the paused connections may read again.
+    pub(crate) resume: bool,
 }
 
 /// One per connection of a server: what it counts against the budget now,
@@ -176,10 +171,13 @@ pub(crate) struct Holding {
     /// Reading paused until the server is within its budget again.
     paused: AtomicBool,
     /// Milliseconds since the pool's epoch, plus one, of the last bytes
-    /// moved by the switched stream (0: not switched yet).
+    /// moved by the switched stream (0: not switched yet; `HANDED_OFF`).
     active: AtomicU64,
     epoch: Instant,
 }
+
+/// [`Holding::active`] of a stream handed off: never idle.
+const HANDED_OFF: u64 = u64::MAX;
 
 impl Holding {
     pub(crate) fn new(pool: &Pool) -> Arc<Holding> {
@@ -199,13 +197,26 @@ impl Holding {
         self.active.store(ms + 1, Relaxed);
     }
 
+    /// The switched stream is taken out of its watch (as the socket it
+    /// is): the server no longer sees its bytes, so it never counts it
+    /// idle.
+    pub(crate) fn hand_off(&self) {
+        self.active.store(HANDED_OFF, Relaxed);
+    }
+
     /// When the switched stream last moved bytes (`None`: it is not
-    /// watched yet, the switch is under way).
-    fn active_since(&self) -> Option<Instant> {
+    /// watched yet, the switch is under way, or it was handed off).
+    pub(crate) fn active_since(&self) -> Option<Instant> {
         match self.active.load(Relaxed) {
-            0 => None,
+            0 | HANDED_OFF => None,
             ms => Some(self.epoch + Duration::from_millis(ms - 1)),
         }
+    }
+
+    /// Whether the connection was paused for the budget; it is not any
+    /// more (the caller lets it read, under its lock).
+    pub(crate) fn take_paused(&self) -> bool {
+        self.paused.swap(false, Relaxed)
     }
 }
 
@@ -235,18 +246,20 @@ impl Member {
         &self.mine
     }
 
-    /// Count a connection's buffers against its server's budget.
-    pub(crate) fn join(conn: &Connection, pool: Arc<Pool>, mine: Arc<Holding>) {
-        let member = Member {
+    /// A connection's membership: put it in the connection's state to
+    /// count its buffers against its server's budget.
+    pub(crate) fn new(pool: Arc<Pool>, mine: Arc<Holding>) -> Member {
+        Member {
             pool,
             mine,
             counted: 0,
-        };
-        conn.shared().with(|st| st.member = Some(member));
+        }
     }
 
+    /// After a round of the connection's driver (the read buffer back in
+    /// the session, the output taken): count its buffers.
     #[inline]
-    fn report(&mut self, session: &mut Session) {
+    pub(crate) fn report(&mut self, session: &mut Session) {
         let now = if session.is_finished() {
             0
         } else {
@@ -295,36 +308,6 @@ impl Member {
         session.pause_reading(true);
         self.pool.over.notify_one();
     }
-}
-
-/// After a round of the driver (the read buffer back in the session, the
-/// output taken): count the connection's buffers, if it is a server's.
-#[inline]
-pub(crate) fn report(st: &mut State) {
-    if let Some(m) = &mut st.member {
-        m.report(&mut st.session);
-    }
-}
-
-/// How long a server's connection has been idle (AMP: nothing in flight,
-/// nothing to write, nothing received; switched: no bytes moved), and
-/// whether it is switched; `None` if it is busy or already on its way out.
-pub(crate) fn idle_for(
-    control: &Control,
-    mine: &Holding,
-    now: Instant,
-) -> Option<(Duration, bool)> {
-    if mine.cut.load(Relaxed) {
-        return None;
-    }
-    let (since, switched) = control.shared().with(|st| match st.session.phase() {
-        Phase::Switched => mine.active_since().map(|t| (t, true)),
-        _ => st
-            .session
-            .idle_since()
-            .map(|t| (Instant::from_std(t), false)),
-    })?;
-    Some((now.saturating_duration_since(since), switched))
 }
 
 /// Live counters of a [`Server`](crate::Server), readable while it serves:

@@ -228,12 +228,10 @@ impl Switched {
     /// the stream inside a `Box<dyn Io>` given). After StartTLS the
     /// transport is a TLS stream, and no plain socket comes back.
     ///
-    /// On a connection a [`Server`](crate::Server) accepted, a stream taken
-    /// this way no longer keeps the connection's idle clock (see
-    /// [`Server::evict_idle_after`](crate::Server::evict_idle_after)): the
-    /// server sees no bytes move from then on, and counts the connection
-    /// idle since. Turn eviction off (`evict_idle_after(None)`) if such
-    /// connections must not be closed for new clients.
+    /// On a connection a [`Server`](crate::Server) accepted, the server
+    /// sees no bytes move through a stream taken this way, so it counts
+    /// the connection busy from then on: it is never closed for a new
+    /// client (see [`Server::evict_idle_after`](crate::Server::evict_idle_after)).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
@@ -272,7 +270,13 @@ impl Switched {
     pub fn downcast<T: Io + 'static>(self) -> Result<(T, Bytes), Switched> {
         let parts = *self.0;
         match downcast_io::<T>(parts.io) {
-            Ok(t) => Ok((t, parts.prefix)),
+            Ok(t) => {
+                if let Some(watch) = &parts.watch {
+                    // Its bytes no longer pass the watch: never idle.
+                    watch.hand_off();
+                }
+                Ok((t, parts.prefix))
+            }
             Err(io) => Err(Switched(Box::new(Parts { io, ..parts }))),
         }
     }

@@ -285,3 +285,50 @@ async fn past_max_connections_per_peer_a_peer_is_refused_unless_one_of_its_own_i
     })
     .await;
 }
+
+/// A switch to a byte echo that takes the TCP socket as it is.
+#[derive(Command)]
+struct Echo;
+
+#[tokio::test(start_paused = true)]
+async fn a_switched_socket_taken_as_it_is_is_never_closed_to_make_room() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let router = router(gate()).route_switch(|_: Echo, _| async move {
+        Ok(amp::SwitchTo::new(|switched| async move {
+            let (mut socket, _) = switched.downcast::<TcpStream>().expect("plain TCP");
+            let (mut r, mut w) = socket.split();
+            let _ = tokio::io::copy(&mut r, &mut w).await;
+        }))
+    });
+    let server = Server::new(router)
+        .max_connections(1)
+        .evict_idle_after(Some(Duration::from_millis(50)));
+    let stats = server.stats();
+    let (addr, _stop, _server) = serve(server).await;
+    let first = Connection::connect(addr).await.unwrap();
+    let mut echo = within("the switch", first.switch(Echo)).await.unwrap();
+    let second = Connection::connect(addr).await.unwrap();
+    let call = tokio::spawn({
+        let second = second.clone();
+        async move { second.call(Sum { a: 2, b: 2 }).await }
+    });
+    // No byte moves through the watch: a socket watched would be idle,
+    // and closed for the second client, after 50 ms.
+    tokio::time::sleep(Duration::from_millis(410)).await;
+    assert!(!call.is_finished(), "the spliced connection was closed");
+    assert_eq!((stats.evicted(), stats.connections()), (0, 1));
+    echo.write_all(b"still here").await.unwrap();
+    let mut back = [0; 10];
+    within("the echo", echo.read_exact(&mut back))
+        .await
+        .unwrap();
+    assert_eq!(&back, b"still here");
+    // Closed by its client: the second is served.
+    drop(echo);
+    let total = within("the second call", call)
+        .await
+        .unwrap()
+        .unwrap()
+        .total;
+    assert_eq!(total, 4);
+}

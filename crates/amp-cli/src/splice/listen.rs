@@ -99,8 +99,8 @@ pub struct Limits {
 
 impl Limits {
     /// `server` with these limits. Connections over the cap wait in the
-    /// listen backlog: none is ever closed for a new client (the server
-    /// cannot see whether a spliced connection is idle).
+    /// listen backlog: none is ever closed for a new client (a proxy's
+    /// connection may be quiet for hours and still be in use).
     pub fn apply(self, server: amp::Server) -> amp::Server {
         server
             .max_connections(self.max_connections)

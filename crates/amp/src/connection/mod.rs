@@ -42,10 +42,9 @@ mod transport;
 mod wiring;
 
 pub use channel::{Channel, ChannelError};
+pub(crate) use control::Control;
 pub use driver::Driver;
 pub use handle::Connection;
-pub(crate) use control::Control;
 pub use options::CallOptions;
 pub(crate) use responding::{Bind, Dispatch, Responding};
-pub(crate) use shared::State;
 pub(crate) use starter::Starter;

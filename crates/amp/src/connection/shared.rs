@@ -60,6 +60,16 @@ impl State {
         self.kick = true;
     }
 
+    /// After a round of the driver (the read buffer back in the session,
+    /// the output taken): count the connection's buffers against its
+    /// server's budget, if it is a server's.
+    #[inline]
+    pub(crate) fn report_buffers(&mut self) {
+        if let Some(m) = &mut self.member {
+            m.report(&mut self.session);
+        }
+    }
+
     /// The driver is polling, with `waker`: kicks from now on are noted,
     /// not woken.
     pub(crate) fn driver_running(&mut self, waker: &Waker) {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 
 use amp_wire::{Disconnect, Timeout};
 
-use crate::budget::{self, Holding, Member, Pool};
+use crate::budget::{Holding, Member, Pool};
 use crate::connection::{Connection, Control};
 
 use super::ShutdownReport;
@@ -68,11 +68,9 @@ impl Live {
         driver: impl Future<Output = Disconnect> + Send + 'static,
     ) {
         let holding = Holding::new(&self.pool);
-        Member::join(&conn, self.pool.clone(), holding.clone());
-        let amp = Amp {
-            control: Control::of(&conn),
-            holding,
-        };
+        let control = Control::of(&conn);
+        control.join(Member::new(self.pool.clone(), holding.clone()));
+        let amp = Amp { control, holding };
         self.add(peer, Some(amp), async move { Some(driver.await) });
     }
 
@@ -137,9 +135,20 @@ impl Live {
         }
     }
 
+    /// A connection crossed the memory budget (either way): cut what the
+    /// budget says to cut; once within it, let the paused read again.
     pub(super) fn sweep(&self) {
-        let amp = self.conns.values().filter_map(|e| e.amp.as_ref());
-        self.pool.sweep(amp.map(|a| (&*a.holding, &a.control)));
+        let amp: Vec<&Amp> = self.conns.values().filter_map(|e| e.amp.as_ref()).collect();
+        let holdings: Vec<&Holding> = amp.iter().map(|a| &*a.holding).collect();
+        let swept = self.pool.sweep(&holdings);
+        for (i, held) in swept.cut {
+            amp[i].control.abort(Disconnect::MemoryBudget { held });
+        }
+        if swept.resume {
+            for a in amp {
+                a.control.resume_reading(&a.holding);
+            }
+        }
     }
 
     /// Close the connection (of `peer`, if given) idle the longest, if it
@@ -159,7 +168,7 @@ impl Live {
                 continue;
             }
             let Some(a) = &e.amp else { continue };
-            let Some((idle, switched)) = budget::idle_for(&a.control, &a.holding, now) else {
+            let Some((idle, switched)) = a.control.idle_for(&a.holding, now) else {
                 continue;
             };
             if idle < min_idle {

@@ -53,6 +53,34 @@ const POLL_BUDGET: usize = 32;
 /// Dropped before the connection ended, it ends it for every handle with
 /// [`Disconnect::DriverDropped`] ([`Disconnect::DriverPanicked`] if it is
 /// dropped by a panic).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Disconnect, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong {}
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, Router::new().route(|_: Ping, _| async { Ok(Pong {}) }));
+///
+/// // Run the connection in place, beside the code that uses it: no task.
+/// let (client, driver) = Connection::builder().build(b);
+/// let (answer, reason) = tokio::join!(
+///     async {
+///         let answer = client.call(Ping).await;
+///         client.close().await;
+///         answer
+///     },
+///     driver,
+/// );
+/// assert!(answer.is_ok());
+/// assert!(matches!(reason, Disconnect::LocalClose));
+/// # }
+/// ```
 pub struct Driver<T> {
     shared: Arc<Shared>,
     io: Transport<T>,
@@ -435,7 +463,7 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Driver<T> {
                 }
             }
             busy |= st.session.poll_transmit(out, now) > 0;
-            crate::budget::report(st);
+            st.report_buffers();
             let more = st.session.round_cut();
             *slice = if more {
                 (*slice * 2).min(MAX_BOXES_PER_ROUND)
