@@ -3,16 +3,16 @@
 //! `--starttls`), `Connect(service)`, then the local socket and the
 //! switched stream joined both ways.
 
-use amp::{CallError, Config, Connection, Router, Switched};
-use std::os::fd::OwnedFd;
+use amp::{CallError, Config, Router, Switched};
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 
 use crate::args::seconds;
 use crate::conn::{self, Target, TlsArgs};
 use crate::exit::CliResult;
 use crate::gateway_protocol::Connect;
 use crate::splice::listen::{self, stop_signal, Limits, Listener};
-use crate::splice::stream::{join, resume_tcp, Stream};
+use crate::splice::stream::{join, Stream};
 use crate::splice::{self, DEFAULT_BUFFER};
 
 /// `amp tunnel`.
@@ -79,8 +79,8 @@ pub async fn run(args: Args) -> CliResult {
 /// Carries local connection number `n`: every failure is logged and ends
 /// this connection only.
 async fn carry(n: u64, local: Stream, peer: String, route: &Route) {
-    let (switched, tcp) = match open(route).await {
-        Ok(opened) => opened,
+    let switched = match open(route).await {
+        Ok(switched) => switched,
         Err(why) => return tracing::warn!("#{n} from {peer}: {why}; closed"),
     };
     tracing::info!(
@@ -90,16 +90,10 @@ async fn carry(n: u64, local: Stream, peer: String, route: &Route) {
     );
     let started = Instant::now();
     // Gateway first: the bytes AMP read past the answer go to the client.
-    let out = match tcp {
-        Some(fd) => {
-            let (io, first) = switched.into_parts();
-            match resume_tcp(fd, io) {
-                Ok(gateway) => join(Stream::Tcp(gateway), first, local).await,
-                Err(e) => return tracing::warn!("#{n} from {peer}: {e}; closed"),
-            }
-        }
-        None => {
-            let mut switched = switched;
+    // A plain TCP socket is joined as it is (splice(2), no copies).
+    let out = match switched.downcast::<TcpStream>() {
+        Ok((gateway, first)) => join(Stream::Tcp(gateway), first, local).await,
+        Err(mut switched) => {
             splice::splice(&mut switched, &mut local.boxed(), DEFAULT_BUFFER).await
         }
     };
@@ -116,38 +110,22 @@ async fn carry(n: u64, local: Stream, peer: String, route: &Route) {
 }
 
 /// An AMP connection to the gateway, switched to the service by
-/// `Connect`, and (plain TCP only) a second descriptor of its socket, to
-/// join it without copies; or why not.
-async fn open(route: &Route) -> Result<(Switched, Option<OwnedFd>), String> {
-    let (conn, tcp) = match &route.gateway {
-        Target::Tcp(_) if !route.tls.enabled() => {
-            let stream = Stream::connect(&route.gateway, route.timeout)
-                .await
-                .map_err(|e| format!("cannot connect to the gateway {}: {e}", route.gateway))?;
-            let tcp = stream.tcp_clone();
-            let conn = Connection::builder()
-                .router(Router::new())
-                .spawn(stream.boxed());
-            (conn, tcp)
-        }
-        _ => {
-            let conn = conn::connect(
-                &route.gateway,
-                &route.tls,
-                route.timeout,
-                Router::new(),
-                Config::default(),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
-            (conn, None)
-        }
-    };
+/// `Connect`; or why not.
+async fn open(route: &Route) -> Result<Switched, String> {
+    let conn = conn::connect(
+        &route.gateway,
+        &route.tls,
+        route.timeout,
+        Router::new(),
+        Config::default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let connect = Connect {
         service: route.service.clone(),
     };
     match tokio::time::timeout(route.timeout, conn.switch(connect)).await {
-        Ok(Ok(switched)) => Ok((switched, tcp)),
+        Ok(Ok(switched)) => Ok(switched),
         Ok(Err(CallError::Remote(refusal))) => Err(format!(
             "the gateway refused service `{}`: {refusal}",
             route.service

@@ -4,7 +4,6 @@
 use amp::Io;
 use bytes::Bytes;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UnixStream};
@@ -42,16 +41,6 @@ impl Stream {
         })?
     }
 
-    /// A second descriptor for a TCP socket (to join it without copies
-    /// once AMP is done with it, see [`resume_tcp`]); `None` otherwise.
-    pub fn tcp_clone(&self) -> Option<OwnedFd> {
-        use std::os::fd::AsFd;
-        match self {
-            Stream::Tcp(s) => s.as_fd().try_clone_to_owned().ok(),
-            Stream::Unix(_) => None,
-        }
-    }
-
     /// The socket as any byte stream.
     pub fn boxed(self) -> Box<dyn Io> {
         match self {
@@ -59,15 +48,6 @@ impl Stream {
             Stream::Unix(s) => Box::new(s),
         }
     }
-}
-
-/// The TCP socket `fd` (a [`Stream::tcp_clone`]) as a tokio stream again,
-/// once the stream AMP ran over, `done_with`, is dropped.
-pub fn resume_tcp(fd: OwnedFd, done_with: Box<dyn Io>) -> io::Result<TcpStream> {
-    // Dropping the first descriptor unregisters it; the socket stays open
-    // through `fd`, which shares its non-blocking mode.
-    drop(done_with);
-    TcpStream::from_std(std::net::TcpStream::from(fd))
 }
 
 /// Joins `a` and `b` both ways (half-close aware), after writing `first`
