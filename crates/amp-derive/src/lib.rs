@@ -55,7 +55,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// Unit structs and `struct Empty {}` are records with no fields. Generic
 /// structs, tuple structs, enums and unions are rejected.
 ///
-/// ```ignore
+/// ```
 /// use amp::Record;
 ///
 /// #[derive(Debug, PartialEq, Record)]
@@ -73,10 +73,22 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// let p = Point { x: 1, y: 2, label: None };
 /// let b = p.to_box().unwrap();
-/// assert_eq!(b.get("x").unwrap(), &b"1"[..]);
-/// assert!(b.get("point-label").is_none());
+/// // Keys in bytewise order, the absent optional left out, as Twisted writes it.
+/// assert_eq!(
+///     &b.to_bytes().unwrap()[..],
+///     b"\x00\x01x\x00\x011\x00\x01y\x00\x012\x00\x00"
+/// );
 /// assert_eq!(Point::from_box(&b).unwrap(), p);
 /// assert_eq!(Point::FIELDS, &["point-label", "x", "y"]);
+///
+/// // An AmpList: the boxes of its elements, concatenated into one value.
+/// let shape = Shape { points: vec![Point { x: 0, y: 0, label: Some("o".into()) }] };
+/// let b = shape.to_box().unwrap();
+/// assert_eq!(
+///     b.get("points").unwrap(),
+///     b"\x00\x0bpoint-label\x00\x01o\x00\x01x\x00\x010\x00\x01y\x00\x010\x00\x00"
+/// );
+/// assert_eq!(Shape::from_box(&b).unwrap(), shape);
 ///
 /// // Twisted: `class Point3(Point): arguments = Point.arguments + [(b"z", Integer())]`
 /// #[derive(Debug, PartialEq, Record)]
@@ -92,9 +104,6 @@ use syn::{parse_macro_input, DeriveInput};
 /// assert_eq!(Point3::FIELDS, &["point-label", "x", "y", "z"]);
 /// assert_eq!(Point3::from_box(&b).unwrap(), p3);
 /// ```
-///
-/// (A runnable version of the `flatten` example is in the `amp` crate's
-/// documentation, section "Command inheritance".)
 #[proc_macro_derive(Record, attributes(amp))]
 pub fn derive_record(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -122,10 +131,10 @@ pub fn derive_record(input: TokenStream) -> TokenStream {
 /// | `requires_answer = false` | Twisted's `requiresAnswer` | `true` |
 /// | `crate = "path"` | path of the `amp` crate | `::amp` |
 ///
-/// ```ignore
+/// ```
 /// use amp::{AmpError, Command, Record};
 ///
-/// #[derive(Debug, Record)]
+/// #[derive(Debug, PartialEq, Record)]
 /// struct Total {
 ///     total: i64,
 /// }
@@ -136,7 +145,7 @@ pub fn derive_record(input: TokenStream) -> TokenStream {
 ///     Overflow,
 /// }
 ///
-/// #[derive(Debug, Command)]
+/// #[derive(Debug, PartialEq, Command)]
 /// #[amp(name = "Sum", response = Total, error = SumError)]
 /// struct Sum {
 ///     a: i64,
@@ -147,9 +156,22 @@ pub fn derive_record(input: TokenStream) -> TokenStream {
 /// #[amp(requires_answer = false)]
 /// struct Ping;
 ///
-/// assert_eq!(<Sum as amp::Command>::NAME, "Sum");
-/// assert_eq!(<Ping as amp::Command>::NAME, "Ping");
-/// assert!(!<Ping as amp::Command>::REQUIRES_ANSWER);
+/// assert_eq!(<Sum as Command>::NAME, "Sum");
+/// assert_eq!(Sum::describe().errors, ["OVERFLOW"]);
+/// assert_eq!(<Ping as Command>::NAME, "Ping");
+/// assert!(!<Ping as Command>::REQUIRES_ANSWER);
+///
+/// // The arguments box (the connection adds `_command` and `_ask`).
+/// let args = Sum { a: 13, b: 81 }.to_box().unwrap();
+/// assert_eq!(
+///     &args.to_bytes().unwrap()[..],
+///     b"\x00\x01a\x00\x0213\x00\x01b\x00\x0281\x00\x00"
+/// );
+/// assert_eq!(Sum::from_box(&args).unwrap(), Sum { a: 13, b: 81 });
+///
+/// // The response is read from the answer box.
+/// let answer: amp::AmpBox = [("_answer", "1"), ("total", "94")].into_iter().collect();
+/// assert_eq!(Total::from_box(&answer).unwrap(), Total { total: 94 });
 /// ```
 #[proc_macro_derive(Command, attributes(amp))]
 pub fn derive_command(input: TokenStream) -> TokenStream {
@@ -197,16 +219,16 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 /// you. The enum must implement `Debug` (and be `Send + 'static`), as
 /// `ErrorTable` requires.
 ///
-/// ```ignore
+/// ```
 /// use amp::{AmpError, ErrorTable};
 ///
-/// #[derive(Debug, AmpError)]
+/// #[derive(Debug, PartialEq, AmpError)]
 /// enum BaseError {
 ///     #[amp(code = "ZERO_DIVISION", description = "divided by zero")]
 ///     ZeroDivision,
 /// }
 ///
-/// #[derive(Debug, AmpError)]
+/// #[derive(Debug, PartialEq, AmpError)]
 /// #[amp(display)]
 /// enum CalcError {
 ///     #[amp(code = "OVERFLOW")]
@@ -217,10 +239,21 @@ pub fn derive_command(input: TokenStream) -> TokenStream {
 ///     Base(BaseError),
 /// }
 ///
+/// // A received `_error_code` / `_error_description`, decoded.
 /// let e = CalcError::from_wire(b"ZERO_DIVISION", "x").unwrap();
+/// assert_eq!(e, CalcError::Base(BaseError::ZeroDivision));
 /// assert_eq!(e.code(), "ZERO_DIVISION");
 /// assert_eq!(e.to_string(), "divided by zero");
-/// assert!(CalcError::Bad("boom".into()).is_fatal());
+/// assert_eq!(
+///     CalcError::from_wire(b"BAD", "boom"),
+///     Some(CalcError::Bad("boom".into()))
+/// );
+/// assert_eq!(CalcError::from_wire(b"OTHER", ""), None);
+///
+/// // What is sent for an error: code, description, and whether it is fatal.
+/// let bad = CalcError::Bad("boom".into());
+/// assert_eq!((bad.code(), bad.description()), ("BAD", "boom".to_string()));
+/// assert!(bad.is_fatal());
 /// assert_eq!(
 ///     CalcError::codes(),
 ///     [("OVERFLOW", false), ("BAD", true), ("ZERO_DIVISION", false)]

@@ -3,6 +3,21 @@
 use std::path::Path;
 
 /// A schema file's format.
+///
+/// ```
+/// use amp_schema::{Format, Schema};
+/// use std::path::Path;
+///
+/// let format = Format::of(Path::new("service.toml"));
+/// assert_eq!(format, Format::Toml);
+/// assert_eq!(Format::of(Path::new("service.json")), Format::Json);
+///
+/// // The same schema in either format.
+/// let schema = Schema::parse("[[commands]]\nname = \"Ping\"\n", format)?;
+/// let json = schema.to_text(Format::Json)?;
+/// assert_eq!(Schema::parse(&json, Format::Json)?, schema);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// JSON (any name not ending in `.toml`).

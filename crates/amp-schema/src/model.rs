@@ -22,6 +22,25 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A schema: the commands of a service.
+///
+/// ```
+/// use amp_schema::{ArgType, CommandSchema, Field, Format, Schema};
+///
+/// let mut sum = CommandSchema::new("Sum");
+/// sum.arguments.push(Field { name: "a".into(), ty: ArgType::Integer, optional: false });
+/// let schema = Schema {
+///     commands: vec![sum],
+///     untyped: vec!["Debug".into()],
+///     ..Schema::default()
+/// };
+/// assert!(schema.problems().is_empty());
+///
+/// // Written as a file, read back as the same schema.
+/// let text = schema.to_text(Format::Toml)?;
+/// assert_eq!(Schema::parse(&text, Format::Toml)?, schema);
+/// assert_eq!(schema.command("Sum").unwrap().arguments[0].name, "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Schema {
@@ -38,6 +57,24 @@ pub struct Schema {
 }
 
 /// One command (a Twisted `amp.Command` subclass).
+///
+/// ```
+/// use amp_schema::{Format, Kind, Schema};
+///
+/// let schema = Schema::parse(r#"{"commands": [
+///     {"name": "Sum", "class": "AddNumbers",
+///      "arguments": [{"name": "a", "type": "Integer"}],
+///      "errors": {"OVERFLOW": "OverflowError"}, "fatalErrors": {"BAD": "BadInput"}},
+///     {"name": "Log", "requiresAnswer": false}
+/// ]}"#, Format::Json)?;
+/// let sum = &schema.commands[0];
+/// assert_eq!((sum.name.as_str(), sum.class.as_deref()), ("Sum", Some("AddNumbers")));
+/// assert_eq!(sum.errors["OVERFLOW"], "OverflowError");
+/// assert_eq!(sum.fatal_errors["BAD"], "BadInput");
+/// assert!(sum.requires_answer && sum.kind == Kind::Command); // the defaults
+/// assert!(!schema.commands[1].requires_answer);
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CommandSchema {
@@ -101,6 +138,17 @@ impl CommandSchema {
 }
 
 /// What a command does to the connection once answered.
+///
+/// ```
+/// use amp_schema::{Format, Kind, Schema};
+///
+/// let text = r#"{"commands": [{"name": "StartTLS", "kind": "starttls"}, {"name": "Sum"}]}"#;
+/// let schema = Schema::parse(text, Format::Json)?;
+/// assert_eq!(schema.commands[0].kind, Kind::Starttls);
+/// assert_eq!(schema.commands[0].kind.as_str(), "starttls");
+/// assert_eq!(schema.commands[1].kind, Kind::Command); // no `kind`: a plain command
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -130,6 +178,19 @@ impl Kind {
 }
 
 /// A named argument or response field.
+///
+/// ```
+/// use amp_schema::{ArgType, Field, Format, Schema};
+///
+/// let schema = Schema::parse(r#"{"commands": [{"name": "Hello", "arguments": [
+///     {"name": "hello", "type": "Unicode"},
+///     {"name": "print", "type": "Unicode", "optional": true}
+/// ]}]}"#, Format::Json)?;
+/// let print = &schema.commands[0].arguments[1];
+/// assert_eq!(*print, Field { name: "print".into(), ty: ArgType::Unicode, optional: true });
+/// assert!(!schema.commands[0].arguments[0].optional);
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Field {
     /// The key on the wire.
@@ -143,6 +204,19 @@ pub struct Field {
 }
 
 /// An argument type (a Twisted `amp.Argument` class).
+///
+/// ```
+/// use amp_schema::{ArgType, Format, Schema};
+///
+/// let schema = Schema::parse(r#"{"commands": [{"name": "Tag", "arguments": [
+///     {"name": "tags", "type": "ListOf", "of": {"type": "Unicode"}}
+/// ]}]}"#, Format::Json)?;
+/// let ty = &schema.commands[0].arguments[0].ty;
+/// assert_eq!(*ty, ArgType::ListOf { of: Box::new(ArgType::Unicode) });
+/// assert_eq!(ty.name(), "ListOf");
+/// assert_eq!(ty.to_string(), "ListOf(Unicode)");
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum ArgType {

@@ -29,6 +29,19 @@ impl Schema {
 /// schema's shape. Its message names the place, such as `command Sum,
 /// argument a: unknown field `optinal``, with the line and column when the
 /// text itself is malformed.
+///
+/// ```
+/// use amp_schema::{Format, Schema};
+///
+/// let text = r#"{"commands": [{"name": "Sum",
+///     "arguments": [{"name": "a", "type": "Integer", "optinal": true}]}]}"#;
+/// let err = Schema::parse(text, Format::Json).unwrap_err();
+/// assert!(err.to_string().starts_with("command Sum, argument a: unknown field `optinal`"));
+///
+/// // Malformed TOML: the message gives the line and column.
+/// let err = Schema::parse("[[commands]]\nname = \n", Format::Toml).unwrap_err();
+/// assert!(err.to_string().contains("line 2, column"), "{err}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     message: String,

@@ -32,6 +32,19 @@ pub const RESERVED_KEYS: [&str; 6] = [
 pub const MAX_PROBLEMS: usize = 50;
 
 /// One broken rule: where (`command Sum, argument b`) and what.
+///
+/// ```
+/// use amp_schema::{Format, Schema};
+///
+/// let text = r#"{"commands": [{"name": "Sum",
+///     "errors": {"BAD": "BadInput"}, "fatalErrors": {"BAD": "BadInput"}}]}"#;
+/// let problems = Schema::parse(text, Format::Json)?.problems();
+/// assert_eq!(problems.len(), 1);
+/// assert_eq!(problems[0].place, "command Sum, error code BAD");
+/// assert!(problems[0].message.starts_with("in both errors and fatalErrors"));
+/// assert!(problems[0].to_string().starts_with("command Sum, error code BAD: in both"));
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The command, field, ... by name.

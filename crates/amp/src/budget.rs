@@ -27,6 +27,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use amp_wire::session::Session;
+#[cfg(doc)]
+use amp_wire::Disconnect;
 
 /// The step in which connections count their buffers against the budget:
 /// a connection holding less counts for nothing.

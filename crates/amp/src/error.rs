@@ -7,6 +7,42 @@ use amp_wire::session::keys;
 use amp_wire::{DecodeError, Disconnect, EncodeError, ErrorTable};
 
 /// Why a call failed. `E` is the command's declared error table.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{AmpError, CallError, Command, Connection, Disconnect, Router};
+/// use std::error::Error;
+///
+/// #[derive(AmpError, Debug, PartialEq)]
+/// enum DivError {
+///     #[amp(code = "ZERO_DIVISION")]
+///     ZeroDivision,
+/// }
+/// #[derive(Command)]
+/// #[amp(error = DivError)]
+/// struct Divide { n: i64, d: i64 }
+/// #[derive(Command)]
+/// struct Missing;
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, Router::new().route(|v: Divide, _| async move {
+///     if v.d == 0 { Err(DivError::ZeroDivision) } else { Ok(()) }
+/// }));
+/// let conn = Connection::spawn(b, Router::new());
+///
+/// // A declared error (the connection goes on), then no responder at all.
+/// let err = conn.call(Divide { n: 1, d: 0 }).await.unwrap_err();
+/// assert_eq!(err.remote(), Some(&DivError::ZeroDivision));
+/// assert!(matches!(conn.call(Missing).await, Err(CallError::Unhandled { .. })));
+///
+/// // Once the connection has ended, calls fail with the reason as the source.
+/// conn.close().await;
+/// let err = conn.call(Missing).await.unwrap_err();
+/// assert!(err.is_connection_lost());
+/// let reason = err.source().unwrap().downcast_ref::<Disconnect>();
+/// assert!(matches!(reason, Some(Disconnect::LocalClose)));
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CallError<E> {
@@ -148,6 +184,34 @@ impl<E: ErrorTable> CallError<E> {
 }
 
 /// An error a raw responder (or fallback) sends back.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{AmpBox, CallError, Connection, RawError, Router};
+///
+/// let router = Router::new().route_raw("Get", |req: AmpBox, _| async move {
+///     match req.get("key") {
+///         Some(b"answer") => Ok([("value", "42")].into_iter().collect()),
+///         _ => Err(RawError::new("NOT_FOUND", "no such key")),
+///     }
+/// });
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, router);
+/// let client = Connection::spawn(b, Router::new());
+///
+/// let question: AmpBox = [("key", "question")].into_iter().collect();
+/// match client.call_raw("Get", question).await {
+///     Err(CallError::UnknownRemote { code, description }) => {
+///         assert_eq!((&code[..], description.as_str()), (&b"NOT_FOUND"[..], "no such key"));
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// // Not fatal: the connection goes on.
+/// let answer: AmpBox = [("key", "answer")].into_iter().collect();
+/// let value = client.call_raw("Get", answer).await.unwrap();
+/// assert_eq!(value.get("value"), Some(&b"42"[..]));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawError {
     /// `_error_code`.
@@ -295,6 +359,32 @@ pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// Why a [`Balanced`](crate::Balanced) client could not start a call: no server was
 /// connected within the time it could wait.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Balanced, CallError, Command};
+/// use std::error::Error;
+/// use std::time::Duration;
+///
+/// #[derive(Command)]
+/// struct Ping;
+///
+/// // An address where nothing listens (the listener is dropped at once).
+/// let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+/// let client = Balanced::builder()
+///     .target(addr.to_string())
+///     .wait_for_backend(Duration::from_millis(300))
+///     .build();
+/// match client.call(Ping).await {
+///     Err(CallError::Unavailable(u)) => {
+///         assert_eq!(u.servers, 1);
+///         let cause = u.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+///         assert_eq!(cause.kind(), std::io::ErrorKind::ConnectionRefused);
+///     }
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Unavailable {
@@ -332,4 +422,24 @@ impl<E: ErrorTable> From<Unavailable> for CallError<E> {
 }
 
 /// Why a backend is not connected (shown by [`BackendStatus`](crate::balance::BackendStatus)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::balance::BackendError;
+/// use amp::Balanced;
+/// use std::time::Duration;
+///
+/// // An address where nothing listens (the listener is dropped at once).
+/// let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+/// let client = Balanced::builder().target(addr.to_string()).build();
+/// let error: BackendError = loop {
+///     if let Some(e) = client.backends().first().and_then(|b| b.last_error.clone()) {
+///         break e;
+///     }
+///     tokio::time::sleep(Duration::from_millis(10)).await;
+/// };
+/// let io = error.downcast_ref::<std::io::Error>().unwrap();
+/// assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+/// # Ok(()) }
+/// ```
 pub type BackendError = std::sync::Arc<dyn std::error::Error + Send + Sync>;

@@ -74,6 +74,37 @@ const CONTROL_SPACE: usize = rustix::cmsg_space!(ScmRights(SCM_MAX_FD));
 /// stream's descriptor channel; writes send the descriptors queued in it.
 /// [`ConnectionBuilder::spawn_unix`](crate::ConnectionBuilder::spawn_unix) runs AMP over
 /// one, so that [`Descriptor`](crate::Descriptor) arguments work.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Command, Connection, Descriptor, Driver, Record, Router, UnixFdStream};
+/// use std::io::{Read, Seek, Write};
+///
+/// /// Read the file whose descriptor comes with the request.
+/// #[derive(Command)]
+/// #[amp(response = Text)]
+/// struct ReadFile { file: Descriptor }
+/// #[derive(Record)]
+/// struct Text { text: String }
+///
+/// let router = Router::new().route(|r: ReadFile, _| async move {
+///     let mut text = String::new();
+///     std::fs::File::from(r.file.0).read_to_string(&mut text).unwrap();
+///     Ok(Text { text })
+/// });
+/// let (a, b) = tokio::net::UnixStream::pair()?;
+/// let (_server, driver): (Connection, Driver<UnixFdStream>) =
+///     Connection::builder().router(router).build_unix(a);
+/// tokio::spawn(driver);
+/// let client = Connection::builder().spawn_unix(b);
+///
+/// let mut file = tempfile::tempfile()?;
+/// file.write_all(b"sent beside the bytes")?;
+/// file.rewind()?;
+/// let got = client.call(ReadFile { file: Descriptor(file.into()) }).await.unwrap();
+/// assert_eq!(got.text, "sent beside the bytes");
+/// # Ok(()) }
+/// ```
 pub struct UnixFdStream {
     stream: UnixStream,
     chan: Arc<FdChannel>,

@@ -17,9 +17,13 @@ impl Connection {
     /// Connect over TCP (with `TCP_NODELAY`) and answer nothing: the peer's
     /// requests get `UNHANDLED`. Everything else: [`Connection::builder`].
     ///
-    /// ```no_run
-    /// # async fn run() -> std::io::Result<()> {
-    /// let conn = amp::Connection::connect("127.0.0.1:1234").await?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # tokio::spawn(amp::Server::new(amp::Router::new()).serve(listener));
+    /// let conn = amp::Connection::connect(addr).await?;
+    /// assert_eq!(conn.peer_addr().and_then(|a| a.as_tcp()), Some(addr));
     /// # Ok(()) }
     /// ```
     pub async fn connect(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<Connection> {

@@ -48,6 +48,27 @@ pub const COMMAND: &str = "amp.describe";
 pub const VERSION: i64 = 1;
 
 /// Ask a server for its schema: `amp.describe`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use amp::reflect::{parse, Describe};
+/// use amp::{CallOptions, Command, Connection, Router};
+/// use std::time::Duration;
+///
+/// #[derive(Command)]
+/// struct Ping;
+///
+/// let (a, b) = tokio::io::duplex(1 << 16);
+/// Connection::spawn(a, Router::new().route(|_: Ping, _| async { Ok(()) }).describe_itself());
+/// let client = Connection::spawn(b, Router::new());
+///
+/// // `fetch` with a deadline: call `Describe` yourself, then read the answer.
+/// assert_eq!(<Describe as Command>::NAME, "amp.describe");
+/// let options = CallOptions::new().timeout(Duration::from_secs(5));
+/// let answer = client.call_with(Describe::latest(), options).await?;
+/// assert_eq!(parse(&answer)?.commands[0].name, "Ping");
+/// # Ok(()) }
+/// ```
 #[derive(Command, Debug, Clone, PartialEq, Default)]
 #[amp(crate = "crate", name = "amp.describe", response = Description, error = DescribeError)]
 pub struct Describe {
@@ -56,6 +77,26 @@ pub struct Describe {
 }
 
 /// The answer to [`Describe`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use amp::reflect::Describe;
+/// use amp::schema::{Format, Schema};
+/// use amp::{Command, Connection, Router};
+///
+/// #[derive(Command)]
+/// struct Ping;
+///
+/// let (a, b) = tokio::io::duplex(1 << 16);
+/// Connection::spawn(a, Router::new().route(|_: Ping, _| async { Ok(()) }).describe_itself());
+/// let client = Connection::spawn(b, Router::new());
+///
+/// let description = client.call(Describe::latest()).await?;
+/// assert_eq!(description.version, 1);
+/// let schema = Schema::parse(&description.schema.0, Format::Json)?;
+/// assert_eq!(schema.commands[0].name, "Ping");
+/// # Ok(()) }
+/// ```
 #[derive(Record, Debug, Clone, PartialEq)]
 #[amp(crate = "crate")]
 pub struct Description {
@@ -67,6 +108,21 @@ pub struct Description {
 }
 
 /// The errors [`Describe`] declares.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::reflect::{Describe, DescribeError};
+/// use amp::{Connection, Router};
+///
+/// let (a, b) = tokio::io::duplex(1 << 16);
+/// Connection::spawn(a, Router::new().describe_itself());
+/// let client = Connection::spawn(b, Router::new());
+///
+/// // A caller that reads no version this server writes.
+/// let err = client.call(Describe { version: Some(0) }).await.unwrap_err();
+/// assert_eq!(err.remote(), Some(&DescribeError::UnsupportedVersion));
+/// # }
+/// ```
 #[derive(AmpError, Debug, Clone, PartialEq)]
 #[amp(crate = "crate")]
 pub enum DescribeError {
@@ -115,6 +171,32 @@ pub(crate) fn schema_of(routes: &[crate::RouteDescription], source: String) -> S
 /// With a deadline or through a [`Balanced`](crate::Balanced) client,
 /// call [`Describe`] yourself and read the answer with [`parse`] (a
 /// failed call converts into a `FetchError`).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), amp::reflect::FetchError> {
+/// use amp::{AmpBox, Command, Connection, Record, Router};
+///
+/// /// Adds two integers.
+/// #[derive(Command)]
+/// #[amp(response = Total)]
+/// struct Sum { a: i64, b: i64 }
+/// #[derive(Record)]
+/// struct Total { total: i64 }
+///
+/// let router = Router::new()
+///     .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+///     .route_raw("Echo", |req: AmpBox, _| async move { Ok(req) })
+///     .describe_itself();
+/// let (a, b) = tokio::io::duplex(1 << 16);
+/// Connection::spawn(a, router);
+/// let client = Connection::spawn(b, Router::new());
+///
+/// let schema = amp::reflect::fetch(&client).await?;
+/// assert_eq!(schema.commands[0].name, "Sum");
+/// assert_eq!(schema.commands[0].response[0].name, "total");
+/// assert_eq!(schema.untyped, ["Echo"]); // a raw route: known by name only
+/// # Ok(()) }
+/// ```
 pub async fn fetch(conn: &Connection) -> Result<Schema, FetchError> {
     let answer = conn.call(Describe::latest()).await?;
     parse(&answer)
@@ -175,6 +257,25 @@ pub fn parse(answer: &Description) -> Result<Schema, FetchError> {
 }
 
 /// Why a server's schema could not be had.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::reflect::{fetch, FetchError};
+/// use amp::{Connection, Router};
+/// use std::error::Error;
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// let _server = Connection::spawn(a, Router::new()); // does not describe itself
+/// let client = Connection::spawn(b, Router::new());
+/// assert!(matches!(fetch(&client).await, Err(FetchError::NotDescribed)));
+///
+/// // Once the connection is gone, the failed call is the source.
+/// client.close().await;
+/// let err = fetch(&client).await.unwrap_err();
+/// assert!(matches!(&err, FetchError::Call(e) if e.is_connection_lost()));
+/// assert!(err.source().is_some());
+/// # }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum FetchError {

@@ -9,6 +9,25 @@ pub mod rust;
 use std::fmt;
 
 /// Why code cannot be generated from a schema.
+///
+/// ```
+/// use amp_schema::codegen::rust::{generate, Builder, Options};
+/// use amp_schema::{Format, Schema};
+/// use std::error::Error;
+///
+/// // A file that cannot be read: the I/O error is the source.
+/// let err = Builder::new().generate("no/such/schema.json").unwrap_err();
+/// assert!(err.to_string().starts_with("cannot read no/such/schema.json"));
+/// let io = err.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+/// assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+///
+/// // A schema that breaks the format's rules: no code, the problems listed.
+/// let text = r#"{"commands": [{"name": "Sum",
+///     "arguments": [{"name": "_ask", "type": "Integer"}]}]}"#;
+/// let err = generate(&Schema::parse(text, Format::Json)?, &Options::new()).unwrap_err();
+/// assert!(err.to_string().contains("command Sum, argument _ask"));
+/// # Ok::<(), amp_schema::ParseError>(())
+/// ```
 #[derive(Debug)]
 pub struct GenError {
     message: String,

@@ -12,7 +12,6 @@ use super::builder::Settings;
 use crate::connection::Connection;
 use crate::error::BackendError;
 
-
 /// One server: its address, connection and load.
 pub(crate) struct Backend {
     pub(crate) addr: SocketAddr,
@@ -37,6 +36,31 @@ pub(crate) struct Backend {
 }
 
 /// A snapshot of one backend, from [`Balanced::backends`](super::Balanced::backends).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Balanced, Command, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong {}
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let router = Router::new().route(|_: Ping, _| async { Ok(Pong {}) });
+/// tokio::spawn(amp::Server::new(router).serve(listener));
+///
+/// let client = Balanced::builder().target(addr.to_string()).build();
+/// client.call(Ping).await.unwrap();
+/// let status = &client.backends()[0];
+/// assert_eq!(status.addr, addr);
+/// assert!(status.connected && status.in_flight == 0 && status.failures == 0);
+/// assert!(status.latency.is_some()); // the first answer is timed
+/// assert!(status.last_error.is_none());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct BackendStatus {

@@ -81,6 +81,29 @@ use dice::Dice;
 /// are spread, and [`Builder`] for its settings. Cheap to clone: clones
 /// share the connections. When the last clone is dropped, every connection
 /// is shut down once its calls are done.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Balanced, Command, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong { ok: bool }
+///
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+/// tokio::spawn(amp::Server::new(router).serve(listener));
+///
+/// let client = Balanced::builder().target(addr.to_string()).build();
+/// client.wait_connected(1).await;
+/// let shared = client.clone(); // the same connections
+/// assert!(shared.call(Ping).await.unwrap().ok);
+/// assert_eq!(client.backends()[0].addr, addr);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Balanced {
     inner: Arc<Inner>,

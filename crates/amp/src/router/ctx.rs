@@ -10,6 +10,36 @@ use crate::connection::Connection;
 /// It carries the router's shared state and a handle on the connection the
 /// request came in on, so a responder can call the peer back (AMP is
 /// symmetric).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Greeting)]
+/// struct Greet;
+/// #[derive(Record)]
+/// struct Greeting { text: String }
+///
+/// /// What the server asks the client back while it answers `Greet`.
+/// #[derive(Command)]
+/// #[amp(response = Name)]
+/// struct WhoAreYou;
+/// #[derive(Record)]
+/// struct Name { name: String }
+///
+/// let server = Router::with_state("Hello").route(|_: Greet, ctx| async move {
+///     let name = ctx.peer().call(WhoAreYou).await.map(|n| n.name).unwrap_or_default();
+///     Ok(Greeting { text: format!("{}, {name}", ctx.state) })
+/// });
+/// let client = Router::new().route(|_: WhoAreYou, _| async { Ok(Name { name: "Ada".into() }) });
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, server);
+/// let conn = Connection::spawn(b, client);
+/// assert_eq!(conn.call(Greet).await.unwrap().text, "Hello, Ada");
+/// # }
+/// ```
 pub struct Ctx<S> {
     /// The state given to [`Router::with_state`](crate::Router::with_state)
     /// (or made for this connection by

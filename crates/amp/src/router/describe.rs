@@ -10,6 +10,29 @@ use amp_wire::Command;
 use super::Router;
 
 /// One command a [`Router`] answers, from [`Router::describe`].
+///
+/// ```
+/// use amp::describe::CommandKind;
+/// use amp::{AmpBox, Command, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Total)]
+/// struct Sum { a: i64, b: i64 }
+/// #[derive(Record)]
+/// struct Total { total: i64 }
+///
+/// let router = Router::new()
+///     .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+///     .route_raw("Echo", |req: AmpBox, _| async move { Ok(req) });
+/// let routes = router.describe();
+/// let (echo, sum) = (&routes[0], &routes[1]);
+/// assert_eq!((echo.name.as_str(), echo.kind), ("Echo", CommandKind::Plain));
+/// assert!(echo.command.is_none()); // a raw route: its name only
+/// let sum = sum.command.as_ref().unwrap();
+/// let names: Vec<&str> = sum.arguments.iter().map(|f| f.name.as_str()).collect();
+/// assert_eq!(names, ["a", "b"]);
+/// assert_eq!(sum.response[0].name, "total");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RouteDescription {

@@ -28,10 +28,15 @@
 //! To accept a change: `AMP_BLESS_PUBLIC_API=1 cargo test -p amp --test
 //! public_api`, then review and commit the listings.
 //!
+//! The same JSON also shows that every public type, trait, function and
+//! macro has an example that runs (`examples.rs`).
+//!
 //! The files: this one runs rustdoc and compares; `model.rs` reads the
 //! JSON and walks each crate's public paths; `listing.rs` writes a crate's
-//! lines, `render.rs` the types and signatures in them.
+//! lines, `render.rs` the types and signatures in them; `examples.rs`
+//! checks the examples.
 
+mod examples;
 mod listing;
 mod model;
 mod render;
@@ -73,6 +78,38 @@ fn amp_schema_public_api() {
 #[test]
 fn amp_derive_public_api() {
     check("amp-derive");
+}
+
+#[test]
+fn amp_examples() {
+    check_examples("amp");
+}
+
+#[test]
+fn amp_wire_examples() {
+    check_examples("amp-wire");
+}
+
+#[test]
+fn amp_schema_examples() {
+    check_examples("amp-schema");
+}
+
+#[test]
+fn amp_derive_examples() {
+    check_examples("amp-derive");
+}
+
+/// Every public type, trait, function and macro of `package` has an
+/// example that runs (see `examples.rs`).
+fn check_examples(package: &str) {
+    let missing = examples::missing(docs(), &package.replace('-', "_"));
+    assert!(
+        missing.is_empty(),
+        "{} public item(s) of {package} without an example that runs:\n  {}",
+        missing.len(),
+        missing.join("\n  ")
+    );
 }
 
 fn workspace_root() -> PathBuf {
