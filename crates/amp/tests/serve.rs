@@ -141,10 +141,7 @@ async fn past_max_connections_new_clients_wait_until_one_leaves() {
     // The second connects (the listen backlog takes it) but is not served
     // while the first is open.
     let second = Connection::connect(addr).await.unwrap();
-    let call = tokio::spawn({
-        let second = second.clone();
-        async move { second.call(Sum { a: 2, b: 2 }).await }
-    });
+    let call = sum_later(&second);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!call.is_finished(), "the second connection was served");
     assert_eq!(stats.connections(), 1);
@@ -202,10 +199,7 @@ async fn a_connection_with_a_call_in_flight_is_never_closed_to_make_room() {
     });
     within("the slow call to start", gate.started.notified()).await;
     let second = Connection::connect(addr).await.unwrap();
-    let call = tokio::spawn({
-        let second = second.clone();
-        async move { second.call(Sum { a: 2, b: 2 }).await }
-    });
+    let call = sum_later(&second);
     // The server looks for an idle connection every 50 ms meanwhile.
     tokio::time::sleep(Duration::from_millis(410)).await;
     assert!(
@@ -223,6 +217,12 @@ async fn a_connection_with_a_call_in_flight_is_never_closed_to_make_room() {
         .total;
     assert_eq!(total, 4);
     assert!(matches!(busy.closed().await, Disconnect::PeerClosed));
+}
+
+/// `conn` calls `Sum { a: 2, b: 2 }` in a task of its own.
+fn sum_later(conn: &Connection) -> tokio::task::JoinHandle<Result<Total, CallError<amp::NoError>>> {
+    let conn = conn.clone();
+    tokio::spawn(async move { conn.call(Sum { a: 2, b: 2 }).await })
 }
 
 /// A client connected from `ip` (a loopback address other than 127.0.0.1
@@ -308,10 +308,7 @@ async fn a_switched_socket_taken_as_it_is_is_never_closed_to_make_room() {
     let first = Connection::connect(addr).await.unwrap();
     let mut echo = within("the switch", first.switch(Echo)).await.unwrap();
     let second = Connection::connect(addr).await.unwrap();
-    let call = tokio::spawn({
-        let second = second.clone();
-        async move { second.call(Sum { a: 2, b: 2 }).await }
-    });
+    let call = sum_later(&second);
     // No byte moves through the watch: a socket watched would be idle,
     // and closed for the second client, after 50 ms.
     tokio::time::sleep(Duration::from_millis(410)).await;
