@@ -1,4 +1,4 @@
-"""Golden values from Twisted's AMP, for crates/amp-wire/tests/golden.rs.
+"""Golden values from Twisted's AMP, for crates/amp-wire/tests/golden/.
 
 Usage (under interop/.venv/bin/python):
 
