@@ -46,6 +46,13 @@ scripts/check-rust-version.sh
 # of the root Cargo.toml does not travel into a package, so it is given
 # here: the verification builds then reuse the dependencies the tests built.
 # --allow-dirty: a developer's uncommitted work is packaged as it is.
+# Cargo keeps what it unpacked from a local registry by path and version,
+# and would build our crates of an earlier run (same version) instead of
+# those just packaged: earlier unpacked copies of our own crates go first
+# (local registries only: their folders' names start with `-`).
+for crate in amp amp-wire amp-derive amp-schema amp-cli; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$crate"-[0-9]*
+done
 CARGO_PROFILE_DEV_DEBUG=line-tables-only \
   cargo package --workspace --exclude codegen-check --locked --allow-dirty
 if [ "${FUZZ_SECONDS:-8}" != 0 ]; then
