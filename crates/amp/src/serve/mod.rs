@@ -202,8 +202,11 @@ impl Server {
     /// not even part of a box, for that long. A connection switched to
     /// another protocol is idle while no bytes move through its
     /// [`Switched`](crate::Switched) stream (or the transport
-    /// [`Switched::into_parts`](crate::Switched::into_parts) returned);
-    /// evicted, its protocol's task is dropped, which closes it. An AMP
+    /// [`Switched::into_parts`](crate::Switched::into_parts) returned),
+    /// and never idle once its socket is taken with
+    /// [`Switched::downcast`](crate::Switched::downcast) (the server no
+    /// longer sees its bytes); evicted, its protocol's task is dropped,
+    /// which closes it. An AMP
     /// connection evicted ends with [`Disconnect::Evicted`]. Connections
     /// are never closed while the server has room: AMP links are long-lived
     /// and may stay quiet for hours (see
