@@ -14,6 +14,16 @@ impl Schema {
 
     /// The command `name` stands for: its wire name, else the one command
     /// whose Python class is `name`.
+    ///
+    /// ```
+    /// use amp_schema::{Format, Schema};
+    /// let text = r#"{"commands": [{"name": "Sum", "class": "AddNumbers"}]}"#;
+    /// let schema = Schema::parse(text, Format::Json)?;
+    /// assert_eq!(schema.find("Sum").map(|c| c.name.as_str()), Some("Sum"));
+    /// assert_eq!(schema.find("AddNumbers").map(|c| c.name.as_str()), Some("Sum"));
+    /// assert!(schema.find("Divide").is_none());
+    /// # Ok::<(), amp_schema::ParseError>(())
+    /// ```
     pub fn find(&self, name: &str) -> Option<&CommandSchema> {
         self.command(name).or_else(|| {
             let mut by_class = self
@@ -29,6 +39,16 @@ impl Schema {
 
     /// The wire names closest to `name` (case aside, a typo or two away,
     /// or one starting with the other), best first, at most five.
+    ///
+    /// ```
+    /// use amp_schema::{Format, Schema};
+    /// let text = r#"{"commands": [{"name": "Sum"}, {"name": "Divide"}, {"name": "Echo"}]}"#;
+    /// let schema = Schema::parse(text, Format::Json)?;
+    /// assert_eq!(schema.close_matches("divid"), ["Divide"]); // a prefix
+    /// assert_eq!(schema.close_matches("Dvide"), ["Divide"]); // a typo
+    /// assert!(schema.close_matches("Frobnicate").is_empty());
+    /// # Ok::<(), amp_schema::ParseError>(())
+    /// ```
     pub fn close_matches(&self, name: &str) -> Vec<&str> {
         let wanted = name.to_lowercase();
         let mut scored: Vec<(f64, &str)> = self

@@ -126,6 +126,17 @@ impl Schema {
 impl CommandSchema {
     /// Every broken rule of this command alone (the `index`th of its
     /// schema, for naming it if it has no name).
+    ///
+    /// ```
+    /// use amp_schema::{Format, Schema};
+    /// let text = r#"{"commands": [{"name": "Sum",
+    ///     "arguments": [{"name": "_ask", "type": "Integer"}]}]}"#;
+    /// let schema = Schema::parse(text, Format::Json)?;
+    /// let problems = schema.commands[0].problems(0);
+    /// assert_eq!(problems.len(), 1);
+    /// assert_eq!(problems[0].place, "command Sum, argument _ask");
+    /// # Ok::<(), amp_schema::ParseError>(())
+    /// ```
     pub fn problems(&self, index: usize) -> Vec<Problem> {
         let mut out = Vec::new();
         command_problems(index, self, &mut out);

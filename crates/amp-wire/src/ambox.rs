@@ -28,6 +28,36 @@ use crate::error::{EncodeError, MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 /// assert_eq!(&wire[..], b"\x00\x01a\x00\x011\x00\x01b\x00\x012\x00\x00");
 /// assert_eq!(AmpBox::decode(wire.freeze()).unwrap(), b);
 /// ```
+///
+/// Building, reading and changing a box:
+///
+/// ```
+/// use amp_wire::{AmpBox, EncodeError};
+/// use bytes::Bytes;
+///
+/// // From entries in any order; a repeated key keeps its last value.
+/// let mut b = AmpBox::from_entries(vec![
+///     (Bytes::from("b"), Bytes::from("2")),
+///     (Bytes::from("a"), Bytes::from("0")),
+///     (Bytes::from("a"), Bytes::from("1")),
+/// ]);
+/// assert_eq!((b.len(), b.is_empty()), (2, false));
+/// assert!(b.contains_key("a") && !b.contains_key("c"));
+/// assert_eq!(b.get_bytes("a"), Some(Bytes::from("1")));
+/// assert_eq!(b.keys().collect::<Vec<_>>(), [&b"a"[..], &b"b"[..]]);
+/// assert_eq!(b.iter().last(), Some((&b"b"[..], &b"2"[..])));
+/// assert_eq!(b.remove("b"), Some(Bytes::from("2")));
+///
+/// // The wire form: `encoded_len` is exactly what `to_bytes` makes.
+/// let wire = b.to_bytes().unwrap();
+/// assert_eq!(&wire[..], b"\x00\x01a\x00\x011\x00\x00");
+/// assert_eq!(b.encoded_len(), wire.len());
+///
+/// // `validate` checks AMP's limits before anything is written.
+/// let mut bad = AmpBox::with_capacity(1);
+/// bad.insert("k", vec![0u8; 70_000]);
+/// assert!(matches!(bad.validate(), Err(EncodeError::ValueTooLong { len: 70_000, .. })));
+/// ```
 #[derive(Clone, Default)]
 pub struct AmpBox {
     repr: Repr,

@@ -97,12 +97,35 @@ impl BoxDecoder {
     }
 
     /// Whether part of a box has been parsed (its first bytes arrived).
+    ///
+    /// ```
+    /// use amp_wire::BoxDecoder;
+    /// use bytes::BytesMut;
+    /// let mut dec = BoxDecoder::new();
+    /// let mut buf = BytesMut::from(&b"\x00\x01a"[..]);
+    /// assert_eq!(dec.decode(&mut buf), Ok(None)); // the box is not complete
+    /// assert!(dec.in_box(&buf));
+    /// ```
     pub fn in_box(&self, buf: &BytesMut) -> bool {
         !buf.is_empty()
     }
 
     /// Forget any partial box (after the buffer was taken away, e.g. by a
     /// protocol switch).
+    ///
+    /// ```
+    /// use amp_wire::BoxDecoder;
+    /// use bytes::BytesMut;
+    /// let mut dec = BoxDecoder::new();
+    /// let mut buf = BytesMut::from(&b"\x00\x01a\x00\x011"[..]);
+    /// assert_eq!(dec.decode(&mut buf), Ok(None));
+    /// // The partial box's bytes are taken away (say, by a protocol switch).
+    /// let _raw = buf.split();
+    /// dec.reset();
+    /// let mut next = BytesMut::from(&b"\x00\x01b\x00\x012\x00\x00"[..]);
+    /// let b = dec.decode(&mut next).unwrap().unwrap();
+    /// assert_eq!(b.get("b"), Some(&b"2"[..]));
+    /// ```
     pub fn reset(&mut self) {
         self.pos = 0;
         self.spans.clear();

@@ -67,6 +67,25 @@ pub const MAX_MAX_BOX_SIZE: usize = 1 << 30;
 /// assert_eq!(err.setting(), "max_in_flight");
 /// ```
 ///
+/// The defaults, as the module's table gives them:
+///
+/// ```
+/// use amp_wire::Config;
+/// use std::time::Duration;
+///
+/// let c = Config::default();
+/// let secs = |s| Some(Duration::from_secs(s));
+/// assert_eq!((c.max_box_entries(), c.max_nesting()), (65_536, 64));
+/// assert_eq!((c.write_high_water(), c.max_held()), (256 * 1024, 4 << 20));
+/// assert_eq!((c.first_box_timeout(), c.box_timeout()), (secs(30), secs(30)));
+/// assert_eq!((c.write_timeout(), c.tls_handshake_timeout()), (secs(30), secs(10)));
+/// assert_eq!((c.call_timeout(), c.keepalive_interval()), (None, None));
+/// assert_eq!(c.keepalive_timeout(), secs(20));
+/// assert_eq!(c.keepalive_command(), amp_wire::DEFAULT_KEEPALIVE_COMMAND);
+/// // A builder from a configuration starts from its settings.
+/// assert_eq!(c.to_builder().build().unwrap(), c);
+/// ```
+///
 /// A `Config` is cheap to clone: its settings are shared, not copied, so a
 /// server's connections all point at one copy.
 #[derive(Clone, PartialEq, Eq)]
@@ -279,6 +298,41 @@ impl Config {
 /// let wider = config.to_builder().max_in_flight(64).build().unwrap();
 /// assert_eq!(wider.max_in_flight(), 64);
 /// assert_eq!(wider.call_timeout(), Some(Duration::from_secs(5)));
+/// ```
+///
+/// Every setter, each read back by the getter of the same name:
+///
+/// ```
+/// use amp_wire::Config;
+/// use std::time::Duration;
+///
+/// let s = |n| Some(Duration::from_secs(n));
+/// let c = Config::builder()
+///     .max_box_size(1 << 16)
+///     .max_box_entries(100)
+///     .max_nesting(8)
+///     .write_high_water(1 << 12)
+///     .max_held(1 << 20)
+///     .first_box_timeout(s(5))
+///     .box_timeout(s(6))
+///     .write_timeout(None)
+///     .tls_handshake_timeout(s(7))
+///     .idle_timeout(s(600))
+///     .keepalive_interval(s(60))
+///     .keepalive_timeout(s(8))
+///     .keepalive_command("Ping")
+///     .build()
+///     .unwrap();
+/// assert_eq!((c.max_box_size(), c.max_box_entries(), c.max_nesting()), (1 << 16, 100, 8));
+/// assert_eq!((c.write_high_water(), c.max_held()), (1 << 12, 1 << 20));
+/// assert_eq!((c.first_box_timeout(), c.box_timeout(), c.write_timeout()), (s(5), s(6), None));
+/// assert_eq!((c.tls_handshake_timeout(), c.idle_timeout()), (s(7), s(600)));
+/// assert_eq!((c.keepalive_interval(), c.keepalive_timeout()), (s(60), s(8)));
+/// assert_eq!(c.keepalive_command(), "Ping");
+///
+/// // A reserved command name is refused.
+/// let err = Config::builder().keepalive_command("StartTLS").build().unwrap_err();
+/// assert_eq!(err.setting(), "keepalive_command");
 /// ```
 #[derive(Debug, Clone)]
 #[must_use]

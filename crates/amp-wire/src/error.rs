@@ -58,7 +58,15 @@ pub enum EncodeError {
 }
 
 impl EncodeError {
-    /// An [`EncodeError::Invalid`] with no key yet.
+    /// An [`EncodeError::Invalid`] with no key yet: what an
+    /// [`Argument::encode`](crate::Argument::encode) of your own returns for
+    /// a value its AMP type cannot carry.
+    ///
+    /// ```
+    /// use amp_wire::EncodeError;
+    /// let err = EncodeError::invalid("naive datetime");
+    /// assert!(matches!(err, EncodeError::Invalid { ref key, .. } if key.is_empty()));
+    /// ```
     pub fn invalid(reason: impl Into<String>) -> Self {
         EncodeError::Invalid {
             key: Bytes::new(),
@@ -67,6 +75,15 @@ impl EncodeError {
     }
 
     /// Attach the key being encoded, if none is recorded yet.
+    ///
+    /// ```
+    /// use amp_wire::EncodeError;
+    /// let err = EncodeError::invalid("naive datetime").with_key("when");
+    /// assert!(matches!(err, EncodeError::Invalid { ref key, .. } if key == "when"));
+    /// // The innermost key is kept: an outer one does not replace it.
+    /// let err = err.with_key("outer");
+    /// assert!(matches!(err, EncodeError::Invalid { ref key, .. } if key == "when"));
+    /// ```
     pub fn with_key(mut self, name: &'static str) -> Self {
         match &mut self {
             EncodeError::ValueTooLong { key, .. } | EncodeError::Invalid { key, .. }
@@ -123,7 +140,16 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// A [`DecodeError::Invalid`] with no key yet.
+    /// A [`DecodeError::Invalid`] with no key yet: what an
+    /// [`Argument::decode`](crate::Argument::decode) of your own returns for
+    /// a malformed value (the caller adds the key).
+    ///
+    /// ```
+    /// use amp_wire::DecodeError;
+    /// let err = DecodeError::invalid("not a colour");
+    /// assert!(matches!(err, DecodeError::Invalid { ref key, ref reason }
+    ///     if key.is_empty() && reason == "not a colour"));
+    /// ```
     pub fn invalid(reason: impl Into<String>) -> Self {
         DecodeError::Invalid {
             key: Bytes::new(),
@@ -139,6 +165,14 @@ impl DecodeError {
     }
 
     /// Attach the key being decoded, if none is recorded yet.
+    ///
+    /// ```
+    /// use amp_wire::DecodeError;
+    /// let err = DecodeError::invalid("not a colour").with_key("fg");
+    /// assert!(matches!(err, DecodeError::Invalid { ref key, .. } if key == "fg"));
+    /// // A key already recorded stays.
+    /// assert_eq!(DecodeError::missing("fg").with_key("other"), DecodeError::missing("fg"));
+    /// ```
     pub fn with_key(mut self, name: &'static str) -> Self {
         match &mut self {
             DecodeError::Invalid { key, .. }

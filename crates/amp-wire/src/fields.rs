@@ -105,6 +105,18 @@ impl<'a> FieldWriter<'a> {
     /// Write `key = value` as raw bytes. The key may be built at run time
     /// (as the chunk keys `name.2`, `name.3`, ... are); keys given out of
     /// order are sorted when the box is finished.
+    ///
+    /// ```
+    /// use amp_wire::{EncodeError, FieldWriter};
+    ///
+    /// let mut out = bytes::BytesMut::new();
+    /// let mut w = FieldWriter::new(&mut out, &[]);
+    /// w.put_raw(b"z.2", b"tail").unwrap();
+    /// w.put_raw(b"z", b"head").unwrap(); // out of order: sorted at the end
+    /// assert!(matches!(w.put_raw(b"", b"x"), Err(EncodeError::BadKeyLength { len: 0, .. })));
+    /// w.finish().unwrap();
+    /// assert_eq!(&out[..], b"\x00\x01z\x00\x04head\x00\x03z.2\x00\x04tail\x00\x00");
+    /// ```
     pub fn put_raw(&mut self, key: &[u8], value: &[u8]) -> Result<(), EncodeError> {
         check_entry(key, value)?;
         if self.shadowed(key) {
@@ -198,6 +210,19 @@ impl<'a> FieldWriter<'a> {
 impl AmpBox {
     /// Write every entry into `w`: a request or answer carrying this box's
     /// entries (see [`FieldWriter`]).
+    ///
+    /// ```
+    /// use amp_wire::{AmpBox, FieldWriter};
+    ///
+    /// let args: AmpBox = [("b", "2"), ("a", "1")].into_iter().collect();
+    /// let mut out = bytes::BytesMut::new();
+    /// let mut w = FieldWriter::new(&mut out, &[(b"_command", b"Sum")]);
+    /// args.write_entries(&mut w).unwrap();
+    /// w.finish().unwrap();
+    /// let sent = AmpBox::decode(out.freeze()).unwrap();
+    /// assert_eq!(sent.get("_command"), Some(&b"Sum"[..]));
+    /// assert_eq!(sent.get("b"), Some(&b"2"[..]));
+    /// ```
     pub fn write_entries(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         for (k, v) in self.iter() {
             w.put_raw(k, v)?;

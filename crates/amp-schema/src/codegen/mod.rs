@@ -44,6 +44,17 @@ impl GenError {
     }
 
     /// An error that says `message`, caused by `source`.
+    ///
+    /// ```
+    /// use amp_schema::codegen::GenError;
+    /// use std::error::Error;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only");
+    /// let err = GenError::with_source("cannot write out/sum.rs", io);
+    /// assert_eq!(err.to_string(), "cannot write out/sum.rs");
+    /// let cause = err.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    /// assert_eq!(cause.kind(), std::io::ErrorKind::PermissionDenied);
+    /// ```
     pub fn with_source(
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,

@@ -526,39 +526,129 @@ impl Session {
     /// Requests for `name` negotiate a protocol switch: this side answers
     /// them with [`Session::accept_switch`] or an error, and reads nothing
     /// meanwhile.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::{CommandKind, Phase};
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.negotiates_switch("Upgrade");
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Upgrade")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert_eq!(req.kind, CommandKind::Switch);
+    /// assert_eq!(s.phase(), Phase::Deciding(CommandKind::Switch));
+    /// assert!(!s.wants_read()); // until it is decided
+    /// ```
     pub fn negotiates_switch(&mut self, name: impl Into<Bytes>) {
         self.switch_commands.push(name.into());
     }
 
     /// This side answers `StartTLS` (with [`Session::accept_start_tls`] or
     /// an error), reading nothing meanwhile.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::{CommandKind, Phase};
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.negotiates_start_tls();
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "StartTLS")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert_eq!(req.kind, CommandKind::StartTls);
+    /// assert_eq!(s.phase(), Phase::Deciding(CommandKind::StartTls));
+    /// ```
     pub fn negotiates_start_tls(&mut self) {
         self.answers_start_tls = true;
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let config = Config::builder().max_in_flight(8).build().unwrap();
+    /// let s = Session::new(config, now);
+    /// assert_eq!(s.config().max_in_flight(), 8);
+    /// ```
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// The current phase.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::Phase;
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert_eq!(s.phase(), Phase::Open);
+    /// s.shutdown(now);
+    /// assert_eq!(s.phase(), Phase::Draining);
+    /// while s.poll_event(now).is_some() {}
+    /// assert_eq!(s.phase(), Phase::Closing); // nothing was going on
+    /// ```
     pub fn phase(&self) -> Phase {
         self.state.phase()
     }
 
     /// Whether AMP is over on this connection (closing, closed, or
     /// switched to another protocol).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(!s.is_over());
+    /// s.close(now);
+    /// assert!(s.is_over() && !s.is_finished()); // closing, not closed yet
+    /// ```
     pub fn is_over(&self) -> bool {
         self.phase().is_over()
     }
 
     /// Whether the connection has ended for good (nothing more to do but
     /// drop the transport).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.close(now);
+    /// assert!(!s.is_finished());
+    /// s.finish();
+    /// assert!(s.is_finished());
+    /// ```
     pub fn is_finished(&self) -> bool {
         matches!(self.state, State::Closed { .. } | State::Switched { .. })
     }
 
     /// Why AMP ended, once it has.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::Disconnect;
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(s.close_reason().is_none());
+    /// s.handle_eof(now); // the peer hung up
+    /// assert!(matches!(s.close_reason(), Some(Disconnect::PeerClosed)));
+    /// ```
     pub fn close_reason(&self) -> Option<&Disconnect> {
         static SWITCHED: Disconnect = Disconnect::Switched;
         match &self.state {
@@ -570,17 +660,56 @@ impl Session {
 
     /// Whether StartTLS was agreed on this connection (or asked by us and
     /// not refused yet).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(!s.tls_agreed());
+    /// s.start_tls().unwrap();
+    /// assert!(s.tls_agreed()); // asked, not refused (yet)
+    /// ```
     pub fn tls_agreed(&self) -> bool {
         self.state.tls() == Tls::Agreed
     }
 
     /// Requests being answered (counted against
     /// [`Config::max_in_flight`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Sum")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert_eq!(s.in_flight(), 1);
+    /// s.answer(req.id, |_| Ok(()), now).unwrap();
+    /// assert_eq!(s.in_flight(), 0);
+    /// ```
     pub fn in_flight(&self) -> usize {
         self.in_flight.len()
     }
 
     /// Our calls without a reply yet.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.call(b"Sum", |_| Ok(())).unwrap();
+    /// assert_eq!(s.unanswered_calls(), 1);
+    /// # let answer: AmpBox = [("_answer", "1")].into_iter().collect();
+    /// s.feed(&answer.to_bytes().unwrap(), now);
+    /// s.poll_event(now);
+    /// assert_eq!(s.unanswered_calls(), 0);
+    /// ```
     pub fn unanswered_calls(&self) -> usize {
         self.calls.unanswered()
     }
@@ -649,6 +778,25 @@ impl Session {
 
     /// Move the wakers of callers whose reply (or room to write) came into
     /// `out`, to be woken once the session is no longer borrowed.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use std::task::{Poll, Waker};
+    /// let mut s = Session::new(Config::default(), now);
+    /// let tag = s.call(b"Sum", |_| Ok(())).unwrap();
+    /// assert!(s.poll_reply(tag, Waker::noop()).is_pending()); // the caller waits
+    /// # let answer: AmpBox = [("_answer", "1")].into_iter().collect();
+    /// s.feed(&answer.to_bytes().unwrap(), now);
+    /// s.poll_event(now);
+    /// let mut wakers = Vec::new();
+    /// s.drain_wakers(&mut wakers);
+    /// assert_eq!(wakers.len(), 1);
+    /// wakers.into_iter().for_each(Waker::wake); // the session is no longer borrowed
+    /// assert!(s.poll_reply(tag, Waker::noop()).is_ready());
+    /// ```
     #[inline]
     pub fn drain_wakers(&mut self, out: &mut Vec<Waker>) {
         if !self.wake.is_empty() {
@@ -659,6 +807,25 @@ impl Session {
     /// Drop the capacity of empty buffers (the read buffer, the output
     /// buffer, the held-boxes buffer) and of the empty table of requests
     /// being answered: for a connection about to sit idle.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Sum")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// s.answer(req.id, |_| Ok(()), now).unwrap();
+    /// let n = s.poll_transmit(&mut bytes::BytesMut::new(), now);
+    /// s.transmitted(n, now);
+    /// assert!(s.is_idle());
+    /// s.release_idle_buffers(); // about to sit idle
+    /// assert_eq!(s.buffered_bytes(), 0);
+    /// s.call(b"Sum", |_| Ok(())).unwrap(); // buffers are made again when needed
+    /// assert!(s.has_output());
+    /// ```
     pub fn release_idle_buffers(&mut self) {
         for buf in [&mut self.rbuf, &mut self.wbuf, &mut self.held] {
             if buf.is_empty() && buf.capacity() > 0 {

@@ -18,6 +18,20 @@ use crate::error::ProtocolError;
 impl Session {
     /// Take the read buffer, to read into it (keep its contents: append).
     /// Give it back with [`Session::handle_input`].
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// let mut buf = s.take_input();
+    /// // The driver reads into it (here, a whole request).
+    /// buf.extend_from_slice(b"\x00\x04_ask\x00\x011\x00\x08_command\x00\x04Ping\x00\x00");
+    /// s.handle_input(buf, now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert_eq!(req.name, "Ping");
+    /// ```
     pub fn take_input(&mut self) -> BytesMut {
         self.input_taken = true;
         self.taken = self.rbuf.len();
@@ -26,6 +40,22 @@ impl Session {
 
     /// Give back the read buffer taken by [`Session::take_input`], with the
     /// bytes just read appended.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// let mut buf = s.take_input();
+    /// buf.extend_from_slice(b"\x00\x08_command\x00\x04Ping"); // part of a box
+    /// s.handle_input(buf, now);
+    /// assert!(s.poll_event(now).is_none()); // waits for the rest
+    /// let mut buf = s.take_input();
+    /// buf.extend_from_slice(b"\x00\x00"); // the rest
+    /// s.handle_input(buf, now);
+    /// assert!(matches!(s.poll_event(now), Some(Event::Request(_))));
+    /// ```
     pub fn handle_input(&mut self, buf: BytesMut, now: Instant) {
         self.input_taken = false;
         // Only bytes past those taken are new: a buffer given back as it
@@ -60,6 +90,21 @@ impl Session {
 
     /// The peer closed its side of the stream (at `now`: what is queued is
     /// still written, within the write timeout from then).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::{Disconnect, ProtocolError};
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.feed(b"\x00\x08_com", now); // a box cut short...
+    /// s.handle_eof(now); // ...by the end of the stream
+    /// assert!(matches!(
+    ///     s.close_reason(),
+    ///     Some(Disconnect::Protocol(ProtocolError::TruncatedBox { buffered: 6 }))
+    /// ));
+    /// ```
     pub fn handle_eof(&mut self, now: Instant) {
         self.eof = true;
         if self.is_over() {
@@ -87,6 +132,25 @@ impl Session {
     /// next calls leave together (handing answers over in slices split
     /// them into a write per slice: a thousand calls in flight on one
     /// connection ran at 79 % of the unsliced rate, BENCHMARKS.md).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// for tag in ["1", "2", "3"] {
+    ///     let ask: AmpBox = [("_ask", tag), ("_command", "Ping")].into_iter().collect();
+    ///     s.feed(&ask.to_bytes().unwrap(), now);
+    /// }
+    /// s.start_round(2);
+    /// let round: Vec<Event> = std::iter::from_fn(|| s.poll_event(now)).collect();
+    /// assert_eq!(round.len(), 2);
+    /// assert!(s.round_cut()); // one more waits
+    /// s.start_round(2);
+    /// assert!(matches!(s.poll_event(now), Some(Event::Request(_))));
+    /// assert!(!s.round_cut());
+    /// ```
     pub fn start_round(&mut self, boxes: usize) {
         self.round_left = boxes;
         self.round_cut = false;
@@ -94,6 +158,21 @@ impl Session {
 
     /// Whether the last [`Session::poll_event`] stopped at the round's
     /// limit with bytes still buffered (start another round for them).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// for _ in 0..2 {
+    ///     let ask: AmpBox = [("_command", "Log")].into_iter().collect();
+    ///     s.feed(&ask.to_bytes().unwrap(), now);
+    /// }
+    /// s.start_round(1);
+    /// assert!(s.poll_event(now).is_some() && s.poll_event(now).is_none());
+    /// assert!(s.round_cut());
+    /// ```
     pub fn round_cut(&self) -> bool {
         self.round_cut
     }
@@ -103,6 +182,22 @@ impl Session {
     /// ([`Config::max_in_flight`](crate::Config::max_in_flight)), while
     /// output is past [`Config::write_high_water`](crate::Config::write_high_water),
     /// and while paused ([`Session::pause_reading`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let config = Config::builder().max_in_flight(1).build().unwrap();
+    /// let mut s = Session::new(config, now);
+    /// assert!(s.wants_read());
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Slow")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert!(!s.wants_read()); // max_in_flight requests are being answered
+    /// s.answer(req.id, |_| Ok(()), now).unwrap();
+    /// assert!(s.wants_read());
+    /// ```
     pub fn wants_read(&self) -> bool {
         self.state.phase().reads()
             && !self.eof

@@ -37,6 +37,23 @@ impl Session {
     ///
     /// (Twisted sends no `QuitBox` for a request that asked for no answer,
     /// so it does not close then; here asking is explicit, and it closes.)
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::Disconnect;
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Quit")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert!(s.close_after_reply(req.id));
+    /// s.answer(req.id, |_| Ok(()), now).unwrap();
+    /// assert!(matches!(s.close_reason(), Some(Disconnect::Quit { .. })));
+    /// assert!(s.has_output()); // the answer is written before the close
+    /// assert!(!s.close_after_reply(req.id)); // concluded already
+    /// ```
     pub fn close_after_reply(&mut self, id: RequestId) -> bool {
         match self.in_flight.get_mut(&id.0) {
             Some(a) => {
@@ -139,6 +156,27 @@ impl Session {
     /// For a request that wanted no answer, any error closes the
     /// connection, as in Twisted. `now` is the time (as for
     /// [`Session::answer`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Sum")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// s.fail(req.id, b"OVERFLOW", "the total is too big", false, now);
+    /// let reply = sent(&mut s, now);
+    /// assert_eq!(reply[0].get("_error_code"), Some(&b"OVERFLOW"[..]));
+    /// assert!(!s.is_over()); // not fatal: the connection stays
+    /// ```
     pub fn fail(
         &mut self,
         id: RequestId,
@@ -193,6 +231,27 @@ impl Session {
     /// arguments, a panic, an undeclared error): `UNKNOWN` is sent and the
     /// connection closes, as in Twisted. `now` is the time (as for
     /// [`Session::answer`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// # use amp_wire::Disconnect;
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Sum")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// s.fail_unknown(req.id, "argument a is missing".into(), now);
+    /// assert_eq!(sent(&mut s, now)[0].get("_error_code"), Some(&b"UNKNOWN"[..]));
+    /// assert!(matches!(s.close_reason(), Some(Disconnect::UnknownError { .. })));
+    /// ```
     pub fn fail_unknown(&mut self, id: RequestId, reason: String, now: Instant) {
         if let Some(Answering {
             tag, name, route, ..
@@ -223,6 +282,26 @@ impl Session {
     /// Nothing answers request `id`: `UNHANDLED` (the connection stays),
     /// or for a request that wanted no answer, the connection closes. `now`
     /// is the time (as for [`Session::answer`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Nope")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// s.unhandled(req.id, now);
+    /// assert_eq!(sent(&mut s, now)[0].get("_error_code"), Some(&b"UNHANDLED"[..]));
+    /// assert!(!s.is_over());
+    /// ```
     pub fn unhandled(&mut self, id: RequestId, now: Instant) {
         let quit = self.quitting(id);
         let Some(Answering {
@@ -252,6 +331,29 @@ impl Session {
     /// session hands the transport over ([`Event::HandOver`](super::Event::HandOver)).
     /// Returns `false` (and only concludes the request) when `id` is not
     /// the switch being decided.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// # use amp_wire::session::Role;
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.negotiates_switch("Upgrade");
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Upgrade")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert!(s.accept_switch(req.id));
+    /// assert_eq!(sent(&mut s, now)[0].get("_answer"), Some(&b"1"[..]));
+    /// let events: Vec<Event> = std::iter::from_fn(|| s.poll_event(now)).collect();
+    /// assert!(matches!(events[..], [Event::Over, Event::HandOver { role: Role::Responder, .. }]));
+    /// ```
     pub fn accept_switch(&mut self, id: RequestId) -> bool {
         if !self.agree(id, CommandKind::Switch) {
             return false;
@@ -274,6 +376,29 @@ impl Session {
     /// the answer is written the session asks for the handshake
     /// ([`Event::StartTls`](super::Event::StartTls)). Returns `false` when
     /// `id` is not the StartTLS being decided.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// # use amp_wire::session::Role;
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.negotiates_start_tls();
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "StartTLS")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// assert!(s.accept_start_tls(req.id));
+    /// assert_eq!(sent(&mut s, now)[0].get("_answer"), Some(&b"1"[..]));
+    /// // The answer is written: we are the TLS server.
+    /// assert!(matches!(s.poll_event(now), Some(Event::StartTls(Role::Responder))));
+    /// ```
     pub fn accept_start_tls(&mut self, id: RequestId) -> bool {
         if !self.agree(id, CommandKind::StartTls) {
             return false;

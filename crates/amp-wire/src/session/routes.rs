@@ -163,11 +163,34 @@ impl Session {
     }
 
     /// The remote name of the route bound under `local`, if any.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.bind_route("calc", "calculator").unwrap();
+    /// assert_eq!(s.route_remote(b"calc").map(|r| &r[..]), Some(&b"calculator"[..]));
+    /// assert!(s.route_remote(b"chat").is_none());
+    /// ```
     pub fn route_remote(&self, local: &[u8]) -> Option<&Bytes> {
         self.routes.as_ref()?.bound.get(local)
     }
 
     /// How many routes are bound.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert_eq!(s.routes_bound(), 0);
+    /// s.bind_route("calc", "calc").unwrap();
+    /// s.bind_route("calc", "calc").unwrap(); // the same binding again
+    /// assert_eq!(s.routes_bound(), 1);
+    /// ```
     pub fn routes_bound(&self) -> usize {
         self.routes.as_ref().map_or(0, |r| r.bound.len())
     }
@@ -176,6 +199,27 @@ impl Session {
     /// carries `_route: <remote>`, and only an answer on this route
     /// answers it. A route not bound is refused with
     /// [`EncodeError`] (nothing is written).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// # use amp_wire::session::SendError;
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.bind_route("calc", "calculator").unwrap();
+    /// let tag = s.call_on(b"calc", b"Sum", |w| w.put_raw(b"a", b"1")).unwrap();
+    /// assert_eq!(tag, 1);
+    /// assert_eq!(sent(&mut s, now)[0].get("_route"), Some(&b"calculator"[..]));
+    /// let err = s.call_on(b"chat", b"Sum", |_| Ok(())).unwrap_err();
+    /// assert!(matches!(err, SendError::Encode(_))); // no such route
+    /// ```
     pub fn call_on(
         &mut self,
         local: &[u8],
@@ -191,6 +235,25 @@ impl Session {
     }
 
     /// [`Session::notify`] on the route bound under `local`.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.bind_route("log", "logger").unwrap();
+    /// s.notify_on(b"log", b"Line", |w| w.put_raw(b"text", b"hi")).unwrap();
+    /// let request = &sent(&mut s, now)[0];
+    /// assert_eq!(request.get("_route"), Some(&b"logger"[..]));
+    /// assert_eq!(request.get("_ask"), None);
+    /// ```
     pub fn notify_on(
         &mut self,
         local: &[u8],

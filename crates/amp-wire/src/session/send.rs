@@ -76,28 +76,102 @@ impl Session {
 
     /// Whether [`Session::call`] or [`Session::notify`] would be refused
     /// now, and why.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::SendError;
+    /// # use amp_wire::Disconnect;
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(s.check_call().is_ok());
+    /// s.close(now);
+    /// assert!(matches!(s.check_call(), Err(SendError::Closed(Disconnect::LocalClose))));
+    /// ```
     pub fn check_call(&self) -> Result<(), SendError> {
         self.may_send(CommandKind::Plain)
     }
 
     /// Whether [`Session::switch`] would be refused now, and why.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::SendError;
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(s.check_switch().is_ok());
+    /// s.start_tls().unwrap();
+    /// // One negotiation at a time; plain calls may still go (held until TLS).
+    /// assert!(matches!(s.check_switch(), Err(SendError::Switched)));
+    /// assert!(s.check_call().is_ok());
+    /// ```
     pub fn check_switch(&self) -> Result<(), SendError> {
         self.may_send(CommandKind::Switch)
     }
 
     /// Whether [`Session::start_tls`] would be refused now, and why.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::SendError;
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(s.check_start_tls().is_ok());
+    /// s.start_tls().unwrap();
+    /// assert!(matches!(s.check_start_tls(), Err(SendError::OnlyOneTls)));
+    /// ```
     pub fn check_start_tls(&self) -> Result<(), SendError> {
         self.may_send(CommandKind::StartTls)
     }
 
     /// Whether a new request may be written now without passing
     /// [`Config::write_high_water`](crate::Config::write_high_water).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let config = Config::builder().write_high_water(16).build().unwrap();
+    /// let mut s = Session::new(config, now);
+    /// assert!(s.writable());
+    /// s.call(b"Sum", |w| w.put_raw(b"a", b"1")).unwrap(); // more than 16 bytes
+    /// assert!(!s.writable());
+    /// let mut out = bytes::BytesMut::new();
+    /// let n = s.poll_transmit(&mut out, now);
+    /// s.transmitted(n, now); // written out
+    /// assert!(s.writable());
+    /// ```
     pub fn writable(&self) -> bool {
         self.wbuf.len() + self.held.len() + self.in_transit < self.config.write_high_water()
     }
 
     /// Wait for room to write: `Ready` when [`Session::writable`], else
     /// `waker` is woken when there is room (or the connection ends).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use std::task::{Poll, Waker};
+    /// let config = Config::builder().write_high_water(16).build().unwrap();
+    /// let mut s = Session::new(config, now);
+    /// s.call(b"Sum", |w| w.put_raw(b"a", b"1")).unwrap();
+    /// assert!(s.poll_writable(Waker::noop()).is_pending());
+    /// let mut out = bytes::BytesMut::new();
+    /// let n = s.poll_transmit(&mut out, now);
+    /// s.transmitted(n, now);
+    /// let mut wakers = Vec::new();
+    /// s.drain_wakers(&mut wakers);
+    /// assert_eq!(wakers.len(), 1); // the writer waiting for room
+    /// assert!(s.poll_writable(Waker::noop()).is_ready());
+    /// ```
     pub fn poll_writable(&mut self, waker: &Waker) -> Poll<()> {
         if self.writable() || self.is_over() {
             return Poll::Ready(());
@@ -125,6 +199,24 @@ impl Session {
 
     /// Send command `name` without asking for an answer (no `_ask`). Like
     /// Twisted, this still uses up a tag number.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.notify(b"Log", |w| w.put_raw(b"line", b"hello")).unwrap();
+    /// assert_eq!(s.unanswered_calls(), 0); // no answer is awaited
+    /// let request = &sent(&mut s, now)[0];
+    /// assert_eq!((request.get("_command"), request.get("_ask")), (Some(&b"Log"[..]), None));
+    /// ```
     pub fn notify(
         &mut self,
         name: &[u8],
@@ -137,6 +229,19 @@ impl Session {
     /// connection locks (phase `Switching`) until the answer. On an answer
     /// the session hands the transport over ([`Event::HandOver`](super::Event::HandOver));
     /// on an error AMP goes on.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::session::{Phase, SendError};
+    /// let mut s = Session::new(Config::default(), now);
+    /// let tag = s.switch(b"Upgrade", |w| w.put_raw(b"to", b"http")).unwrap();
+    /// assert_eq!(tag, 1);
+    /// assert_eq!(s.phase(), Phase::Switching);
+    /// assert!(matches!(s.call(b"Sum", |_| Ok(())), Err(SendError::Switched)));
+    /// ```
     pub fn switch(
         &mut self,
         name: &[u8],
@@ -148,6 +253,26 @@ impl Session {
     /// Ask the peer for StartTLS: our boxes are held from now on; on the
     /// answer the session asks for the handshake ([`Event::StartTls`](super::Event::StartTls)),
     /// and the call is answered once TLS is up.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// # use amp_wire::session::Phase;
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.start_tls().unwrap();
+    /// assert_eq!(s.phase(), Phase::TlsRequested);
+    /// assert_eq!(sent(&mut s, now)[0].get("_command"), Some(&b"StartTLS"[..]));
+    /// s.call(b"Sum", |_| Ok(())).unwrap();
+    /// assert!(!s.has_output()); // held until TLS is up
+    /// ```
     pub fn start_tls(&mut self) -> Result<u64, SendError> {
         self.send(
             START_TLS.as_bytes(),
@@ -228,6 +353,21 @@ impl Session {
 
     /// The caller of `tag` gave up: its answer, if it comes, is dropped
     /// quietly (the peer is not told).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// let tag = s.call(b"Slow", |_| Ok(())).unwrap();
+    /// s.abandon(tag);
+    /// assert_eq!(s.unanswered_calls(), 0);
+    /// # let answer: AmpBox = [("_answer", "1")].into_iter().collect();
+    /// s.feed(&answer.to_bytes().unwrap(), now); // the answer comes anyway...
+    /// assert!(s.poll_event(now).is_none());
+    /// assert!(!s.is_over()); // ...and is dropped quietly
+    /// ```
     pub fn abandon(&mut self, tag: u64) {
         self.calls.abandon(tag);
         self.forget_routed_call(tag);
@@ -297,6 +437,19 @@ impl Session {
     }
 
     /// Whether output waits to be transmitted.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// assert!(!s.has_output());
+    /// s.call(b"Sum", |_| Ok(())).unwrap();
+    /// assert!(s.has_output());
+    /// s.poll_transmit(&mut bytes::BytesMut::new(), now);
+    /// assert!(!s.has_output()); // given to the driver
+    /// ```
     pub fn has_output(&self) -> bool {
         !self.wbuf.is_empty()
     }

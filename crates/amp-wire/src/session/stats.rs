@@ -43,6 +43,7 @@ pub const MAX_ERROR_CODE_LEN: usize = 64;
 /// assert_eq!((errors.get("OOPS"), errors.get("UNKNOWN"), errors.total()), (2, 0, 3));
 /// let by_code: Vec<(&[u8], u64)> = errors.iter().collect();
 /// assert_eq!(by_code, [(&b"OOPS"[..], 2), (&b"UNHANDLED"[..], 1)]);
+/// assert_eq!((errors.distinct(), errors.other()), (2, 0)); // two codes, both kept by name
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
@@ -80,6 +81,23 @@ impl ErrorCounts {
 
     /// Errors whose code is not kept by name (past the first
     /// [`MAX_ERROR_CODES`] codes, or longer than [`MAX_ERROR_CODE_LEN`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.call(b"Sum", |_| Ok(())).unwrap();
+    /// let long = "E".repeat(amp_wire::session::MAX_ERROR_CODE_LEN + 1);
+    /// let mut error = AmpBox::new();
+    /// error.insert("_error", "1");
+    /// error.insert("_error_code", long.clone());
+    /// s.feed(&error.to_bytes().unwrap(), now);
+    /// while s.poll_event(now).is_some() {}
+    /// let errors = s.stats().errors_received;
+    /// assert_eq!((errors.other(), errors.get(&long), errors.total()), (1, 0, 1));
+    /// ```
     pub fn other(&self) -> u64 {
         self.other
     }
@@ -221,6 +239,19 @@ impl Counters {
 
 impl Session {
     /// A snapshot of this connection's counters (see [`Stats`]).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.call(b"Sum", |w| w.put_raw(b"a", b"1")).unwrap();
+    /// let stats = s.stats();
+    /// assert_eq!((stats.requests_sent, stats.boxes_sent), (1, 1));
+    /// assert_eq!(stats.calls_in_flight, 1);
+    /// assert!(stats.end.is_none());
+    /// ```
     pub fn stats(&self) -> Stats {
         let c = &self.counters;
         Stats {

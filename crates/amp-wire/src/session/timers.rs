@@ -28,6 +28,19 @@ impl Session {
     /// The earliest deadline, if any: call [`Session::handle_timeout`] then
     /// (calling it earlier does no harm). What is due at once (a close
     /// that writes nothing more) is due at a time already past.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use std::time::Duration;
+    /// let s = Session::new_accepted(Config::default(), now);
+    /// // The peer must send its first box within `first_box_timeout` (30 s).
+    /// assert_eq!(s.poll_timeout(), Some(now + Duration::from_secs(30)));
+    /// let s = Session::new(Config::default(), now);
+    /// assert_eq!(s.poll_timeout(), None); // nothing to wait for
+    /// ```
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         self.each_deadline(|at, _| next = Some(next.map_or(at, |n| n.min(at))));
@@ -98,6 +111,18 @@ impl Session {
     /// stopped or resumed ([`Session::poll_timeout`] asks for a call at once
     /// then): keepalive's clock runs only while the session reads (see
     /// [`Config::keepalive_timeout`](crate::Config::keepalive_timeout)).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # use amp_wire::{Disconnect, Timeout};
+    /// let mut s = Session::new_accepted(Config::default(), now);
+    /// let deadline = s.poll_timeout().unwrap();
+    /// s.handle_timeout(deadline); // the peer said nothing
+    /// assert!(matches!(s.close_reason(), Some(Disconnect::Timeout(Timeout::FirstBox))));
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         // First: a keepalive deadline is not kept while reading is stopped.
         self.keepalive_note(now);

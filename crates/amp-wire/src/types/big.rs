@@ -142,6 +142,7 @@ fn single(len: usize) -> Result<(), EncodeError> {
 /// assert_eq!(b.get("data").unwrap().len(), 65_535);
 /// assert_eq!(b.get("data.2"), Some(&[7u8][..]));
 /// assert_eq!(Upload::from_box(&b).unwrap(), up);
+/// assert_eq!(up.data.into_inner().len(), 65_536); // back to `Bytes`
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BigBytes(pub Bytes);
@@ -202,6 +203,7 @@ impl Argument for BigBytes {
 /// assert_eq!(b.get("text.2").unwrap().len(), 80_000 - 65_535);
 /// let back = BigString::read_field(&b, "text", &mut Context::none()).unwrap();
 /// assert_eq!(back, text);
+/// assert_eq!(back.into_inner(), "é".repeat(40_000)); // back to `String`
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BigString(pub String);

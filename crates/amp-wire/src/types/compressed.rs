@@ -150,6 +150,7 @@ fn single_decode(raw: &[u8], cx: &Context<'_>) -> Result<Vec<u8>, DecodeError> {
 /// assert!(b.contains_key("packed_data.4") && !b.contains_key("packed_data.5"));
 /// let back = Compressed::read_field(&b, "packed_data", &mut Context::none()).unwrap();
 /// assert_eq!(back, value);
+/// assert_eq!(back.into_inner().len(), 200_000); // back to `Bytes`
 /// // Over the reader's bound: refused, without inflating the rest.
 /// let mut small = Context::none().with_max_value_size(100_000);
 /// assert!(matches!(
@@ -207,6 +208,7 @@ impl Argument for Compressed {
 /// assert!(b.get("text").unwrap().len() < 1000);
 /// let back = CompressedString::read_field(&b, "text", &mut Context::none()).unwrap();
 /// assert_eq!(back, text);
+/// assert_eq!(back.into_inner(), "ça va? ".repeat(20_000)); // back to `String`
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CompressedString(pub String);

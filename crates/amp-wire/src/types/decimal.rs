@@ -50,6 +50,12 @@ enum Kind {
 /// let r: rust_decimal::Decimal = d.clone().try_into().unwrap();
 /// assert_eq!(r.to_string(), "10.50");
 /// assert_eq!(Decimal::from(r), d);
+///
+/// // The kind of value, and its sign:
+/// assert!(d.is_finite() && !d.is_infinite() && !d.is_nan());
+/// let snan: Decimal = "-sNaN".parse().unwrap();
+/// assert!(snan.is_nan() && snan.is_snan() && snan.is_sign_negative());
+/// assert!(Decimal::infinity(false).is_infinite());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Decimal {
@@ -196,6 +202,13 @@ impl Decimal {
     /// either digits with an optional point and exponent (`5.`, `.5`,
     /// `1e-3`, `1E+2`), `Inf`/`Infinity`, or `NaN`/`sNaN` with optional
     /// payload digits, all case-insensitive.
+    ///
+    /// ```
+    /// use amp_wire::{Decimal, DecodeError};
+    /// let d = Decimal::parse_bytes(b" -1.5e3\n").unwrap();
+    /// assert_eq!(d.to_string(), "-1.5E+3");
+    /// assert!(matches!(Decimal::parse_bytes(b"1,5"), Err(DecodeError::Invalid { .. })));
+    /// ```
     pub fn parse_bytes(raw: &[u8]) -> Result<Decimal, DecodeError> {
         let bad = || {
             DecodeError::invalid(format!(

@@ -195,6 +195,31 @@ impl<'a> Context<'a> {
     }
 
     /// A context that passes descriptors through `d`.
+    ///
+    /// ```
+    /// use amp_wire::{Argument, Context, DecodeError, Descriptor, Descriptors, EncodeError};
+    /// use std::os::fd::{BorrowedFd, OwnedFd};
+    ///
+    /// /// Numbers what it is given and hands nothing back.
+    /// struct Counter(u64);
+    /// impl Descriptors for Counter {
+    ///     fn send(&mut self, _: BorrowedFd<'_>) -> Result<u64, EncodeError> {
+    ///         self.0 += 1;
+    ///         Ok(self.0 - 1)
+    ///     }
+    ///     fn receive(&mut self, n: u64) -> Result<OwnedFd, DecodeError> {
+    ///         Err(DecodeError::invalid(format!("no descriptor {n}")))
+    ///     }
+    /// }
+    ///
+    /// let mut channel = Counter(0);
+    /// let mut cx = Context::with_descriptors(&mut channel);
+    /// let file = std::fs::File::open("/dev/null").unwrap();
+    /// let mut out = bytes::BytesMut::new();
+    /// Descriptor(file.into()).encode(&mut out, &mut cx).unwrap();
+    /// assert_eq!(&out[..], b"0"); // the ordinal of the first descriptor sent
+    /// assert!(cx.descriptors().is_some());
+    /// ```
     pub fn with_descriptors(d: &'a mut dyn Descriptors) -> Self {
         Context {
             descriptors: Some(d),
@@ -238,6 +263,12 @@ impl<'a> Context<'a> {
 
     /// The most bytes a reassembled or decompressed value may have (see
     /// [`Context::with_max_value_size`]).
+    ///
+    /// ```
+    /// use amp_wire::Context;
+    /// let cx = Context::none().with_max_value_size(1 << 20);
+    /// assert_eq!(cx.max_value_size(), 1 << 20);
+    /// ```
     pub fn max_value_size(&self) -> usize {
         self.max_value_size
     }
@@ -247,6 +278,21 @@ impl<'a> Context<'a> {
     /// `AmpList`) and every record decoded as a value is one level; a
     /// recursive [`Argument`] of your own should decode its children
     /// through this too.
+    ///
+    /// ```
+    /// use amp_wire::{Context, DecodeError};
+    ///
+    /// /// How deep `(((…)))` nests, one context level per parenthesis.
+    /// fn depth(s: &[u8], cx: &mut Context<'_>) -> Result<usize, DecodeError> {
+    ///     match s {
+    ///         [b'(', inner @ .., b')'] => cx.nested(|cx| depth(inner, cx)).map(|d| d + 1),
+    ///         _ => Ok(0),
+    ///     }
+    /// }
+    /// let mut cx = Context::none().with_max_nesting(3);
+    /// assert_eq!(depth(b"((()))", &mut cx), Ok(3));
+    /// assert!(matches!(depth(b"(((())))", &mut cx), Err(DecodeError::TooDeep { limit: 3, .. })));
+    /// ```
     pub fn nested<R>(
         &mut self,
         f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,

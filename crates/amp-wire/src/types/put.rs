@@ -34,6 +34,21 @@ impl<'a> FieldWriter<'a> {
     /// Write the argument `name`: what [`Argument::write_field`] writes
     /// (for most types [`FieldWriter::put`]; the chunked types write
     /// `name`, `name.2`, ...). Derived records call this for every field.
+    ///
+    /// ```
+    /// use amp_wire::types::BigBytes;
+    /// use amp_wire::{AmpBox, Context, FieldWriter};
+    ///
+    /// let mut out = bytes::BytesMut::new();
+    /// let mut w = FieldWriter::new(&mut out, &[]);
+    /// w.put_field("n", &7i64, &mut Context::none()).unwrap(); // as `put`
+    /// let big = BigBytes::from(vec![1u8; 70_000]);
+    /// w.put_field("data", &big, &mut Context::none()).unwrap(); // chunked
+    /// w.finish().unwrap();
+    /// let b = AmpBox::decode(out.freeze()).unwrap();
+    /// assert_eq!(b.get("n"), Some(&b"7"[..]));
+    /// assert_eq!(b.get("data.2").map(<[u8]>::len), Some(70_000 - 65_535));
+    /// ```
     pub fn put_field<T: Argument>(
         &mut self,
         name: &'static str,

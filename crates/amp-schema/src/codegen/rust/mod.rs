@@ -229,6 +229,29 @@ fn is_path(p: &str) -> bool {
 /// # }
 /// # Ok::<(), amp_schema::codegen::GenError>(())
 /// ```
+///
+/// Every setting, in a test or tool writing into a directory of its own:
+///
+/// ```
+/// use amp_schema::codegen::rust::{Builder, IntegerType};
+///
+/// # let dir = std::env::temp_dir().join(format!("amp-schema-compile-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let schema = dir.join("sum.json");
+/// std::fs::write(&schema, r#"{"commands": [{"name": "Sum",
+///     "arguments": [{"name": "a", "type": "Integer"}]}]}"#).unwrap();
+/// let out = Builder::new()
+///     .integer(IntegerType::BigInt)
+///     .amp_path("crate::amp")
+///     .out_dir(&dir)
+///     .emit_rerun_if_changed(false) // not in a build script
+///     .compile(&schema)?;
+/// assert_eq!(out, dir.join("sum.rs"));
+/// let code = std::fs::read_to_string(&out).unwrap();
+/// assert!(code.contains("BigInt") && code.contains(r#"crate = "crate::amp""#));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), amp_schema::codegen::GenError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
     options: Options,

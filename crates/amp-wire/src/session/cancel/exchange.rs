@@ -13,6 +13,32 @@ use crate::session::{Event, Request, RequestId, Session, State};
 impl Session {
     /// This side answers `Cancel` by cancelling the peer's request (see
     /// the [module documentation](super)).
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// s.answers_cancel();
+    /// # let ask: AmpBox = [("_ask", "1"), ("_command", "Slow")].into_iter().collect();
+    /// # s.feed(&ask.to_bytes().unwrap(), now);
+    /// let Some(Event::Request(req)) = s.poll_event(now) else { panic!() };
+    /// let cancel: AmpBox = [("_ask", "2"), ("_command", "Cancel"), ("tag", "1")]
+    ///     .into_iter()
+    ///     .collect();
+    /// s.feed(&cancel.to_bytes().unwrap(), now);
+    /// assert!(matches!(s.poll_event(now), Some(Event::Cancel(id)) if id == req.id));
+    /// let replies = sent(&mut s, now);
+    /// assert_eq!(replies[0].get("_error_code"), Some(&b"CANCELLED"[..]));
+    /// assert_eq!(replies[1].get("cancelled"), Some(&b"True"[..]));
+    /// ```
     pub fn answers_cancel(&mut self) {
         self.answers_cancel = true;
     }
@@ -20,6 +46,26 @@ impl Session {
     /// Our caller of `tag` gave up, and wants the peer to stop: like
     /// [`Session::abandon`], and if the call was still waiting, `Cancel`
     /// is sent for it (using the next tag). Returns whether it was.
+    ///
+    /// ```
+    /// # use amp_wire::session::{Event, Session};
+    /// # use amp_wire::{AmpBox, Config};
+    /// # use std::time::Instant;
+    /// # let now = Instant::now();
+    /// # fn sent(s: &mut Session, now: Instant) -> Vec<AmpBox> {
+    /// #     let mut out = bytes::BytesMut::new();
+    /// #     let n = s.poll_transmit(&mut out, now);
+    /// #     s.transmitted(n, now);
+    /// #     amp_wire::decode_all(&out.freeze()).unwrap()
+    /// # }
+    /// let mut s = Session::new(Config::default(), now);
+    /// let tag = s.call(b"Slow", |_| Ok(())).unwrap();
+    /// assert!(s.cancel(tag));
+    /// let boxes = sent(&mut s, now);
+    /// assert_eq!(boxes[1].get("_command"), Some(&b"Cancel"[..]));
+    /// assert_eq!(boxes[1].get("tag"), Some(&b"1"[..]));
+    /// assert!(!s.cancel(tag)); // given up already
+    /// ```
     pub fn cancel(&mut self, tag: u64) -> bool {
         // The `Cancel` goes on the route the call went on: the tag is
         // that conversation's.
