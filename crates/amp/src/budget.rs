@@ -330,6 +330,31 @@ impl Member {
 /// assert_eq!(stats.cut_for_memory(), 0);
 /// # Ok(()) }
 /// ```
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Command, Connection, Record, Router, Server};
+///
+/// #[derive(Command)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong { ok: bool }
+///
+/// let server = Server::new(Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) }));
+/// let stats = server.stats();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// tokio::spawn(server.serve(listener));
+/// let conn = Connection::connect(addr).await?;
+/// // One round trip: the server has accepted the connection.
+/// assert!(conn.call(Ping).await.unwrap().ok);
+/// assert_eq!(stats.connections(), 1);
+/// assert!(stats.peak_buffered() >= stats.buffered());
+/// assert_eq!(stats.evicted(), 0);
+/// assert_eq!(stats.refused_per_peer(), 0);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct ServerStats {
     pool: Arc<Pool>,

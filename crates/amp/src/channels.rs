@@ -94,6 +94,26 @@ impl Channels {
     /// with `router`; its replies carry `_route: remote`. Binding a local
     /// name again replaces its router; at most
     /// [`MAX_ROUTES`] are bound.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Channels, Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Said)]
+    /// struct Who;
+    /// #[derive(Record, Debug, PartialEq)]
+    /// struct Said { name: String }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let router = Router::new().route(|_: Who, _| async { Ok(Said { name: "srv".into() }) });
+    /// // Reached as "service"; replies to the peer's channel "me".
+    /// Connection::spawn(a, Channels::new(Router::new()).channel_to("service", "me", router).unwrap());
+    /// let client = Connection::spawn(b, Router::new());
+    /// let ch = client.channel_to("me", "service").unwrap();
+    /// assert_eq!(ch.call(Who).await.unwrap().name, "srv");
+    /// # }
+    /// ```
     pub fn channel_to<S: Clone + Send + Sync + 'static>(
         mut self,
         local: impl IntoBytes,

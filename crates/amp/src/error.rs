@@ -139,6 +139,23 @@ impl<E: ErrorTable> CallError<E> {
     /// the declared errors (so a declared `UNKNOWN` is
     /// [`CallError::Remote`]); what is left is
     /// [`CallError::UnknownRemote`].
+    ///
+    /// ```
+    /// use amp::{AmpError, CallError};
+    ///
+    /// #[derive(AmpError, Debug, PartialEq)]
+    /// enum DivError {
+    ///     #[amp(code = "ZERO_DIVISION")]
+    ///     ZeroDivision,
+    /// }
+    ///
+    /// let e = CallError::<DivError>::from_wire("ZERO_DIVISION".into(), "d is 0".into());
+    /// assert_eq!(e.remote(), Some(&DivError::ZeroDivision));
+    /// let e = CallError::<DivError>::from_wire("UNHANDLED".into(), "no".into());
+    /// assert!(matches!(e, CallError::Unhandled { .. }));
+    /// let e = CallError::<DivError>::from_wire("OTHER".into(), "?".into());
+    /// assert!(matches!(e, CallError::UnknownRemote { code, .. } if &code[..] == b"OTHER"));
+    /// ```
     pub fn from_wire(code: Bytes, description: String) -> Self {
         if code.as_ref() == keys::UNHANDLED.as_bytes() {
             return CallError::Unhandled { description };
@@ -163,6 +180,22 @@ impl<E: ErrorTable> CallError<E> {
     }
 
     /// Convert the declared-error type (e.g. to widen into another table).
+    ///
+    /// ```
+    /// use amp::{AmpError, CallError};
+    ///
+    /// #[derive(AmpError, Debug, PartialEq)]
+    /// enum DivError {
+    ///     #[amp(code = "ZERO_DIVISION")]
+    ///     ZeroDivision,
+    /// }
+    /// #[derive(Debug, PartialEq)]
+    /// enum AppError { Math(DivError) }
+    ///
+    /// let e = CallError::<DivError>::from_wire("ZERO_DIVISION".into(), String::new());
+    /// let widened: CallError<AppError> = e.map_remote(AppError::Math);
+    /// assert!(matches!(widened, CallError::Remote(AppError::Math(DivError::ZeroDivision))));
+    /// ```
     pub fn map_remote<F>(self, f: impl FnOnce(E) -> F) -> CallError<F> {
         match self {
             CallError::Remote(e) => CallError::Remote(f(e)),
@@ -233,6 +266,22 @@ impl RawError {
     }
 
     /// A fatal error: sent, then the connection closes.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpBox, CallError, Connection, RawError, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route_raw("Boom", |_: AmpBox, _| async {
+    ///     Err(RawError::fatal("BOOM", "cannot go on"))
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let r = client.call_raw("Boom", AmpBox::new()).await;
+    /// assert!(matches!(r, Err(CallError::UnknownRemote { code, .. }) if &code[..] == b"BOOM"));
+    /// client.closed().await; // the server closed the connection after sending it
+    /// assert!(client.is_closed());
+    /// # }
+    /// ```
     pub fn fatal(code: impl Into<Bytes>, description: impl Into<String>) -> Self {
         RawError {
             fatal: true,
@@ -241,6 +290,15 @@ impl RawError {
     }
 
     /// `UNHANDLED` for command `name`, exactly as Twisted words it.
+    ///
+    /// ```
+    /// use amp::RawError;
+    ///
+    /// let e = RawError::unhandled(b"Frobnicate");
+    /// assert_eq!(&e.code[..], b"UNHANDLED");
+    /// assert_eq!(e.description, "Unhandled Command: b'Frobnicate'");
+    /// assert!(!e.fatal);
+    /// ```
     pub fn unhandled(name: &[u8]) -> Self {
         RawError::new(
             Bytes::from_static(keys::UNHANDLED.as_bytes()),
@@ -249,6 +307,15 @@ impl RawError {
     }
 
     /// `UNKNOWN` (fatal), as sent for any undeclared failure.
+    ///
+    /// ```
+    /// use amp::RawError;
+    ///
+    /// let e = RawError::unknown();
+    /// assert_eq!(&e.code[..], b"UNKNOWN");
+    /// assert_eq!(e.description, "Unknown Error");
+    /// assert!(e.fatal);
+    /// ```
     pub fn unknown() -> Self {
         RawError::fatal(
             Bytes::from_static(keys::UNKNOWN.as_bytes()),
@@ -257,6 +324,22 @@ impl RawError {
     }
 
     /// A declared error of a typed command.
+    ///
+    /// ```
+    /// use amp::{AmpError, RawError};
+    ///
+    /// #[derive(AmpError, Debug)]
+    /// enum StoreError {
+    ///     #[amp(code = "FULL")]
+    ///     Full,
+    ///     #[amp(code = "CORRUPT", fatal)]
+    ///     Corrupt,
+    /// }
+    ///
+    /// assert_eq!(&RawError::from_table(&StoreError::Full).code[..], b"FULL");
+    /// assert!(!RawError::from_table(&StoreError::Full).fatal);
+    /// assert!(RawError::from_table(&StoreError::Corrupt).fatal);
+    /// ```
     pub fn from_table<E: ErrorTable>(e: &E) -> Self {
         RawError {
             code: Bytes::from_static(e.code().as_bytes()),

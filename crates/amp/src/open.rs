@@ -52,6 +52,17 @@ impl Connection {
     }
 
     /// Every other way to open a connection: see [`ConnectionBuilder`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Config, Connection, Router};
+    ///
+    /// let config = Config::builder().max_in_flight(8).build().unwrap();
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::builder().router(Router::new()).config(config).spawn(a);
+    /// assert!(!conn.is_closed());
+    /// # }
+    /// ```
     pub fn builder() -> ConnectionBuilder {
         ConnectionBuilder {
             responders: Arc::new(Router::new()),
@@ -149,6 +160,18 @@ impl ConnectionBuilder {
     /// [`connect_unix`](ConnectionBuilder::connect_unix), which fail if it
     /// fails: its `CallError<StartTlsError>` is inside the `io::Error`
     /// ([`std::io::Error::get_ref`], `into_inner`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{tls::TlsOptions, Connection, Router, Server};
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(Server::new(Router::new().start_tls(TlsOptions::new())).serve(listener));
+    /// let conn = Connection::builder().start_tls(TlsOptions::new()).connect(addr).await?;
+    /// assert!(conn.is_tls());
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "tls")]
     pub fn start_tls(mut self, options: crate::tls::TlsOptions) -> Self {
         self.start_tls = Some(options);
@@ -156,6 +179,25 @@ impl ConnectionBuilder {
     }
 
     /// Connect over TCP (with `TCP_NODELAY`), on the current tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Command, Connection, Record, Router, Server};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// tokio::spawn(Server::new(router).serve(listener));
+    /// let conn = Connection::builder().connect(addr).await?;
+    /// assert!(conn.call(Ping).await.unwrap().ok);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(
         self,
         addr: impl tokio::net::ToSocketAddrs,
@@ -177,6 +219,24 @@ impl ConnectionBuilder {
 
     /// Start a connection over `io` on the current tokio runtime (its
     /// timer enabled, as `#[tokio::main]` has it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// Connection::builder().router(router).spawn(a);
+    /// let client = Connection::builder().spawn(b);
+    /// assert!(client.call(Ping).await.unwrap().ok);
+    /// # }
+    /// ```
     pub fn spawn<T>(self, io: T) -> Connection
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -252,6 +312,18 @@ mod unix {
 
         /// Start a connection over a connected UNIX socket, with descriptor
         /// passing, on the current tokio runtime.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+        /// use amp::{Addr, Connection, Router};
+        ///
+        /// let (a, b) = tokio::net::UnixStream::pair()?;
+        /// let server = Connection::builder().router(Router::new()).spawn_unix(a);
+        /// let client = Connection::builder().spawn_unix(b);
+        /// assert!(matches!(client.peer_addr(), Some(Addr::Unix(_))));
+        /// # drop(server);
+        /// # Ok(()) }
+        /// ```
         pub fn spawn_unix(self, stream: tokio::net::UnixStream) -> Connection {
             let (conn, driver) = self.build_unix(stream);
             tokio::spawn(driver);
@@ -260,6 +332,18 @@ mod unix {
 
         /// [`ConnectionBuilder::build`] over a connected UNIX socket, with
         /// descriptor passing.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+        /// use amp::{Connection, Disconnect};
+        ///
+        /// let (a, b) = tokio::net::UnixStream::pair()?;
+        /// let (conn, driver) = Connection::builder().build_unix(a);
+        /// drop(b); // the peer goes away
+        /// assert!(matches!(driver.await, Disconnect::PeerClosed));
+        /// assert!(conn.is_closed());
+        /// # Ok(()) }
+        /// ```
         pub fn build_unix(
             self,
             stream: tokio::net::UnixStream,

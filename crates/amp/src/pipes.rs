@@ -261,6 +261,28 @@ impl Pipes {
     /// # Errors and panics
     ///
     /// As for [`Pipes::new`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{pipes::Pipes, Command, Connection, Record, Router};
+    /// use std::os::fd::IntoRawFd;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// // One socket for both directions, as an inherited descriptor would be.
+    /// let (ours, theirs) = tokio::net::UnixStream::pair()?;
+    /// let fd = theirs.into_std()?.into_raw_fd();
+    /// // SAFETY: `fd` was just released by its owner; the Pipes owns it now.
+    /// let pipes = unsafe { Pipes::from_raw_fds(fd, fd)? };
+    /// Connection::spawn(pipes, Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) }));
+    /// let client = Connection::spawn(ours, Router::new());
+    /// assert!(client.call(Ping).await.unwrap().ok);
+    /// # Ok(()) }
+    /// ```
     pub unsafe fn from_raw_fds(read: RawFd, write: RawFd) -> io::Result<Pipes> {
         // SAFETY: the caller gives us these descriptors.
         let write = unsafe { OwnedFd::from_raw_fd(write) };
@@ -287,10 +309,31 @@ impl Pipes {
     /// printed, and do not read standard input through
     /// [`std::io::stdin`] before (its buffer may hold bytes of the peer).
     ///
-    /// ```no_run
+    /// ```
+    /// # use std::os::fd::{FromRawFd, OwnedFd};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
-    /// let conn = amp::Connection::spawn(amp::pipes::Pipes::stdio()?, amp::Router::new());
-    /// conn.closed().await;
+    /// use amp::{pipes::Pipes, Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// // As in a child process whose parent talks AMP over its standard
+    /// // input and output (here: one end of a socket pair on 0 and 1).
+    /// # let (parent_end, child_end) = std::os::unix::net::UnixStream::pair()?;
+    /// # for n in [0, 1] {
+    /// #     // SAFETY: 0 and 1 stay open (dup2 replaces them); never closed here.
+    /// #     let mut fd = std::mem::ManuallyDrop::new(unsafe { OwnedFd::from_raw_fd(n) });
+    /// #     rustix::io::dup2(&child_end, &mut fd)?;
+    /// # }
+    /// # drop(child_end);
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// let _child = Connection::spawn(Pipes::stdio()?, router);
+    /// # parent_end.set_nonblocking(true)?;
+    /// # let parent = Connection::spawn(tokio::net::UnixStream::from_std(parent_end)?, Router::new());
+    /// assert!(parent.call(Ping).await.unwrap().ok);
     /// # Ok(()) }
     /// ```
     ///

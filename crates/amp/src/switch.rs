@@ -115,6 +115,40 @@ fn downcast_io<T: Io + 'static>(io: Box<dyn Io>) -> Result<T, Box<dyn Io>> {
 /// assert_eq!(&echoed, b"no longer AMP");
 /// # }
 /// ```
+///
+/// What it holds: the bytes already read ([`Switched::buffered`]), the
+/// peer's certificates after StartTLS ([`Switched::peer_certificates`]),
+/// and the transport itself ([`Switched::into_parts`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{Command, Connection, Router, SwitchTo};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// #[derive(Command)]
+/// struct Switch;
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// Connection::spawn(a, Router::new().route_switch(|_: Switch, _| async move {
+///     Ok(SwitchTo::new(|mut stream| async move {
+///         let mut byte = [0; 1];
+///         stream.read_exact(&mut byte).await.unwrap();
+///         stream.write_all(&byte).await.unwrap();
+///     }))
+/// }));
+/// let client = Connection::spawn(b, Router::new());
+/// let stream = client.switch(Switch).await.unwrap();
+/// // The server writes nothing before we do, and there was no StartTLS.
+/// assert!(stream.buffered().is_empty());
+/// assert!(stream.peer_certificates().is_none());
+/// let (mut io, first) = stream.into_parts();
+/// assert!(first.is_empty());
+/// io.write_all(b"x").await.unwrap();
+/// let mut echoed = [0; 1];
+/// io.read_exact(&mut echoed).await.unwrap();
+/// assert_eq!(&echoed, b"x");
+/// # }
+/// ```
 pub struct Switched(Box<Parts>);
 
 /// What a [`Switched`] holds, boxed: every AMP connection keeps room for a

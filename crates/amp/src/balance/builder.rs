@@ -133,6 +133,27 @@ impl Builder {
     /// The [`Config`] of every connection (default: `Config::default()`).
     /// The connections are pure clients: a server's requests get
     /// `UNHANDLED` (see [`Builder::connector`] to serve a router).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Balanced, Command, Record, Router};
+    ///
+    /// #[derive(Command, Clone)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// tokio::spawn(amp::Server::new(router).serve(listener));
+    ///
+    /// let config = amp::Config::builder().max_in_flight(32).build().unwrap();
+    /// let client = Balanced::builder().target(addr.to_string()).config(config).build();
+    /// assert!(client.call(Ping).await.unwrap().ok);
+    /// # Ok(()) }
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -164,6 +185,34 @@ impl Builder {
     /// Look targets up with `resolve` instead of the system's resolver
     /// (for a registry such as Consul, or in tests). It is given a target
     /// as passed to [`Builder::target`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Balanced, Command, Record, Router};
+    ///
+    /// #[derive(Command, Clone)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// tokio::spawn(amp::Server::new(router).serve(listener));
+    ///
+    /// // "pinger" is a name only this resolver knows.
+    /// let client = Balanced::builder()
+    ///     .target("pinger")
+    ///     .resolver(move |target| async move {
+    ///         assert_eq!(target, "pinger");
+    ///         Ok(vec![addr])
+    ///     })
+    ///     .build();
+    /// assert!(client.call(Ping).await.unwrap().ok);
+    /// assert_eq!(client.backends()[0].addr, addr);
+    /// # Ok(()) }
+    /// ```
     pub fn resolver<F, Fut>(mut self, resolve: F) -> Self
     where
         F: Fn(String) -> Fut + Send + Sync + 'static,
@@ -195,6 +244,24 @@ impl Builder {
     /// [`CallError::Unavailable`](crate::CallError::Unavailable); never
     /// longer than the call's own timeout. Default 10 s; zero fails at
     /// once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{AmpBox, Balanced, CallError};
+    /// use std::time::Duration;
+    ///
+    /// // A port nothing listens on.
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// drop(listener);
+    /// let client = Balanced::builder()
+    ///     .target(addr.to_string())
+    ///     .wait_for_backend(Duration::from_millis(100))
+    ///     .build();
+    /// let r = client.call_raw_with("Ping", AmpBox::new(), Default::default()).await;
+    /// assert!(matches!(r, Err(CallError::Unavailable(_))));
+    /// # Ok(()) }
+    /// ```
     pub fn wait_for_backend(mut self, limit: Duration) -> Self {
         self.wait_for_backend = limit;
         self
@@ -203,6 +270,26 @@ impl Builder {
     /// How many times [`Balanced::call_idempotent`] sends a call again
     /// (to another server when there is one) after its connection was
     /// lost. Default 2. Other calls are never sent again.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Balanced, Command, Record, Router};
+    ///
+    /// #[derive(Command, Clone)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// tokio::spawn(amp::Server::new(router).serve(listener));
+    ///
+    /// let client = Balanced::builder().target(addr.to_string()).retries(5).build();
+    /// assert!(client.call_idempotent(Ping).await.unwrap().ok);
+    /// # Ok(()) }
+    /// ```
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self

@@ -104,6 +104,65 @@ use dice::Dice;
 /// assert_eq!(client.backends()[0].addr, addr);
 /// # Ok(()) }
 /// ```
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{AmpBox, Balanced, CallOptions, Command, Record, Router};
+/// use std::time::Duration;
+///
+/// #[derive(Command, Clone)]
+/// #[amp(response = Pong)]
+/// struct Ping;
+/// #[derive(Record)]
+/// struct Pong { ok: bool }
+/// #[derive(Command)]
+/// #[amp(requires_answer = false)]
+/// struct Log { line: String }
+///
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+/// let router = Router::with_state(tx)
+///     .route(|_: Ping, _| async { Ok(Pong { ok: true }) })
+///     .route(|l: Log, ctx| async move { ctx.state.send(l.line).unwrap(); Ok(()) });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// tokio::spawn(amp::Server::new(router).serve(listener));
+/// let client = Balanced::builder().target(addr.to_string()).build();
+///
+/// // Every way of calling a Connection, on one of the servers.
+/// let options = CallOptions::new().timeout(Duration::from_secs(5));
+/// assert!(client.call_with(Ping, options).await.unwrap().ok);
+/// assert!(client.call_idempotent_with(Ping, options).await.unwrap().ok);
+/// let raw = client.call_raw_with("Ping", AmpBox::new(), options).await.unwrap();
+/// assert_eq!(raw.get("ok"), Some(&b"True"[..]));
+/// client.notify(Log { line: "typed".into() }).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap(), "typed");
+/// let mut args = AmpBox::new();
+/// args.insert("line", "raw");
+/// client.notify_raw("Log", args).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap(), "raw");
+/// # Ok(()) }
+/// ```
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+/// use amp::{Balanced, Router};
+///
+/// // The targets change while the client runs.
+/// let mut addrs = Vec::new();
+/// for _ in 0..2 {
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+///     addrs.push(listener.local_addr()?.to_string());
+///     tokio::spawn(amp::Server::new(Router::new()).serve(listener));
+/// }
+/// let client = Balanced::builder().target(&addrs[0]).build();
+/// assert_eq!(client.targets(), [addrs[0].clone()]);
+/// client.add_target(&addrs[1]).await;
+/// client.wait_connected(2).await;
+/// client.remove_target(&addrs[0]).await;
+/// client.refresh().await; // look the targets up again now
+/// assert_eq!(client.targets(), [addrs[1].clone()]);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Balanced {
     inner: Arc<Inner>,

@@ -49,6 +49,55 @@ use crate::error::CallError;
 /// assert!(client.call(Sum { a: 1, b: 2 }).await.is_err());
 /// # }
 /// ```
+///
+/// Every way of calling a [`Connection`] works on a channel too:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use amp::{AmpBox, CallOptions, Channels, Command, Connection, Record, Router};
+///
+/// #[derive(Command)]
+/// #[amp(response = Total)]
+/// struct Sum { a: i64, b: i64 }
+/// #[derive(Record, Debug, PartialEq)]
+/// struct Total { total: i64 }
+/// #[derive(Command)]
+/// #[amp(requires_answer = false)]
+/// struct Log { line: String }
+///
+/// let (a, b) = tokio::io::duplex(4096);
+/// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+/// let calc = Router::with_state(tx)
+///     .route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) })
+///     .route(|l: Log, ctx| async move { ctx.state.send(l.line).unwrap(); Ok(()) })
+///     .route_raw("Echo", |req: AmpBox, _| async move {
+///         Ok(req.iter().filter(|(k, _)| !k.starts_with(b"_"))
+///             .map(|(k, v)| (k.to_vec(), v.to_vec())).collect())
+///     });
+/// Connection::spawn(a, Channels::new(Router::new()).channel("calc", calc).unwrap());
+/// let client = Connection::spawn(b, Router::new());
+/// let ch = client.channel("calc").unwrap();
+/// assert_eq!(&ch.name()[..], b"calc");
+/// assert!(!ch.connection().is_closed());
+///
+/// let sum = Sum { a: 2, b: 3 };
+/// assert_eq!(ch.call_with(sum, CallOptions::new()).await.unwrap(), Total { total: 5 });
+/// assert_eq!(ch.send(Sum { a: 1, b: 1 }).await.unwrap(), Some(Total { total: 2 }));
+/// ch.notify(Log { line: "one".into() }).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap(), "one");
+///
+/// let mut args = AmpBox::new();
+/// args.insert("x", "1");
+/// let answer = ch.call_raw("Echo", args.clone()).await.unwrap();
+/// assert_eq!(answer.get("x"), Some(&b"1"[..]));
+/// let answer = ch.call_raw_with("Echo", args, CallOptions::new()).await.unwrap();
+/// assert_eq!(answer.get("x"), Some(&b"1"[..]));
+/// let mut log = AmpBox::new();
+/// log.insert("line", "two");
+/// ch.notify_raw("Log", log).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap(), "two");
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Channel {
     conn: Connection,
@@ -65,6 +114,19 @@ impl Connection {
     ///
     /// Fails when [`MAX_ROUTES`](amp_wire::session::MAX_ROUTES) are bound
     /// already, or `name` is bound to another remote name.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Router};
+    ///
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// let ch = conn.channel("calc").unwrap();
+    /// assert_eq!(&ch.name()[..], b"calc");
+    /// // Bound once, the same name gives the same channel again.
+    /// assert!(conn.channel("calc").is_ok());
+    /// # }
+    /// ```
     pub fn channel(&self, name: impl IntoBytes) -> Result<Channel, ChannelError> {
         let name = name.into_bytes();
         self.channel_to(name.clone(), name)
@@ -74,6 +136,29 @@ impl Connection {
     /// peer sends to reach it) and connected to the peer's channel `remote`
     /// (the `_route` its boxes carry): Epsilon's
     /// `Router.bindRoute(receiver, local).connectTo(remote)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Channels, Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Total)]
+    /// struct Sum { a: i64, b: i64 }
+    /// #[derive(Record, Debug, PartialEq)]
+    /// struct Total { total: i64 }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let calc = Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
+    /// // The server's channel "calc" answers on our channel "client".
+    /// let server = Channels::new(Router::new()).channel_to("calc", "client", calc).unwrap();
+    /// Connection::spawn(a, server);
+    /// let client = Connection::spawn(b, Router::new());
+    /// let ch = client.channel_to("client", "calc").unwrap();
+    /// assert_eq!(ch.call(Sum { a: 1, b: 2 }).await.unwrap(), Total { total: 3 });
+    /// // "client" is bound to "calc": it cannot be bound to another name.
+    /// assert!(client.channel_to("client", "other").is_err());
+    /// # }
+    /// ```
     pub fn channel_to(
         &self,
         local: impl IntoBytes,

@@ -102,11 +102,35 @@ impl Connection {
     }
 
     /// This side's address, if known (Twisted's `transport.getHost()`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(amp::Server::new(amp::Router::new()).serve(listener));
+    /// let conn = amp::Connection::connect(addr).await?;
+    /// let local = conn.local_addr().and_then(|a| a.as_tcp()).unwrap();
+    /// assert!(local.ip().is_loopback());
+    /// assert_ne!(local, addr);
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> Option<&Addr> {
         self.shared.info.local_addr()
     }
 
     /// What is known of the connection's two ends.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Router};
+    ///
+    /// // Over an in-memory stream neither end has an address.
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// assert!(conn.info().peer_addr().is_none());
+    /// assert!(conn.info().local_addr().is_none());
+    /// # }
+    /// ```
     pub fn info(&self) -> &ConnectionInfo {
         &self.shared.info
     }
@@ -138,6 +162,25 @@ impl Connection {
 
     /// [`Connection::call`] with options: a timeout of its own (see
     /// [`CallOptions`] for an example).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{CallOptions, Command, Connection, Record, Router};
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record, Debug, PartialEq)]
+    /// struct Pong { n: i64 }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route(|_: Ping, _| async { Ok(Pong { n: 1 }) }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let options = CallOptions::new().timeout(Duration::from_secs(5));
+    /// assert_eq!(client.call_with(Ping, options).await.unwrap(), Pong { n: 1 });
+    /// # }
+    /// ```
     pub fn call_with<C: Command>(
         &self,
         cmd: C,
@@ -149,6 +192,30 @@ impl Connection {
     /// Call `C` as Twisted's `callRemote` does: ask for an answer only if
     /// `C::REQUIRES_ANSWER`; without one, resolve to `None` once the request
     /// is written.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record, Debug, PartialEq)]
+    /// struct Pong { n: i64 }
+    /// #[derive(Command)]
+    /// #[amp(requires_answer = false)]
+    /// struct Log { line: String }
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new()
+    ///     .route(|_: Ping, _| async { Ok(Pong { n: 1 }) })
+    ///     .route(|_: Log, _| async { Ok(()) }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// assert_eq!(client.send(Ping).await.unwrap(), Some(Pong { n: 1 }));
+    /// // Log requires no answer: none is asked for.
+    /// assert_eq!(client.send(Log { line: "hi".into() }).await.unwrap(), None);
+    /// # }
+    /// ```
     pub async fn send<C: Command>(
         &self,
         cmd: C,
@@ -215,6 +282,23 @@ impl Connection {
     }
 
     /// [`Connection::call_raw`] with options (a timeout of its own).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpBox, CallError, CallOptions, Connection, Router};
+    /// use std::time::Duration;
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route_raw("Slow", |_: AmpBox, _| async {
+    ///     tokio::time::sleep(Duration::from_secs(3600)).await;
+    ///     Ok(AmpBox::new())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let options = CallOptions::new().timeout(Duration::from_millis(50));
+    /// let r = client.call_raw_with("Slow", AmpBox::new(), options).await;
+    /// assert!(matches!(r, Err(CallError::Timeout(_))));
+    /// # }
+    /// ```
     pub async fn call_raw_with(
         &self,
         name: impl IntoBytes,
@@ -225,6 +309,24 @@ impl Connection {
     }
 
     /// Send a raw request that wants no answer.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{AmpBox, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    /// Connection::spawn(a, Router::with_state(tx).route_raw("Log", |req: AmpBox, ctx| async move {
+    ///     ctx.state.send(req.get("line").unwrap().to_vec()).unwrap();
+    ///     Ok(AmpBox::new())
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let mut args = AmpBox::new();
+    /// args.insert("line", "hello");
+    /// client.notify_raw("Log", args).await.unwrap();
+    /// assert_eq!(rx.recv().await.unwrap(), b"hello");
+    /// # }
+    /// ```
     pub async fn notify_raw(
         &self,
         name: impl IntoBytes,
@@ -250,7 +352,28 @@ impl Connection {
     /// the answer. A second switch, or any call after a switch, fails with
     /// [`CallError::ProtocolSwitched`].
     ///
-    /// See [`Switched`] for an example.
+    /// See [`Switched`] for more.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Phase, Router, SwitchTo};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// #[derive(Command)]
+    /// struct Switch;
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// Connection::spawn(a, Router::new().route_switch(|_: Switch, _| async move {
+    ///     Ok(SwitchTo::new(|mut stream| async move {
+    ///         stream.write_all(b"hi").await.unwrap();
+    ///     }))
+    /// }));
+    /// let client = Connection::spawn(b, Router::new());
+    /// let _stream = client.switch(Switch).await.unwrap();
+    /// assert_eq!(client.phase(), Phase::Switched);
+    /// assert!(client.is_closed());
+    /// # }
+    /// ```
     pub async fn switch<C: Command>(&self, cmd: C) -> Result<Switched, CallError<C::Error>> {
         let span = spans::request_span!("amp.switch", self, command = C::NAME);
         let call_span = span.clone();
@@ -277,6 +400,19 @@ impl Connection {
     /// out (within [`Config::write_timeout`]), then the stream is shut
     /// down. Outstanding calls fail with [`Disconnect::LocalClose`].
     /// Resolves once the connection has ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Disconnect, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(1024);
+    /// let server = Connection::spawn(a, Router::new());
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.close().await;
+    /// assert!(client.is_closed());
+    /// assert!(matches!(server.closed().await, Disconnect::PeerClosed));
+    /// # }
+    /// ```
     pub async fn close(&self) {
         self.shared.close();
         self.closed().await;
@@ -287,17 +423,51 @@ impl Connection {
     /// are answered (and written) and our calls have their answers, it
     /// closes with [`Disconnect::Shutdown`]. [`Connection::closed`] tells
     /// when.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Disconnect, Router};
+    ///
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// conn.shutdown();
+    /// assert!(matches!(conn.closed().await, Disconnect::Shutdown));
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         self.shared.shutdown();
     }
 
     /// Wait until the connection has ended; returns why.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Disconnect, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// drop(b); // the peer goes away
+    /// assert!(matches!(conn.closed().await, Disconnect::PeerClosed));
+    /// # }
+    /// ```
     pub async fn closed(&self) -> Disconnect {
         self.shared.closed().await
     }
 
     /// Whether the connection has ended, is ending, or switched: no more
     /// AMP calls can be made on it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Connection, Router};
+    ///
+    /// let (a, _b) = tokio::io::duplex(1024);
+    /// let conn = Connection::spawn(a, Router::new());
+    /// assert!(!conn.is_closed());
+    /// conn.close().await;
+    /// assert!(conn.is_closed());
+    /// # }
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.shared.is_finished() || self.shared.with(|st| st.session.is_over())
     }

@@ -61,12 +61,39 @@ impl Connection {
     }
 
     /// Whether TLS is up on this connection (after StartTLS, either side).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{tls::TlsOptions, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(64 * 1024);
+    /// let _server = Connection::spawn(a, Router::new().start_tls(TlsOptions::new()));
+    /// let client = Connection::spawn(b, Router::new());
+    /// assert!(!client.is_tls());
+    /// client.start_tls(TlsOptions::new()).await.unwrap();
+    /// assert!(client.is_tls());
+    /// # }
+    /// ```
     pub fn is_tls(&self) -> bool {
         self.shared().with(|st| st.peer_certificates.is_some())
     }
 
     /// The peer's certificate chain, once TLS is up (empty if the peer
     /// presented none); `None` before.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{tls::TlsOptions, Connection, Router};
+    ///
+    /// let (a, b) = tokio::io::duplex(64 * 1024);
+    /// let _server = Connection::spawn(a, Router::new().start_tls(TlsOptions::new()));
+    /// let client = Connection::spawn(b, Router::new());
+    /// assert!(client.peer_certificates().is_none());
+    /// client.start_tls(TlsOptions::new()).await.unwrap();
+    /// // The server's throwaway self-signed certificate.
+    /// assert_eq!(client.peer_certificates().unwrap().len(), 1);
+    /// # }
+    /// ```
     pub fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
         self.shared().with(|st| st.peer_certificates.clone())
     }

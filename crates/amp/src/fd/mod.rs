@@ -132,11 +132,37 @@ impl UnixFdStream {
     }
 
     /// Connect to the UNIX socket at `path`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::UnixFdStream;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("amp.sock");
+    /// let listener = tokio::net::UnixListener::bind(&path)?;
+    /// let stream = UnixFdStream::connect(&path).await?;
+    /// let (_accepted, _) = listener.accept().await?;
+    /// assert_eq!(stream.get_ref().peer_addr()?.as_pathname(), Some(path.as_path()));
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<Self> {
         Ok(UnixFdStream::new(UnixStream::connect(path).await?))
     }
 
     /// The socket underneath.
+    ///
+    /// ```
+    /// # fn main() -> std::io::Result<()> {
+    /// # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    /// # let _guard = rt.enter();
+    /// use amp::UnixFdStream;
+    ///
+    /// let (a, _b) = tokio::net::UnixStream::pair()?;
+    /// let stream = UnixFdStream::new(a);
+    /// // Ask the socket itself: no path for one end of a pair.
+    /// assert!(stream.get_ref().local_addr()?.is_unnamed());
+    /// # Ok(()) }
+    /// ```
     pub fn get_ref(&self) -> &UnixStream {
         &self.stream
     }

@@ -77,6 +77,27 @@ impl<S> Ctx<S> {
     }
 
     /// This side's address, if known (Twisted's `transport.getHost()`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Command, Connection, Record, Router, Server};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Host)]
+    /// struct WhereAmI;
+    /// #[derive(Record)]
+    /// struct Host { addr: String }
+    ///
+    /// let router = Router::new().route(|_: WhereAmI, ctx| async move {
+    ///     Ok(Host { addr: ctx.local_addr().map(|a| a.to_string()).unwrap_or_default() })
+    /// });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(Server::new(router).serve(listener));
+    /// let conn = Connection::connect(addr).await?;
+    /// assert_eq!(conn.call(WhereAmI).await.unwrap().addr, addr.to_string());
+    /// # Ok(()) }
+    /// ```
     pub fn local_addr(&self) -> Option<&Addr> {
         self.peer.local_addr()
     }

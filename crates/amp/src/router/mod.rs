@@ -380,6 +380,31 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// returns an error, it is sent and AMP goes on.
     ///
     /// See [`Switched`](crate::Switched) for an example.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::{Command, Connection, Router, SwitchTo};
+    /// use tokio::io::AsyncReadExt;
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// #[derive(Command)]
+    /// struct Raw;
+    ///
+    /// let (a, b) = tokio::io::duplex(4096);
+    /// let router = Router::new().route_switch(|_: Raw, _| async move {
+    ///     Ok(SwitchTo::new(|mut stream| async move {
+    ///         stream.write_all(b"plain bytes").await.unwrap();
+    ///     }))
+    /// });
+    /// assert!(router.handles("Raw"));
+    /// Connection::spawn(a, router);
+    /// let client = Connection::spawn(b, Router::new());
+    /// let mut stream = client.switch(Raw).await.unwrap();
+    /// let mut got = Vec::new();
+    /// stream.read_to_end(&mut got).await.unwrap();
+    /// assert_eq!(got, b"plain bytes");
+    /// # }
+    /// ```
     pub fn route_switch<C, F, Fut>(self, f: F) -> Self
     where
         C: Command,
@@ -597,11 +622,37 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     }
 
     /// Whether the router answers nothing (no routes, no fallback).
+    ///
+    /// ```
+    /// use amp::{Command, Router};
+    ///
+    /// #[derive(Command)]
+    /// struct Ping;
+    ///
+    /// assert!(Router::new().is_empty());
+    /// assert!(!Router::new().route(|_: Ping, _| async { Ok(()) }).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty() && self.fallback.is_none()
     }
 
     /// Names of the commands with a responder.
+    ///
+    /// ```
+    /// use amp::{Command, Router};
+    ///
+    /// #[derive(Command)]
+    /// struct Ping;
+    /// #[derive(Command)]
+    /// struct Pong;
+    ///
+    /// let router = Router::new()
+    ///     .route(|_: Ping, _| async { Ok(()) })
+    ///     .route(|_: Pong, _| async { Ok(()) });
+    /// let mut names: Vec<_> = router.commands().map(|n| n.to_vec()).collect();
+    /// names.sort();
+    /// assert_eq!(names, [b"Ping".to_vec(), b"Pong".to_vec()]);
+    /// ```
     pub fn commands(&self) -> impl Iterator<Item = &Bytes> {
         self.routes.keys()
     }

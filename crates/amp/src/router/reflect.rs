@@ -43,6 +43,22 @@ impl<S: Clone + Send + Sync + 'static> Router<S> {
     /// This router's commands as a schema (docs/SCHEMA.md), as
     /// [`Router::describe_itself`] answers them; `amp.describe` itself is
     /// left out.
+    ///
+    /// ```
+    /// use amp::{Command, Record, Router};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Total)]
+    /// struct Sum { a: i64, b: i64 }
+    /// #[derive(Record)]
+    /// struct Total { total: i64 }
+    ///
+    /// let router = Router::new().route(|s: Sum, _| async move { Ok(Total { total: s.a + s.b }) });
+    /// let schema = router.schema();
+    /// assert_eq!(schema.commands.len(), 1);
+    /// assert_eq!(schema.commands[0].name, "Sum");
+    /// assert_eq!(schema.commands[0].arguments.len(), 2);
+    /// ```
     pub fn schema(&self) -> amp_schema::Schema {
         let source = format!("amp-rs {} router", env!("CARGO_PKG_VERSION"));
         schema_of(&self.describe(), source)

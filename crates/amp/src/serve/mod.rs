@@ -152,6 +152,19 @@ impl Server {
     }
 
     /// The configuration of every connection.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Config, Server, Router};
+    ///
+    /// let config = Config::builder().max_in_flight(16).build().unwrap();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// tokio::spawn(Server::new(Router::new()).config(config).serve(listener));
+    /// let conn = amp::Connection::connect(addr).await?;
+    /// assert!(!conn.is_closed());
+    /// # Ok(()) }
+    /// ```
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
@@ -272,11 +285,37 @@ impl Server {
     /// The server's live counters (connections, bytes buffered against the
     /// memory budget, connections cut or evicted), readable while it serves.
     /// See [`ServerStats`] for an example.
+    ///
+    /// ```
+    /// let server = amp::Server::new(amp::Router::new());
+    /// let stats = server.stats();
+    /// assert_eq!(stats.connections(), 0);
+    /// assert_eq!(stats.memory_budget(), Some(amp::DEFAULT_MEMORY_BUDGET));
+    /// ```
     pub fn stats(&self) -> ServerStats {
         ServerStats::of(&self.pool)
     }
 
     /// Accept connections forever.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> std::io::Result<()> {
+    /// use amp::{Command, Connection, Record, Router, Server};
+    ///
+    /// #[derive(Command)]
+    /// #[amp(response = Pong)]
+    /// struct Ping;
+    /// #[derive(Record)]
+    /// struct Pong { ok: bool }
+    ///
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let router = Router::new().route(|_: Ping, _| async { Ok(Pong { ok: true }) });
+    /// tokio::spawn(Server::new(router).serve(listener));
+    /// let conn = Connection::connect(addr).await?;
+    /// assert!(conn.call(Ping).await.unwrap().ok);
+    /// # Ok(()) }
+    /// ```
     pub async fn serve(self, listener: impl Into<Listener>) {
         self.serve_until(listener, std::future::pending()).await;
     }

@@ -105,6 +105,25 @@ impl TlsOptions {
     /// Nothing is checked here: a key that does not match the certificate
     /// fails when the configuration is built, at StartTLS. The `_pem` and
     /// `_files` variants check at once.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::tls::{PrivateKeyDer, TlsOptions};
+    /// use amp::{Connection, Router};
+    ///
+    /// let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let cert = made.cert.der().clone();
+    /// let key = PrivateKeyDer::Pkcs8(made.key_pair.serialize_der().into());
+    /// let server_tls = TlsOptions::new().certificate(vec![cert.clone()], key);
+    /// assert!(server_tls.has_certificate());
+    ///
+    /// let (a, b) = tokio::io::duplex(64 * 1024);
+    /// let _server = Connection::spawn(a, Router::new().start_tls(server_tls));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.start_tls(TlsOptions::new()).await.unwrap();
+    /// assert_eq!(client.peer_certificates().unwrap(), vec![cert]);
+    /// # }
+    /// ```
     pub fn certificate(
         mut self,
         chain: Vec<CertificateDer<'static>>,
@@ -127,6 +146,20 @@ impl TlsOptions {
     ///
     /// Fails if either is missing or malformed, or if the key does not
     /// belong to the certificate.
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    ///
+    /// let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let (cert_pem, key_pem) = (made.cert.pem(), made.key_pair.serialize_pem());
+    /// let options = TlsOptions::new().certificate_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
+    /// assert!(options.has_certificate());
+    ///
+    /// // Another certificate's key does not belong to this one.
+    /// let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let wrong_key = other.key_pair.serialize_pem();
+    /// assert!(TlsOptions::new().certificate_pem(cert_pem.as_bytes(), wrong_key.as_bytes()).is_err());
+    /// ```
     pub fn certificate_pem(self, chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
         let chain = parse_certificates(chain_pem)?;
         let key = parse_private_key(key_pem)?;
@@ -166,6 +199,27 @@ impl TlsOptions {
     /// configured (subjectAltName only, which v1 certificates lack); its own
     /// signature, key usage and any intermediates sent with it are not
     /// checked. See the [module documentation](crate::tls#chains-and-pinned-certificates).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use amp::tls::{PrivateKeyDer, TlsOptions};
+    /// use amp::{Connection, Router};
+    ///
+    /// let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let cert = made.cert.der().clone();
+    /// let key = PrivateKeyDer::Pkcs8(made.key_pair.serialize_der().into());
+    /// let server_tls = TlsOptions::new().certificate(vec![cert.clone()], key);
+    /// // The client trusts exactly the server's self-signed certificate (pinned).
+    /// let client_tls = TlsOptions::new().authorities([cert]);
+    /// assert_eq!(client_tls.trusted_authorities().len(), 1);
+    ///
+    /// let (a, b) = tokio::io::duplex(64 * 1024);
+    /// let _server = Connection::spawn(a, Router::new().start_tls(server_tls));
+    /// let client = Connection::spawn(b, Router::new());
+    /// client.start_tls(client_tls).await.unwrap();
+    /// assert!(client.is_tls());
+    /// # }
+    /// ```
     pub fn authorities(mut self, cas: impl IntoIterator<Item = CertificateDer<'static>>) -> Self {
         self.authorities.extend(cas);
         self
@@ -174,6 +228,15 @@ impl TlsOptions {
     /// Adds every `CERTIFICATE` block of `pem` as an authority.
     ///
     /// Fails if there is none, or if one is malformed.
+    ///
+    /// ```
+    /// use amp::tls::TlsOptions;
+    ///
+    /// let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let options = TlsOptions::new().authorities_pem(made.cert.pem().as_bytes()).unwrap();
+    /// assert_eq!(options.trusted_authorities().len(), 1);
+    /// assert!(TlsOptions::new().authorities_pem(b"no certificate here").is_err());
+    /// ```
     pub fn authorities_pem(self, pem: &[u8]) -> Result<Self, TlsError> {
         let cas = parse_certificates(pem)?;
         root_store(&cas)?;

@@ -101,14 +101,24 @@ fn amp_derive_examples() {
 }
 
 /// Every public type, trait, function and macro of `package` has an
-/// example that runs (see `examples.rs`).
+/// example that runs, and every public method is shown in one (see
+/// `examples.rs`).
 fn check_examples(package: &str) {
-    let missing = examples::missing(docs(), &package.replace('-', "_"));
+    let name = package.replace('-', "_");
+    let missing = examples::missing(docs(), &name);
     assert!(
         missing.is_empty(),
         "{} public item(s) of {package} without an example that runs:\n  {}",
         missing.len(),
         missing.join("\n  ")
+    );
+    let methods = examples::methods_missing(docs(), &name);
+    assert!(
+        methods.is_empty(),
+        "{} public method(s) of {package} shown in no example that runs (give each a \
+         doctest, or call it in one of its type's):\n  {}",
+        methods.len(),
+        methods.join("\n  ")
     );
 }
 
