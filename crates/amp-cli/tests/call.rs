@@ -263,10 +263,8 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn connection_failures_exit_3() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
+    let (_held, closed) = common::closed_port();
+    let closed = closed.to_string();
     let (code, _, err) = call(None, &closed, &["Sum", "a:=1", "b:=2"]);
     assert_eq!(code, 3, "{err}");
     assert!(
@@ -465,10 +463,8 @@ fn offline_prints_the_box() {
 fn several_servers_one_down_the_call_goes_to_one_up() {
     let mut server = Proc::amp(&["serve", "127.0.0.1:0"]);
     let live = server.listening();
-    let dead = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().to_string()
-    };
+    let (_held, dead) = common::closed_port();
+    let dead = dead.to_string();
     let both = format!("{dead},{live}");
     for _ in 0..5 {
         let (code, out, err) = call(None, &both, &["Sum", "a:=13", "b:=81"]);

@@ -154,11 +154,8 @@ fn a_server_that_does_not_describe_itself() {
 
 #[test]
 fn nothing_listening_is_exit_3() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let (_held, addr) = common::closed_port();
+    let addr = addr.to_string();
     let (code, _, err) = run(&["list", &addr, "--timeout", "2"]);
     assert_eq!(code, 3, "{err}");
 }

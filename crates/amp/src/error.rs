@@ -452,8 +452,10 @@ pub(crate) fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
 /// #[derive(Command)]
 /// struct Ping;
 ///
-/// // An address where nothing listens (the listener is dropped at once).
-/// let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+/// // An address where nothing listens (bound, so nobody else takes it).
+/// let closed = tokio::net::TcpSocket::new_v4()?;
+/// closed.bind("127.0.0.1:0".parse().unwrap())?;
+/// let addr = closed.local_addr()?;
 /// let client = Balanced::builder()
 ///     .target(addr.to_string())
 ///     .wait_for_backend(Duration::from_millis(300))
@@ -512,8 +514,10 @@ impl<E: ErrorTable> From<Unavailable> for CallError<E> {
 /// use amp::Balanced;
 /// use std::time::Duration;
 ///
-/// // An address where nothing listens (the listener is dropped at once).
-/// let addr = tokio::net::TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+/// // An address where nothing listens (bound, so nobody else takes it).
+/// let closed = tokio::net::TcpSocket::new_v4()?;
+/// closed.bind("127.0.0.1:0".parse().unwrap())?;
+/// let addr = closed.local_addr()?;
 /// let client = Balanced::builder().target(addr.to_string()).build();
 /// let error: BackendError = loop {
 ///     if let Some(e) = client.backends().first().and_then(|b| b.last_error.clone()) {

@@ -336,11 +336,11 @@ async fn servers_follow_the_lookup_and_a_vanished_one_drains() {
 
 #[tokio::test]
 async fn no_server_is_a_typed_error_with_its_cause() {
-    // A port with nothing listening.
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    // A port with nothing listening: bound, so no other test takes it,
+    // but never listening (connections to it are refused).
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = closed.local_addr().unwrap();
     let client = Balanced::builder()
         .target(addr.to_string())
         .wait_for_backend(Duration::from_millis(300))

@@ -272,3 +272,15 @@ impl Drop for Proc {
         let _ = self.child.wait();
     }
 }
+
+/// A TCP port on 127.0.0.1 where nothing listens, and the socket that
+/// holds it: bound but never listening, so connections to it are refused
+/// and no other test can take the port while the socket lives.
+pub fn closed_port() -> (tokio::net::TcpSocket, std::net::SocketAddr) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind 127.0.0.1:0");
+    let addr = socket.local_addr().expect("its address");
+    (socket, addr)
+}

@@ -250,10 +250,10 @@ impl Builder {
     /// use amp::{AmpBox, Balanced, CallError};
     /// use std::time::Duration;
     ///
-    /// // A port nothing listens on.
-    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let addr = listener.local_addr()?;
-    /// drop(listener);
+    /// // A port nothing listens on (bound, so nobody else takes it).
+    /// let closed = tokio::net::TcpSocket::new_v4()?;
+    /// closed.bind("127.0.0.1:0".parse().unwrap())?;
+    /// let addr = closed.local_addr()?;
     /// let client = Balanced::builder()
     ///     .target(addr.to_string())
     ///     .wait_for_backend(Duration::from_millis(100))
