@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::tests::wire;
 use super::*;
-use crate::{Config, ProtocolError};
+use crate::{AmpBox, Config, ProtocolError};
 
 type Pairs = &'static [(&'static str, &'static str)];
 

@@ -7,7 +7,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::{Config, ConfigBuilder, ProtocolError};
+use crate::{AmpBox, Config, ConfigBuilder, ProtocolError};
 
 mod budgets;
 mod call_deadlines;
