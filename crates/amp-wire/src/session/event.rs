@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+#[cfg(doc)]
+use super::{cancel, Session, KEEP_BUFFERS_FOR};
 use super::{CommandKind, Disconnect, Role};
 use crate::AmpBox;
 
